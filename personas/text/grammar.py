@@ -1,0 +1,215 @@
+"""Column-wise text from small template grammars.
+
+A template is English with two kinds of holes::
+
+    "{Quick|Short} update on <topic>: we are {on track|slightly behind} for <date>."
+
+``{a|b}`` is a choice, expanded at load time into every variant; ``<slot>`` is filled per
+document from arrays the caller passes. Rendering never loops over documents in Python:
+variants are split once into literal pieces and slot codes, a batch draws variant indices
+with numpy, gathers slot values by fancy indexing, and Arrow joins the pieces.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+MAX_SLOTS = 5
+_CHOICE = re.compile(r"\{([^{}]*)\}")
+_SLOT = re.compile(r"<([a-z_]+)>")
+_MAX_VARIANTS = 512
+
+
+class GrammarError(ValueError):
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def expand(template: str) -> list[str]:
+    """Every variant of ``template`` with its ``{a|b}`` choices resolved."""
+    parts = _CHOICE.split(template)
+    literals, choices = parts[0::2], [p.split("|") for p in parts[1::2]]
+    out = []
+    for combo in itertools.product(*choices):
+        out.append("".join(lit + (combo[i] if i < len(combo) else "")
+                           for i, lit in enumerate(literals)))
+        if len(out) > _MAX_VARIANTS:
+            raise ValueError(f"more than {_MAX_VARIANTS} variants: {template!r}")
+    # Collapse doubled spaces left by empty choices ("{|really }").
+    return [re.sub(r" {2,}", " ", v).replace(" ,", ",").replace(" .", ".") for v in out]
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The compiled variants of one list of templates."""
+
+    literals: np.ndarray  # (variants, MAX_SLOTS + 1) object array of str
+    slots: np.ndarray  # (variants, MAX_SLOTS) int16 codes into the intent's slot list; -1 none
+    template_of: np.ndarray  # (variants,) template index
+    first_variant: np.ndarray  # (templates,) first variant index of each template
+    n_variants: np.ndarray  # (templates,)
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Variant indices: a uniform template, then a uniform variant of it."""
+        t = rng.integers(0, len(self.first_variant), n)
+        return self.first_variant[t] + (rng.random(n) * self.n_variants[t]).astype(np.int64)
+
+
+def compile_pool(templates: list[str], slot_names: list[str], key: str) -> Pool:
+    lits, codes, owner, first, count = [], [], [], [], []
+    for ti, template in enumerate(templates):
+        try:
+            variants = expand(template)
+        except ValueError as exc:
+            raise GrammarError(f"{key}[{ti}]", str(exc)) from None
+        first.append(len(lits))
+        count.append(len(variants))
+        for v in variants:
+            pieces = _SLOT.split(v)
+            names = pieces[1::2]
+            if len(names) > MAX_SLOTS:
+                raise GrammarError(f"{key}[{ti}]", f"more than {MAX_SLOTS} slots: {template!r}")
+            unknown = [s for s in names if s not in slot_names]
+            if unknown:
+                raise GrammarError(
+                    f"{key}[{ti}]",
+                    f"unknown slot <{unknown[0]}>; this intent offers {', '.join(slot_names)}",
+                )
+            lit = [*pieces[0::2], *[""] * (MAX_SLOTS + 1)][: MAX_SLOTS + 1]
+            code = [slot_names.index(s) for s in names] + [-1] * (MAX_SLOTS - len(names))
+            lits.append(lit)
+            codes.append(code)
+            owner.append(ti)
+    lit_arr = np.empty((len(lits), MAX_SLOTS + 1), dtype=object)
+    lit_arr[:] = lits
+    return Pool(
+        literals=lit_arr,
+        slots=np.array(codes, dtype=np.int16).reshape(len(lits), MAX_SLOTS),
+        template_of=np.array(owner, dtype=np.int64),
+        first_variant=np.array(first, dtype=np.int64),
+        n_variants=np.array(count, dtype=np.int64),
+    )
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One kind of message: its subjects, body sentences, and the slots they may use."""
+
+    name: str
+    description: str
+    slots: tuple[str, ...]
+    subjects: Pool | None
+    sentences: Pool
+
+
+class Grammar:
+    """All intents of one text library, loaded from TOML files."""
+
+    def __init__(self, intents: Mapping[str, Intent]) -> None:
+        self.intents = dict(intents)
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> Grammar:
+        root = directory or resources.files("personas.text") / "templates"
+        intents: dict[str, Intent] = {}
+        for path in sorted(Path(str(root)).glob("*.toml")):
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+            for name, spec in data.items():
+                key = f"{path.name}:{name}"
+                if name in intents:
+                    raise GrammarError(key, "intent defined twice")
+                unknown = set(spec) - {"description", "slots", "subjects", "sentences"}
+                if unknown:
+                    raise GrammarError(f"{key}.{sorted(unknown)[0]}", "unknown key")
+                slots = tuple(spec.get("slots", ()))
+                if "sentences" not in spec or "description" not in spec:
+                    raise GrammarError(key, "an intent needs description and sentences")
+                intents[name] = Intent(
+                    name=name,
+                    description=spec["description"],
+                    slots=slots,
+                    subjects=compile_pool(spec["subjects"], list(slots), f"{key}.subjects")
+                    if "subjects" in spec
+                    else None,
+                    sentences=compile_pool(spec["sentences"], list(slots), f"{key}.sentences"),
+                )
+        return cls(intents)
+
+    def intent(self, name: str) -> Intent:
+        try:
+            return self.intents[name]
+        except KeyError:
+            raise KeyError(f"no text intent {name!r}") from None
+
+    # -- rendering ----------------------------------------------------------------------
+
+    def sentences(self, intent: str, rng: np.random.Generator, slots: Mapping[str, np.ndarray],
+                  n: int, *, pool: str = "sentences",
+                  variants: np.ndarray | None = None) -> pa.Array:
+        """``n`` rendered sentences; ``slots[name][i]`` fills sentence ``i``."""
+        spec = self.intent(intent)
+        p: Pool = getattr(spec, pool)
+        if variants is None:
+            variants = p.draw(rng, n)
+        return _fill(p, variants, spec, slots, n)
+
+    def documents(self, intent: str, rng: np.random.Generator,
+                  slots: Mapping[str, np.ndarray], counts: np.ndarray) -> pa.Array:
+        """One paragraph per document: ``counts[d]`` distinct sentences for document ``d``.
+
+        Sentences within a document come from different templates, so a message never
+        repeats itself.
+        """
+        counts = np.asarray(counts, dtype=np.int64)
+        n_docs = len(counts)
+        if n_docs == 0:
+            return pa.array([], pa.string())
+        spec = self.intent(intent)
+        p = spec.sentences
+        n_templates = len(p.first_variant)
+        counts = np.minimum(counts, n_templates)
+        doc_of = np.repeat(np.arange(n_docs), counts)
+        # Distinct templates per document: a random start and a stride coprime-ish walk.
+        start = rng.integers(0, n_templates, n_docs)[doc_of]
+        pos = np.arange(len(doc_of)) - np.repeat(np.cumsum(counts) - counts, counts)
+        template = (start + pos) % n_templates
+        variant = p.first_variant[template] + (
+            rng.random(len(doc_of)) * p.n_variants[template]
+        ).astype(np.int64)
+        per_sentence = {k: np.asarray(v, dtype=object)[doc_of] for k, v in slots.items()}
+        flat = _fill(p, variant, spec, per_sentence, len(doc_of))
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), flat), " ")
+
+
+def _fill(p: Pool, variants: np.ndarray, spec: Intent, slots: Mapping[str, np.ndarray],
+          n: int) -> pa.Array:
+    codes = p.slots[variants]  # (n, MAX_SLOTS)
+    used = np.unique(codes[codes >= 0])
+    table = np.full((len(spec.slots) + 1, n), "", dtype=object)  # last row: "no slot"
+    for code in used:
+        name = spec.slots[code]
+        if name not in slots:
+            raise KeyError(f"intent {spec.name!r} needs slot <{name}>")
+        values = np.asarray(slots[name], dtype=object)
+        table[code] = values if values.shape == (n,) else np.resize(values, n)
+    codes = np.where(codes < 0, len(spec.slots), codes)
+    cols = np.arange(n)
+    pieces: list[pa.Array] = []
+    for j in range(MAX_SLOTS + 1):
+        pieces.append(pa.array(p.literals[variants, j], pa.string()))
+        if j < MAX_SLOTS:
+            pieces.append(pa.array(table[codes[:, j], cols], pa.string()))
+    return pc.binary_join_element_wise(*pieces, "")

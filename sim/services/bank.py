@@ -1,0 +1,55 @@
+import pyarrow as pa
+
+from sim.services.base import TS, ServiceSpec, TableSpec, col, ref, text
+
+SERVICE = ServiceSpec(
+    name="bank",
+    description="Accounts, card and transfer transactions, recurring bills and salary.",
+    devices=("phone", "web"),
+    tables=(
+        TableSpec(
+            name="bank_accounts",
+            description="Accounts; a new version each day the balance changes.",
+            id_prefix="ba_",
+            columns=(
+                col("name"),
+                col("account_type"),  # checking, savings, credit_card
+                col("masked_number"),
+                col("currency"),
+                col("balance_minor", pa.int64()),
+            ),
+        ),
+        TableSpec(
+            name="bank_transactions",
+            description="Posted transactions; amounts in integer minor units, debits negative.",
+            id_prefix="bt_",
+            columns=(
+                ref("account_id", "bank_accounts"),
+                col("posted_at", TS),
+                text("description"),
+                col("merchant"),
+                col("category"),
+                col("amount_minor", pa.int64()),
+                col("currency"),
+                col("balance_after_minor", pa.int64()),
+                ref("related_id"),
+            ),
+        ),
+        TableSpec(
+            name="bank_recurring",
+            description="Recurring bills and incomes the bank knows about.",
+            id_prefix="br_",
+            columns=(
+                ref("account_id", "bank_accounts"),
+                col("payee"),
+                col("amount_minor", pa.int64()),
+                col("currency"),
+                col("cadence"),  # monthly, weekly, biweekly
+                col("next_due", pa.date32()),
+                col("autopay", pa.bool_()),
+            ),
+        ),
+    ),
+    event_kinds=("salary_deposited", "card_charged", "bill_paid", "transfer_made"),
+    feeds=("personal_email", "sms", "device_activity"),
+)

@@ -1,0 +1,149 @@
+"""The World: one SimPy environment plus everything a run owns.
+
+All run state lives here (SimPy's habit): the clock, the named random streams, the id
+minter, the installed services and their graph, the record histories and the event log.
+Processes are plain generators registered with :meth:`World.process`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import simpy
+
+from sim.clock import DAY, Clock
+from sim.events import EventLog
+from sim.graph import build_service_graph
+from sim.history import TableHistory
+from sim.ids import IdMinter
+from sim.rng import RngTree
+from sim.services import CATALOGUE, TABLE_SERVICE
+
+
+class World:
+    """A seeded simulation of one person's digital life over ``days`` days from ``start``."""
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        tz: str,
+        start: dt.date,
+        days: int,
+        services: Iterable[str],
+        extra_requires: Iterable[tuple[str, str]] = (),
+        holidays: Iterable[dt.date] = (),
+    ) -> None:
+        self.seed = seed
+        self.clock = Clock(tz, start, days)
+        self.env = simpy.Environment(initial_time=0)
+        self.rng = RngTree(seed)
+        self.ids = IdMinter(seed)
+        self.graph = build_service_graph(services, extra_requires)
+        self.services = {name: CATALOGUE[name] for name in self.graph.nodes}
+        self.holidays = frozenset(holidays)
+        self.history: dict[str, TableHistory] = {
+            t.name: TableHistory(t, self.clock)
+            for s in self.services.values()
+            for t in s.tables
+        }
+        self.log = EventLog(self.clock)
+
+    @property
+    def days(self) -> int:
+        return self.clock.days
+
+    @property
+    def now(self) -> int:
+        return int(self.env.now)
+
+    def has(self, service: str) -> bool:
+        return service in self.services
+
+    def process(self, generator: Generator) -> simpy.Process:
+        return self.env.process(generator)
+
+    def daily(self, body: Callable[[int], None]) -> simpy.Process:
+        """Run ``body(day)`` at local midnight of every day of the window.
+
+        The routine pattern from performance.md: SimPy wakes once a day and the day's items
+        are drawn as arrays, rather than one process per item.
+        """
+
+        def loop():
+            for day in range(self.days):
+                wake = self.clock.at_local(day, 0)
+                if wake > self.env.now:
+                    yield self.env.timeout(wake - self.env.now)
+                body(day)
+
+        return self.env.process(loop())
+
+    def run(self) -> None:
+        self.env.run(until=self.clock.end_seconds + DAY)
+
+    # -- writing ------------------------------------------------------------------------
+
+    def emit(
+        self,
+        table: str,
+        kind: str | Sequence[str],
+        ts: np.ndarray,
+        columns: Mapping[str, Any],
+        *,
+        record_ids: Sequence[str] | None = None,
+        actor: str | Sequence[str | None] | None = None,
+        device: str | Sequence[str | None] | None = None,
+        cause: Sequence[str | None] | None = None,
+        payload: Sequence[Mapping[str, Any] | None] | None = None,
+        id_stream: str | None = None,
+    ) -> tuple[list[str], list[str]]:
+        """Record a batch of record versions and the events that produced them.
+
+        New records get fresh ids unless ``record_ids`` names existing ones (then each row
+        is a new version of that record). Returns ``(record_ids, event_ids)`` aligned with
+        ``ts``. Rows past the end of the window are dropped when the world is exported, so
+        follow-ups may be scheduled freely.
+        """
+        ts = np.asarray(ts, dtype=np.int64)
+        n = len(ts)
+        if n == 0:
+            return [], []
+        service = TABLE_SERVICE[table]
+        if service not in self.services:
+            raise KeyError(f"service {service!r} is not installed in this world")
+        stream = id_stream or table
+        if record_ids is None:
+            record_ids = self.ids.mint(f"records/{stream}", self.history[table].spec.id_prefix, n)
+        event_ids = self.ids.mint(f"events/{stream}", "ev_", n)
+        self.history[table].append(record_ids, ts, columns)
+        self.log.append(
+            event_ids=event_ids,
+            ts=ts,
+            service=service,
+            kind=kind,
+            table=table,
+            entity_ids=record_ids,
+            actor=actor,
+            device=device,
+            cause_event_ids=cause,
+            payload=None
+            if payload is None
+            else [None if p is None else json.dumps(p, sort_keys=True) for p in payload],
+        )
+        return list(record_ids), event_ids
+
+    # -- reading ------------------------------------------------------------------------
+
+    def tables(self) -> dict[str, pa.Table]:
+        """Every installed table's full history, as of the end of the window."""
+        end = self.clock.end_seconds
+        return {name: h.to_arrow(until=end) for name, h in sorted(self.history.items())}
+
+    def event_log(self) -> pa.Table:
+        return self.log.to_arrow(until=self.clock.end_seconds)
