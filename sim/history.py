@@ -72,6 +72,18 @@ class TableHistory:
     def __len__(self) -> int:
         return sum(b.num_rows for b in self._batches)
 
+    def versions_before(self, until: int) -> tuple[np.ndarray, np.ndarray]:
+        """(record ids, valid_from) of versions written so far that started before ``until``,
+        sorted by ``valid_from``: what already exists for a user to open."""
+        if not self._batches:
+            return np.array([], dtype=object), np.array([], dtype=np.int64)
+        ids = np.concatenate([b.column("record_id").to_numpy(zero_copy_only=False)
+                              for b in self._batches])
+        start = np.concatenate([b.column("valid_from").to_numpy() for b in self._batches])
+        keep = start < until
+        order = np.argsort(start[keep], kind="stable")
+        return ids[keep][order], start[keep][order]
+
     def to_arrow(self, *, until: int) -> pa.Table:
         """All versions with ``valid_from < until`` in the table's schema.
 

@@ -68,19 +68,21 @@ class World:
     def process(self, generator: Generator) -> simpy.Process:
         return self.env.process(generator)
 
-    def daily(self, body: Callable[[int], None]) -> simpy.Process:
-        """Run ``body(day)`` at local midnight of every day of the window.
+    def every(self, body: Callable[..., None], *, days: int = 7) -> simpy.Process:
+        """Run ``body(days=range(...))`` at local midnight starting each ``days``-day period.
 
-        The routine pattern from performance.md: SimPy wakes once a day and the day's items
-        are drawn as arrays, rather than one process per item.
+        The routine pattern from performance.md: SimPy wakes once per period and the
+        period's items are drawn as arrays, rather than one process per item. A week is
+        long enough to amortise array overheads and short enough that routines react to
+        what happened before.
         """
 
         def loop():
-            for day in range(self.days):
-                wake = self.clock.at_local(day, 0)
+            for first in range(0, self.days, days):
+                wake = self.clock.at_local(first, 0)
                 if wake > self.env.now:
                     yield self.env.timeout(wake - self.env.now)
-                body(day)
+                body(days=range(first, min(first + days, self.days)))
 
         return self.env.process(loop())
 
@@ -117,6 +119,10 @@ class World:
         service = TABLE_SERVICE[table]
         if service not in self.services:
             raise KeyError(f"service {service!r} is not installed in this world")
+        kinds = {kind} if isinstance(kind, str) else set(np.unique(np.asarray(kind, dtype=object)))
+        undeclared = kinds - set(self.services[service].event_kinds)
+        if undeclared:
+            raise ValueError(f"{service} does not declare event kinds {sorted(undeclared)}")
         stream = id_stream or table
         if record_ids is None:
             record_ids = self.ids.mint(f"records/{stream}", self.history[table].spec.id_prefix, n)

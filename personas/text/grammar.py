@@ -197,19 +197,19 @@ class Grammar:
 def _fill(p: Pool, variants: np.ndarray, spec: Intent, slots: Mapping[str, np.ndarray],
           n: int) -> pa.Array:
     codes = p.slots[variants]  # (n, MAX_SLOTS)
-    used = np.unique(codes[codes >= 0])
+    width = int((codes >= 0).sum(axis=1).max()) if n else 0  # slots of the widest variant
     table = np.full((len(spec.slots) + 1, n), "", dtype=object)  # last row: "no slot"
-    for code in used:
+    for code in np.unique(codes[codes >= 0]):
         name = spec.slots[code]
         if name not in slots:
             raise KeyError(f"intent {spec.name!r} needs slot <{name}>")
-        values = np.asarray(slots[name], dtype=object)
-        table[code] = values if values.shape == (n,) else np.resize(values, n)
+        table[code] = np.asarray(slots[name], dtype=object)
     codes = np.where(codes < 0, len(spec.slots), codes)
     cols = np.arange(n)
     pieces: list[pa.Array] = []
-    for j in range(MAX_SLOTS + 1):
+    for j in range(width + 1):
         pieces.append(pa.array(p.literals[variants, j], pa.string()))
-        if j < MAX_SLOTS:
+        if j < width:
             pieces.append(pa.array(table[codes[:, j], cols], pa.string()))
-    return pc.binary_join_element_wise(*pieces, "")
+    # Slots sit in order, so literals beyond the widest variant's last slot are empty.
+    return pc.binary_join_element_wise(*pieces, "") if len(pieces) > 1 else pieces[0]

@@ -50,6 +50,7 @@ SERVICE = ServiceSpec(
             ),
         ),
     ),
-    event_kinds=("salary_deposited", "card_charged", "bill_paid", "transfer_made"),
+    event_kinds=("salary_deposited", "card_charged", "bill_paid", "transfer_made",
+                 "balance_updated", "recurring_scheduled"),
     feeds=("personal_email", "sms", "device_activity"),
 )

@@ -44,7 +44,7 @@ SERVICE = ServiceSpec(
             ),
         ),
     ),
-    event_kinds=("price_changed", "price_dropped", "price_alert_sent"),
+    event_kinds=("watch_created", "price_changed", "price_dropped"),
     requires=("shopping",),
     feeds=("personal_email", "shopping", "device_activity"),
 )

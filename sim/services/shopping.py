@@ -47,7 +47,8 @@ SERVICE = ServiceSpec(
             ),
         ),
     ),
-    event_kinds=("order_placed", "item_saved", "order_cancelled"),
+    event_kinds=("product_listed", "product_repriced", "item_saved", "order_placed",
+                 "order_shipped", "order_delivered", "order_cancelled"),
     requires=("bank",),
     feeds=("personal_email", "bank", "deliveries", "price_tracker"),
 )

@@ -1,0 +1,58 @@
+"""Simulate a persona's life: the one entry point from a spec to a finished World."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+
+from personas.instance import PersonaInstance, instantiate
+from personas.life import Life, public_holidays
+from personas.pools import build_pools
+from personas.routines import ROUTINES
+from personas.spec import PersonaSpec, default_start
+from personas.text.grammar import Grammar
+from sim.world import World
+
+# Catalogue prices are in US dollars; convert to the persona's currency (round figures).
+_FX = {"USD": 1.0, "CAD": 1.35, "AUD": 1.5, "NZD": 1.65, "GBP": 0.8, "EUR": 0.92, "INR": 83.0}
+
+
+@cache
+def shipped_grammar() -> Grammar:
+    return Grammar.load()
+
+
+def new_world(person: PersonaInstance, *, seed: int, days: int, start: dt.date) -> World:
+    spec = person.spec
+    return World(
+        seed=seed,
+        tz=spec.timezone,
+        start=start,
+        days=days,
+        services=spec.services,
+        extra_requires=[(i.service, i.requires) for i in spec.integrations],
+        holidays=public_holidays(spec.country, spec.subdivision, start, days),
+    )
+
+
+def simulate(
+    spec: PersonaSpec,
+    *,
+    seed: int = 0,
+    days: int = 100,
+    start: dt.date | None = None,
+    variation: int = 0,
+    grammar: Grammar | None = None,
+) -> tuple[World, Life]:
+    """Run ``spec`` (variation ``variation``) for ``days`` days; returns the finished world."""
+    if days < 1:
+        raise ValueError(f"days must be at least 1, got {days}")
+    person = instantiate(spec, variation)
+    world = new_world(person, seed=seed, days=days, start=start or default_start())
+    pools = build_pools(person, world.rng.child("pools"),
+                        fx=_FX.get(spec.money.currency, 1.0))
+    life = Life.create(world, person, grammar or shipped_grammar(), pools)
+    for routine in ROUTINES:
+        routine.install(life)
+    world.run()
+    return world, life

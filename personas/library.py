@@ -1,0 +1,51 @@
+"""Loading persona specs: the shipped library plus any user ``--library`` directories."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from personas.errors import SpecError
+from personas.spec import PersonaSpec
+
+SHIPPED = Path(str(resources.files("personas") / "library"))
+
+
+def load_persona(path: Path) -> PersonaSpec:
+    """Parse and validate one persona file; every failure is a :class:`SpecError`."""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise SpecError(str(path), "no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(str(path), f"malformed TOML: {exc}") from None
+    try:
+        return PersonaSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError.from_validation(path, exc) from None
+
+
+def persona_files(library: Path | None = None) -> list[Path]:
+    """Persona TOML files: the shipped ones, then a user's ``library``/personas (or flat)."""
+    files = sorted(SHIPPED.glob("*.toml"))
+    if library is not None:
+        if not library.is_dir():
+            raise SpecError(str(library), "library directory does not exist")
+        sub = library / "personas"
+        files += sorted((sub if sub.is_dir() else library).glob("*.toml"))
+    return files
+
+
+def load_personas(library: Path | None = None) -> dict[str, PersonaSpec]:
+    """All personas by id, in file order; a user's persona may not reuse a shipped id."""
+    out: dict[str, PersonaSpec] = {}
+    for path in persona_files(library):
+        spec = load_persona(path)
+        if spec.id in out:
+            raise SpecError(f"{path}:id", f"persona id {spec.id!r} is defined twice")
+        out[spec.id] = spec
+    return out

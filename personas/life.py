@@ -1,0 +1,222 @@
+"""Life: what every routine needs to know about the person and their calendar.
+
+Routines ask Life *when* things may happen (work intervals, waking hours, holidays) and how
+to say them (dates, times and amounts in the persona's locale). Times are drawn as arrays,
+one call per routine per day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import holidays as holidays_lib
+import numpy as np
+
+from personas.instance import PersonaInstance
+from personas.pools import Pools
+from personas.spec import WEEKDAYS, minutes
+from personas.text.grammar import Grammar
+from sim.clock import DAY, HOUR
+from sim.world import World
+
+# Relative activity by local hour for someone who sleeps at night.
+DAY_PROFILE = np.array(
+    [0.2, 0.1, 0.05, 0.05, 0.05, 0.2, 0.8, 1.6, 2.0, 1.6, 1.3, 1.3,
+     1.8, 1.5, 1.2, 1.2, 1.4, 1.8, 2.2, 2.4, 2.4, 2.0, 1.3, 0.6]
+)
+# After a night shift the day is for sleep; waking hours move to the afternoon and night.
+NIGHT_PROFILE = np.roll(DAY_PROFILE, 9)
+
+_SYMBOL = {"USD": "$", "GBP": "£", "EUR": "€", "AUD": "A$", "NZD": "NZ$", "CAD": "C$",
+           "INR": "₹"}
+
+
+@dataclass
+class Life:
+    world: World
+    person: PersonaInstance
+    grammar: Grammar
+    pools: Pools
+    state: dict = field(default_factory=dict)  # what routines share (the ledger, channels)
+    work: list[tuple[int, int]] = field(default_factory=list)  # sim-second intervals
+    night_days: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    workdays: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    holidays: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+    @classmethod
+    def create(cls, world: World, person: PersonaInstance, grammar: Grammar,
+               pools: Pools) -> Life:
+        life = cls(world=world, person=person, grammar=grammar, pools=pools)
+        life._plan_calendar()
+        return life
+
+    @property
+    def spec(self):
+        return self.person.spec
+
+    def _plan_calendar(self) -> None:
+        clock, spec = self.world.clock, self.spec
+        days = clock.days
+        self.holidays = np.array([clock.date(d) in self.world.holidays for d in range(days)])
+        weekday = np.array([(clock.start.weekday() + d) % 7 for d in range(days)])
+        self.workdays = np.zeros(days, bool)
+        self.night_days = np.zeros(days, bool)
+        intervals = []
+        for d in range(days):
+            if self.holidays[d] and not spec.work.works_public_holidays:
+                continue
+            for block in spec.work.blocks:
+                if WEEKDAYS[weekday[d]] not in block.days:
+                    continue
+                self.workdays[d] = True
+                s = d * DAY + minutes(block.start) * 60
+                e = d * DAY + minutes(block.end) * 60 + (DAY if block.overnight else 0)
+                if block.overnight and d + 1 < days:
+                    self.night_days[d + 1] = True
+                intervals.append((s, e, d))
+        intervals.sort()
+        self.work_by_day: dict[int, list[tuple[int, int]]] = {}
+        if intervals:
+            local = np.array([(s, e) for s, e, _ in intervals], dtype=np.int64)
+            sim = clock.local_to_sim(local.ravel()).reshape(-1, 2)
+            self.work = [(int(a), int(b)) for a, b in sim]
+            for (a, b), (_, _, d) in zip(self.work, intervals, strict=True):
+                self.work_by_day.setdefault(d, []).append((a, b))
+        self._work_starts = np.array([a for a, _ in self.work], dtype=np.int64)
+        self._work_ends = np.array([b for _, b in self.work], dtype=np.int64)
+        # Cumulative work seconds, to draw uniform instants within a day's blocks at once.
+        lengths = self._work_ends - self._work_starts
+        self._work_cum = np.concatenate([[0], np.cumsum(lengths)])[:-1].astype(float)
+        self._day_work_total = np.zeros(days + 1)
+        self._day_work_before = np.zeros(days + 1)
+        i = 0
+        for d in range(days):
+            blocks = self.work_by_day.get(d, [])
+            self._day_work_before[d] = self._work_cum[i] if blocks else 0.0
+            self._day_work_total[d] = sum(b - a for a, b in blocks)
+            i += len(blocks)
+
+    # -- how much happens ---------------------------------------------------------------
+
+    def rates(self, name: str, days: range) -> np.ndarray:
+        """Expected items of ``name`` per day: the spec's rate, damped on days off."""
+        base = getattr(self.spec.volume, name)
+        idx = np.arange(days.start, days.stop)
+        if not self.spec.work.blocks:
+            return np.full(len(idx), float(base))
+        return np.where(self.workdays[idx], base, base * self.spec.volume.weekend_factor)
+
+    def item_days(self, name: str, days: range, rng: np.random.Generator,
+                  scale: float = 1.0) -> np.ndarray:
+        """The local day of each item of ``name`` in ``days`` (Poisson counts per day)."""
+        counts = rng.poisson(self.rates(name, days) * scale)
+        return np.repeat(np.arange(days.start, days.stop), counts)
+
+    # -- when it happens ----------------------------------------------------------------
+
+    def at_hours(self, item_days: np.ndarray, rng: np.random.Generator,
+                 profile: np.ndarray | None = None) -> np.ndarray:
+        """One instant per item on its local day, following an hourly activity profile.
+
+        By default the profile is the person's waking rhythm, shifted on days after a
+        night shift.
+        """
+        item_days = np.asarray(item_days, dtype=np.int64)
+        n = len(item_days)
+        if profile is None:
+            day = rng.choice(24, size=n, p=DAY_PROFILE / DAY_PROFILE.sum())
+            night = rng.choice(24, size=n, p=NIGHT_PROFILE / NIGHT_PROFILE.sum())
+            hours = np.where(self.night_days[item_days], night, day)
+        else:
+            hours = rng.choice(24, size=n, p=profile / profile.sum())
+        local = item_days * DAY + hours * HOUR + rng.integers(0, HOUR, n)
+        return self.world.clock.local_to_sim(local)
+
+    def in_work(self, item_days: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One instant per item inside its day's work blocks (waking hours on days off)."""
+        item_days = np.asarray(item_days, dtype=np.int64)
+        out = self.at_hours(item_days, rng)
+        has = self._day_work_total[item_days] > 0
+        if has.any():
+            d = item_days[has]
+            target = self._day_work_before[d] + rng.random(len(d)) * self._day_work_total[d]
+            k = np.searchsorted(self._work_cum, target, side="right") - 1
+            out[has] = self._work_starts[k] + (target - self._work_cum[k]).astype(np.int64)
+        return out
+
+    def is_working(self, ts: np.ndarray) -> np.ndarray:
+        if not len(self._work_starts):
+            return np.zeros(len(ts), bool)
+        i = np.searchsorted(self._work_starts, ts, side="right") - 1
+        ok = i >= 0
+        return ok & (ts < self._work_ends[np.maximum(i, 0)])
+
+    def next_working(self, ts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Move each instant to the next moment the person is at work (a few minutes in)."""
+        ts = np.asarray(ts, dtype=np.int64)
+        if not len(self._work_starts):
+            return ts
+        inside = self.is_working(ts)
+        j = np.searchsorted(self._work_starts, ts, side="left")
+        beyond = j >= len(self._work_starts)
+        nxt = self._work_starts[np.minimum(j, len(self._work_starts) - 1)]
+        nxt = np.where(beyond, self.world.clock.end_seconds + DAY, nxt)
+        moved = nxt + rng.integers(2 * 60, 45 * 60, len(ts))
+        return np.where(inside, ts, moved)
+
+    # -- how it reads -------------------------------------------------------------------
+
+    def dates(self, ts: np.ndarray, *, weekday: bool = False) -> np.ndarray:
+        """Local dates of instants, written as the persona's locale writes them."""
+        days = self.world.clock.local_day(ts)
+        return self.day_names(days, weekday=weekday)
+
+    def day_names(self, days: np.ndarray, *, weekday: bool = False) -> np.ndarray:
+        start = self.world.clock.start
+        us = self.spec.locale in ("en_US", "en_CA", "en_PH")
+        out = np.empty(len(days), dtype=object)
+        cache: dict[int, str] = {}
+        for i, d in enumerate(np.asarray(days).tolist()):
+            s = cache.get(d)
+            if s is None:
+                date = start + dt.timedelta(days=d)
+                s = f"{date:%B} {date.day}" if us else f"{date.day} {date:%B}"
+                if weekday:
+                    s = f"{date:%A}, {s}"
+                cache[d] = s
+            out[i] = s
+        return out
+
+    def times(self, ts: np.ndarray) -> np.ndarray:
+        local = self.world.clock.sim_to_local(ts) % DAY
+        h, m = local // HOUR, (local % HOUR) // 60 // 5 * 5
+        if self.spec.locale in ("en_US", "en_CA", "en_PH"):
+            return np.array([f"{(a - 1) % 12 + 1}:{b:02d} {'am' if a < 12 else 'pm'}"
+                             for a, b in zip(h.tolist(), m.tolist(), strict=True)], dtype=object)
+        return np.array([f"{a:02d}:{b:02d}" for a, b in zip(h.tolist(), m.tolist(), strict=True)],
+                        dtype=object)
+
+    def weekday_names(self, ts: np.ndarray) -> np.ndarray:
+        names = np.array(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+                          "Sunday"], dtype=object)
+        return names[self.world.clock.local_weekday(ts)]
+
+    def money(self, minor: np.ndarray) -> np.ndarray:
+        """Amounts in minor units as the persona would read them ("$1,234.50")."""
+        sym = _SYMBOL.get(self.spec.money.currency, self.spec.money.currency + " ")
+        return np.array([f"{'-' if v < 0 else ''}{sym}{abs(v) // 100:,}.{abs(v) % 100:02d}"
+                         for v in np.asarray(minor).tolist()], dtype=object)
+
+    def local_days(self, ts: np.ndarray) -> np.ndarray:
+        """Days since 1970-01-01 of the local dates of instants (Arrow ``date32``)."""
+        epoch_day = (self.world.clock.start - dt.date(1970, 1, 1)).days
+        return (self.world.clock.local_day(ts) + epoch_day).astype(np.int32)
+
+
+def public_holidays(country: str, subdivision: str | None, start: dt.date,
+                    days: int) -> list[dt.date]:
+    end = start + dt.timedelta(days=days)
+    years = range(start.year, end.year + 1)
+    cal = holidays_lib.country_holidays(country, subdiv=subdivision, years=years)
+    return sorted(d for d in cal if start <= d < end)

@@ -1,0 +1,330 @@
+"""Calendar life: recurring series, one-off meetings with invitations, reschedules and
+cancellations, personal appointments, birthdays; meetings leave notes and to-dos behind."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from personas.life import Life
+from personas.pools import pick
+from personas.routines.compose import join
+from personas.routines.notify import after
+from sim.clock import DAY, HOUR, MINUTE
+from sim.history import NULL_DATE, NULL_TS
+
+_ROOMS = np.array(["Room 2A", "Room 3B", "Boardroom", "Video call", "Video call", "Video call",
+                   "Kitchen table", "Phone"], dtype=object)
+
+
+def install(life: Life) -> None:
+    if not life.world.has("calendar"):
+        return
+    life.world.every(partial(_week, life))
+
+
+def _week(life: Life, *, days: range) -> None:
+    rng = life.world.rng.stream("calendar")
+    if days.start == 0:
+        _series(life, rng)
+        _birthdays(life, rng)
+    if life.spec.work.blocks and len(life.person.contacts.of_kind("coworkers", "clients")):
+        _meetings(life, rng, days)
+    _personal(life, rng, days)
+
+
+def _snap(ts: np.ndarray, step: int = 30 * MINUTE) -> np.ndarray:
+    """Meetings start on the half hour, like people schedule them."""
+    return (ts + step // 2) // step * step
+
+
+def _emit_events(life: Life, rng, start, duration, *, title, description, location, organizer,
+                 attendees, calendar, created, kind, series=None, record_ids=None,
+                 status="confirmed", cause=None):
+    created = np.maximum(np.asarray(created, dtype=np.int64), 60)
+    return life.world.emit(
+        "calendar_events",
+        kind,
+        created,
+        {
+            "series_id": series,
+            "title": title,
+            "description": description,
+            "location": location,
+            "start": start,
+            "end": start + duration,
+            "all_day": False,
+            "start_date": np.full(len(start), NULL_DATE, np.int32),
+            "end_date": np.full(len(start), NULL_DATE, np.int32),
+            "organizer": organizer,
+            "attendees": attendees,
+            "status": status,
+            "calendar": calendar,
+        },
+        record_ids=record_ids,
+        actor=np.where(organizer == life.person.full_name, "user", organizer).tolist(),
+        device=None,
+        cause=cause,
+    )
+
+
+def _attendees(life: Life, rng, host: np.ndarray) -> np.ndarray:
+    c = life.person.contacts
+    out = np.empty(len(host), dtype=object)
+    size = rng.integers(0, 5, len(host))
+    for i, h in enumerate(host.tolist()):
+        nbrs = sorted(c.graph.neighbors(h))
+        pick_ = rng.choice(nbrs, size=min(int(size[i]), len(nbrs)), replace=False) if nbrs else []
+        names = [life.person.full_name, c.full_name[h], *(c.full_name[j] for j in sorted(pick_))]
+        out[i] = ", ".join(dict.fromkeys(names))
+    return out
+
+
+def _titles(life: Life, rng, party: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    c = life.person.contacts
+    n = len(party)
+    slots = {"project": pick(rng, np.array(life.spec.projects, dtype=object), n),
+             "first": c.first_name[party],
+             "topic": pick(rng, life.pools.work_topics, n),
+             "place": pick(rng, life.pools.places, n)}
+    g = life.grammar
+    title = g.sentences("event_title", rng, slots, n, pool="subjects").to_numpy(
+        zero_copy_only=False)
+    desc = g.documents("event_title", rng, slots, rng.integers(1, 3, n)).to_numpy(
+        zero_copy_only=False)
+    return title, desc
+
+
+def _series(life: Life, rng) -> None:
+    """Weekly recurring meetings (a 1:1 with the manager, a team sync) for the whole window."""
+    if not life.spec.work.blocks or not len(life.person.contacts.of_kind("coworkers")):
+        return
+    c = life.person.contacts
+    hosts = np.array([life.person.manager, *rng.choice(c.of_kind("coworkers"), 2)])
+    weeks = life.world.days // 7
+    for s, host in enumerate(hosts.tolist()):
+        first_day = int(rng.integers(0, 5))
+        days = np.arange(first_day, life.world.days, 7)
+        days = days[life.workdays[days]] if len(days) else days
+        if not len(days) or weeks == 0:
+            continue
+        # Same local wall-clock time every week, across DST changes.
+        first = _snap(life.in_work(days[:1], rng))
+        tod = life.world.clock.sim_to_local(first)[0] % DAY
+        start = life.world.clock.local_to_sim(days * DAY + tod)
+        n = len(days)
+        title, desc = _titles(life, rng, np.full(n, host))
+        title[:] = title[0] if s else f"1:1 {life.person.first_name} / {c.first_name[host]}"
+        desc[:] = desc[0]
+        series = life.world.ids.one("series/calendar", "se_")
+        _emit_events(
+            life, rng, start, np.full(n, 30 * MINUTE if s == 0 else 45 * MINUTE),
+            title=title, description=desc, location=np.full(n, _ROOMS[s % 3], dtype=object),
+            organizer=np.full(n, c.full_name[host], dtype=object),
+            attendees=np.full(n, _attendees(life, rng, np.array([host]))[0], dtype=object),
+            calendar="work", created=np.full(n, 60), kind="event_invited",
+            series=np.full(n, series, dtype=object),
+        )
+
+
+def _birthdays(life: Life, rng) -> None:
+    """All-day birthday entries for the people the user is closest to."""
+    c = life.person.contacts
+    close = np.argsort(-c.closeness)[:12]
+    start = life.world.clock.start
+    days, who = [], []
+    for i in close.tolist():
+        b = c.birthday[i]
+        for year in (start.year, start.year + 1):
+            try:
+                d = b.replace(year=year)
+            except ValueError:  # 29 February
+                continue
+            offset = (d - start).days
+            if 0 <= offset < life.world.days:
+                days.append(offset)
+                who.append(i)
+    if not days:
+        return
+    days_arr = np.array(days, dtype=np.int64)
+    n = len(days)
+    epoch_day = (start - start.__class__(1970, 1, 1)).days
+    life.world.emit(
+        "calendar_events", "event_created", np.full(n, 60),
+        {
+            "title": join(c.full_name[np.array(who)], "'s birthday"),
+            "description": np.full(n, "", dtype=object),
+            "location": "",
+            "start": np.full(n, NULL_TS), "end": np.full(n, NULL_TS),
+            "all_day": True,
+            "start_date": (days_arr + epoch_day).astype(np.int32),
+            "end_date": (days_arr + epoch_day + 1).astype(np.int32),
+            "organizer": life.person.full_name, "attendees": life.person.full_name,
+            "status": "confirmed", "calendar": "personal",
+        },
+        actor="user",
+    )
+
+
+def _meetings(life: Life, rng, days: range) -> None:
+    c = life.person.contacts
+    item_days = life.item_days("meetings", days, rng, scale=0.75)  # series supply the rest
+    item_days = item_days[life.workdays[item_days]]
+    n = len(item_days)
+    if n == 0:
+        return
+    pool = c.of_kind("coworkers", "clients")
+    host = pool[rng.integers(0, len(pool), n)]
+    user_hosts = rng.random(n) < 0.3
+    start = _snap(life.in_work(item_days, rng))
+    duration = rng.choice([30, 30, 45, 60, 60, 90], n) * MINUTE
+    created = start - rng.integers(2 * HOUR, 8 * DAY, n)
+    created = np.maximum(created, 60)
+    title, desc = _titles(life, rng, host)
+    organizer = np.where(user_hosts, life.person.full_name, c.full_name[host])
+    location = pick(rng, _ROOMS, n)
+    rec, ev = _emit_events(
+        life, rng, start, duration, title=title, description=desc, location=location,
+        organizer=organizer, attendees=_attendees(life, rng, host), calendar="work",
+        created=created, kind=np.where(user_hosts, "event_created", "event_invited"),
+    )
+    rec, ev = np.array(rec, dtype=object), np.array(ev, dtype=object)
+    invited = ~user_hosts
+    if life.world.has("work_email") and invited.any():
+        _invite_mail(life, rng, created[invited], host[invited], title[invited],
+                     start[invited], location[invited], rec[invited], ev[invited])
+    _changes(life, rng, rec, ev, start, duration, created, title, desc, location, organizer,
+             host)
+    _aftermath(life, rng, start + duration, host, title, rec, ev)
+
+
+def _invite_mail(life, rng, ts, host, title, start, location, rec, ev) -> None:
+    c = life.person.contacts
+    n = len(ts)
+    slots = {"title": title, "date": life.dates(start, weekday=True),
+             "time": life.times(start), "location": location, "organizer": c.full_name[host]}
+    g = life.grammar
+    body = join(g.documents("calendar_invite", rng, slots, rng.integers(1, 3, n)),
+                "\n\nWhen: ", slots["date"], " ", slots["time"], "\nWhere: ", location,
+                "\nOrganizer: ", c.full_name[host], "\n-- \nInvitation from the calendar")
+    life.world.emit(
+        "work_emails", "email_received", after(rng, ts, 0, 1),
+        {"thread_id": life.world.ids.mint("threads/work_emails", "th_", n), "folder": "inbox",
+         "from_name": c.full_name[host], "from_address": c.email[host],
+         "to_addresses": life.person.work_email, "cc_addresses": "",
+         "subject": join("Invitation: ", title), "body": body,
+         "sent_at": after(rng, ts, 0, 1), "related_id": rec},
+        actor=c.full_name[host].tolist(), cause=ev.tolist(),
+    )
+
+
+def _changes(life, rng, rec, ev, start, duration, created, title, desc, location, organizer,
+             host) -> None:
+    """Some meetings move (a new version) and a few are cancelled."""
+    n = len(rec)
+    roll = rng.random(n)
+    moved = roll < 0.15
+    cancelled = (roll >= 0.15) & (roll < 0.2)
+    for mask, kind in ((moved, "event_rescheduled"), (cancelled, "event_cancelled")):
+        if not mask.any():
+            continue
+        k = int(mask.sum())
+        when = created[mask] + ((start[mask] - created[mask]) * rng.uniform(0.3, 0.9, k)).astype(
+            np.int64)
+        new_start = start[mask]
+        if kind == "event_rescheduled":
+            new_start = _snap(new_start + rng.choice([-2, -1, 1, 2, 24, 48], k) * HOUR)
+        _emit_events(
+            life, rng, new_start, duration[mask], title=title[mask], description=desc[mask],
+            location=location[mask], organizer=organizer[mask],
+            attendees=_attendees(life, rng, host[mask]), calendar="work", created=when,
+            kind=kind, record_ids=rec[mask].tolist(),
+            status="confirmed" if kind == "event_rescheduled" else "cancelled",
+            cause=ev[mask].tolist(),
+        )
+
+
+def _aftermath(life, rng, end, host, title, rec, ev) -> None:
+    """Meetings leave traces: a recap mail, the user's notes, a to-do."""
+    c = life.person.contacts
+    g = life.grammar
+    n = len(end)
+    slots = {"project": pick(rng, np.array(life.spec.projects, dtype=object), n),
+             "topic": pick(rng, life.pools.work_topics, n), "first": c.first_name[host],
+             "date": life.dates(end + 3 * DAY), "time": life.times(end), "product": title,
+             "place": pick(rng, life.pools.places, n)}
+    roll = rng.random(n)
+    recap = (roll < 0.25) & life.world.has("work_email")
+    if recap.any():
+        k = int(recap.sum())
+        sub = {key: v[recap] for key, v in slots.items()}
+        ts = after(rng, end[recap], 20, 180)
+        body = join(g.sentences("greeting", rng, {"first": np.full(k, "all", dtype=object)}, k),
+                    "\n\n", g.documents("meeting_followup", rng, sub, rng.integers(3, 6, k)),
+                    "\n\n", g.sentences("signoff", rng, {"sender_first": sub["first"]}, k),
+                    "\n", sub["first"], "\n-- \n", c.full_name[host[recap]])
+        life.world.emit(
+            "work_emails", "email_received", ts,
+            {"thread_id": life.world.ids.mint("threads/work_emails", "th_", k),
+             "folder": "inbox", "from_name": c.full_name[host[recap]],
+             "from_address": c.email[host[recap]], "to_addresses": life.person.work_email,
+             "cc_addresses": "", "subject": join("Notes: ", title[recap]), "body": body,
+             "sent_at": ts, "related_id": rec[recap]},
+            actor=c.full_name[host[recap]].tolist(), cause=ev[recap].tolist(),
+        )
+    notes = (roll > 0.6) & life.world.has("notes")
+    if notes.any():
+        k = int(notes.sum())
+        sub = {key: v[notes] for key, v in slots.items()}
+        ts = after(rng, end[notes], 1, 30)
+        life.world.emit(
+            "notes", "note_created", ts,
+            {"folder": "Meetings", "title": title[notes],
+             "body": g.documents("note_meeting", rng, sub, rng.integers(3, 7, k)),
+             "updated_at": ts, "related_id": rec[notes]},
+            actor="user", device=np.where(ts % 2 == 0, "laptop", "phone").tolist(),
+            cause=ev[notes].tolist(),
+        )
+    todo = (roll > 0.85) & life.world.has("todos")
+    if todo.any():
+        k = int(todo.sum())
+        sub = {key: v[todo] for key, v in slots.items()}
+        ts = after(rng, end[todo], 1, 60)
+        due = life.local_days(ts + rng.integers(1, 8, k) * DAY)
+        life.world.emit(
+            "todos", "todo_created", ts,
+            {"list": "Work", "title": g.sentences("todo", rng, sub, k, pool="subjects"),
+             "due_date": due, "status": "open", "completed_at": np.full(k, NULL_TS),
+             "related_id": rec[todo]},
+            actor="user", device="phone", cause=ev[todo].tolist(),
+        )
+
+
+def _personal(life: Life, rng, days: range) -> None:
+    """Dinners, appointments and family plans, mostly evenings and weekends."""
+    c = life.person.contacts
+    item_days = life.item_days("personal_events", days, rng)
+    n = len(item_days)
+    people = c.of_kind("family", "friends", "services")
+    if n == 0 or not len(people):
+        return
+    w = c.closeness[people] + 0.5
+    party = people[rng.choice(len(people), n, p=w / w.sum())]
+    evening = np.array([0] * 9 + [0.5] * 8 + [1.5, 2, 2, 1.5, 0.5, 0.1] + [0.0])
+    start = _snap(life.at_hours(item_days, rng, profile=evening))
+    created = np.maximum(start - rng.integers(1 * DAY, 14 * DAY, n), 60)
+    title, desc = _titles(life, rng, party)
+    is_service = c.kind[party] == "services"
+    title = np.where(is_service, np.char.add(c.relationship[party].astype(str), " appointment"),
+                     title).astype(object)
+    title = np.array([t[0].upper() + t[1:] for t in title], dtype=object)
+    _emit_events(
+        life, rng, start, rng.choice([60, 90, 120, 180], n) * MINUTE, title=title,
+        description=desc, location=pick(rng, life.pools.places, n),
+        organizer=np.full(n, life.person.full_name, dtype=object),
+        attendees=np.array([f"{life.person.full_name}, {c.full_name[p]}" for p in party],
+                           dtype=object),
+        calendar=np.where(c.kind[party] == "family", "family", "personal"),
+        created=created, kind="event_created",
+    )

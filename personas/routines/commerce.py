@@ -1,0 +1,245 @@
+"""Shopping and its ripples: an order is confirmed by mail, charged to the card, shipped,
+tracked and delivered (with texts on the way); watched products move in price and the
+tracker raises alerts."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from personas.life import Life
+from personas.pools import pick
+from personas.routines.messaging import emit_org_sms
+from personas.routines.notify import after, org_mail
+from sim.clock import DAY, HOUR
+
+# Shipment legs: status, days after the previous leg (low, high), what the tracker says.
+_LEGS = (
+    ("label_created", (0.05, 0.6), "Shipping label created; the parcel is waiting for pickup."),
+    ("in_transit", (0.3, 1.5), "Parcel accepted at the depot and on its way."),
+    ("in_transit", (0.4, 2.0), "Arrived at the regional sorting facility."),
+    ("out_for_delivery", (0.3, 1.2), "Out for delivery today."),
+    ("delivered", (0.1, 0.4), "Delivered. Left at the front door."),
+)
+_LEG_KIND = {"label_created": "shipment_created", "in_transit": "shipment_in_transit",
+             "out_for_delivery": "shipment_out_for_delivery", "delivered": "shipment_delivered"}
+
+
+def install(life: Life) -> None:
+    if not life.world.has("shopping"):
+        return
+    life.world.every(partial(_week, life))
+
+
+def _week(life: Life, *, days: range) -> None:
+    rng = life.world.rng.stream("shopping")
+    if days.start == 0:
+        _catalogue(life, rng)
+    _orders(life, rng, days)
+    _saves(life, rng, days)
+    if life.world.has("price_tracker"):
+        _prices(life, rng, days)
+
+
+def _catalogue(life: Life, rng) -> None:
+    """The products the user will come across, with their opening prices."""
+    p = life.pools.products
+    n = len(p)
+    ids, _ = life.world.emit(
+        "shop_products", "product_listed", np.full(n, 60),
+        {"title": p.title, "brand": p.brand, "category": p.category, "merchant": p.merchant,
+         "price_minor": p.price_minor, "currency": life.spec.money.currency},
+        actor=None,
+    )
+    life.state["product_ids"] = np.array(ids, dtype=object)
+    life.state["price"] = p.price_minor.copy()
+    # Watch a handful of liked products, with a target about 15% under today's price.
+    liked = np.flatnonzero(p.interest) if p.interest.any() else np.arange(n)
+    watch = np.sort(rng.choice(liked, size=min(len(liked), int(rng.integers(4, 9))),
+                               replace=False))
+    life.state["watched"] = watch
+    if life.world.has("price_tracker"):
+        target = (p.price_minor[watch] * rng.uniform(0.8, 0.9, len(watch))).astype(np.int64)
+        life.state["target"] = target
+        ts = np.full(len(watch), 120)
+        life.world.emit(
+            "price_watches", "watch_created", ts,
+            {"product_id": life.state["product_ids"][watch], "product_title": p.title[watch],
+             "target_price_minor": target, "currency": life.spec.money.currency,
+             "created_at": ts},
+            actor="user", device="web",
+        )
+
+
+def _pick_products(life: Life, rng, n: int) -> np.ndarray:
+    p = life.pools.products
+    w = np.where(p.interest, 4.0, 1.0)
+    return rng.choice(len(p), size=n, p=w / w.sum())
+
+
+def _orders(life: Life, rng, days: range) -> None:
+    item_days = life.item_days("orders", days, rng)
+    n = len(item_days)
+    if n == 0:
+        return
+    p = life.pools.products
+    prod = _pick_products(life, rng, n)
+    qty = rng.choice([1, 1, 1, 1, 2, 3], n).astype(np.int32)
+    total = life.state["price"][prod] * qty
+    ts = life.at_hours(item_days, rng)
+    number = np.array([f"{int(a)}-{int(b):07d}" for a, b in
+                       zip(rng.integers(100, 999, n), rng.integers(0, 9_999_999, n),
+                           strict=True)], dtype=object)
+    items = np.array([f"{q} x {t}" for q, t in zip(qty, p.title[prod], strict=True)],
+                     dtype=object)
+    order_cols = {"order_number": number, "product_id": life.state["product_ids"][prod],
+                  "items": items, "quantity": qty, "total_minor": total,
+                  "currency": life.spec.money.currency, "placed_at": ts}
+    rec, ev = life.world.emit("shop_orders", "order_placed", ts, order_cols | {"status": "placed"},
+                              actor="user",
+                              device=np.where(ts % 2 == 0, "phone", "laptop").tolist())
+    rec, ev = np.array(rec, dtype=object), np.array(ev, dtype=object)
+    slots = {"merchant": p.merchant[prod], "product": p.title[prod],
+             "amount": life.money(total), "order_number": number,
+             "date": life.dates(ts + 4 * DAY)}
+    org_mail(life, rng, after(rng, ts, 1, 10), org=p.merchant[prod],
+             intent="order_confirmation", slots=slots, related=rec, cause=ev,
+             folder="updates")
+    ledger = life.state.get("ledger")
+    if ledger is not None:
+        ledger.add(after(rng, ts, 0, 5), -total, description=np.char.add(
+            "ONLINE ", p.merchant[prod].astype(str)).astype(object), merchant=p.merchant[prod],
+            category="shopping", kind="card_charged", account=ledger.card, related=rec,
+            cause=ev)
+    if life.world.has("deliveries"):
+        delivered = _ship(life, rng, ts, rec, ev, number, prod)
+        # The order itself moves to shipped, then delivered.
+        for status, when in (("shipped", delivered[0]), ("delivered", delivered[1])):
+            life.world.emit("shop_orders", f"order_{status}", when,
+                            order_cols | {"status": status}, record_ids=rec.tolist(),
+                            actor=None, cause=ev.tolist())
+
+
+def _ship(life: Life, rng, ts, rec, ev, number, prod):
+    """Walk each order's parcel through the carrier's legs; returns (shipped, delivered)."""
+    p = life.pools.products
+    n = len(ts)
+    carrier = pick(rng, life.pools.carriers, n)
+    tracking = np.array([f"{c[:2].upper()}{int(x):010d}" for c, x in
+                         zip(carrier, rng.integers(0, 9_999_999_999, n), strict=True)],
+                        dtype=object)
+    sid = np.array(life.world.ids.mint("records/shipments", "sh_", n), dtype=object)
+    eta = life.local_days(ts + rng.integers(2, 6, n) * DAY)
+    when = ts.copy()
+    cause = ev
+    marks = {}
+    for status, (low, high), detail in _LEGS:
+        when = when + (rng.uniform(low, high, n) * DAY).astype(np.int64)
+        if status in ("out_for_delivery", "delivered"):
+            # Couriers work daytime: move to the next 8:00-18:00 window.
+            hour = life.world.clock.local_hour(when)
+            when = np.where(hour < 8, when + (8 - hour) * HOUR,
+                            np.where(hour >= 18, when + (32 - hour) * HOUR, when))
+        _, cause = life.world.emit(
+            "shipments", _LEG_KIND[status], when,
+            {"order_id": rec, "carrier": carrier, "tracking_number": tracking, "status": status,
+             "status_detail": detail, "location": pick(rng, life.pools.places[-len(
+                 life.spec.cities):], n), "estimated_delivery": eta, "updated_at": when},
+            record_ids=sid.tolist(), actor=carrier.tolist(), cause=list(cause),
+        )
+        marks[status] = when
+        if status in ("out_for_delivery", "delivered") and life.world.has("sms"):
+            text = life.grammar.sentences(
+                "sms_delivery", rng, {"carrier": carrier, "tracking": tracking,
+                                      "date": life.dates(when), "merchant": p.merchant[prod]}, n)
+            emit_org_sms(life, after(rng, when, 0, 2), carrier, text, cause=list(cause))
+    if life.world.has("personal_email"):
+        org_mail(life, rng, after(rng, marks["label_created"], 5, 60), org=carrier,
+                 intent="shipping_update",
+                 slots={"carrier": carrier, "tracking": tracking, "product": p.title[prod],
+                        "date": life.dates(marks["delivered"]), "merchant": p.merchant[prod]},
+                 related=sid, greet=False)
+    return marks["label_created"], marks["delivered"]
+
+
+def _saves(life: Life, rng, days: range) -> None:
+    """Browsing leaves items in the cart or on the wishlist."""
+    item_days = life.item_days("orders", days, rng, scale=0.8)
+    n = len(item_days)
+    if n == 0:
+        return
+    prod = _pick_products(life, rng, n)
+    ts = life.at_hours(item_days, rng)
+    life.world.emit(
+        "shop_saved_items", "item_saved", ts,
+        {"product_id": life.state["product_ids"][prod],
+         "list": np.where(rng.random(n) < 0.6, "wishlist", "cart"),
+         "quantity": np.ones(n, np.int32), "added_at": ts},
+        actor="user", device=np.where(ts % 2 == 0, "phone", "web").tolist(),
+    )
+
+
+def _prices(life: Life, rng, days: range) -> None:
+    """Watched prices wander, sometimes drop; drops below target raise an alert and a mail."""
+    watch = life.state["watched"]
+    if not len(watch):
+        return
+    p = life.pools.products
+    ids = life.state["product_ids"]
+    day_arr = np.arange(days.start, days.stop)
+    # One observation per watched product per day, mid-morning.
+    obs_day = np.tile(day_arr, len(watch))
+    prod = np.repeat(watch, len(day_arr))
+    ts = life.world.clock.local_to_sim(obs_day * DAY + 10 * HOUR) + rng.integers(0, HOUR,
+                                                                                 len(obs_day))
+    moves = rng.random(len(obs_day))
+    factor = np.where(moves < 0.04, rng.uniform(0.7, 0.9, len(obs_day)),
+                      np.where(moves < 0.1, rng.uniform(1.02, 1.12, len(obs_day)), 1.0))
+    price = life.state["price"]
+    out = np.empty(len(obs_day), np.int64)
+    changed = np.zeros(len(obs_day), bool)
+    old = np.empty(len(obs_day), np.int64)
+    for i in range(len(obs_day)):  # a per-product random walk; ~50 steps a week
+        j = prod[i]
+        old[i] = price[j]
+        if factor[i] != 1.0:
+            price[j] = max(99, int(price[j] * factor[i]) // 100 * 100 + 99)
+            changed[i] = price[j] != old[i]
+        out[i] = price[j]
+    life.world.emit(
+        "price_history", "price_changed", ts,
+        {"product_id": ids[prod], "price_minor": out, "currency": life.spec.money.currency,
+         "observed_at": ts},
+        actor=None,
+    )
+    if changed.any():
+        c = changed
+        life.world.emit(
+            "shop_products", "product_repriced", ts[c],
+            {"title": p.title[prod[c]], "brand": p.brand[prod[c]], "category": p.category[prod[c]],
+             "merchant": p.merchant[prod[c]], "price_minor": out[c],
+             "currency": life.spec.money.currency},
+            record_ids=ids[prod[c]].tolist(), actor=None,
+        )
+    target = life.state["target"][np.searchsorted(watch, prod)]
+    alert = changed & (out < old) & ((out <= target) | (out < old * 0.85))
+    if alert.any():
+        k = int(alert.sum())
+        a_ts = after(rng, ts[alert], 1, 30)
+        msg = np.array([f"{t} dropped from {o} to {n_}" for t, o, n_ in zip(
+            p.title[prod[alert]], life.money(old[alert]), life.money(out[alert]), strict=True)],
+            dtype=object)
+        rec, ev = life.world.emit(
+            "price_alerts", "price_dropped", a_ts,
+            {"product_id": ids[prod[alert]], "old_price_minor": old[alert],
+             "new_price_minor": out[alert], "currency": life.spec.money.currency,
+             "message": msg, "alerted_at": a_ts},
+            actor=None,
+        )
+        org_mail(life, rng, after(rng, a_ts, 0, 5), org=np.full(k, "Price Tracker", dtype=object),
+                 intent="price_alert",
+                 slots={"product": p.title[prod[alert]], "amount": life.money(out[alert]),
+                        "old_amount": life.money(old[alert]),
+                        "merchant": p.merchant[prod[alert]]},
+                 related=rec, cause=ev, greet=False, kind="email_received")

@@ -1,0 +1,114 @@
+"""The user's own footprint on their devices: what they opened, searched, viewed, and the
+drafts they started and threw away.
+
+This routine runs a week behind the others, so every item the user opens already exists
+when they open it.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from personas.life import Life
+from personas.pools import pick
+from sim.clock import MINUTE
+
+# The table a user lands in when opening each app.
+MAIN_TABLE = {
+    "personal_email": "personal_emails", "work_email": "work_emails",
+    "calendar": "calendar_events", "chat": "chat_messages", "sms": "sms_messages",
+    "calls": "call_log", "contacts": "contacts", "notes": "notes", "todos": "todos",
+    "bank": "bank_transactions", "shopping": "shop_products", "price_tracker": "price_alerts",
+    "deliveries": "shipments", "travel": "travel_bookings", "subscriptions": "subscriptions",
+    "social": "feed_posts",
+}
+_DRAFTABLE = {"personal_email", "work_email", "sms", "chat", "notes"}
+_PERIOD = 7
+
+
+def install(life: Life) -> None:
+    if not life.world.has("device_activity"):
+        return
+    life.world.every(partial(_week, life), days=_PERIOD)
+
+    def last_week():
+        yield life.world.env.timeout(life.world.clock.end_seconds - life.world.now)
+        start = (life.world.days - 1) // _PERIOD * _PERIOD
+        _sessions(life, range(start, life.world.days))
+
+    life.world.process(last_week())
+
+
+def _week(life: Life, *, days: range) -> None:
+    if days.start >= _PERIOD:
+        _sessions(life, range(days.start - _PERIOD, days.start))
+
+
+def _sessions(life: Life, days: range) -> None:
+    rng = life.world.rng.stream("device_activity")
+    apps = [s for s in MAIN_TABLE if life.world.has(s)]
+    if not apps:
+        return
+    item_days = life.item_days("device_sessions", days, rng)
+    n = len(item_days)
+    if n == 0:
+        return
+    ts = life.at_hours(item_days, rng)
+    end = int(ts.max()) + 1
+    existing = {s: life.world.history[MAIN_TABLE[s]].versions_before(end) for s in apps}
+    weight = np.array([np.log1p(len(existing[s][0])) for s in apps])
+    if weight.sum() == 0:
+        return
+    app = np.array(apps, dtype=object)[rng.choice(len(apps), n, p=weight / weight.sum())]
+    action = np.full(n, "opened", dtype=object)
+    target = np.full(n, None, dtype=object)
+    for s in np.unique(app):
+        sel = np.flatnonzero(app == s)
+        ids, start = existing[s]
+        hi = np.searchsorted(start, ts[sel], side="left")
+        back = rng.geometric(0.15, len(sel))  # mostly the latest few items
+        j = hi - back
+        ok = j >= 0
+        target[sel[ok]] = ids[j[ok]]
+    roll = rng.random(n)
+    action[(roll < 0.2)] = "searched"
+    action[(roll >= 0.2) & (roll < 0.45) & (target != None)] = "viewed"  # noqa: E711
+    draftable = np.isin(app, list(_DRAFTABLE))
+    action[draftable & (roll > 0.97)] = "drafted_discarded"
+    target[action == "searched"] = None
+    queries = np.where(action == "searched", _queries(life, rng, n), None)
+    draft = np.full(n, None, dtype=object)
+    d = action == "drafted_discarded"
+    if d.any():
+        k = int(d.sum())
+        c = life.person.contacts
+        people = c.of_kind("family", "friends", "coworkers", "services")
+        slots = {"first": c.first_name[people[rng.integers(0, len(people), k)]],
+                 "topic": pick(rng, life.pools.personal_topics, k),
+                 "amount": life.money(rng.integers(20, 900, k) * 100),
+                 "date": life.dates(ts[d] + 3 * 86_400)}
+        draft[d] = life.grammar.documents("draft", rng, slots, rng.integers(1, 3, k)).to_numpy(
+            zero_copy_only=False)
+    phone_only = np.array([set(life.world.services[a].devices) <= {"phone"} for a in app])
+    device = np.where(phone_only | (rng.random(n) < 0.55), "phone", "laptop")
+    ts = ts + rng.integers(0, 2 * MINUTE, n)
+    kind = np.select([action == "opened", action == "searched", action == "viewed"],
+                     ["app_opened", "search_performed", "item_viewed"], "draft_discarded")
+    life.world.emit(
+        "device_activity", kind, ts,
+        {"occurred_at": ts, "device": device, "app": app, "action": action,
+         "target_id": target, "query": queries, "draft_text": draft},
+        actor="user", device=device.tolist(),
+    )
+
+
+def _queries(life: Life, rng, n: int) -> np.ndarray:
+    c, pools = life.person.contacts, life.pools
+    choices = np.concatenate([
+        c.full_name, np.array([t.removeprefix("the ") for t in pools.work_topics], dtype=object),
+        pools.products.brand, np.array(life.person.interests, dtype=object),
+        np.array(life.spec.projects, dtype=object),
+    ])
+    return pick(rng, choices, n)

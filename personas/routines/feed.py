@@ -1,0 +1,91 @@
+"""What arrives unasked: the news and social feed, newsletters, promotions and spam."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from personas.life import DAY_PROFILE, Life
+from personas.pools import pick
+from personas.routines.notify import inbox_of, org_mail
+from sim.clock import DAY
+
+# Publishers post around the clock, peaking in the morning.
+_PUBLISHING = np.roll(DAY_PROFILE, -1) + 0.3
+
+
+def install(life: Life) -> None:
+    if life.world.has("social"):
+        life.world.every(partial(_feed_week, life))
+    if inbox_of(life):
+        life.world.every(partial(_mail_week, life))
+
+
+def _feed_week(life: Life, *, days: range) -> None:
+    rng = life.world.rng.stream("social")
+    item_days = life.item_days("feed", days, rng)
+    n = len(item_days)
+    if n == 0:
+        return
+    ts = life.at_hours(item_days, rng, profile=_PUBLISHING)
+    c, pools = life.person.contacts, life.pools
+    article = rng.random(n) < 0.6
+    friends = c.of_kind("friends", "family", "coworkers")
+    who = friends[rng.integers(0, len(friends), n)]
+    source = np.where(article, pick(rng, pools.news_sources, n), "Social")
+    topic = np.where(rng.random(n) < 0.5, pick(rng, np.array(life.person.interests, dtype=object),
+                                                n), pick(rng, pools.personal_topics, n))
+    slots = {"source": source, "topic": topic, "place": pick(rng, pools.places, n),
+             "company": pick(rng, pools.companies, n), "first": c.first_name[who],
+             "product": pick(rng, pools.products.title, n)}
+    g = life.grammar
+    headline = np.where(article, g.sentences("feed_article", rng, slots, n, pool="subjects")
+                        .to_numpy(zero_copy_only=False), "")
+    body = np.empty(n, dtype=object)
+    if article.any():
+        body[article] = g.documents("feed_article", rng, {k: v[article] for k, v in slots.items()},
+                                    rng.integers(2, 5, int(article.sum()))).to_numpy(
+            zero_copy_only=False)
+    if (~article).any():
+        body[~article] = g.documents("feed_post", rng, {k: v[~article] for k, v in slots.items()},
+                                     rng.integers(1, 3, int((~article).sum()))).to_numpy(
+            zero_copy_only=False)
+    life.world.emit(
+        "feed_posts", np.where(article, "article_published", "post_published"), ts,
+        {"source": source, "author": np.where(article, source, c.full_name[who]),
+         "post_type": np.where(article, "article", "post"), "headline": headline, "text": body,
+         "posted_at": ts},
+        actor=np.where(article, source, c.full_name[who]).tolist(),
+    )
+
+
+def _mail_week(life: Life, *, days: range) -> None:
+    rng = life.world.rng.stream("mail/bulk")
+    pools = life.pools
+    for volume, intent, folder in (("newsletters", "newsletter", "updates"),
+                                   ("promotions", "promotion", "promotions"),
+                                   ("spam", "spam", "spam")):
+        item_days = life.item_days(volume, days, rng)
+        n = len(item_days)
+        if n == 0:
+            continue
+        ts = life.at_hours(item_days, rng, profile=_PUBLISHING)
+        prod = rng.integers(0, len(pools.products), n)
+        if intent == "newsletter":
+            org = pick(rng, pools.news_sources, n)
+        elif intent == "spam":
+            org = np.array([f"{c.split()[0]} Rewards Center" for c in
+                            pick(rng, pools.companies, n)], dtype=object)
+        else:
+            org = pools.products.merchant[prod]
+        price = pools.products.price_minor[prod]
+        slots = {"source": org, "topic": pick(rng, np.array(life.person.interests, dtype=object),
+                                              n),
+                 "product": pools.products.title[prod], "amount": life.money(price),
+                 "date": life.dates(ts + rng.integers(2, 10, n) * DAY), "merchant": org,
+                 "percent": rng.choice(["10%", "15%", "20%", "25%", "30%", "40%"], n)
+                 .astype(object),
+                 "code": np.array([f"SAVE{x}" for x in rng.integers(10, 99, n)], dtype=object)}
+        org_mail(life, rng, ts, org=org, intent=intent, slots=slots, folder=folder,
+                 greet=intent != "newsletter", sentences=(3, 6))

@@ -1,0 +1,268 @@
+"""Money: salary, rent and bills, card spending, subscriptions, and the bank that posts it all.
+
+Other routines never write bank rows themselves: they hand charges to the :class:`Ledger`,
+which posts everything due in time order once a week, so every transaction's running balance
+is right however the charges were produced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import partial
+
+import numpy as np
+
+from personas.life import Life
+from personas.routines.notify import after, org_mail
+from sim.clock import DAY, HOUR, MINUTE
+
+
+@dataclass
+class Ledger:
+    """Charges waiting to be posted, in the order they were handed over."""
+
+    life: Life
+    checking: str = ""
+    card: str = ""
+    balances: dict[str, int] = field(default_factory=dict)
+    pending: list[dict] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)
+    masks: dict[str, str] = field(default_factory=dict)
+
+    def add(self, ts, amount_minor, *, description, merchant, category, kind,
+            account: str | None = None, related=None, cause=None) -> None:
+        """Queue transactions; ``amount_minor`` is signed (debits negative)."""
+        n = len(ts)
+        if n == 0 or not self.life.world.has("bank"):
+            return
+
+        def arr(v):
+            return np.asarray(v if v is not None and not isinstance(v, str) else [v] * n,
+                              dtype=object)
+
+        self.pending.append({
+            "ts": np.asarray(ts, dtype=np.int64), "amount": np.asarray(amount_minor, np.int64),
+            "description": arr(description), "merchant": arr(merchant),
+            "category": arr(category), "kind": arr(kind),
+            "account": arr(self.checking if account is None else account),
+            "related": arr(related),
+            "cause": arr(cause),
+        })
+
+    def post(self, until: int) -> None:
+        """Post every queued transaction before ``until``, oldest first."""
+        if not self.pending:
+            return
+        merged = {k: np.concatenate([p[k] for p in self.pending]) for k in self.pending[0]}
+        due = merged["ts"] < until
+        self.pending = [{k: v[~due] for k, v in merged.items()}] if (~due).any() else []
+        if not due.any():
+            return
+        rows = {k: v[due] for k, v in merged.items()}
+        order = np.lexsort((np.arange(len(rows["ts"])), rows["ts"]))
+        rows = {k: v[order] for k, v in rows.items()}
+        balance = np.empty(len(order), np.int64)
+        for acct in np.unique(rows["account"]):
+            sel = rows["account"] == acct
+            running = self.balances[acct] + np.cumsum(rows["amount"][sel])
+            balance[sel] = running
+            self.balances[acct] = int(running[-1])
+        life = self.life
+        life.world.emit(
+            "bank_transactions", rows["kind"], rows["ts"],
+            {"account_id": rows["account"], "posted_at": rows["ts"],
+             "description": rows["description"], "merchant": rows["merchant"],
+             "category": rows["category"], "amount_minor": rows["amount"],
+             "currency": life.spec.money.currency, "balance_after_minor": balance,
+             "related_id": rows["related"]},
+            actor=None, cause=rows["cause"].tolist(),
+        )
+        # The account shows its balance as of the last transaction of each local day.
+        day = life.world.clock.local_day(rows["ts"])
+        for acct in np.unique(rows["account"]):
+            sel = np.flatnonzero(rows["account"] == acct)
+            last = sel[np.r_[day[sel][1:] != day[sel][:-1], True]]
+            life.world.emit(
+                "bank_accounts", "balance_updated", rows["ts"][last],
+                {"name": self.names[acct], "account_type": self.types[acct],
+                 "masked_number": self.masks[acct], "currency": life.spec.money.currency,
+                 "balance_minor": balance[last]},
+                record_ids=[acct] * len(last), actor=None,
+            )
+
+
+def install(life: Life) -> None:
+    ledger = Ledger(life)
+    life.state["ledger"] = ledger
+    if not life.world.has("bank"):
+        return
+    money = life.spec.money
+    ids = life.world.ids.mint("records/bank_accounts", "ba_", 2)
+    ledger.checking, ledger.card = ids
+    rng = life.world.rng.stream("bank")
+    ledger.balances = {ids[0]: int(money.opening_balance_minor * life.person.budget_factor),
+                       ids[1]: -int(rng.integers(5, 60) * money.typical_purchase_minor)}
+    ledger.names = {ids[0]: f"{life.pools.bank} Everyday", ids[1]: f"{life.pools.bank} Visa"}
+    ledger.types = {ids[0]: "checking", ids[1]: "credit_card"}
+    ledger.masks = {a: f"•••• {int(rng.integers(1000, 9999))}" for a in ids}
+    life.world.emit(
+        "bank_accounts", "balance_updated", np.full(2, 60),
+        {"name": [ledger.names[a] for a in ids], "account_type": [ledger.types[a] for a in ids],
+         "masked_number": [ledger.masks[a] for a in ids], "currency": money.currency,
+         "balance_minor": [ledger.balances[a] for a in ids]},
+        record_ids=ids, actor=None,
+    )
+    _recurring(life, ledger)
+    life.world.every(partial(_week, life, ledger))
+
+    def final_posting():
+        yield life.world.env.timeout(life.world.clock.end_seconds - life.world.now)
+        ledger.post(life.world.clock.end_seconds + DAY)
+
+    life.world.process(final_posting())
+
+
+def _month_days(life: Life, day_of_month: int) -> np.ndarray:
+    start = life.world.clock.start
+    out = []
+    for d in range(life.world.days):
+        if (start + dt.timedelta(days=d)).day == day_of_month:
+            out.append(d)
+    return np.array(out, dtype=np.int64)
+
+
+def _cadence_days(life: Life, cadence: str, rng) -> np.ndarray:
+    if cadence == "monthly":
+        return _month_days(life, 25)
+    step = {"weekly": 7, "biweekly": 14}[cadence]
+    return np.arange(int(rng.integers(0, step)), life.world.days, step)
+
+
+def _recurring(life: Life, ledger: Ledger) -> None:
+    """Salary, pension, rent and bills as the bank's recurring list, posted when due."""
+    money, rng = life.spec.money, life.world.rng.stream("bank/recurring")
+    scale = life.person.budget_factor
+    payees = [("Rent", -money.rent_minor, 1, False, "housing")] if money.rent_minor else []
+    payees += [(b.payee, -b.amount_minor, b.day_of_month, b.autopay, "bills")
+               for b in money.bills]
+    for payee, amount, dom, autopay, category in payees:
+        days = _month_days(life, dom)
+        amount = int(amount * scale)
+        if not len(days):
+            continue
+        ts = life.world.clock.local_to_sim(days * DAY + 6 * HOUR)
+        if not autopay:  # paid by hand, a little late sometimes, during waking hours
+            ts = life.at_hours(days + rng.integers(0, 3, len(days)), rng)
+        ledger.add(ts, np.full(len(ts), amount), description=f"{payee} payment",
+                   merchant=payee, category=category,
+                   kind="bill_paid")
+        _recurring_row(life, ledger, payee, amount, "monthly", days, autopay)
+    income = [("Salary " + life.person.employer, money.salary_minor, money.salary_cadence)]
+    if money.pension_minor:
+        income.append(("Pension payment", money.pension_minor, "monthly"))
+    for payee, amount, cadence in income:
+        if cadence == "none" or amount == 0:
+            continue
+        days = _cadence_days(life, cadence, rng)
+        amount = int(amount * scale)
+        ts = life.world.clock.local_to_sim(days * DAY + 5 * HOUR)
+        ledger.add(ts, np.full(len(ts), amount), description=payee.upper(), merchant=payee,
+                   category="income", kind="salary_deposited")
+        _recurring_row(life, ledger, payee, amount, cadence, days, True)
+
+
+def _recurring_row(life, ledger, payee, amount, cadence, days, autopay) -> None:
+    """One recurring entry, with a new version (next due date) after each occurrence."""
+    if not len(days):
+        return
+    created = np.r_[60, life.world.clock.local_to_sim(days[:-1] * DAY + 23 * HOUR)]
+    rid = life.world.ids.one("records/bank_recurring", "br_")
+    life.world.emit(
+        "bank_recurring", "recurring_scheduled", created,
+        {"account_id": ledger.checking, "payee": payee, "amount_minor": amount,
+         "currency": life.spec.money.currency, "cadence": cadence,
+         "next_due": life.local_days(life.world.clock.local_to_sim(days * DAY + 12 * HOUR)),
+         "autopay": autopay},
+        record_ids=[rid] * len(days), actor=None,
+    )
+
+
+def _week(life: Life, ledger: Ledger, *, days: range) -> None:
+    ledger.post(life.world.clock.at_local(days.start, 0))
+    rng = life.world.rng.stream("bank/card")
+    item_days = life.item_days("card_purchases", days, rng)
+    n = len(item_days)
+    if n:
+        pools = life.pools
+        shop = rng.integers(0, len(pools.merchants), n)
+        typical = life.spec.money.typical_purchase_minor * life.person.budget_factor
+        amount = -np.maximum(100, rng.lognormal(np.log(typical), 0.6, n)).astype(np.int64)
+        ts = life.at_hours(item_days, rng)
+        on_card = rng.random(n) < 0.6
+        ledger.add(ts, amount, description=np.char.add("CARD PURCHASE ", pools.merchants[shop]
+                                                        .astype(str)).astype(object),
+                   merchant=pools.merchants[shop], category=pools.merchant_category[shop],
+                   kind="card_charged",
+                   account=np.where(on_card, ledger.card, ledger.checking))
+    if days.start == 0:
+        _subscriptions(life, ledger)
+    _statements(life, days)
+
+
+def _subscriptions(life: Life, ledger: Ledger) -> None:
+    """Plans renew monthly: a charge, a receipt and a new next-renewal date."""
+    if not life.world.has("subscriptions"):
+        return
+    rng = life.world.rng.stream("subscriptions")
+    k = int(rng.integers(3, 6))
+    plans = [life.pools.subscriptions[i] for i in sorted(rng.choice(len(life.pools.subscriptions),
+                                                                     k, replace=False))]
+    for provider, plan, price in plans:
+        price = int(round(price * life.pools.fx / 100)) * 100 - 1  # x.99 in local currency
+        dom = int(rng.integers(1, 29))
+        days = _month_days(life, dom)
+        if not len(days):
+            continue
+        ts = life.world.clock.local_to_sim(days * DAY + 3 * HOUR) + rng.integers(0, HOUR,
+                                                                                 len(days))
+        rid = life.world.ids.one("records/subscriptions", "sb_")
+        created = np.r_[60, ts[:-1] + MINUTE]
+        nxt = life.local_days(ts)
+        life.world.emit(
+            "subscriptions", ["subscription_started"] + ["subscription_renewed"] * (len(ts) - 1),
+            created,
+            {"provider": provider, "plan": plan, "price_minor": price,
+             "currency": life.spec.money.currency, "cadence": "monthly", "next_renewal": nxt,
+             "status": "active"},
+            record_ids=[rid] * len(ts), actor=None,
+        )
+        ledger.add(ts, np.full(len(ts), -price), description=f"{provider.upper()} {plan.upper()}",
+                   merchant=provider, category="subscriptions", kind="card_charged",
+                   account=ledger.card, related=[rid] * len(ts))
+        org_mail(life, rng, after(rng, ts, 1, 20), org=np.full(len(ts), provider, dtype=object),
+                 intent="subscription_receipt",
+                 slots={"provider": np.full(len(ts), provider, dtype=object),
+                        "plan": np.full(len(ts), plan, dtype=object),
+                        "amount": life.money(np.full(len(ts), price)),
+                        "date": life.dates(ts + 30 * DAY)},
+                 related=[rid] * len(ts))
+
+
+def _statements(life: Life, days: range) -> None:
+    """A monthly 'your statement is ready' notice from the bank."""
+    rng = life.world.rng.stream("bank/notices")
+    first = [d for d in days if life.world.clock.date(d).day == 2]
+    if not first:
+        return
+    ts = life.world.clock.local_to_sim(np.array(first) * DAY + 8 * HOUR)
+    n = len(ts)
+    ledger = life.state["ledger"]
+    org_mail(life, rng, ts, org=np.full(n, life.pools.bank, dtype=object), intent="bank_notice",
+             slots={"bank": np.full(n, life.pools.bank, dtype=object),
+                    "amount": life.money(np.full(n, ledger.balances.get(ledger.checking, 0))),
+                    "date": life.dates(ts + 20 * DAY),
+                    "account": np.full(n, ledger.masks.get(ledger.checking, ""), dtype=object)},
+             related=[ledger.checking] * n)
+

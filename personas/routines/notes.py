@@ -1,0 +1,99 @@
+"""Notes to self and the to-do list: written, edited, ticked off."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from personas.life import Life
+from personas.pools import pick
+from sim.clock import DAY, HOUR
+from sim.history import NULL_TS
+
+
+def install(life: Life) -> None:
+    if life.world.has("notes"):
+        life.world.every(partial(_notes_week, life))
+    if life.world.has("todos"):
+        life.world.every(partial(_todos_week, life))
+
+
+def _slots(life: Life, rng, n: int, ts: np.ndarray) -> dict[str, np.ndarray]:
+    c, pools = life.person.contacts, life.pools
+    people = c.of_kind("family", "friends", "coworkers")
+    return {"place": pick(rng, pools.places, n), "product": pick(rng, pools.products.title, n),
+            "day": life.weekday_names(ts + rng.integers(1, 6, n) * DAY),
+            "topic": pick(rng, np.concatenate([pools.personal_topics,
+                                               np.array(life.person.interests, dtype=object)]),
+                          n),
+            "project": pick(rng, np.array(life.spec.projects, dtype=object), n),
+            "first": c.first_name[people[rng.integers(0, len(people), n)]],
+            "date": life.dates(ts + rng.integers(1, 14, n) * DAY)}
+
+
+def _notes_week(life: Life, *, days: range) -> None:
+    rng = life.world.rng.stream("notes")
+    item_days = life.item_days("notes", days, rng, scale=0.7)  # meetings add the rest
+    n = len(item_days)
+    if n == 0:
+        return
+    ts = life.at_hours(item_days, rng)
+    slots = _slots(life, rng, n, ts)
+    g = life.grammar
+    title = g.sentences("note_personal", rng, slots, n, pool="subjects")
+    body = g.documents("note_personal", rng, slots, rng.integers(2, 6, n))
+    device = np.where(ts % 3 == 0, "laptop", "phone").tolist()
+    rec, ev = life.world.emit(
+        "notes", "note_created", ts,
+        {"folder": "Personal", "title": title, "body": body, "updated_at": ts},
+        actor="user", device=device,
+    )
+    # A third of notes are revisited: a line added a day or two later.
+    edit = rng.random(n) < 0.33
+    if edit.any():
+        k = int(edit.sum())
+        t2 = ts[edit] + rng.integers(2 * HOUR, 3 * DAY, k)
+        more = g.documents("note_personal", rng, {key: v[edit] for key, v in slots.items()},
+                           np.ones(k, np.int64))
+        body2 = [f"{a}\n\n{b}" for a, b in zip(body.filter(edit).to_pylist(), more.to_pylist(),
+                                               strict=True)]
+        life.world.emit(
+            "notes", "note_edited", t2,
+            {"folder": "Personal", "title": title.filter(edit), "body": body2, "updated_at": t2},
+            record_ids=np.array(rec, dtype=object)[edit].tolist(), actor="user",
+            device=np.array(device, dtype=object)[edit].tolist(),
+            cause=np.array(ev, dtype=object)[edit].tolist(),
+        )
+
+
+def _todos_week(life: Life, *, days: range) -> None:
+    rng = life.world.rng.stream("todos")
+    item_days = life.item_days("todos", days, rng)
+    n = len(item_days)
+    if n == 0:
+        return
+    ts = life.at_hours(item_days, rng)
+    slots = _slots(life, rng, n, ts)
+    title = life.grammar.sentences("todo", rng, slots, n, pool="subjects")
+    due = np.where(rng.random(n) < 0.7, life.local_days(ts + rng.integers(1, 10, n) * DAY),
+                   np.iinfo(np.int32).min)
+    lists = np.where(rng.random(n) < 0.5, "Personal", np.where(life.spec.work.blocks, "Work",
+                                                               "Errands"))
+    cols = {"list": lists, "title": title, "due_date": due, "related_id": None}
+    rec, ev = life.world.emit(
+        "todos", "todo_created", ts, cols | {"status": "open", "completed_at": np.full(n, NULL_TS)},
+        actor="user", device="phone",
+    )
+    done = rng.random(n) < 0.7
+    if done.any():
+        k = int(done.sum())
+        t2 = ts[done] + rng.integers(HOUR, 6 * DAY, k)
+        life.world.emit(
+            "todos", "todo_completed", t2,
+            {key: (v[done] if isinstance(v, np.ndarray) else v.filter(done) if v is not None
+                   else None) for key, v in cols.items()}
+            | {"status": "done", "completed_at": t2},
+            record_ids=np.array(rec, dtype=object)[done].tolist(), actor="user",
+            device="phone", cause=np.array(ev, dtype=object)[done].tolist(),
+        )

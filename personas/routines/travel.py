@@ -1,0 +1,152 @@
+"""Trips: flights out and back plus a hotel, booked ahead, confirmed by mail, charged, put in
+the calendar; on the day some flights are delayed and the airline texts."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from personas.life import Life
+from personas.pools import pick
+from personas.routines.compose import join
+from personas.routines.messaging import emit_org_sms
+from personas.routines.notify import after, org_mail
+from sim.clock import DAY, HOUR, MINUTE
+from sim.history import NULL_DATE
+
+_DESTINATIONS = np.array(
+    [("Chicago", "ORD"), ("Denver", "DEN"), ("Boston", "BOS"), ("London", "LHR"),
+     ("Dublin", "DUB"), ("Sydney", "SYD"), ("Auckland", "AKL"), ("Toronto", "YYZ"),
+     ("Vancouver", "YVR"), ("Singapore", "SIN"), ("Austin", "AUS"), ("Edinburgh", "EDI"),
+     ("Brisbane", "BNE"), ("Montreal", "YUL"), ("Lisbon", "LIS"), ("Mumbai", "BOM")],
+    dtype=object,
+)
+
+
+def install(life: Life) -> None:
+    if life.world.has("travel"):
+        life.world.every(partial(_week, life))
+
+
+def _week(life: Life, *, days: range) -> None:
+    rng = life.world.rng.stream("travel")
+    item_days = life.item_days("trips_per_month", days, rng, scale=1 / 30)
+    n = len(item_days)
+    if n == 0:
+        return
+    home = life.person.city
+    home_code = home[:3].upper()
+    away = _DESTINATIONS[_DESTINATIONS[:, 0] != home]
+    dest = away[rng.integers(0, len(away), n)]
+    booked = life.at_hours(item_days, rng)
+    depart_day = life.world.clock.local_day(booked) + rng.integers(5, 30, n)
+    nights = rng.integers(1, 6, n)
+    out_dep = life.world.clock.local_to_sim(depart_day * DAY + rng.integers(6, 20, n) * HOUR)
+    ret_dep = life.world.clock.local_to_sim((depart_day + nights) * DAY
+                                            + rng.integers(8, 21, n) * HOUR)
+    length = rng.integers(1, 8, n) * HOUR + 30 * MINUTE
+    airline = pick(rng, life.pools.airlines, n)
+    fx = life.pools.fx
+    fare = (rng.integers(150, 900, n) * fx).astype(np.int64) * 100
+    cur = life.spec.money.currency
+    rows = []
+    for leg, dep, (a, b) in (("out", out_dep, (home, dest[:, 0])),
+                             ("back", ret_dep, (dest[:, 0], home))):
+        code = np.array([_code(rng) for _ in range(n)], dtype=object)
+        detail = join(airline, " flight ", np.char.mod("%d", rng.integers(100, 999, n))
+                      .astype(object), " from ", np.full(n, a, dtype=object) if isinstance(a, str)
+                      else a, " to ", np.full(n, b, dtype=object) if isinstance(b, str) else b
+                      ).to_numpy(zero_copy_only=False)
+        rec, ev = life.world.emit(
+            "travel_bookings", "flight_booked", booked + (0 if leg == "out" else 60),
+            {"booking_type": "flight", "confirmation_code": code, "provider": airline,
+             "origin": a if isinstance(a, str) else a.astype(object),
+             "destination": b if isinstance(b, str) else b.astype(object),
+             "depart_at": dep, "arrive_at": dep + length, "check_in": np.full(n, NULL_DATE),
+             "check_out": np.full(n, NULL_DATE), "status": "confirmed", "total_minor": fare // 2,
+             "currency": cur, "details": detail},
+            actor="user", device="laptop",
+        )
+        rows.append((leg, dep, code, np.array(rec, dtype=object), np.array(ev, dtype=object),
+                     detail))
+    hotel_cost = (rng.integers(90, 300, n) * fx).astype(np.int64) * 100 * nights
+    hotel_name = np.array([f"{c.split()[0]} Hotel {d}" for c, d in
+                           zip(pick(rng, life.pools.companies, n), dest[:, 0], strict=True)],
+                          dtype=object)
+    h_rec, h_ev = life.world.emit(
+        "travel_bookings", "hotel_booked", booked + 120,
+        {"booking_type": "hotel", "confirmation_code": [_code(rng) for _ in range(n)],
+         "provider": hotel_name, "origin": "", "destination": dest[:, 0].astype(object),
+         "check_in": life.local_days(out_dep), "check_out": life.local_days(ret_dep),
+         "status": "confirmed", "total_minor": hotel_cost, "currency": cur,
+         "details": join(hotel_name, ", ", np.char.mod("%d", nights).astype(object),
+                         " nights")},
+        actor="user", device="laptop",
+    )
+    ledger = life.state.get("ledger")
+    if ledger is not None:
+        ledger.add(after(rng, booked, 1, 10), -fare, description=np.char.add(
+            "AIR ", airline.astype(str)).astype(object), merchant=airline, category="travel",
+            kind="card_charged", account=ledger.card, related=rows[0][3], cause=rows[0][4])
+        ledger.add(after(rng, booked, 1, 10), -hotel_cost, description=hotel_name,
+                   merchant=hotel_name, category="travel", kind="card_charged",
+                   account=ledger.card, related=np.array(h_rec, dtype=object),
+                   cause=np.array(h_ev, dtype=object))
+    for leg, dep, code, rec, ev, detail in rows:
+        org_mail(life, rng, after(rng, booked, 2, 15), org=airline,
+                 intent="travel_confirmation",
+                 slots={"airline": airline, "code": code,
+                        "origin": np.full(n, home, dtype=object) if leg == "out" else dest[:, 0],
+                        "destination": dest[:, 0] if leg == "out" else np.full(n, home,
+                                                                                dtype=object),
+                        "date": life.dates(dep, weekday=True), "time": life.times(dep)},
+                 related=rec, cause=ev)
+        if life.world.has("calendar"):
+            life.world.emit(
+                "calendar_events", "event_created", after(rng, booked, 5, 30),
+                {"title": join("Flight to ", dest[:, 0] if leg == "out"
+                               else np.full(n, home, dtype=object)),
+                 "description": detail, "location": np.full(n, f"{home_code} airport")
+                 if leg == "out" else join(dest[:, 1], " airport"),
+                 "start": dep, "end": dep + length, "all_day": False,
+                 "start_date": np.full(n, NULL_DATE), "end_date": np.full(n, NULL_DATE),
+                 "organizer": life.person.full_name, "attendees": life.person.full_name,
+                 "status": "confirmed", "calendar": "personal"},
+                actor="user", cause=ev.tolist(),
+            )
+        _delays(life, rng, leg, dep, length, code, rec, ev, airline, detail, dest, home,
+                fare // 2)
+
+
+def _delays(life, rng, leg, dep, length, code, rec, ev, airline, detail, dest, home,
+            total) -> None:
+    """About one flight in five is delayed; the airline updates the booking and texts."""
+    n = len(dep)
+    late = rng.random(n) < 0.2
+    if not late.any():
+        return
+    k = int(late.sum())
+    by = rng.integers(1, 10, k) * 30 * MINUTE
+    notice = dep[late] - rng.integers(1 * HOUR, 6 * HOUR, k)
+    cur = life.spec.money.currency
+    _, d_ev = life.world.emit(
+        "travel_bookings", "flight_delayed", notice,
+        {"booking_type": "flight", "confirmation_code": code[late], "provider": airline[late],
+         "origin": np.full(k, home, dtype=object) if leg == "out" else dest[late, 0],
+         "destination": dest[late, 0] if leg == "out" else np.full(k, home, dtype=object),
+         "depart_at": dep[late] + by, "arrive_at": dep[late] + by + length[late],
+         "check_in": np.full(k, NULL_DATE), "check_out": np.full(k, NULL_DATE),
+         "status": "delayed", "total_minor": total[late], "currency": cur,
+         "details": join(detail[late], " (delayed)")},
+        record_ids=rec[late].tolist(), actor=airline[late].tolist(), cause=ev[late].tolist(),
+    )
+    if life.world.has("sms"):
+        text = join(airline[late], ": flight ", code[late], " now departs at ",
+                    life.times(dep[late] + by), ". We apologise for the delay.")
+        emit_org_sms(life, after(rng, notice, 0, 3), airline[late], text, cause=d_ev)
+
+
+def _code(rng) -> str:
+    letters = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(letters[i] for i in rng.integers(0, len(letters), 6))
