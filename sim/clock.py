@@ -13,6 +13,7 @@ fall-back overlap) takes its first occurrence.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from zoneinfo import ZoneInfo
@@ -25,6 +26,7 @@ HOUR = 3_600
 MINUTE = 60
 # Offsets are tabulated on a 15-minute grid: every real-world transition falls on one.
 _GRID = 900
+_PER_DAY = DAY // _GRID
 
 
 class UnknownTimezoneError(ValueError):
@@ -61,25 +63,16 @@ class Clock:
         self.epoch = local_to_utc(dt.datetime.combine(start, dt.time()), self.tz)
         # Tables cover one extra day on each side so follow-ups slightly past the
         # window still convert.
-        cells = (days + 2) * DAY // _GRID
         epoch_local = dt.datetime.combine(start, dt.time()) - dt.timedelta(days=1)
         self._local_base = -DAY
-        self._local_to_utc_offset = np.array(
-            [
-                _offset(epoch_local + dt.timedelta(seconds=i * _GRID), self.tz)
-                for i in range(cells)
-            ],
-            dtype=np.int64,
-        )
+        self._local_to_utc_offset = _offset_table(
+            lambda i: _offset(epoch_local + dt.timedelta(seconds=i * _GRID), self.tz),
+            days + 2)
         epoch_utc = self.epoch - dt.timedelta(days=1)
-        self._utc_to_local_offset = np.array(
-            [
-                int((epoch_utc + dt.timedelta(seconds=i * _GRID)).astimezone(self.tz)
-                    .utcoffset().total_seconds())
-                for i in range(cells)
-            ],
-            dtype=np.int64,
-        )
+        self._utc_to_local_offset = _offset_table(
+            lambda i: int((epoch_utc + dt.timedelta(seconds=i * _GRID)).astimezone(self.tz)
+                          .utcoffset().total_seconds()),
+            days + 2)
         self._naive_shift = int(self.epoch.astimezone(self.tz).utcoffset().total_seconds())
         self.end_seconds = int(self._local_naive_to_sim(np.int64(days * DAY)))
 
@@ -146,6 +139,20 @@ class Clock:
 def local_to_utc(naive: dt.datetime, tz: ZoneInfo) -> dt.datetime:
     """A local wall-clock time as a UTC instant (gaps shift forward, overlaps take the first)."""
     return naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
+
+
+def _offset_table(offset_at: Callable[[int], int], days: int) -> np.ndarray:
+    """Offsets for every grid cell of ``days`` days, asking the zone only near changes.
+
+    Offsets change at most a few times a year, so the zone is asked once a day and, only on
+    days whose offset differs from the next day's, once per cell of that day.
+    """
+    daily = np.array([offset_at(d * _PER_DAY) for d in range(days + 1)], dtype=np.int64)
+    table = np.repeat(daily[:-1], _PER_DAY)
+    for d in np.flatnonzero(daily[1:] != daily[:-1]).tolist():
+        cells = range(d * _PER_DAY, (d + 1) * _PER_DAY)
+        table[d * _PER_DAY : (d + 1) * _PER_DAY] = [offset_at(i) for i in cells]
+    return table
 
 
 def _offset(naive: dt.datetime, tz: ZoneInfo) -> int:

@@ -6,10 +6,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from sim.clock import Clock
-from sim.history import to_arrow_column
+from sim.history import ColumnBuffer, to_arrow_column
 from sim.services.base import TS
 
 EVENT_LOG_SCHEMA = pa.schema(
@@ -31,7 +30,9 @@ EVENT_LOG_SCHEMA = pa.schema(
 class EventLog:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._batches: list[pa.RecordBatch] = []
+        types = {f.name: f.type for f in EVENT_LOG_SCHEMA}
+        types["ts"] = pa.int64()
+        self._buffer = ColumnBuffer(types)
 
     def append(self, *, event_ids: Sequence[str], ts: np.ndarray, service: str,
                kind: str | Sequence[str], table: str, entity_ids: Sequence[str],
@@ -42,39 +43,24 @@ class EventLog:
         n = len(event_ids)
         if n == 0:
             return
-
-        def fill(value):
-            if value is None or isinstance(value, str):
-                return pa.array([value] * n, pa.string())
-            return pa.array(value, pa.string())
-
-        self._batches.append(
-            pa.RecordBatch.from_pydict(
-                {
-                    "event_id": pa.array(event_ids, pa.string()),
-                    "ts": pa.array(np.asarray(ts, dtype=np.int64), pa.int64()),
-                    "service": fill(service),
-                    "kind": fill(kind),
-                    "actor": fill(actor),
-                    "device": fill(device),
-                    "table": fill(table),
-                    "entity_id": pa.array(entity_ids, pa.string()),
-                    "cause_event_id": fill(cause_event_ids),
-                    "payload": fill(payload),
-                }
-            )
-        )
+        self._buffer.append(n, {
+            "event_id": event_ids, "ts": np.asarray(ts, dtype=np.int64), "service": service,
+            "kind": kind, "actor": actor, "device": device, "table": table,
+            "entity_id": entity_ids, "cause_event_id": cause_event_ids, "payload": payload,
+        }, "event_log")
 
     def __len__(self) -> int:
-        return sum(b.num_rows for b in self._batches)
+        return len(self._buffer)
 
     def to_arrow(self, *, until: int) -> pa.Table:
-        if not self._batches:
+        if not len(self._buffer):
             return EVENT_LOG_SCHEMA.empty_table()
-        table = pa.Table.from_batches(self._batches).combine_chunks()
-        table = table.filter(pc.less(table["ts"], until))
-        table = table.set_column(
-            1, "ts", to_arrow_column(table["ts"].to_numpy(), TS, self._clock)
-        )
-        table = table.cast(EVENT_LOG_SCHEMA)
-        return table.take(pc.sort_indices(table, [("ts", "ascending"), ("event_id", "ascending")]))
+        ts = self._buffer.column("ts").astype(np.int64)
+        ids = self._buffer.column("event_id")
+        keep = np.flatnonzero(ts < until)
+        order = keep[np.lexsort((ids[keep].astype(str), ts[keep]))]
+        arrays = []
+        for f in EVENT_LOG_SCHEMA:
+            values = ts[order] if f.name == "ts" else self._buffer.column(f.name)[order]
+            arrays.append(to_arrow_column(values, f.type, self._clock))
+        return pa.Table.from_arrays(arrays, schema=EVENT_LOG_SCHEMA)

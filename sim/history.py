@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from sim.clock import Clock
 from sim.services.base import TableSpec
@@ -23,7 +22,7 @@ NULL_DATE = np.iinfo(np.int32).min  # sentinel for "no date" in day-number colum
 
 
 def to_arrow_column(values: Any, type_: pa.DataType, clock: Clock) -> pa.Array:
-    """One column of a batch as Arrow; timestamps arrive as sim seconds, dates as day numbers."""
+    """One column as Arrow; timestamps arrive as sim seconds, dates as day numbers."""
     if isinstance(values, pa.Array | pa.ChunkedArray):
         return values.cast(type_) if values.type != type_ else values
     if pa.types.is_timestamp(type_):
@@ -39,50 +38,103 @@ def to_arrow_column(values: Any, type_: pa.DataType, clock: Clock) -> pa.Array:
     return pa.array(values, type_, from_pandas=True)
 
 
+def as_column(values: Any, n: int, type_: pa.DataType) -> np.ndarray:
+    """A batch column as a numpy array of length ``n`` (scalars are broadcast)."""
+    if values is None or isinstance(values, str | bool | int | float):
+        if pa.types.is_timestamp(type_):
+            return np.full(n, NULL_TS if values is None else values, np.int64)
+        if pa.types.is_date32(type_):
+            return np.full(n, NULL_DATE if values is None else values, np.int32)
+        return np.full(n, values, dtype=object)
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        values = values.to_numpy(zero_copy_only=False)
+    arr = np.asarray(values)
+    if arr.dtype.kind in "US":
+        arr = arr.astype(object)
+    if len(arr) != n:
+        raise ValueError(f"{len(arr)} values for {n} rows")
+    return arr
+
+
+class ColumnBuffer:
+    """Rows appended as batches of numpy columns, turned into Arrow once at the end.
+
+    Converting each small batch to Arrow costs far more than the data (performance.md);
+    one conversion per column per world does not.
+    """
+
+    def __init__(self, types: Mapping[str, pa.DataType]) -> None:
+        self.types = dict(types)
+        self._batches: list[dict[str, np.ndarray]] = []
+        self._rows = 0
+
+    def append(self, n: int, columns: Mapping[str, Any], where: str) -> None:
+        batch = {}
+        for name, values in columns.items():
+            if name not in self.types:
+                raise KeyError(f"{where}: unknown column {name!r}")
+            try:
+                batch[name] = as_column(values, n, self.types[name])
+            except ValueError as exc:
+                raise ValueError(f"{where}.{name}: {exc}") from None
+        self._batches.append(batch)
+        self._rows += n
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def column(self, name: str) -> np.ndarray:
+        """All values of ``name`` so far (missing in a batch: null)."""
+        t = self.types[name]
+        parts = []
+        for b in self._batches:
+            if name in b:
+                parts.append(b[name])
+            else:
+                n = len(next(iter(b.values())))
+                parts.append(as_column(None, n, t))
+        if not parts:
+            return np.array([], dtype=object)
+        if any(p.dtype == object for p in parts):
+            parts = [p.astype(object) for p in parts]
+        return np.concatenate(parts)
+
+
 class TableHistory:
     """Every version of every record of one table, in append order."""
 
     def __init__(self, spec: TableSpec, clock: Clock) -> None:
         self.spec = spec
         self._clock = clock
-        self._batches: list[pa.RecordBatch] = []
-        self._types = {f.name: f.type for f in spec.schema}
+        types = {f.name: f.type for f in spec.schema}
+        types["valid_from"] = pa.int64()
+        self._buffer = ColumnBuffer(types)
+        self._seen = (0, np.array([], dtype=object), np.array([], dtype=np.int64))
 
-    def append(self, record_ids: Sequence[str] | pa.Array, valid_from: np.ndarray,
+    def append(self, record_ids: Sequence[str] | np.ndarray, valid_from: np.ndarray,
                columns: Mapping[str, Any]) -> None:
         n = len(record_ids)
         if n == 0:
             return
-        unknown = set(columns) - set(self._types)
-        if unknown:
-            raise KeyError(f"{self.spec.name}: unknown columns {sorted(unknown)}")
-        arrays = {
-            "record_id": to_arrow_column(record_ids, pa.string(), self._clock),
-            "valid_from": pa.array(np.asarray(valid_from, dtype=np.int64), pa.int64()),
-        }
-        for name, values in columns.items():
-            if isinstance(values, str | int | bool | None) and not isinstance(values, np.ndarray):
-                values = [values] * n
-            arr = to_arrow_column(values, self._types[name], self._clock)
-            if len(arr) != n:
-                raise ValueError(f"{self.spec.name}.{name}: {len(arr)} values for {n} records")
-            arrays[name] = arr
-        self._batches.append(pa.RecordBatch.from_pydict(arrays))
+        self._buffer.append(
+            n, {"record_id": record_ids, "valid_from": np.asarray(valid_from, np.int64),
+                **columns}, self.spec.name)
 
     def __len__(self) -> int:
-        return sum(b.num_rows for b in self._batches)
+        return len(self._buffer)
 
     def versions_before(self, until: int) -> tuple[np.ndarray, np.ndarray]:
         """(record ids, valid_from) of versions written so far that started before ``until``,
         sorted by ``valid_from``: what already exists for a user to open."""
-        if not self._batches:
-            return np.array([], dtype=object), np.array([], dtype=np.int64)
-        ids = np.concatenate([b.column("record_id").to_numpy(zero_copy_only=False)
-                              for b in self._batches])
-        start = np.concatenate([b.column("valid_from").to_numpy() for b in self._batches])
-        keep = start < until
-        order = np.argsort(start[keep], kind="stable")
-        return ids[keep][order], start[keep][order]
+        rows, ids, start = self._seen
+        if rows != len(self._buffer):
+            ids = self._buffer.column("record_id")
+            start = self._buffer.column("valid_from").astype(np.int64)
+            order = np.argsort(start, kind="stable")
+            ids, start = ids[order], start[order]
+            self._seen = (len(self._buffer), ids, start)
+        k = int(np.searchsorted(start, until, side="left"))
+        return ids[:k], start[:k]
 
     def to_arrow(self, *, until: int) -> pa.Table:
         """All versions with ``valid_from < until`` in the table's schema.
@@ -91,49 +143,35 @@ class TableHistory:
         a ``valid_to`` at or after ``until`` is left open, since the window ends first.
         """
         schema = self.spec.schema
-        if not self._batches:
+        if not len(self._buffer):
             return schema.empty_table()
-        names = [f.name for f in schema if f.name not in ("version", "valid_to")]
-        table = pa.Table.from_batches(
-            [_conform(b, names, self._types) for b in self._batches]
-        ).combine_chunks()
-        table = table.append_column("_seq", pa.array(np.arange(table.num_rows), pa.int64()))
-        table = table.filter(pc.less(table["valid_from"], until))
-        order = pc.sort_indices(
-            table, [("record_id", "ascending"), ("valid_from", "ascending"), ("_seq", "ascending")]
-        )
-        table = table.take(order)
-        rid = table["record_id"].to_numpy(zero_copy_only=False)
-        start = table["valid_from"].to_numpy()
-        first = np.ones(len(rid), dtype=bool)
-        first[1:] = rid[1:] != rid[:-1]
-        group_start = np.maximum.accumulate(np.where(first, np.arange(len(rid)), 0))
-        version = (np.arange(len(rid)) - group_start + 1).astype(np.int32)
-        last = np.ones(len(rid), dtype=bool)
+        rid = self._buffer.column("record_id")
+        start = self._buffer.column("valid_from").astype(np.int64)
+        keep = np.flatnonzero(start < until)
+        # Sort by (record_id, valid_from, append order) to number versions.
+        order = keep[np.lexsort((keep, start[keep], rid[keep].astype(str)))]
+        rid_s, start_s = rid[order], start[order]
+        m = len(order)
+        first = np.ones(m, dtype=bool)
+        first[1:] = rid_s[1:] != rid_s[:-1]
+        group_start = np.maximum.accumulate(np.where(first, np.arange(m), 0))
+        version = (np.arange(m) - group_start + 1).astype(np.int32)
+        last = np.ones(m, dtype=bool)
         last[:-1] = first[1:]
-        nxt = np.empty_like(start)
-        nxt[:-1] = start[1:]
+        nxt = np.empty_like(start_s)
+        nxt[:-1] = start_s[1:]
         valid_to = np.where(last, NULL_TS, nxt)
-        columns = {
-            "record_id": table["record_id"],
-            "version": pa.array(version),
-            "valid_from": to_arrow_column(start, schema.field("valid_from").type, self._clock),
-            "valid_to": to_arrow_column(valid_to, schema.field("valid_to").type, self._clock),
-        }
+        # Files read best in time order.
+        final = np.lexsort((version, rid_s.astype(str), start_s))
+        arrays = []
         for f in schema:
-            if f.name not in columns:
-                columns[f.name] = table[f.name]
-        out = pa.Table.from_pydict(columns, schema=schema)
-        return out.take(pc.sort_indices(out, [("valid_from", "ascending"),
-                                              ("record_id", "ascending"),
-                                              ("version", "ascending")]))
-
-
-def _conform(batch: pa.RecordBatch, names: list[str], types: dict[str, pa.DataType]):
-    cols = []
-    for name in names:
-        if name in batch.schema.names:
-            cols.append(batch.column(name))
-        else:
-            cols.append(pa.nulls(batch.num_rows, types[name]))
-    return pa.RecordBatch.from_arrays(cols, names=names)
+            if f.name == "version":
+                arrays.append(pa.array(version[final], pa.int32()))
+            elif f.name == "valid_to":
+                arrays.append(to_arrow_column(valid_to[final], f.type, self._clock))
+            elif f.name == "valid_from":
+                arrays.append(to_arrow_column(start_s[final], f.type, self._clock))
+            else:
+                arrays.append(to_arrow_column(self._buffer.column(f.name)[order][final],
+                                              f.type, self._clock))
+        return pa.Table.from_arrays(arrays, schema=schema)

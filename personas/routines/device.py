@@ -55,13 +55,21 @@ def _sessions(life: Life, days: range) -> None:
     n = len(item_days)
     if n == 0:
         return
-    ts = life.at_hours(item_days, rng)
-    end = int(ts.max()) + 1
+    start = life.at_hours(item_days, rng)
+    end = int(start.max()) + 1
     existing = {s: life.world.history[MAIN_TABLE[s]].versions_before(end) for s in apps}
     weight = np.array([np.log1p(len(existing[s][0])) for s in apps])
     if weight.sum() == 0:
         return
-    app = np.array(apps, dtype=object)[rng.choice(len(apps), n, p=weight / weight.sum())]
+    session_app = np.array(apps, dtype=object)[rng.choice(len(apps), n, p=weight / weight.sum())]
+    # A session opens one app and does a few things in it, seconds to minutes apart.
+    size = rng.choice([1, 2, 2, 3, 3, 4, 5], n)
+    session = np.repeat(np.arange(n), size)
+    first = np.r_[True, session[1:] != session[:-1]]
+    step = np.where(first, 0, rng.integers(5, 4 * MINUTE, len(session)))
+    ts = start[session] + np.cumsum(step) - np.repeat(np.cumsum(step)[first], size)
+    app = session_app[session]
+    n = len(ts)
     action = np.full(n, "opened", dtype=object)
     target = np.full(n, None, dtype=object)
     for s in np.unique(app):
@@ -73,11 +81,12 @@ def _sessions(life: Life, days: range) -> None:
         ok = j >= 0
         target[sel[ok]] = ids[j[ok]]
     roll = rng.random(n)
-    action[(roll < 0.2)] = "searched"
-    action[(roll >= 0.2) & (roll < 0.45) & (target != None)] = "viewed"  # noqa: E711
+    later = ~first
+    action[later & (roll < 0.2)] = "searched"
+    action[later & (roll >= 0.2) & (target != None)] = "viewed"  # noqa: E711
     draftable = np.isin(app, list(_DRAFTABLE))
-    action[draftable & (roll > 0.97)] = "drafted_discarded"
-    target[action == "searched"] = None
+    action[later & draftable & (roll > 0.97)] = "drafted_discarded"
+    target[(action == "searched") | first] = None
     queries = np.where(action == "searched", _queries(life, rng, n), None)
     draft = np.full(n, None, dtype=object)
     d = action == "drafted_discarded"
@@ -93,7 +102,6 @@ def _sessions(life: Life, days: range) -> None:
             zero_copy_only=False)
     phone_only = np.array([set(life.world.services[a].devices) <= {"phone"} for a in app])
     device = np.where(phone_only | (rng.random(n) < 0.55), "phone", "laptop")
-    ts = ts + rng.integers(0, 2 * MINUTE, n)
     kind = np.select([action == "opened", action == "searched", action == "viewed"],
                      ["app_opened", "search_performed", "item_viewed"], "draft_discarded")
     life.world.emit(

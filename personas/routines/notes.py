@@ -78,8 +78,8 @@ def _todos_week(life: Life, *, days: range) -> None:
     title = life.grammar.sentences("todo", rng, slots, n, pool="subjects")
     due = np.where(rng.random(n) < 0.7, life.local_days(ts + rng.integers(1, 10, n) * DAY),
                    np.iinfo(np.int32).min)
-    lists = np.where(rng.random(n) < 0.5, "Personal", np.where(life.spec.work.blocks, "Work",
-                                                               "Errands"))
+    lists = np.where(rng.random(n) < 0.5, "Personal",
+                     "Work" if life.spec.work.blocks else "Errands")
     cols = {"list": lists, "title": title, "due_date": due, "related_id": None}
     rec, ev = life.world.emit(
         "todos", "todo_created", ts, cols | {"status": "open", "completed_at": np.full(n, NULL_TS)},

@@ -28,6 +28,7 @@ MAX_SLOTS = 5
 _CHOICE = re.compile(r"\{([^{}]*)\}")
 _SLOT = re.compile(r"<([a-z_]+)>")
 _MAX_VARIANTS = 512
+_SMALL = 512  # below this many sentences a Python join beats Arrow's call overhead
 
 
 class GrammarError(ValueError):
@@ -206,10 +207,16 @@ def _fill(p: Pool, variants: np.ndarray, spec: Intent, slots: Mapping[str, np.nd
         table[code] = np.asarray(slots[name], dtype=object)
     codes = np.where(codes < 0, len(spec.slots), codes)
     cols = np.arange(n)
+    lits = [p.literals[variants, j] for j in range(width + 1)]
+    fills = [table[codes[:, j], cols] for j in range(width)]
+    if n <= _SMALL:  # Arrow's per-call overhead dominates small batches; join in Python
+        rows = zip(*[x for pair in zip(lits, [*fills, None]) for x in pair if x is not None],
+                   strict=True)
+        return pa.array(["".join(r) for r in rows], pa.string())
     pieces: list[pa.Array] = []
     for j in range(width + 1):
-        pieces.append(pa.array(p.literals[variants, j], pa.string()))
+        pieces.append(pa.array(lits[j], pa.string()))
         if j < width:
-            pieces.append(pa.array(table[codes[:, j], cols], pa.string()))
+            pieces.append(pa.array(fills[j], pa.string()))
     # Slots sit in order, so literals beyond the widest variant's last slot are empty.
     return pc.binary_join_element_wise(*pieces, "") if len(pieces) > 1 else pieces[0]

@@ -1,0 +1,171 @@
+"""The ``lifeloom`` command line: a thin layer over the library.
+
+Errors end with one line, ``error: <file:key or --flag>: <why>``, and no traceback. Usage
+and spec errors exit 2, runtime failures exit 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from exporters.atomic import OutputError
+from exporters.inspect import dataset_hashes
+from exporters.world_dataset import write_world
+from personas.errors import SpecError
+from personas.library import load_personas
+from sim.graph import ServiceGraphError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="lifeloom: seeded simulations of a person's digital life, as benchmark datasets.",
+)
+err = Console(stderr=True)
+
+
+class UsageError(Exception):
+    """A bad flag value found after parsing; ``where`` names the flag."""
+
+    def __init__(self, where: str, why: str) -> None:
+        super().__init__(why)
+        self.where = where
+        self.why = why
+
+
+LibraryOpt = Annotated[
+    Path | None,
+    typer.Option("--library", help="A directory of your own specs (personas/ inside or flat)."),
+]
+
+
+def _personas(library: Path | None):
+    if library is not None and not library.is_dir():
+        raise UsageError("--library", f"{library} is not a directory")
+    return load_personas(library)
+
+
+@app.command()
+def personas(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    library: LibraryOpt = None,
+) -> None:
+    """List personas: id first on each line."""
+    specs = _personas(library)
+    if as_json:
+        rows = [{"id": s.id, "occupation": s.occupation, "timezone": s.timezone,
+                 "locale": s.locale, "services": s.services, "description": s.description}
+                for s in specs.values()]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if sys.stdout.isatty():
+        table = Table("id", "occupation", "timezone", "services")
+        for s in specs.values():
+            table.add_row(s.id, s.occupation, s.timezone, str(len(s.services)))
+        Console().print(table)
+        return
+    for s in specs.values():
+        typer.echo(f"{s.id}\t{s.timezone}\t{len(s.services)}\t{s.occupation}")
+
+
+@app.command()
+def world(
+    persona: Annotated[str | None, typer.Option(help="Persona id (default: the first).")] = None,
+    seed: Annotated[int, typer.Option(help="Root seed of the world.")] = 0,
+    days: Annotated[int, typer.Option(help="Days to simulate.")] = 100,
+    start: Annotated[str, typer.Option(help="First local date, YYYY-MM-DD.")] = "2026-01-05",
+    variation: Annotated[int, typer.Option(help="Persona variation (0 = canonical).")] = 0,
+    out: Annotated[Path, typer.Option(help="Output directory.")] = Path("out/world"),
+    library: LibraryOpt = None,
+) -> None:
+    """Simulate one person's digital life and write it as a one-world dataset."""
+    if seed < 0:
+        raise UsageError("--seed", f"must be non-negative, got {seed}")
+    if not 1 <= days <= 3660:
+        raise UsageError("--days", f"must be between 1 and 3660, got {days}")
+    if variation < 0:
+        raise UsageError("--variation", f"must be non-negative, got {variation}")
+    try:
+        start_date = dt.date.fromisoformat(start)
+    except ValueError:
+        raise UsageError("--start", f"expected YYYY-MM-DD, got {start!r}") from None
+    specs = _personas(library)
+    if persona is None:
+        persona = next(iter(specs))
+    if persona not in specs:
+        raise UsageError("--persona", f"unknown persona {persona!r}; see `lifeloom personas`")
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task(f"{persona}: starting", total=None)
+        manifest = write_world(
+            out, specs[persona], seed=seed, days=days, start=start_date, variation=variation,
+            progress=lambda msg: bar.update(task, description=f"{persona}: {msg}"),
+        )
+    events = manifest["oracle_tables"]["events"]["rows"]
+    rows = sum(t["rows"] for t in manifest["tables"].values())
+    err.print(f"wrote {out}: {events} events, {rows} record versions, world {manifest['world_id']}")
+
+
+@app.command("hash")
+def hash_(
+    path: Annotated[Path, typer.Argument(help="A dataset directory.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Print the canonical content hash of every table in a dataset."""
+    if not path.is_dir():
+        raise UsageError("PATH", f"{path} is not a directory")
+    hashes = dataset_hashes(path)
+    if as_json:
+        typer.echo(json.dumps(hashes, indent=2, sort_keys=True))
+        return
+    for name, info in hashes.items():
+        typer.echo(f"{name}\t{info['rows']}\t{info['content_hash']}")
+
+
+def _fail(where: str, why: str, code: int) -> None:
+    err.print(f"error: {where}: {why}", markup=False, highlight=False, soft_wrap=True)
+    raise SystemExit(code)
+
+
+def _param_name(exc: typer.TyperException) -> str:
+    param = getattr(exc, "param", None)
+    if param is not None:
+        opts = getattr(param, "opts", None) or [param.name or "?"]
+        return max(opts, key=len) if opts[0].startswith("-") else opts[0].upper()
+    name = getattr(exc, "option_name", None)
+    return name or "usage"
+
+
+def main() -> None:
+    """Entry point of the ``lifeloom`` console script."""
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        _fail("interrupted", "aborted by the user", 130)
+    except typer.TyperException as exc:  # Typer's parse errors: bad or unknown options
+        _fail(_param_name(exc), exc.format_message(), 2)
+    except UsageError as exc:
+        _fail(exc.where, exc.why, 2)
+    except SpecError as exc:
+        _fail(exc.where, exc.why, 2)
+    except ServiceGraphError as exc:
+        _fail(exc.key, str(exc), 2)
+    except OutputError as exc:
+        _fail(exc.flag, str(exc), 2)
+    except Exception as exc:  # a runtime failure: still one clear line, exit 1
+        _fail(type(exc).__name__, str(exc), 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+"""Versions that decide whether two datasets are comparable."""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+
+FORMAT_VERSION = "1.0"  # bumps when tables or columns change
+GENERATOR_VERSION = "0.1.0"  # bumps when the same seed would produce different content
+
+_LIBRARIES = ("lifeloom", "simpy", "numpy", "faker", "holidays", "tzdata", "networkx", "polars",
+              "pyarrow", "pydantic")
+
+
+def library_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out

@@ -1,0 +1,121 @@
+"""One world as a dataset on disk (DESIGN.md layout)::
+
+    <out>/manifest.json
+    <out>/history/<table>/<world_id>.parquet   versioned app records, every catalogue table
+    <out>/oracle/events/<world_id>.parquet     the event log
+
+Every table of the catalogue is written, with zero rows where the persona lacks the service,
+so every dataset has the same tables and schemas whoever lives in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from exporters.atomic import atomic_directory
+from exporters.content_hash import content_hash
+from exporters.versions import FORMAT_VERSION, GENERATOR_VERSION, library_versions
+from personas.build import simulate
+from personas.instance import instance_id
+from personas.spec import PersonaSpec, default_start
+from sim.events import EVENT_LOG_SCHEMA
+from sim.services import TABLE_SERVICE, TABLES
+
+Progress = Callable[[str], None]
+WORLD_ID = pa.field("world_id", pa.string(), nullable=False)
+
+
+def history_schema(table: str) -> pa.Schema:
+    """The on-disk schema of a history table: ``world_id`` then the service's columns."""
+    return pa.schema([WORLD_ID, *TABLES[table].schema])
+
+
+def events_schema() -> pa.Schema:
+    return pa.schema([WORLD_ID, *EVENT_LOG_SCHEMA])
+
+
+def make_world_id(persona_instance: str, seed: int, start: dt.date, days: int) -> str:
+    key = f"{persona_instance}\x1f{seed}\x1f{start.isoformat()}\x1f{days}"
+    return "w_" + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True)
+class WorldTables:
+    world_id: str
+    persona_instance: str
+    history: dict[str, pa.Table]  # every catalogue table, in its on-disk schema
+    events: pa.Table
+
+
+def _with_world_id(table: pa.Table, world_id: str, schema: pa.Schema) -> pa.Table:
+    col = pa.array([world_id] * table.num_rows, pa.string())
+    return table.add_column(0, WORLD_ID, col).cast(schema)
+
+
+def build_world(spec: PersonaSpec, *, seed: int = 0, days: int = 100,
+                start: dt.date | None = None, variation: int = 0) -> WorldTables:
+    """Simulate and return the world's tables in their on-disk schemas."""
+    start = start or default_start()
+    world, _ = simulate(spec, seed=seed, days=days, start=start, variation=variation)
+    pid = instance_id(spec.id, variation)
+    wid = make_world_id(pid, seed, start, days)
+    produced = world.tables()
+    history = {}
+    for name in sorted(TABLES):
+        schema = history_schema(name)
+        table = produced.get(name, TABLES[name].schema.empty_table())
+        history[name] = _with_world_id(table, wid, schema)
+    events = _with_world_id(world.event_log(), wid, events_schema())
+    return WorldTables(world_id=wid, persona_instance=pid, history=history, events=events)
+
+
+def _write(table: pa.Table, path: Path) -> dict:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, compression="zstd")
+    return {"rows": table.num_rows, "content_hash": content_hash(table)}
+
+
+def write_world(out: Path, spec: PersonaSpec, *, seed: int = 0, days: int = 100,
+                start: dt.date | None = None, variation: int = 0,
+                progress: Progress | None = None) -> dict:
+    """Simulate one world and write it atomically to ``out``; returns the manifest."""
+    start = start or default_start()
+    say = progress or (lambda _msg: None)
+    say("simulating")
+    tables = build_world(spec, seed=seed, days=days, start=start, variation=variation)
+    say("writing")
+    with atomic_directory(Path(out)) as tmp:
+        listed = {}
+        for name, table in tables.history.items():
+            rel = f"history/{name}/{tables.world_id}.parquet"
+            listed[name] = {"service": TABLE_SERVICE[name], "files": [rel],
+                            **_write(table, tmp / rel)}
+        rel = f"oracle/events/{tables.world_id}.parquet"
+        oracle = {"events": {"files": [rel], **_write(tables.events, tmp / rel)}}
+        manifest = {
+            "kind": "world",
+            "format_version": FORMAT_VERSION,
+            "generator_version": GENERATOR_VERSION,
+            "world_id": tables.world_id,
+            "seed": seed,
+            "persona": spec.id,
+            "persona_instance": tables.persona_instance,
+            "variation": variation,
+            "timezone": spec.timezone,
+            "start": start.isoformat(),
+            "days": days,
+            "services": sorted(spec.services),
+            "libraries": library_versions(),
+            "tables": listed,
+            "oracle_tables": oracle,
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest
