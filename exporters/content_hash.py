@@ -55,7 +55,7 @@ def canonical(table: pa.Table) -> pa.Table:
         cols.append(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
     out = pa.Table.from_arrays(cols, names=names)
     if out.num_rows and names:
-        order = pc.sort_indices(out, [(n, "ascending") for n in names], null_placement="at_end")
+        order = pc.sort_indices(out, [(n, "ascending", "at_end") for n in names])
         out = out.take(order)
     return out.combine_chunks()
 

@@ -56,7 +56,8 @@ class WorkSpec(Strict):
     blocks: list[WorkBlockSpec] = Field(default_factory=list)
     works_public_holidays: bool = False
     mail_outside_hours: Share = 0.03  # share of user-sent work mail outside work blocks
-    holiday_mail_share: Share = 0.1  # user-sent work mail on a holiday vs a normal weekday
+    # User-sent work mail on a public holiday as a share of what would otherwise go out.
+    holiday_mail_share: Annotated[float, Field(ge=0.0, le=0.2)] = 0.1
 
 
 class VolumeSpec(Strict):

@@ -22,8 +22,8 @@ _LEGS = (
     ("out_for_delivery", (0.3, 1.2), "Out for delivery today."),
     ("delivered", (0.1, 0.4), "Delivered. Left at the front door."),
 )
-_LEG_KIND = {"label_created": "shipment_created", "in_transit": "shipment_in_transit",
-             "out_for_delivery": "shipment_out_for_delivery", "delivered": "shipment_delivered"}
+_LEG_KIND = {"label_created": "shipment_created", "in_transit": "shipment_scanned",
+             "out_for_delivery": "shipment_dispatched", "delivered": "shipment_delivered"}
 
 
 def install(life: Life) -> None:

@@ -106,12 +106,14 @@ def _week(life: Life, box: Mailbox, *, days: range, volume: str) -> None:
 
 
 def _user_hours(life: Life, rng, ts: np.ndarray, user_sends: np.ndarray) -> np.ndarray:
-    """User-sent work mail moves into work hours unless it is one of the late ones."""
+    """User-sent work mail moves into work hours, apart from the persona's late ones; on a
+    public holiday only the persona's small holiday share is sent at all."""
     late = rng.random(len(ts)) < life.spec.work.mail_outside_hours
-    holiday = life.holidays[np.clip(life.world.clock.local_day(ts), 0, len(life.holidays) - 1)]
-    late &= ~holiday | (rng.random(len(ts)) < life.spec.work.holiday_mail_share)
-    moved = life.next_working(ts, rng)
-    return np.where(user_sends & ~late, moved, ts)
+    out = np.where(user_sends & ~late, life.next_working(ts, rng), ts)
+    day = np.clip(life.world.clock.local_day(out), 0, len(life.holidays) - 1)
+    holiday = life.holidays[day] & (not life.spec.work.works_public_holidays)
+    wait = user_sends & holiday & (rng.random(len(ts)) >= life.spec.work.holiday_mail_share)
+    return np.where(wait, life.next_working(out, rng), out)
 
 
 def _slots(life: Life, rng, ts: np.ndarray, party: np.ndarray,

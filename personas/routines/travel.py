@@ -89,7 +89,7 @@ def _week(life: Life, *, days: range) -> None:
         ledger.add(after(rng, booked, 1, 10), -fare, description=np.char.add(
             "AIR ", airline.astype(str)).astype(object), merchant=airline, category="travel",
             kind="card_charged", account=ledger.card, related=rows[0][3], cause=rows[0][4])
-        ledger.add(after(rng, booked, 1, 10), -hotel_cost, description=hotel_name,
+        ledger.add(after(rng, booked + 120, 1, 10), -hotel_cost, description=hotel_name,
                    merchant=hotel_name, category="travel", kind="card_charged",
                    account=ledger.card, related=np.array(h_rec, dtype=object),
                    cause=np.array(h_ev, dtype=object))

@@ -23,7 +23,7 @@ SERVICE = ServiceSpec(
             ),
         ),
     ),
-    event_kinds=("shipment_created", "shipment_in_transit", "shipment_out_for_delivery",
+    event_kinds=("shipment_created", "shipment_scanned", "shipment_dispatched",
                  "shipment_delivered"),
     requires=("shopping",),
     feeds=("sms", "personal_email", "shopping"),
