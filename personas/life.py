@@ -66,7 +66,7 @@ class Life:
         for d in range(days):
             if self.holidays[d] and not spec.work.works_public_holidays:
                 continue
-            for block in spec.work.blocks:
+            for b, block in enumerate(spec.work.blocks):
                 if WEEKDAYS[weekday[d]] not in block.days:
                     continue
                 self.workdays[d] = True
@@ -74,14 +74,15 @@ class Life:
                 e = d * DAY + minutes(block.end) * 60 + (DAY if block.overnight else 0)
                 if block.overnight and d + 1 < days:
                     self.night_days[d + 1] = True
-                intervals.append((s, e, d))
+                intervals.append((s, e, d, b))
         intervals.sort()
         self.work_by_day: dict[int, list[tuple[int, int]]] = {}
         if intervals:
-            local = np.array([(s, e) for s, e, _ in intervals], dtype=np.int64)
+            local = np.array([(s, e) for s, e, _, _ in intervals], dtype=np.int64)
             sim = clock.local_to_sim(local.ravel()).reshape(-1, 2)
             self.work = [(int(a), int(b)) for a, b in sim]
-            for (a, b), (_, _, d) in zip(self.work, intervals, strict=True):
+            self.work_block = [b for _, _, _, b in intervals]  # which spec block each came from
+            for (a, b), (_, _, d, _) in zip(self.work, intervals, strict=True):
                 self.work_by_day.setdefault(d, []).append((a, b))
         self._work_starts = np.array([a for a, _ in self.work], dtype=np.int64)
         self._work_ends = np.array([b for _, b in self.work], dtype=np.int64)

@@ -54,6 +54,7 @@ class WorkBlockSpec(Strict):
 class WorkSpec(Strict):
     description: str = ""
     blocks: list[WorkBlockSpec] = Field(default_factory=list)
+    in_calendar: bool = False  # each block appears in the calendar (rotas, gigs, lessons)
     works_public_holidays: bool = False
     mail_outside_hours: Share = 0.03  # share of user-sent work mail outside work blocks
     # User-sent work mail on a public holiday as a share of what would otherwise go out.

@@ -29,6 +29,7 @@ def _week(life: Life, *, days: range) -> None:
     if days.start == 0:
         _series(life, rng)
         _birthdays(life, rng)
+        _rota(life)
     if life.spec.work.blocks and len(life.person.contacts.of_kind("coworkers", "clients")):
         _meetings(life, rng, days)
     _personal(life, rng, days)
@@ -126,6 +127,29 @@ def _series(life: Life, rng) -> None:
             calendar="work", created=np.full(n, 60), kind="event_invited",
             series=np.full(n, series, dtype=object),
         )
+
+
+def _rota(life: Life) -> None:
+    """People who work shifts, gigs or lessons keep their work blocks in the calendar."""
+    if not life.spec.work.in_calendar or not life.work:
+        return
+    blocks = life.spec.work.blocks
+    start = np.array([a for a, _ in life.work], dtype=np.int64)
+    end = np.array([b for _, b in life.work], dtype=np.int64)
+    n = len(start)
+    title = np.array([blocks[b].description or life.spec.occupation for b in life.work_block],
+                     dtype=object)
+    # The rota for each month is entered at the start of the window, a month at a time.
+    created = np.maximum(60, start - 28 * DAY)
+    created = np.where(created < start, created, start - HOUR)
+    _emit_events(
+        life, None, start, end - start, title=title,
+        description=np.full(n, f"{life.spec.occupation} at {life.person.employer}", dtype=object),
+        location=np.full(n, life.person.employer, dtype=object),
+        organizer=np.full(n, life.person.full_name, dtype=object),
+        attendees=np.full(n, life.person.full_name, dtype=object), calendar="work",
+        created=created, kind="event_created",
+    )
 
 
 def _birthdays(life: Life, rng) -> None:
