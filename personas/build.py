@@ -32,6 +32,7 @@ def new_world(person: PersonaInstance, *, seed: int, days: int, start: dt.date) 
         services=spec.services,
         extra_requires=[(i.service, i.requires) for i in spec.integrations],
         holidays=public_holidays(spec.country, spec.subdivision, start, days),
+        salt=person.instance_id,
     )
 
 

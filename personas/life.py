@@ -20,6 +20,10 @@ from personas.text.grammar import Grammar
 from sim.clock import DAY, HOUR
 from sim.world import World
 
+# Records that already exist when the window opens (the address book, accounts, the
+# catalogue, recurring meetings) are stamped with the window's first instant.
+OPENING = 0
+
 # Relative activity by local hour for someone who sleeps at night.
 DAY_PROFILE = np.array(
     [0.2, 0.1, 0.05, 0.05, 0.05, 0.2, 0.8, 1.6, 2.0, 1.6, 1.3, 1.3,
@@ -146,6 +150,20 @@ class Life:
             out[has] = self._work_starts[k] + (target - self._work_cum[k]).astype(np.int64)
         return out
 
+    def awake(self, ts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Move instants that fall in the small hours (01:00-06:00) to the next morning.
+
+        For follow-ups drawn as plain delays (a to-do ticked off, a note edited): people
+        do those when awake. Night-shift days keep their instants.
+        """
+        ts = np.asarray(ts, dtype=np.int64)
+        local = self.world.clock.sim_to_local(ts)
+        day, hour = local // DAY, (local % DAY) // HOUR
+        asleep = (hour >= 1) & (hour < 6)
+        asleep &= ~self.night_days[np.clip(day, 0, len(self.night_days) - 1)]
+        morning = day * DAY + 7 * HOUR + rng.integers(0, 2 * HOUR, len(ts))
+        return np.where(asleep, self.world.clock.local_to_sim(morning), ts)
+
     def is_working(self, ts: np.ndarray) -> np.ndarray:
         if not len(self._work_starts):
             return np.zeros(len(ts), bool)
@@ -189,9 +207,23 @@ class Life:
             out[i] = s
         return out
 
-    def times(self, ts: np.ndarray) -> np.ndarray:
+    def times(self, ts: np.ndarray, *, exact: bool = False) -> np.ndarray:
+        """Local clock times; rounded to 5 minutes unless ``exact`` (as a mail header is)."""
         local = self.world.clock.sim_to_local(ts) % DAY
-        h, m = local // HOUR, (local % HOUR) // 60 // 5 * 5
+        h, m = local // HOUR, (local % HOUR) // 60
+        if not exact:
+            m = m // 5 * 5
+        return self._clock_strings(h, m)
+
+    def plan_times(self, rng: np.random.Generator, n: int,
+                   hours: tuple[int, ...] = (12, 13, 18, 19, 19, 20)) -> np.ndarray:
+        """Times people propose for plans: sensible hours, on the quarter hour."""
+        return self._clock_strings(rng.choice(hours, n), rng.choice([0, 0, 15, 30, 30, 45], n))
+
+    WORK_HOURS = (9, 10, 11, 13, 14, 15, 16)
+
+    def _clock_strings(self, h: np.ndarray, m: np.ndarray) -> np.ndarray:
+        h, m = np.asarray(h), np.asarray(m)
         if self.spec.locale in ("en_US", "en_CA", "en_PH"):
             return np.array([f"{(a - 1) % 12 + 1}:{b:02d} {'am' if a < 12 else 'pm'}"
                              for a, b in zip(h.tolist(), m.tolist(), strict=True)], dtype=object)

@@ -123,4 +123,4 @@ def pick(rng: np.random.Generator, pool: np.ndarray, n: int) -> np.ndarray:
 
 
 def sender_address(name: str) -> str:
-    return f"hello@{slug(name)[:20]}.example"
+    return f"hello@{slug(name)[:40]}.example"

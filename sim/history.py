@@ -108,33 +108,36 @@ class TableHistory:
         self._clock = clock
         types = {f.name: f.type for f in spec.schema}
         types["valid_from"] = pa.int64()
+        types["_event_id"] = pa.string()  # the event that wrote each version (not exported)
         self._buffer = ColumnBuffer(types)
-        self._seen = (0, np.array([], dtype=object), np.array([], dtype=np.int64))
+        empty = np.array([], dtype=object)
+        self._seen = (0, empty, np.array([], dtype=np.int64), empty)
 
     def append(self, record_ids: Sequence[str] | np.ndarray, valid_from: np.ndarray,
-               columns: Mapping[str, Any]) -> None:
+               columns: Mapping[str, Any], event_ids: Sequence[str] | None = None) -> None:
         n = len(record_ids)
         if n == 0:
             return
         self._buffer.append(
             n, {"record_id": record_ids, "valid_from": np.asarray(valid_from, np.int64),
-                **columns}, self.spec.name)
+                "_event_id": event_ids, **columns}, self.spec.name)
 
     def __len__(self) -> int:
         return len(self._buffer)
 
-    def versions_before(self, until: int) -> tuple[np.ndarray, np.ndarray]:
-        """(record ids, valid_from) of versions written so far that started before ``until``,
-        sorted by ``valid_from``: what already exists for a user to open."""
-        rows, ids, start = self._seen
+    def versions_before(self, until: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(record ids, valid_from, writing event ids) of versions written so far that
+        started before ``until``, sorted by ``valid_from``: what exists for a user to open."""
+        rows, ids, start, events = self._seen
         if rows != len(self._buffer):
             ids = self._buffer.column("record_id")
             start = self._buffer.column("valid_from").astype(np.int64)
+            events = self._buffer.column("_event_id")
             order = np.argsort(start, kind="stable")
-            ids, start = ids[order], start[order]
-            self._seen = (len(self._buffer), ids, start)
+            ids, start, events = ids[order], start[order], events[order]
+            self._seen = (len(self._buffer), ids, start, events)
         k = int(np.searchsorted(start, until, side="left"))
-        return ids[:k], start[:k]
+        return ids[:k], start[:k], events[:k]
 
     def to_arrow(self, *, until: int) -> pa.Table:
         """All versions with ``valid_from < until`` in the table's schema.

@@ -13,8 +13,8 @@ import pyarrow as pa
 
 
 class IdMinter:
-    def __init__(self, seed: int) -> None:
-        self._seed = seed
+    def __init__(self, seed: int, salt: str = "") -> None:
+        self._seed = f"{seed}\x1f{salt}" if salt else str(seed)
         self._counters: dict[str, int] = {}
         self._keys: dict[str, hashlib.blake2b] = {}
 

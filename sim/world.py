@@ -21,7 +21,7 @@ from sim.events import EventLog
 from sim.graph import build_service_graph
 from sim.history import TableHistory
 from sim.ids import IdMinter
-from sim.rng import RngTree
+from sim.rng import RngTree, name_digest
 from sim.services import CATALOGUE, TABLE_SERVICE
 
 
@@ -38,12 +38,15 @@ class World:
         services: Iterable[str],
         extra_requires: Iterable[tuple[str, str]] = (),
         holidays: Iterable[dt.date] = (),
+        salt: str = "",
     ) -> None:
+        """``salt`` names who lives here (a persona instance), so two people simulated with
+        the same seed draw independent streams and never share an id."""
         self.seed = seed
         self.clock = Clock(tz, start, days)
         self.env = simpy.Environment(initial_time=0)
-        self.rng = RngTree(seed)
-        self.ids = IdMinter(seed)
+        self.rng = RngTree(seed, (name_digest(salt),) if salt else ())
+        self.ids = IdMinter(seed, salt)
         self.graph = build_service_graph(services, extra_requires)
         self.services = {name: CATALOGUE[name] for name in self.graph.nodes}
         self.holidays = frozenset(holidays)
@@ -127,7 +130,7 @@ class World:
         if record_ids is None:
             record_ids = self.ids.mint(f"records/{stream}", self.history[table].spec.id_prefix, n)
         event_ids = self.ids.mint(f"events/{stream}", "ev_", n)
-        self.history[table].append(record_ids, ts, columns)
+        self.history[table].append(record_ids, ts, columns, event_ids)
         self.log.append(
             event_ids=event_ids,
             ts=ts,

@@ -7,7 +7,7 @@ from functools import partial
 
 import numpy as np
 
-from personas.life import Life
+from personas.life import OPENING, Life
 from personas.pools import pick
 from personas.routines.compose import join
 from personas.routines.notify import after
@@ -43,7 +43,7 @@ def _snap(ts: np.ndarray, step: int = 30 * MINUTE) -> np.ndarray:
 def _emit_events(life: Life, rng, start, duration, *, title, description, location, organizer,
                  attendees, calendar, created, kind, series=None, record_ids=None,
                  status="confirmed", cause=None):
-    created = np.maximum(np.asarray(created, dtype=np.int64), 60)
+    created = np.maximum(np.asarray(created, dtype=np.int64), OPENING)
     return life.world.emit(
         "calendar_events",
         kind,
@@ -124,7 +124,7 @@ def _series(life: Life, rng) -> None:
             title=title, description=desc, location=np.full(n, _ROOMS[s % 3], dtype=object),
             organizer=np.full(n, c.full_name[host], dtype=object),
             attendees=np.full(n, _attendees(life, rng, np.array([host]))[0], dtype=object),
-            calendar="work", created=np.full(n, 60), kind="event_invited",
+            calendar="work", created=np.full(n, OPENING), kind="event_invited",
             series=np.full(n, series, dtype=object),
         )
 
@@ -175,7 +175,7 @@ def _birthdays(life: Life, rng) -> None:
     n = len(days)
     epoch_day = (start - start.__class__(1970, 1, 1)).days
     life.world.emit(
-        "calendar_events", "event_created", np.full(n, 60),
+        "calendar_events", "event_created", np.full(n, OPENING),
         {
             "title": join(c.full_name[np.array(who)], "'s birthday"),
             "description": np.full(n, "", dtype=object),
@@ -204,7 +204,8 @@ def _meetings(life: Life, rng, days: range) -> None:
     start = _snap(life.in_work(item_days, rng))
     duration = rng.choice([30, 30, 45, 60, 60, 90], n) * MINUTE
     created = start - rng.integers(2 * HOUR, 8 * DAY, n)
-    created = np.maximum(created, 60)
+    created = np.maximum(life.awake(created, rng), OPENING)
+    created = np.where(created < start, created, start - HOUR)
     title, desc = _titles(life, rng, host)
     organizer = np.where(user_hosts, life.person.full_name, c.full_name[host])
     location = pick(rng, _ROOMS, n)
@@ -214,7 +215,7 @@ def _meetings(life: Life, rng, days: range) -> None:
         created=created, kind=np.where(user_hosts, "event_created", "event_invited"),
     )
     rec, ev = np.array(rec, dtype=object), np.array(ev, dtype=object)
-    invited = ~user_hosts
+    invited = ~user_hosts & (created > OPENING)  # older invitations were mailed before
     if life.world.has("work_email") and invited.any():
         _invite_mail(life, rng, created[invited], host[invited], title[invited],
                      start[invited], location[invited], rec[invited], ev[invited])
@@ -337,7 +338,7 @@ def _personal(life: Life, rng, days: range) -> None:
     party = people[rng.choice(len(people), n, p=w / w.sum())]
     evening = np.array([0] * 9 + [0.5] * 8 + [1.5, 2, 2, 1.5, 0.5, 0.1] + [0.0])
     start = _snap(life.at_hours(item_days, rng, profile=evening))
-    created = np.maximum(start - rng.integers(1 * DAY, 14 * DAY, n), 60)
+    created = np.maximum(life.awake(start - rng.integers(1 * DAY, 14 * DAY, n), rng), OPENING)
     title, desc = _titles(life, rng, party)
     is_service = c.kind[party] == "services"
     title = np.where(is_service, np.char.add(c.relationship[party].astype(str), " appointment"),

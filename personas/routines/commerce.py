@@ -8,7 +8,7 @@ from functools import partial
 
 import numpy as np
 
-from personas.life import Life
+from personas.life import OPENING, Life
 from personas.pools import pick
 from personas.routines.messaging import emit_org_sms
 from personas.routines.notify import after, org_mail
@@ -47,7 +47,7 @@ def _catalogue(life: Life, rng) -> None:
     p = life.pools.products
     n = len(p)
     ids, _ = life.world.emit(
-        "shop_products", "product_listed", np.full(n, 60),
+        "shop_products", "product_listed", np.full(n, OPENING),
         {"title": p.title, "brand": p.brand, "category": p.category, "merchant": p.merchant,
          "price_minor": p.price_minor, "currency": life.spec.money.currency},
         actor=None,
@@ -62,7 +62,7 @@ def _catalogue(life: Life, rng) -> None:
     if life.world.has("price_tracker"):
         target = (p.price_minor[watch] * rng.uniform(0.8, 0.9, len(watch))).astype(np.int64)
         life.state["target"] = target
-        ts = np.full(len(watch), 120)
+        ts = np.full(len(watch), OPENING)
         life.world.emit(
             "price_watches", "watch_created", ts,
             {"product_id": life.state["product_ids"][watch], "product_title": p.title[watch],
@@ -113,16 +113,17 @@ def _orders(life: Life, rng, days: range) -> None:
             category="shopping", kind="card_charged", account=ledger.card, related=rec,
             cause=ev)
     if life.world.has("deliveries"):
-        delivered = _ship(life, rng, ts, rec, ev, number, prod)
-        # The order itself moves to shipped, then delivered.
-        for status, when in (("shipped", delivered[0]), ("delivered", delivered[1])):
-            life.world.emit("shop_orders", f"order_{status}", when,
+        legs = _ship(life, rng, ts, rec, ev, number, prod)
+        # The order itself moves to shipped, then delivered, as the carrier reports.
+        for status in ("shipped", "delivered"):
+            when, cause = legs["label_created" if status == "shipped" else "delivered"]
+            life.world.emit("shop_orders", f"order_{status}", when + 1,
                             order_cols | {"status": status}, record_ids=rec.tolist(),
-                            actor=None, cause=ev.tolist())
+                            actor=None, cause=list(cause))
 
 
 def _ship(life: Life, rng, ts, rec, ev, number, prod):
-    """Walk each order's parcel through the carrier's legs; returns (shipped, delivered)."""
+    """Walk each order's parcel through the carrier's legs; returns {status: (ts, events)}."""
     p = life.pools.products
     n = len(ts)
     carrier = pick(rng, life.pools.carriers, n)
@@ -148,19 +149,20 @@ def _ship(life: Life, rng, ts, rec, ev, number, prod):
                  life.spec.cities):], n), "estimated_delivery": eta, "updated_at": when},
             record_ids=sid.tolist(), actor=carrier.tolist(), cause=list(cause),
         )
-        marks[status] = when
+        marks[status] = (when, cause)
         if status in ("out_for_delivery", "delivered") and life.world.has("sms"):
             text = life.grammar.sentences(
                 "sms_delivery", rng, {"carrier": carrier, "tracking": tracking,
                                       "date": life.dates(when), "merchant": p.merchant[prod]}, n)
             emit_org_sms(life, after(rng, when, 0, 2), carrier, text, cause=list(cause))
     if life.world.has("personal_email"):
-        org_mail(life, rng, after(rng, marks["label_created"], 5, 60), org=carrier,
+        org_mail(life, rng, after(rng, marks["label_created"][0], 5, 60), org=carrier,
                  intent="shipping_update",
                  slots={"carrier": carrier, "tracking": tracking, "product": p.title[prod],
-                        "date": life.dates(marks["delivered"]), "merchant": p.merchant[prod]},
-                 related=sid, greet=False)
-    return marks["label_created"], marks["delivered"]
+                        "date": life.dates(marks["delivered"][0]),
+                        "merchant": p.merchant[prod]},
+                 related=sid, greet=False, cause=list(marks["label_created"][1]))
+    return marks
 
 
 def _saves(life: Life, rng, days: range) -> None:
@@ -191,8 +193,9 @@ def _prices(life: Life, rng, days: range) -> None:
     # One observation per watched product per day, mid-morning.
     obs_day = np.tile(day_arr, len(watch))
     prod = np.repeat(watch, len(day_arr))
-    ts = life.world.clock.local_to_sim(obs_day * DAY + 10 * HOUR) + rng.integers(0, HOUR,
-                                                                                 len(obs_day))
+    # Trackers poll at no fixed hour; shops reprice around the clock.
+    ts = life.world.clock.local_to_sim(obs_day * DAY) + rng.integers(0, 24 * HOUR,
+                                                                     len(obs_day))
     moves = rng.random(len(obs_day))
     factor = np.where(moves < 0.04, rng.uniform(0.7, 0.9, len(obs_day)),
                       np.where(moves < 0.1, rng.uniform(1.02, 1.12, len(obs_day)), 1.0))

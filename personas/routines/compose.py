@@ -60,7 +60,8 @@ def email_bodies(
         parts += [g.sentences("greeting", rng, {"first": recipient_first}, n), "\n\n"]
     parts += [paragraph, "\n\n", signoff, "\n", sender_first, "\n-- \n", signature]
     if quoted is not None:
-        when = join(life.dates(quoted_ts, weekday=True), " at ", life.times(quoted_ts))
+        when = join(life.dates(quoted_ts, weekday=True), " at ",
+                    life.times(quoted_ts, exact=True))
         parts += ["\n\nOn ", when, ", ", quoted_from, " wrote:\n", quote(strip_quote(quoted))]
     return join(*parts)
 

@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 
 from personas.instance import fictional_phone
-from personas.life import Life
+from personas.life import OPENING, Life
 from sim.clock import DAY
 
 
@@ -23,7 +23,7 @@ def install(life: Life) -> None:
     cols = {"full_name": c.full_name, "email": c.email, "phone_number": c.phone,
             "company": c.company, "job_title": c.job_title, "relationship": c.relationship,
             "group": c.kind, "birthday": birthday, "address": c.address, "notes": notes}
-    ids, _ = life.world.emit("contacts", "contact_added", np.full(n, 30), cols, actor="user")
+    ids, _ = life.world.emit("contacts", "contact_added", np.full(n, OPENING), cols, actor="user")
     life.state["contact_ids"] = np.array(ids, dtype=object)
     # A couple of people change number or address during the window.
     rng = life.world.rng.stream("contacts")

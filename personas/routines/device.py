@@ -72,21 +72,25 @@ def _sessions(life: Life, days: range) -> None:
     n = len(ts)
     action = np.full(n, "opened", dtype=object)
     target = np.full(n, None, dtype=object)
+    cause = np.full(n, None, dtype=object)  # opening an item is caused by its arrival
     for s in np.unique(app):
         sel = np.flatnonzero(app == s)
-        ids, start = existing[s]
+        ids, start, events = existing[s]
         hi = np.searchsorted(start, ts[sel], side="left")
         back = rng.geometric(0.15, len(sel))  # mostly the latest few items
         j = hi - back
         ok = j >= 0
         target[sel[ok]] = ids[j[ok]]
+        cause[sel[ok]] = events[j[ok]]
     roll = rng.random(n)
     later = ~first
     action[later & (roll < 0.2)] = "searched"
     action[later & (roll >= 0.2) & (target != None)] = "viewed"  # noqa: E711
     draftable = np.isin(app, list(_DRAFTABLE))
     action[later & draftable & (roll > 0.97)] = "drafted_discarded"
-    target[(action == "searched") | first] = None
+    untargeted = (action == "searched") | first
+    target[untargeted] = None
+    cause[untargeted] = None
     queries = np.where(action == "searched", _queries(life, rng, n), None)
     draft = np.full(n, None, dtype=object)
     d = action == "drafted_discarded"
@@ -108,7 +112,7 @@ def _sessions(life: Life, days: range) -> None:
         "device_activity", kind, ts,
         {"occurred_at": ts, "device": device, "app": app, "action": action,
          "target_id": target, "query": queries, "draft_text": draft},
-        actor="user", device=device.tolist(),
+        actor="user", device=device.tolist(), cause=cause.tolist(),
     )
 
 

@@ -75,7 +75,7 @@ def _mail_week(life: Life, *, days: range) -> None:
         if intent == "newsletter":
             org = pick(rng, pools.news_sources, n)
         elif intent == "spam":
-            org = np.array([f"{c.split()[0]} Rewards Center" for c in
+            org = np.array([f"{c.split()[0].strip(',.')} Rewards Center" for c in
                             pick(rng, pools.companies, n)], dtype=object)
         else:
             org = pools.products.merchant[prod]

@@ -128,7 +128,8 @@ def _slots(life: Life, rng, ts: np.ndarray, party: np.ndarray,
         "topic": pick(rng, pools.work_topics if life.spec.work.blocks else pools.personal_topics,
                       n),
         "date": life.dates(later),
-        "time": life.times(later + rng.integers(0, 8, n) * HOUR),
+        "time": life.plan_times(rng, n, life.WORK_HOURS if life.spec.work.blocks
+                                else (10, 12, 13, 18, 19)),
         "company": np.where(c.company[party] != "", c.company[party], p.employer),
         "amount": life.money(rng.integers(200, 9000, n) * 100),
         "place": pick(rng, pools.places, n),
@@ -217,7 +218,7 @@ def _follow(life: Life, box: Mailbox, rng, ts, party, outgoing, subject, body, t
         rec, ev = rec[keep], ev[keep]
         outgoing = ~prev_out
         delay = rng.lognormal(np.log(45 * MINUTE if box.work else 5 * HOUR), 1.0, len(ts))
-        new_ts = ts + np.maximum(delay, 60).astype(np.int64)
+        new_ts = life.awake(ts + np.maximum(delay, 60).astype(np.int64), rng)
         if box.work:
             new_ts = np.maximum(_user_hours(life, rng, new_ts, outgoing), ts + 60)
         slots = _slots(life, rng, new_ts, party, outgoing)

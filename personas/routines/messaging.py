@@ -3,11 +3,12 @@ people the user is closest to; a missed call is often answered by a text."""
 
 from __future__ import annotations
 
+import re
 from functools import partial
 
 import numpy as np
 
-from personas.life import Life
+from personas.life import OPENING, Life
 from personas.pools import pick
 from sim.clock import MINUTE
 from sim.rng import name_digest
@@ -66,7 +67,8 @@ def _chat_week(life: Life, *, days: range) -> None:
     mine = rng.random(n) < 0.3
     social = channels["social"][ch]
     slots = {"first": c.first_name[sender], "project": channels["project"][ch],
-             "topic": pick(rng, life.pools.work_topics, n), "time": life.times(ts + 2 * 3600),
+             "topic": pick(rng, life.pools.work_topics, n),
+             "time": life.plan_times(rng, n, life.WORK_HOURS),
              "day": life.weekday_names(ts + 86_400), "place": pick(rng, life.pools.places, n)}
     text = np.empty(n, dtype=object)
     for intent, sel in (("chat_social", social), ("chat_work", ~social)):
@@ -95,6 +97,17 @@ def _chat_week(life: Life, *, days: range) -> None:
     )
 
 
+def _channel_name(project: str) -> str:
+    """A chat channel name as people make them: lowercase words joined by hyphens, short."""
+    words = re.sub(r"[^a-z0-9 ]", "", project.lower()).split()
+    name = ""
+    for w in words:
+        if len(name) + len(w) + 1 > 24 and name:
+            break
+        name = f"{name}-{w}" if name else w
+    return name
+
+
 def _handle(name: str) -> str:
     return "@" + name.lower().replace(" ", ".")
 
@@ -103,13 +116,13 @@ def _channels(life: Life, rng) -> dict[str, np.ndarray]:
     c = life.person.contacts
     cow = c.of_kind("coworkers")
     projects = life.spec.projects
-    names = ["general", "random", *[p.lower().replace(" ", "-")[:20] for p in projects[:3]]]
+    names = ["general", "random", *[_channel_name(p) for p in projects[:3]]]
     social = [False, True, *[False] * min(3, len(projects))]
     project = [projects[0], projects[0], *projects[:3]]
     members = [cow, cow, *[rng.choice(cow, size=min(len(cow), 8), replace=False)
                            for _ in projects[:3]]]
     topic = ["Company-wide announcements", "Anything goes",
-             *[f"Day-to-day work on the {p}" for p in projects[:3]]]
+             *[f"Day-to-day work: {p}" for p in projects[:3]]]
     close = cow[np.argsort(-c.closeness[cow])[:5]]
     for j in close.tolist():
         names.append(c.full_name[j])
@@ -119,11 +132,11 @@ def _channels(life: Life, rng) -> dict[str, np.ndarray]:
         topic.append("")
     n = len(names)
     ids = life.world.emit(
-        "chat_channels", "chat_channel_joined", np.full(n, 60),
+        "chat_channels", "chat_channel_joined", np.full(n, OPENING),
         {"name": np.array(names, dtype=object), "topic": np.array(topic, dtype=object),
          "is_dm": np.array([False] * (n - len(close)) + [True] * len(close)),
          "members": np.array([str(len(m) + 1) for m in members], dtype=object),
-         "created_at": np.full(n, 60)},
+         "created_at": np.full(n, OPENING)},
         actor="user",
     )[0]
     return {"id": np.array(ids, dtype=object), "members": members,
@@ -146,7 +159,7 @@ def _sms_week(life: Life, *, days: range) -> None:
             rng.random(len(starts)) < 0.4)[burst]
         family = c.kind[party] == "family"
         slots = {"first": c.first_name[party], "place": pick(rng, life.pools.places, n),
-                 "time": life.times(ts + 3 * 3600), "day": life.weekday_names(ts + 86_400)}
+                 "time": life.plan_times(rng, n), "day": life.weekday_names(ts + 86_400)}
         text = np.empty(n, dtype=object)
         for intent, sel in (("sms_family", family), ("sms_friend", ~family)):
             if sel.any():
@@ -213,7 +226,7 @@ def _calls_week(life: Life, *, days: range) -> None:
                         np.clip(rng.lognormal(np.log(240), 0.9, n), 15, 5400)).astype(np.int32)
     voicemail = (direction == "missed") & (rng.random(n) < 0.5)
     slots = {"first": c.first_name[party], "topic": pick(rng, life.pools.personal_topics, n),
-             "time": life.times(ts + 2 * 3600), "day": life.weekday_names(ts + 86_400)}
+             "time": life.plan_times(rng, n), "day": life.weekday_names(ts + 86_400)}
     transcript = np.where(voicemail, life.grammar.documents(
         "voicemail", rng, slots, rng.integers(1, 3, n)).to_numpy(zero_copy_only=False), None)
     kind = np.select([direction == "incoming", direction == "outgoing"],

@@ -13,7 +13,7 @@ from functools import partial
 
 import numpy as np
 
-from personas.life import Life
+from personas.life import OPENING, Life
 from personas.routines.notify import after, org_mail
 from sim.clock import DAY, HOUR, MINUTE
 
@@ -93,6 +93,11 @@ class Ledger:
             )
 
 
+# How often each kind of shop sees the card (groceries and food dominate real statements).
+_CATEGORY_WEIGHT = {"groceries": 0.35, "dining": 0.35, "transport": 0.15, "pharmacy": 0.04,
+                    "shopping": 0.11}
+
+
 def install(life: Life) -> None:
     ledger = Ledger(life)
     life.state["ledger"] = ledger
@@ -108,7 +113,7 @@ def install(life: Life) -> None:
     ledger.types = {ids[0]: "checking", ids[1]: "credit_card"}
     ledger.masks = {a: f"•••• {int(rng.integers(1000, 9999))}" for a in ids}
     life.world.emit(
-        "bank_accounts", "balance_updated", np.full(2, 60),
+        "bank_accounts", "balance_updated", np.full(2, OPENING),
         {"name": [ledger.names[a] for a in ids], "account_type": [ledger.types[a] for a in ids],
          "masked_number": [ledger.masks[a] for a in ids], "currency": money.currency,
          "balance_minor": [ledger.balances[a] for a in ids]},
@@ -177,7 +182,7 @@ def _recurring_row(life, ledger, payee, amount, cadence, days, autopay) -> None:
     """One recurring entry, with a new version (next due date) after each occurrence."""
     if not len(days):
         return
-    created = np.r_[60, life.world.clock.local_to_sim(days[:-1] * DAY + 23 * HOUR)]
+    created = np.r_[OPENING, life.world.clock.local_to_sim(days[:-1] * DAY + 23 * HOUR)]
     rid = life.world.ids.one("records/bank_recurring", "br_")
     life.world.emit(
         "bank_recurring", "recurring_scheduled", created,
@@ -196,7 +201,8 @@ def _week(life: Life, ledger: Ledger, *, days: range) -> None:
     n = len(item_days)
     if n:
         pools = life.pools
-        shop = rng.integers(0, len(pools.merchants), n)
+        weight = np.vectorize(_CATEGORY_WEIGHT.get)(pools.merchant_category)
+        shop = rng.choice(len(pools.merchants), n, p=weight / weight.sum())
         typical = life.spec.money.typical_purchase_minor * life.person.budget_factor
         amount = -np.maximum(100, rng.lognormal(np.log(typical), 0.6, n)).astype(np.int64)
         ts = life.at_hours(item_days, rng)
@@ -209,6 +215,20 @@ def _week(life: Life, ledger: Ledger, *, days: range) -> None:
     if days.start == 0:
         _subscriptions(life, ledger)
     _statements(life, days)
+    _pay_card(life, ledger, days)
+
+
+def _pay_card(life: Life, ledger: Ledger, days: range) -> None:
+    """The card statement is paid in full from checking on the 15th (what was owed then)."""
+    due = [d for d in days if life.world.clock.date(d).day == 15]
+    owed = -ledger.balances.get(ledger.card, 0)
+    if not due or owed <= 0:
+        return
+    ts = life.world.clock.local_to_sim(np.array(due[:1]) * DAY + 7 * HOUR)
+    for account, amount in ((ledger.checking, -owed), (ledger.card, owed)):
+        ledger.add(ts, np.array([amount]), description="CARD PAYMENT - THANK YOU",
+                   merchant=ledger.names[ledger.card], category="transfer",
+                   kind="transfer_made", account=account)
 
 
 def _subscriptions(life: Life, ledger: Ledger) -> None:
@@ -228,7 +248,7 @@ def _subscriptions(life: Life, ledger: Ledger) -> None:
         ts = life.world.clock.local_to_sim(days * DAY + 3 * HOUR) + rng.integers(0, HOUR,
                                                                                  len(days))
         rid = life.world.ids.one("records/subscriptions", "sb_")
-        created = np.r_[60, ts[:-1] + MINUTE]
+        created = np.r_[OPENING, ts[:-1] + MINUTE]
         nxt = life.local_days(ts)
         life.world.emit(
             "subscriptions", ["subscription_started"] + ["subscription_renewed"] * (len(ts) - 1),

@@ -53,7 +53,7 @@ def _notes_week(life: Life, *, days: range) -> None:
     edit = rng.random(n) < 0.33
     if edit.any():
         k = int(edit.sum())
-        t2 = ts[edit] + rng.integers(2 * HOUR, 3 * DAY, k)
+        t2 = life.awake(ts[edit] + rng.integers(2 * HOUR, 3 * DAY, k), rng)
         more = g.documents("note_personal", rng, {key: v[edit] for key, v in slots.items()},
                            np.ones(k, np.int64))
         body2 = [f"{a}\n\n{b}" for a, b in zip(body.filter(edit).to_pylist(), more.to_pylist(),
@@ -88,7 +88,7 @@ def _todos_week(life: Life, *, days: range) -> None:
     done = rng.random(n) < 0.7
     if done.any():
         k = int(done.sum())
-        t2 = ts[done] + rng.integers(HOUR, 6 * DAY, k)
+        t2 = life.awake(ts[done] + rng.integers(HOUR, 6 * DAY, k), rng)
         life.world.emit(
             "todos", "todo_completed", t2,
             {key: (v[done] if isinstance(v, np.ndarray) else v.filter(done) if v is not None

@@ -57,7 +57,9 @@ def org_mail(
     if greet:
         parts += [g.sentences("greeting", rng, {"first": np.full(n, person.first_name,
                                                                  dtype=object)}, n), "\n\n"]
-    parts += [paragraph, "\n\n", "The ", org, " team", "\n-- \n", footer]
+    team = np.array([f"{o} team" if o.startswith("The ") else f"The {o} team" for o in org],
+                    dtype=object)
+    parts += [paragraph, "\n\n", team, "\n-- \n", footer]
     body = join(*parts)
     subject = g.sentences(intent, rng, slots, n, pool="subjects")
     address = person.personal_email if table == "personal_emails" else person.work_email
