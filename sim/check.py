@@ -7,6 +7,7 @@ CI can print all of them at once. Our own tests call exactly this function.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Mapping
 
 import numpy as np
@@ -128,7 +129,7 @@ def _versions_are_contiguous(history) -> list[str]:
         rows = sorted(zip(table["record_id"].to_pylist(), table["version"].to_pylist(),
                           table["valid_from"].to_pylist(), table["valid_to"].to_pylist(),
                           strict=True))
-        for a, b in zip(rows, rows[1:], strict=False):
+        for a, b in itertools.pairwise(rows):
             if a[0] == b[0] and (b[1] != a[1] + 1 or a[3] != b[2]):
                 out.append(f"{name}: versions of {a[0]} do not chain")
                 break

@@ -7,7 +7,10 @@ from sim.services import CATALOGUE
 def test_catalogue_declares_at_least_16_services_each_complete():
     assert len(CATALOGUE) >= 16
     for spec in CATALOGUE.values():
-        assert spec.tables and len(spec.event_kinds) >= 2 and spec.feeds and spec.devices
+        assert spec.tables
+        assert len(spec.event_kinds) >= 2
+        assert spec.feeds
+        assert spec.devices
         for kind in spec.event_kinds:
             assert kind.endswith(("ed", "_sent", "_paid", "_made")), kind  # past tense
 
@@ -40,4 +43,5 @@ def test_requires_cycle_is_refused_with_the_cycle_named():
 def test_feeds_edges_only_between_installed_services():
     g = build_service_graph(["contacts", "sms", "calls"])
     assert set(g.nodes) == {"contacts", "sms", "calls"}
-    assert g.has_edge("sms", "calls") and g.edges["sms", "calls"].get("feeds")
+    assert g.has_edge("sms", "calls")
+    assert g.edges["sms", "calls"].get("feeds")

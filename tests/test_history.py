@@ -17,7 +17,8 @@ def test_versions_and_valid_to_are_derived_from_append_order_and_time():
     by = {(r["record_id"], r["version"]): r for r in t}
     assert set(by) == {("td_a", 1), ("td_a", 2), ("td_b", 1)}  # td_c starts after the window
     assert by[("td_a", 1)]["valid_to"] == by[("td_a", 2)]["valid_from"]
-    assert by[("td_a", 2)]["valid_to"] is None and by[("td_b", 1)]["valid_to"] is None
+    assert by[("td_a", 2)]["valid_to"] is None
+    assert by[("td_b", 1)]["valid_to"] is None
     assert by[("td_a", 2)]["status"] == "done"
     assert by[("td_a", 1)]["valid_from"] == clock.instant(100)
     assert h.versions_before(300)[0].tolist() == ["td_a", "td_b"]

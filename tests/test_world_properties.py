@@ -15,8 +15,6 @@ from sim.check import check_world
 from tests.conftest import DEFAULT_PERSONA, PERSONA_IDS, PERSONAS, world
 
 
-
-
 def _window_of(persona: str, days: int):
     w, _ = simulate(PERSONAS[persona], seed=0, days=1)
     start = w.clock.epoch
@@ -34,7 +32,7 @@ def test_generated_worlds_pass_check_world(persona, seed, days):
 
 def test_check_world_can_fail():
     tables = world(DEFAULT_PERSONA, 0, 7)
-    start, end = _window_of(DEFAULT_PERSONA, 7)
+    start, _end = _window_of(DEFAULT_PERSONA, 7)
     history = dict(tables.history)
     mails = history["personal_emails"]
     broken = pa.array(["pm_doesnotexist"] * mails.num_rows, pa.string())

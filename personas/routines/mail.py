@@ -240,7 +240,7 @@ def _forward(life: Life, box: Mailbox, rng, ts, party, outgoing, subject, body, 
     if not keep.any():
         return
     n = int(keep.sum())
-    c, p = life.person.contacts, life.person
+    c, _p = life.person.contacts, life.person
     target = _parties(life, box, rng, n)
     src_party = party[keep]
     new_ts = ts[keep] + rng.integers(10 * MINUTE, 6 * HOUR, n)

@@ -12,7 +12,9 @@ with numpy, gathers slot values by fancy indexing, and Arrow joins the pieces.
 
 from __future__ import annotations
 
+import functools
 import itertools
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -47,8 +49,9 @@ def expand(template: str) -> list[str]:
                            for i, lit in enumerate(literals)))
         if len(out) > _MAX_VARIANTS:
             raise ValueError(f"more than {_MAX_VARIANTS} variants: {template!r}")
-    # Collapse doubled spaces left by empty choices ("{|really }").
-    return [re.sub(r" {2,}", " ", v).replace(" ,", ",").replace(" .", ".") for v in out]
+    # Tidy the gaps an empty choice leaves ("{|really }"): doubled spaces, a space before
+    # punctuation, leading or trailing spaces.
+    return [re.sub(r" +([,.?!:;])", r"\1", re.sub(r" {2,}", " ", v)).strip() for v in out]
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,12 @@ class Pool:
 
 
 def compile_pool(templates: list[str], slot_names: list[str], key: str) -> Pool:
+    if not isinstance(templates, list) or not templates:
+        raise GrammarError(key, "needs a non-empty list of templates")
     lits, codes, owner, first, count = [], [], [], [], []
     for ti, template in enumerate(templates):
+        if not isinstance(template, str):
+            raise GrammarError(f"{key}[{ti}]", "a template must be a string")
         try:
             variants = expand(template)
         except ValueError as exc:
@@ -124,17 +131,24 @@ class Grammar:
     def load(cls, directory: Path | None = None) -> Grammar:
         root = directory or resources.files("personas.text") / "templates"
         intents: dict[str, Intent] = {}
-        for path in sorted(Path(str(root)).glob("*.toml")):
-            with open(path, "rb") as fh:
+        for path in sorted((p for p in root.iterdir() if p.name.endswith(".toml")),
+                           key=lambda p: p.name):
+            with path.open("rb") as fh:
                 data = tomllib.load(fh)
             for name, spec in data.items():
                 key = f"{path.name}:{name}"
+                if not isinstance(spec, dict):
+                    raise GrammarError(key, "expected a table [intent] with sentences")
                 if name in intents:
                     raise GrammarError(key, "intent defined twice")
                 unknown = set(spec) - {"description", "slots", "subjects", "sentences"}
                 if unknown:
                     raise GrammarError(f"{key}.{sorted(unknown)[0]}", "unknown key")
-                slots = tuple(spec.get("slots", ()))
+                slots = spec.get("slots", [])
+                if not isinstance(slots, list) or not all(
+                        isinstance(s, str) and re.fullmatch(r"[a-z_]+", s) for s in slots):
+                    raise GrammarError(f"{key}.slots", "expected a list of lowercase names")
+                slots = tuple(slots)
                 if "sentences" not in spec or "description" not in spec:
                     raise GrammarError(key, "an intent needs description and sentences")
                 intents[name] = Intent(
@@ -182,10 +196,13 @@ class Grammar:
         n_templates = len(p.first_variant)
         counts = np.minimum(counts, n_templates)
         doc_of = np.repeat(np.arange(n_docs), counts)
-        # Distinct templates per document: a random start and a stride coprime-ish walk.
+        # Distinct templates per document, in a random order: walk the templates from a
+        # random start with a random step coprime to their number (so no repeats).
+        steps = _coprime_steps(n_templates)
         start = rng.integers(0, n_templates, n_docs)[doc_of]
+        step = steps[rng.integers(0, len(steps), n_docs)][doc_of]
         pos = np.arange(len(doc_of)) - np.repeat(np.cumsum(counts) - counts, counts)
-        template = (start + pos) % n_templates
+        template = (start + pos * step) % n_templates
         variant = p.first_variant[template] + (
             rng.random(len(doc_of)) * p.n_variants[template]
         ).astype(np.int64)
@@ -193,6 +210,11 @@ class Grammar:
         flat = _fill(p, variant, spec, per_sentence, len(doc_of))
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
         return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), flat), " ")
+
+
+@functools.cache
+def _coprime_steps(n: int) -> np.ndarray:
+    return np.array([k for k in range(1, max(n, 2)) if math.gcd(k, n) == 1] or [1])
 
 
 def _fill(p: Pool, variants: np.ndarray, spec: Intent, slots: Mapping[str, np.ndarray],
@@ -204,14 +226,18 @@ def _fill(p: Pool, variants: np.ndarray, spec: Intent, slots: Mapping[str, np.nd
         name = spec.slots[code]
         if name not in slots:
             raise KeyError(f"intent {spec.name!r} needs slot <{name}>")
-        table[code] = np.asarray(slots[name], dtype=object)
+        values = np.asarray(slots[name], dtype=object)
+        if any(v is None for v in values):
+            raise ValueError(f"intent {spec.name!r}: slot <{name}> has missing values")
+        table[code] = values
     codes = np.where(codes < 0, len(spec.slots), codes)
     cols = np.arange(n)
     lits = [p.literals[variants, j] for j in range(width + 1)]
     fills = [table[codes[:, j], cols] for j in range(width)]
     if n <= _SMALL:  # Arrow's per-call overhead dominates small batches; join in Python
-        rows = zip(*[x for pair in zip(lits, [*fills, None]) for x in pair if x is not None],
-                   strict=True)
+        interleaved = [x for pair in zip(lits, [*fills, None], strict=True) for x in pair
+                       if x is not None]
+        rows = zip(*interleaved, strict=True)
         return pa.array(["".join(r) for r in rows], pa.string())
     pieces: list[pa.Array] = []
     for j in range(width + 1):

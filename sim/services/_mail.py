@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from sim.services.base import TS, TableSpec, col, ref, text
 
 

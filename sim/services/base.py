@@ -36,8 +36,9 @@ def ref(name: str, target: str = "*") -> pa.Field:
     return pa.field(name, pa.string(), metadata={META_REF: target.encode()})
 
 
-def col(name: str, type_: pa.DataType = pa.string()) -> pa.Field:
-    return pa.field(name, type_)
+def col(name: str, type_: pa.DataType | None = None) -> pa.Field:
+    """A plain column (a string unless ``type_`` says otherwise)."""
+    return pa.field(name, pa.string() if type_ is None else type_)
 
 
 @dataclass(frozen=True)
