@@ -132,7 +132,8 @@ class Life:
         if profile is None:
             day = rng.choice(24, size=n, p=DAY_PROFILE / DAY_PROFILE.sum())
             night = rng.choice(24, size=n, p=NIGHT_PROFILE / NIGHT_PROFILE.sum())
-            hours = np.where(self.night_days[item_days], night, day)
+            after_shift = self.night_days[np.clip(item_days, 0, len(self.night_days) - 1)]
+            hours = np.where(after_shift, night, day)
         else:
             hours = rng.choice(24, size=n, p=profile / profile.sum())
         local = item_days * DAY + hours * HOUR + rng.integers(0, HOUR, n)
@@ -142,7 +143,8 @@ class Life:
         """One instant per item inside its day's work blocks (waking hours on days off)."""
         item_days = np.asarray(item_days, dtype=np.int64)
         out = self.at_hours(item_days, rng)
-        has = self._day_work_total[item_days] > 0
+        inside = (item_days >= 0) & (item_days < len(self._day_work_total))
+        has = inside & (self._day_work_total[np.where(inside, item_days, 0)] > 0)
         if has.any():
             d = item_days[has]
             target = self._day_work_before[d] + rng.random(len(d)) * self._day_work_total[d]
