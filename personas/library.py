@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from personas.errors import SpecError
 from personas.spec import PersonaSpec
+from sim.graph import ServiceGraphError, build_service_graph
 
 SHIPPED = Path(str(resources.files("personas") / "library"))
 
@@ -24,9 +25,14 @@ def load_persona(path: Path) -> PersonaSpec:
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(str(path), f"malformed TOML: {exc}") from None
     try:
-        return PersonaSpec.model_validate(data)
+        spec = PersonaSpec.model_validate(data)
     except ValidationError as exc:
         raise SpecError.from_validation(path, exc) from None
+    try:  # the installed services must form a valid graph (requires edges acyclic)
+        build_service_graph(spec.services, [(i.service, i.requires) for i in spec.integrations])
+    except ServiceGraphError as exc:
+        raise SpecError(f"{path}:{exc.key}", str(exc)) from None
+    return spec
 
 
 def persona_files(library: Path | None = None) -> list[Path]:

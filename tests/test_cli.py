@@ -1,0 +1,143 @@
+"""The command line: what users type, including every kind of bad input."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from personas.library import SHIPPED
+
+LIFELOOM = [sys.executable, "-m", "exporters.cli"]
+
+
+def run(*args: str, env: dict | None = None, cwd: Path | None = None):
+    return subprocess.run([*LIFELOOM, *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, cwd=cwd, timeout=300)
+
+
+def last_line(text: str) -> str:
+    return text.strip().splitlines()[-1]
+
+
+def test_personas_lists_ids_first_without_a_header_when_piped():
+    out = run("personas")
+    assert out.returncode == 0
+    lines = out.stdout.strip().splitlines()
+    ids = [line.split("\t")[0] for line in lines]
+    assert ids == sorted(p.stem for p in SHIPPED.glob("*.toml"))
+    data = json.loads(run("personas", "--json").stdout)
+    assert [d["id"] for d in data] == ids
+
+
+def test_world_writes_the_layout_and_hash_reads_it_back(tmp_path):
+    out = tmp_path / "w"
+    r = run("world", "--persona", "staff_engineer", "--seed", "3", "--days", "3", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    for key in ("seed", "persona", "persona_instance", "start", "days", "libraries",
+                "format_version", "generator_version", "tables", "oracle_tables"):
+        assert key in manifest
+    assert (out / "oracle" / "events").is_dir()
+    for name, info in manifest["tables"].items():
+        for f in info["files"]:
+            assert (out / f).is_file(), name
+    hashes = json.loads(run("hash", str(out), "--json").stdout)
+    for name, info in manifest["tables"].items():
+        assert hashes[name]["content_hash"] == info["content_hash"]
+        assert hashes[name]["rows"] == info["rows"]
+    assert hashes["oracle/events"]["content_hash"] == manifest["oracle_tables"]["events"][
+        "content_hash"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporaries
+
+
+def write_persona(directory: Path, mutate) -> Path:
+    text = (SHIPPED / "staff_engineer.toml").read_text().replace(
+        'id = "staff_engineer"', 'id = "my_person"')
+    path = directory / "my_person.toml"
+    path.write_text(mutate(text))
+    return path
+
+
+BAD_SPECS = {
+    "malformed TOML": (lambda t: t + "\n[volume\n", "my_person.toml", "malformed TOML"),
+    "unknown key": (lambda t: t.replace("[volume]", "[volume]\nemails_per_hour = 3"),
+                    "my_person.toml:volume.emails_per_hour", "unknown key"),
+    "unknown service": (lambda t: t.replace('"social",', '"social", "fax",'),
+                        "my_person.toml:services", "unknown service 'fax'"),
+    "requires cycle": (lambda t: t + '\n[[integrations]]\nservice = "calendar"\n'
+                       'requires = "todos"\n', "my_person.toml:integrations", "requires cycle"),
+    "bad value": (lambda t: t.replace('start = "09:00"', 'start = "9am"'),
+                  "my_person.toml:work.blocks[0].start", "HH:MM"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_SPECS)
+def test_bad_persona_specs_exit_2_naming_file_and_key(case, tmp_path):
+    mutate, where, why = BAD_SPECS[case]
+    (tmp_path / "lib").mkdir()
+    write_persona(tmp_path / "lib", mutate)
+    out = tmp_path / "out"
+    r = run("world", "--library", str(tmp_path / "lib"), "--persona", "my_person",
+            "--days", "2", "--out", str(out))
+    assert r.returncode == 2
+    line = last_line(r.stderr)
+    assert line.startswith("error: ")
+    assert where in line, line
+    assert why in line, line
+    assert "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("args", "flag"), [
+    (["--days", "-3"], "--days"),
+    (["--days", "abc"], "--days"),
+    (["--seed", "-1"], "--seed"),
+    (["--start", "2026-13-01"], "--start"),
+    (["--persona", "astronaut"], "--persona"),
+    (["--library", "/nonexistent/dir"], "--library"),
+    (["--bogus"], "--bogus"),
+])
+def test_bad_flags_exit_2_naming_the_flag(args, flag, tmp_path):
+    out = tmp_path / "out"
+    r = run("world", *args, "--out", str(out))
+    assert r.returncode == 2
+    assert last_line(r.stderr).startswith(f"error: {flag}: ")
+    assert not out.exists()
+
+
+def test_unwritable_out_exits_2_and_leaves_nothing(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # running as root: use a path under a regular file
+            target = tmp_path / "file"
+            target.write_text("x")
+            out = target / "w"
+        else:
+            out = locked / "w"
+        r = run("world", "--days", "2", "--out", str(out))
+        assert r.returncode == 2
+        assert last_line(r.stderr).startswith("error: --out: ")
+        assert not out.exists()
+        assert sorted(p.name for p in tmp_path.iterdir()) in (["locked"], ["file", "locked"])
+    finally:
+        locked.chmod(0o700)
+
+
+def test_out_that_is_someone_elses_directory_is_refused(tmp_path):
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "thesis.tex").write_text("do not delete")
+    r = run("world", "--days", "2", "--out", str(out))
+    assert r.returncode == 2
+    assert (out / "thesis.tex").read_text() == "do not delete"
+
+
+def test_hash_of_a_missing_path_exits_2(tmp_path):
+    r = run("hash", str(tmp_path / "nope"))
+    assert r.returncode == 2
+    assert last_line(r.stderr).startswith("error: PATH: ")
