@@ -18,7 +18,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from exporters.atomic import OutputError
-from exporters.inspect import dataset_hashes
+from exporters.dataset import dataset_hashes
 from exporters.world_dataset import write_world
 from personas.errors import SpecError
 from personas.library import load_personas

@@ -106,7 +106,7 @@ def test_contacts_form_communities_and_use_fictional_numbers():
     c = person.contacts
     n = len(c)
     same = sum(1 for u, v in c.graph.edges if c.kind[u] == c.kind[v])
-    kinds, sizes = np.unique(c.kind, return_counts=True)
+    _, sizes = np.unique(c.kind, return_counts=True)
     pairs_same = sum(k * (k - 1) / 2 for k in sizes)
     pairs_cross = n * (n - 1) / 2 - pairs_same
     inside = same / pairs_same
