@@ -91,3 +91,11 @@ def test_work_mail_on_public_holidays_is_rare():
         assert per_day[hol].mean() <= 0.2 * per_day[normal].mean(), persona
         checked += 1
     assert checked >= 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("persona", PERSONA_IDS)
+def test_hundred_day_worlds_pass_check_world(persona):
+    tables = world(persona, 0, 100)
+    start, end = _window_of(persona, 100)
+    assert check_world(tables.history, tables.events, start=start, end=end) == []

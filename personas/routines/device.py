@@ -25,7 +25,7 @@ MAIN_TABLE = {
     "social": "feed_posts",
 }
 _DRAFTABLE = {"personal_email", "work_email", "sms", "chat", "notes"}
-_PERIOD = 7
+_PERIOD = 28
 
 
 def install(life: Life) -> None:

@@ -227,7 +227,7 @@ def _fill(p: Pool, variants: np.ndarray, spec: Intent, slots: Mapping[str, np.nd
         if name not in slots:
             raise KeyError(f"intent {spec.name!r} needs slot <{name}>")
         values = np.asarray(slots[name], dtype=object)
-        if any(v is None for v in values):
+        if np.equal(values, None).any():
             raise ValueError(f"intent {spec.name!r}: slot <{name}> has missing values")
         table[code] = values
     codes = np.where(codes < 0, len(spec.slots), codes)
