@@ -92,7 +92,8 @@ def _week(life: Life, box: Mailbox, *, days: range, volume: str) -> None:
         sub_slots = {k: v[sel] for k, v in slots.items()}
         subject[sel] = subjects(life, rng, name, sub_slots, len(sel)).to_numpy(
             zero_copy_only=False)
-        body[sel] = _bodies(life, rng, name, sub_slots, party[sel], outgoing[sel]).to_numpy(
+        body[sel] = _bodies(life, rng, name, sub_slots, party[sel], outgoing[sel],
+                            work=box.work).to_numpy(
             zero_copy_only=False)
     thread = life.world.ids.mint(f"threads/{box.table}", "th_", n)
     cc = _cc(life, rng, party) if box.work else np.full(n, "", dtype=object)
@@ -137,8 +138,11 @@ def _slots(life: Life, rng, ts: np.ndarray, party: np.ndarray,
     }
 
 
-def _signature(life: Life, party: np.ndarray, outgoing: np.ndarray) -> np.ndarray:
+def _signature(life: Life, party: np.ndarray, outgoing: np.ndarray, work: bool) -> np.ndarray:
+    """Work mail is signed with name, title and company; personal mail with the name."""
     c, p = life.person.contacts, life.person
+    if not work:
+        return np.where(outgoing, p.full_name, c.full_name[party])
     theirs = np.array([f"{name}\n{title + ', ' if title else ''}{company or ''}".rstrip(", \n")
                        for name, title, company in zip(c.full_name[party], c.job_title[party],
                                                        c.company[party], strict=True)],
@@ -147,13 +151,14 @@ def _signature(life: Life, party: np.ndarray, outgoing: np.ndarray) -> np.ndarra
     return np.where(outgoing, mine, theirs)
 
 
-def _bodies(life: Life, rng, intent: str, slots, party, outgoing, **quoted) -> pa.Array:
+def _bodies(life: Life, rng, intent: str, slots, party, outgoing, *, work: bool,
+            **quoted) -> pa.Array:
     c, p = life.person.contacts, life.person
     return email_bodies(
         life, rng, intent, slots,
         recipient_first=np.where(outgoing, c.first_name[party], p.first_name),
         sender_first=np.where(outgoing, p.first_name, c.first_name[party]),
-        signature=_signature(life, party, outgoing),
+        signature=_signature(life, party, outgoing, work),
         **quoted,
     )
 
@@ -224,7 +229,7 @@ def _follow(life: Life, box: Mailbox, rng, ts, party, outgoing, subject, body, t
         slots = _slots(life, rng, new_ts, party, outgoing)
         c, p = life.person.contacts, life.person
         quoted_from = np.where(prev_out, p.full_name, c.full_name[party])
-        new_body = _bodies(life, rng, box.reply_intent, slots, party, outgoing,
+        new_body = _bodies(life, rng, box.reply_intent, slots, party, outgoing, work=box.work,
                            sentences=(1, 3), quoted=body, quoted_from=quoted_from,
                            quoted_ts=ts)
         new_subject = prefixed("Re: ", subject)
@@ -248,7 +253,7 @@ def _forward(life: Life, box: Mailbox, rng, ts, party, outgoing, subject, body, 
         new_ts = np.maximum(_user_hours(life, rng, new_ts, np.ones(n, bool)), ts[keep] + 60)
     slots = _slots(life, rng, new_ts, target, np.ones(n, bool))
     note = _bodies(life, rng, "work_fyi" if box.work else "personal_reply", slots, target,
-                   np.ones(n, bool), sentences=(1, 2))
+                   np.ones(n, bool), work=box.work, sentences=(1, 2))
     original = strip_quote(body.filter(keep))
     header = [
         f"\n\n---------- Forwarded message ----------\nFrom: {name} <{addr}>\nSubject: {s}\n\n"

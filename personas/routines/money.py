@@ -109,7 +109,8 @@ def install(life: Life) -> None:
     rng = life.world.rng.stream("bank")
     ledger.balances = {ids[0]: int(money.opening_balance_minor * life.person.budget_factor),
                        ids[1]: -int(rng.integers(5, 60) * money.typical_purchase_minor)}
-    ledger.names = {ids[0]: f"{life.pools.bank} Everyday", ids[1]: f"{life.pools.bank} Visa"}
+    ledger.names = {ids[0]: f"{life.pools.bank} Everyday",
+                    ids[1]: f"{life.pools.bank} Rewards Card"}
     ledger.types = {ids[0]: "checking", ids[1]: "credit_card"}
     ledger.masks = {a: f"•••• {int(rng.integers(1000, 9999))}" for a in ids}
     life.world.emit(
