@@ -123,7 +123,10 @@ def hash_(
     """Print the canonical content hash of every table in a dataset."""
     if not path.is_dir():
         raise UsageError("PATH", f"{path} is not a directory")
-    hashes = dataset_hashes(path)
+    try:
+        hashes = dataset_hashes(path)
+    except FileNotFoundError as exc:
+        raise UsageError("PATH", str(exc)) from None
     if as_json:
         typer.echo(json.dumps(hashes, indent=2, sort_keys=True))
         return
@@ -154,7 +157,8 @@ def main() -> None:
     except typer.Abort:
         _fail("interrupted", "aborted by the user", 130)
     except typer.TyperException as exc:  # Typer's parse errors: bad or unknown options
-        _fail(_param_name(exc), exc.format_message(), 2)
+        why = exc.format_message() or "missing command; see `lifeloom --help`"
+        _fail(_param_name(exc), why, 2)
     except UsageError as exc:
         _fail(exc.where, exc.why, 2)
     except SpecError as exc:
@@ -163,8 +167,8 @@ def main() -> None:
         _fail(exc.key, str(exc), 2)
     except OutputError as exc:
         _fail(exc.flag, str(exc), 2)
-    except Exception as exc:  # a runtime failure: still one clear line, exit 1
-        _fail(type(exc).__name__, str(exc), 1)
+    except Exception as exc:  # a runtime failure (a bug, a full disk): one clear line, exit 1
+        _fail("lifeloom", f"{type(exc).__name__}: {exc}", 1)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from exporters.atomic import atomic_directory
+from exporters.atomic import atomic_directory, check_output
 from exporters.content_hash import content_hash
 from exporters.versions import FORMAT_VERSION, GENERATOR_VERSION, library_versions
 from personas.build import simulate
@@ -88,6 +88,7 @@ def write_world(out: Path, spec: PersonaSpec, *, seed: int = 0, days: int = 100,
                 progress: Progress | None = None) -> dict:
     """Simulate one world and write it atomically to ``out``; returns the manifest."""
     start = start or default_start()
+    check_output(Path(out))
     say = progress or (lambda _msg: None)
     say("simulating")
     tables = build_world(spec, seed=seed, days=days, start=start, variation=variation)

@@ -89,10 +89,6 @@ class PersonaInstance:
     contacts: Contacts
     manager: int  # index into contacts
 
-    @property
-    def money_scale(self) -> float:
-        return self.budget_factor
-
 
 def instance_id(spec_id: str, variation: int) -> str:
     return "pi_" + hashlib.blake2b(f"{spec_id}\x1f{variation}".encode(), digest_size=6).hexdigest()

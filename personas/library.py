@@ -28,6 +28,10 @@ def load_persona(path: Path) -> PersonaSpec:
         spec = PersonaSpec.model_validate(data)
     except ValidationError as exc:
         raise SpecError.from_validation(path, exc) from None
+    problems = spec.cross_field_problems()
+    if problems:
+        key, why = problems[0]
+        raise SpecError(f"{path}:{key}", why)
     try:  # the installed services must form a valid graph (requires edges acyclic)
         build_service_graph(spec.services, [(i.service, i.requires) for i in spec.integrations])
     except ServiceGraphError as exc:

@@ -17,7 +17,7 @@ from personas.instance import PersonaInstance
 from personas.pools import Pools
 from personas.spec import WEEKDAYS, minutes
 from personas.text.grammar import Grammar
-from sim.clock import DAY, HOUR
+from sim.clock import DAY, HOUR, day_number
 from sim.world import World
 
 # Records that already exist when the window opens (the address book, accounts, the
@@ -43,7 +43,10 @@ class Life:
     grammar: Grammar
     pools: Pools
     state: dict = field(default_factory=dict)  # what routines share (the ledger, channels)
+    # The calendar of work, derived once by _plan_calendar:
     work: list[tuple[int, int]] = field(default_factory=list)  # sim-second intervals
+    work_block: list[int] = field(default_factory=list)  # spec block of each interval
+    work_by_day: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     night_days: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     workdays: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     holidays: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
@@ -80,7 +83,7 @@ class Life:
                     self.night_days[d + 1] = True
                 intervals.append((s, e, d, b))
         intervals.sort()
-        self.work_by_day: dict[int, list[tuple[int, int]]] = {}
+        self.work_by_day = {}
         if intervals:
             local = np.array([(s, e) for s, e, _, _ in intervals], dtype=np.int64)
             sim = clock.local_to_sim(local.ravel()).reshape(-1, 2)
@@ -166,6 +169,17 @@ class Life:
         morning = day * DAY + 7 * HOUR + rng.integers(0, 2 * HOUR, len(ts))
         return np.where(asleep, self.world.clock.local_to_sim(morning), ts)
 
+    @staticmethod
+    def device(ts: np.ndarray, *, phone_share: float, other: str = "laptop") -> list[str]:
+        """Which device the user acted on: the phone for ``phone_share`` of actions.
+
+        Derived from the instant by a multiplicative hash, so it draws from no random stream
+        (adding a device never shifts other draws) and shows no pattern in the timestamps.
+        """
+        mixed = (np.asarray(ts, dtype=np.uint64) * np.uint64(2654435761)) >> np.uint64(11)
+        phone = (mixed % np.uint64(1000)) < int(phone_share * 1000)
+        return np.where(phone, "phone", other).tolist()
+
     def is_working(self, ts: np.ndarray) -> np.ndarray:
         if not len(self._work_starts):
             return np.zeros(len(ts), bool)
@@ -245,8 +259,8 @@ class Life:
 
     def local_days(self, ts: np.ndarray) -> np.ndarray:
         """Days since 1970-01-01 of the local dates of instants (Arrow ``date32``)."""
-        epoch_day = (self.world.clock.start - dt.date(1970, 1, 1)).days
-        return (self.world.clock.local_day(ts) + epoch_day).astype(np.int32)
+        first = day_number(self.world.clock.start)
+        return (self.world.clock.local_day(ts) + first).astype(np.int32)
 
 
 def public_holidays(country: str, subdivision: str | None, start: dt.date,

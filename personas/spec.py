@@ -172,12 +172,37 @@ class PersonaSpec(Strict):
             raise ValueError("a service is listed twice")
         return v
 
+    def cross_field_problems(self) -> list[tuple[str, str]]:
+        """Checks that span several keys, as (key, why) pairs; empty when the spec is sound."""
+        out = []
+        c = self.contacts
+        if c.family + c.friends < 5:
+            out.append(("contacts", "needs at least 5 family and friends to write to"))
+        works = {"work_email", "chat"} & set(self.services)
+        if works and c.coworkers + c.clients + c.vendors < 3:
+            out.append(("contacts", f"{sorted(works)[0]} needs at least 3 coworkers, clients "
+                                    "or vendors"))
+        for name, rate in self.volume.model_dump().items():
+            service = _VOLUME_SERVICE.get(name)
+            if rate and service and service not in self.services:
+                out.append((f"volume.{name}", f"is {rate:g} but {service} is not installed"))
+        return out
+
     @field_validator("locale")
     @classmethod
     def _locale(cls, v: str) -> str:
         if not re.match(r"^[a-z]{2}_[A-Z]{2}$", v):
             raise ValueError(f"expected a locale like en_US, got {v!r}")
         return v
+
+
+# Which service a volume rate drives (rates for services the persona lacks are mistakes).
+_VOLUME_SERVICE = {
+    "work_email": "work_email", "personal_email": "personal_email", "chat": "chat",
+    "sms": "sms", "calls": "calls", "meetings": "calendar", "personal_events": "calendar",
+    "notes": "notes", "todos": "todos", "card_purchases": "bank", "orders": "shopping",
+    "feed": "social", "trips_per_month": "travel", "device_sessions": "device_activity",
+}
 
 
 def default_start() -> dt.date:

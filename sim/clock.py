@@ -136,6 +136,11 @@ class Clock:
         return base + np.asarray(seconds, dtype=np.int64) * 1_000_000
 
 
+def day_number(date: dt.date) -> int:
+    """Days since 1970-01-01: how Arrow's ``date32`` stores a local calendar date."""
+    return (date - dt.date(1970, 1, 1)).days
+
+
 def local_to_utc(naive: dt.datetime, tz: ZoneInfo) -> dt.datetime:
     """A local wall-clock time as a UTC instant (gaps shift forward, overlaps take the first)."""
     return naive.replace(tzinfo=tz, fold=0).astimezone(UTC)

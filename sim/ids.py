@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 
-import pyarrow as pa
-
 
 class IdMinter:
     def __init__(self, seed: int, salt: str = "") -> None:
@@ -33,9 +31,6 @@ class IdMinter:
             h.update(i.to_bytes(8, "little"))
             out.append(prefix + h.hexdigest())
         return out
-
-    def mint_array(self, stream: str, prefix: str, n: int) -> pa.Array:
-        return pa.array(self.mint(stream, prefix, n), pa.string())
 
     def one(self, stream: str, prefix: str) -> str:
         return self.mint(stream, prefix, 1)[0]

@@ -11,7 +11,7 @@ from personas.life import OPENING, Life
 from personas.pools import pick
 from personas.routines.compose import join
 from personas.routines.notify import after
-from sim.clock import DAY, HOUR, MINUTE
+from sim.clock import DAY, HOUR, MINUTE, day_number
 from sim.history import NULL_DATE, NULL_TS
 
 _ROOMS = np.array(["Room 2A", "Room 3B", "Boardroom", "Video call", "Video call", "Video call",
@@ -21,10 +21,10 @@ _ROOMS = np.array(["Room 2A", "Room 3B", "Boardroom", "Video call", "Video call"
 def install(life: Life) -> None:
     if not life.world.has("calendar"):
         return
-    life.world.every(partial(_week, life))
+    life.world.every(partial(_period, life))
 
 
-def _week(life: Life, *, days: range) -> None:
+def _period(life: Life, *, days: range) -> None:
     rng = life.world.rng.stream("calendar")
     if days.start == 0:
         _series(life, rng)
@@ -139,7 +139,7 @@ def _rota(life: Life) -> None:
     n = len(start)
     title = np.array([blocks[b].description or life.spec.occupation for b in life.work_block],
                      dtype=object)
-    # The rota for each month is entered at the start of the window, a month at a time.
+    # Each block is entered about four weeks ahead (never before the window opens).
     created = np.maximum(60, start - 28 * DAY)
     created = np.where(created < start, created, start - HOUR)
     _emit_events(
@@ -173,7 +173,7 @@ def _birthdays(life: Life, rng) -> None:
         return
     days_arr = np.array(days, dtype=np.int64)
     n = len(days)
-    epoch_day = (start - start.__class__(1970, 1, 1)).days
+    epoch_day = day_number(start)
     life.world.emit(
         "calendar_events", "event_created", np.full(n, OPENING),
         {
@@ -209,9 +209,10 @@ def _meetings(life: Life, rng, days: range) -> None:
     title, desc = _titles(life, rng, host)
     organizer = np.where(user_hosts, life.person.full_name, c.full_name[host])
     location = pick(rng, _ROOMS, n)
+    attendees = _attendees(life, rng, host)
     rec, ev = _emit_events(
         life, rng, start, duration, title=title, description=desc, location=location,
-        organizer=organizer, attendees=_attendees(life, rng, host), calendar="work",
+        organizer=organizer, attendees=attendees, calendar="work",
         created=created, kind=np.where(user_hosts, "event_created", "event_invited"),
     )
     rec, ev = np.array(rec, dtype=object), np.array(ev, dtype=object)
@@ -219,9 +220,11 @@ def _meetings(life: Life, rng, days: range) -> None:
     if life.world.has("work_email") and invited.any():
         _invite_mail(life, rng, created[invited], host[invited], title[invited],
                      start[invited], location[invited], rec[invited], ev[invited])
-    _changes(life, rng, rec, ev, start, duration, created, title, desc, location, organizer,
-             host)
-    _aftermath(life, rng, start + duration, host, title, rec, ev)
+    start, held, last_ev = _changes(life, rng, rec, ev, start, duration, created, title, desc,
+                                    location, organizer, attendees)
+    # Only meetings that took place leave traces, at the time they really ended.
+    _aftermath(life, rng, start[held] + duration[held], host[held], title[held], rec[held],
+               last_ev[held])
 
 
 def _invite_mail(life, rng, ts, host, title, start, location, rec, ev) -> None:
@@ -233,24 +236,30 @@ def _invite_mail(life, rng, ts, host, title, start, location, rec, ev) -> None:
     body = join(g.documents("calendar_invite", rng, slots, rng.integers(1, 3, n)),
                 "\n\nWhen: ", slots["date"], " ", slots["time"], "\nWhere: ", location,
                 "\nOrganizer: ", c.full_name[host], "\n-- \nInvitation from the calendar")
+    sent = after(rng, ts, 0, 1)
     life.world.emit(
-        "work_emails", "email_received", after(rng, ts, 0, 1),
+        "work_emails", "email_received", sent,
         {"thread_id": life.world.ids.mint("threads/work_emails", "th_", n), "folder": "inbox",
          "from_name": c.full_name[host], "from_address": c.email[host],
          "to_addresses": life.person.work_email, "cc_addresses": "",
          "subject": join("Invitation: ", title), "body": body,
-         "sent_at": after(rng, ts, 0, 1), "related_id": rec},
+         "sent_at": sent, "related_id": rec},
         actor=c.full_name[host].tolist(), cause=ev.tolist(),
     )
 
 
 def _changes(life, rng, rec, ev, start, duration, created, title, desc, location, organizer,
-             host) -> None:
-    """Some meetings move (a new version) and a few are cancelled."""
+             attendees):
+    """Some meetings move (a new version) and a few are cancelled.
+
+    Returns the final start of each meeting, whether it was held, and the event that last
+    changed it (what its aftermath follows from).
+    """
     n = len(rec)
     roll = rng.random(n)
     moved = roll < 0.15
     cancelled = (roll >= 0.15) & (roll < 0.2)
+    start, last_ev = start.copy(), ev.copy()
     for mask, kind in ((moved, "event_rescheduled"), (cancelled, "event_cancelled")):
         if not mask.any():
             continue
@@ -259,15 +268,19 @@ def _changes(life, rng, rec, ev, start, duration, created, title, desc, location
             np.int64)
         new_start = start[mask]
         if kind == "event_rescheduled":
-            new_start = _snap(new_start + rng.choice([-2, -1, 1, 2, 24, 48], k) * HOUR)
-        _emit_events(
+            shifted = _snap(new_start + rng.choice([-2, -1, 1, 2, 24, 48], k) * HOUR)
+            # A meeting is never moved to a time that has already passed.
+            new_start = np.where(shifted > when + HOUR, shifted, _snap(new_start + DAY))
+        _, change_ev = _emit_events(
             life, rng, new_start, duration[mask], title=title[mask], description=desc[mask],
-            location=location[mask], organizer=organizer[mask],
-            attendees=_attendees(life, rng, host[mask]), calendar="work", created=when,
-            kind=kind, record_ids=rec[mask].tolist(),
+            location=location[mask], organizer=organizer[mask], attendees=attendees[mask],
+            calendar="work", created=when, kind=kind, record_ids=rec[mask].tolist(),
             status="confirmed" if kind == "event_rescheduled" else "cancelled",
             cause=ev[mask].tolist(),
         )
+        start[mask] = new_start
+        last_ev[mask] = change_ev
+    return start, ~cancelled, last_ev
 
 
 def _aftermath(life, rng, end, host, title, rec, ev) -> None:
@@ -308,7 +321,7 @@ def _aftermath(life, rng, end, host, title, rec, ev) -> None:
             {"folder": "Meetings", "title": title[notes],
              "body": g.documents("note_meeting", rng, sub, rng.integers(3, 7, k)),
              "updated_at": ts, "related_id": rec[notes]},
-            actor="user", device=np.where(ts % 2 == 0, "laptop", "phone").tolist(),
+            actor="user", device=life.device(ts, phone_share=0.5),
             cause=ev[notes].tolist(),
         )
     todo = (roll > 0.85) & life.world.has("todos")

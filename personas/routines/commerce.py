@@ -4,6 +4,7 @@ tracker raises alerts."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
@@ -26,20 +27,50 @@ _LEG_KIND = {"label_created": "shipment_created", "in_transit": "shipment_scanne
              "out_for_delivery": "shipment_dispatched", "delivered": "shipment_delivered"}
 
 
+@dataclass
+class PriceBook:
+    """Every product's price over time: its opening price, then each change in order.
+
+    Whatever shows a price (an order total, a promotion, a receipt) reads it here at its own
+    instant, so no two records disagree about what something cost when.
+    """
+
+    opening: np.ndarray
+    changes: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict)
+
+    def current(self, product: int) -> int:
+        times_prices = self.changes.get(product)
+        return times_prices[1][-1] if times_prices else int(self.opening[product])
+
+    def record(self, product: int, ts: int, price: int) -> None:
+        times, prices = self.changes.setdefault(product, ([], []))
+        times.append(ts)
+        prices.append(price)
+
+    def at(self, products: np.ndarray, ts: np.ndarray) -> np.ndarray:
+        out = self.opening[products].astype(np.int64)
+        for product in np.intersect1d(products, list(self.changes)):
+            times, prices = self.changes[int(product)]
+            sel = np.flatnonzero(products == product)
+            i = np.searchsorted(times, ts[sel], side="right") - 1
+            out[sel] = np.where(i >= 0, np.asarray(prices)[np.maximum(i, 0)], out[sel])
+        return out
+
+
 def install(life: Life) -> None:
     if not life.world.has("shopping"):
         return
-    life.world.every(partial(_week, life))
+    life.world.every(partial(_period, life))
 
 
-def _week(life: Life, *, days: range) -> None:
+def _period(life: Life, *, days: range) -> None:
     rng = life.world.rng.stream("shopping")
     if days.start == 0:
         _catalogue(life, rng)
+    if life.world.has("price_tracker"):
+        _prices(life, rng, days)  # first: orders this period pay the price of their moment
     _orders(life, rng, days)
     _saves(life, rng, days)
-    if life.world.has("price_tracker"):
-        _prices(life, rng, days)
 
 
 def _catalogue(life: Life, rng) -> None:
@@ -53,7 +84,7 @@ def _catalogue(life: Life, rng) -> None:
         actor=None,
     )
     life.state["product_ids"] = np.array(ids, dtype=object)
-    life.state["price"] = p.price_minor.copy()
+    life.state["prices"] = PriceBook(p.price_minor.copy())
     # Watch a handful of liked products, with a target about 15% under today's price.
     liked = np.flatnonzero(p.interest) if p.interest.any() else np.arange(n)
     watch = np.sort(rng.choice(liked, size=min(len(liked), int(rng.integers(4, 9))),
@@ -86,8 +117,8 @@ def _orders(life: Life, rng, days: range) -> None:
     p = life.pools.products
     prod = _pick_products(life, rng, n)
     qty = rng.choice([1, 1, 1, 1, 2, 3], n).astype(np.int32)
-    total = life.state["price"][prod] * qty
     ts = life.at_hours(item_days, rng)
+    total = life.state["prices"].at(prod, ts) * qty
     number = np.array([f"{int(a)}-{int(b):07d}" for a, b in
                        zip(rng.integers(100, 999, n), rng.integers(0, 9_999_999, n),
                            strict=True)], dtype=object)
@@ -98,11 +129,14 @@ def _orders(life: Life, rng, days: range) -> None:
                   "currency": life.spec.money.currency, "placed_at": ts}
     rec, ev = life.world.emit("shop_orders", "order_placed", ts, order_cols | {"status": "placed"},
                               actor="user",
-                              device=np.where(ts % 2 == 0, "phone", "laptop").tolist())
+                              device=life.device(ts, phone_share=0.5))
     rec, ev = np.array(rec, dtype=object), np.array(ev, dtype=object)
+    legs = _leg_times(life, rng, ts)
+    # The shop's estimate is usually right, sometimes a day optimistic.
+    eta = legs["delivered"] - np.where(rng.random(n) < 0.15, DAY, 0)
     slots = {"merchant": p.merchant[prod], "product": p.title[prod],
              "amount": life.money(total), "order_number": number,
-             "date": life.dates(ts + 4 * DAY)}
+             "date": life.dates(eta)}
     org_mail(life, rng, after(rng, ts, 1, 10), org=p.merchant[prod],
              intent="order_confirmation", slots=slots, related=rec, cause=ev,
              folder="updates")
@@ -113,35 +147,45 @@ def _orders(life: Life, rng, days: range) -> None:
             category="shopping", kind="card_charged", account=ledger.card, related=rec,
             cause=ev)
     if life.world.has("deliveries"):
-        legs = _ship(life, rng, ts, rec, ev, number, prod)
+        marks = _ship(life, rng, legs, eta, rec, ev, prod)
         # The order itself moves to shipped, then delivered, as the carrier reports.
         for status in ("shipped", "delivered"):
-            when, cause = legs["label_created" if status == "shipped" else "delivered"]
+            when, cause = marks["label_created" if status == "shipped" else "delivered"]
             life.world.emit("shop_orders", f"order_{status}", when + 1,
                             order_cols | {"status": status}, record_ids=rec.tolist(),
                             actor=None, cause=list(cause))
 
 
-def _ship(life: Life, rng, ts, rec, ev, number, prod):
-    """Walk each order's parcel through the carrier's legs; returns {status: (ts, events)}."""
-    p = life.pools.products
-    n = len(ts)
-    carrier = pick(rng, life.pools.carriers, n)
-    tracking = np.array([f"{c[:2].upper()}{int(x):010d}" for c, x in
-                         zip(carrier, rng.integers(0, 9_999_999_999, n), strict=True)],
-                        dtype=object)
-    sid = np.array(life.world.ids.mint("records/shipments", "sh_", n), dtype=object)
-    eta = life.local_days(ts + rng.integers(2, 6, n) * DAY)
+def _leg_times(life: Life, rng, ts: np.ndarray) -> dict[str, np.ndarray]:
+    """When each leg of each order's parcel happens (the last leg of a status wins)."""
     when = ts.copy()
-    cause = ev
-    marks = {}
-    for status, (low, high), detail in _LEGS:
-        when = when + (rng.uniform(low, high, n) * DAY).astype(np.int64)
+    legs = {}
+    for leg, (status, (low, high), _) in enumerate(_LEGS):
+        when = when + (rng.uniform(low, high, len(ts)) * DAY).astype(np.int64)
         if status in ("out_for_delivery", "delivered"):
             # Couriers work daytime: move to the next 8:00-18:00 window.
             hour = life.world.clock.local_hour(when)
             when = np.where(hour < 8, when + (8 - hour) * HOUR,
                             np.where(hour >= 18, when + (32 - hour) * HOUR, when))
+        legs[f"{status}/{leg}"] = when
+        legs[status] = when
+    return legs
+
+
+def _ship(life: Life, rng, legs, eta_ts, rec, ev, prod):
+    """Walk each order's parcel through the carrier's legs; returns {status: (ts, events)}."""
+    p = life.pools.products
+    n = len(rec)
+    carrier = pick(rng, life.pools.carriers, n)
+    tracking = np.array([f"{c[:2].upper()}{int(x):010d}" for c, x in
+                         zip(carrier, rng.integers(0, 9_999_999_999, n), strict=True)],
+                        dtype=object)
+    sid = np.array(life.world.ids.mint("records/shipments", "sh_", n), dtype=object)
+    eta = life.local_days(eta_ts)
+    cause = ev
+    marks = {}
+    for leg, (status, _, detail) in enumerate(_LEGS):
+        when = legs[f"{status}/{leg}"]
         _, cause = life.world.emit(
             "shipments", _LEG_KIND[status], when,
             {"order_id": rec, "carrier": carrier, "tracking_number": tracking, "status": status,
@@ -159,7 +203,7 @@ def _ship(life: Life, rng, ts, rec, ev, number, prod):
         org_mail(life, rng, after(rng, marks["label_created"][0], 5, 60), org=carrier,
                  intent="shipping_update",
                  slots={"carrier": carrier, "tracking": tracking, "product": p.title[prod],
-                        "date": life.dates(marks["delivered"][0]),
+                        "date": life.dates(eta_ts),
                         "merchant": p.merchant[prod]},
                  related=sid, greet=False, cause=list(marks["label_created"][1]))
     return marks
@@ -178,7 +222,7 @@ def _saves(life: Life, rng, days: range) -> None:
         {"product_id": life.state["product_ids"][prod],
          "list": np.where(rng.random(n) < 0.6, "wishlist", "cart"),
          "quantity": np.ones(n, np.int32), "added_at": ts},
-        actor="user", device=np.where(ts % 2 == 0, "phone", "web").tolist(),
+        actor="user", device=life.device(ts, phone_share=0.5, other="web"),
     )
 
 
@@ -199,17 +243,18 @@ def _prices(life: Life, rng, days: range) -> None:
     moves = rng.random(len(obs_day))
     factor = np.where(moves < 0.04, rng.uniform(0.7, 0.9, len(obs_day)),
                       np.where(moves < 0.1, rng.uniform(1.02, 1.12, len(obs_day)), 1.0))
-    price = life.state["price"]
+    book: PriceBook = life.state["prices"]
     out = np.empty(len(obs_day), np.int64)
     changed = np.zeros(len(obs_day), bool)
     old = np.empty(len(obs_day), np.int64)
-    for i in range(len(obs_day)):  # a per-product random walk; ~50 steps a week
-        j = prod[i]
-        old[i] = price[j]
+    for i in range(len(obs_day)):  # a per-product random walk, in time order per product
+        j = int(prod[i])
+        old[i] = out[i] = book.current(j)
         if factor[i] != 1.0:
-            price[j] = max(99, int(price[j] * factor[i]) // 100 * 100 + 99)
-            changed[i] = price[j] != old[i]
-        out[i] = price[j]
+            out[i] = max(99, int(old[i] * factor[i]) // 100 * 100 + 99)
+            if out[i] != old[i]:
+                changed[i] = True
+                book.record(j, int(ts[i]), int(out[i]))
     life.world.emit(
         "price_history", "price_changed", ts,
         {"product_id": ids[prod], "price_minor": out, "currency": life.spec.money.currency,

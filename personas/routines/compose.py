@@ -32,10 +32,6 @@ def strip_quote(bodies: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(bodies, r"\n\nOn [^\n]* wrote:\n(?s:.*)$", "")
 
 
-def sentence_count(rng: np.random.Generator, n: int, low: int, high: int) -> np.ndarray:
-    return rng.integers(low, high + 1, n)
-
-
 def email_bodies(
     life: Life,
     rng: np.random.Generator,
@@ -53,7 +49,7 @@ def email_bodies(
     """Full email bodies for one intent; ``recipient_first=None`` means no greeting."""
     n = len(sender_first)
     g = life.grammar
-    paragraph = g.documents(intent, rng, slots, sentence_count(rng, n, *sentences))
+    paragraph = g.documents(intent, rng, slots, rng.integers(sentences[0], sentences[1] + 1, n))
     signoff = g.sentences("signoff", rng, {"sender_first": sender_first}, n)
     parts: list = []
     if recipient_first is not None:

@@ -1,8 +1,8 @@
 """The user's own footprint on their devices: what they opened, searched, viewed, and the
 drafts they started and threw away.
 
-This routine runs a week behind the others, so every item the user opens already exists
-when they open it.
+This routine runs one period behind the others, so every item the user opens already
+exists when they open it.
 """
 
 from __future__ import annotations
@@ -25,25 +25,22 @@ MAIN_TABLE = {
     "social": "feed_posts",
 }
 _DRAFTABLE = {"personal_email", "work_email", "sms", "chat", "notes"}
-_PERIOD = 28
-
-
 def install(life: Life) -> None:
     if not life.world.has("device_activity"):
         return
-    life.world.every(partial(_week, life), days=_PERIOD)
+    life.world.every(partial(_period, life))
 
-    def last_week():
+    def last_period():
         yield life.world.env.timeout(life.world.clock.end_seconds - life.world.now)
-        start = (life.world.days - 1) // _PERIOD * _PERIOD
-        _sessions(life, range(start, life.world.days))
+        _sessions(life, range(life.state.get("device_from", 0), life.world.days))
 
-    life.world.process(last_week())
+    life.world.process(last_period())
 
 
-def _week(life: Life, *, days: range) -> None:
-    if days.start >= _PERIOD:
-        _sessions(life, range(days.start - _PERIOD, days.start))
+def _period(life: Life, *, days: range) -> None:
+    if days.start:
+        _sessions(life, range(life.state.get("device_from", 0), days.start))
+    life.state["device_from"] = days.start
 
 
 def _sessions(life: Life, days: range) -> None:

@@ -17,12 +17,12 @@ _PUBLISHING = np.roll(DAY_PROFILE, -1) + 0.3
 
 def install(life: Life) -> None:
     if life.world.has("social"):
-        life.world.every(partial(_feed_week, life))
+        life.world.every(partial(_feed_period, life))
     if inbox_of(life):
-        life.world.every(partial(_mail_week, life))
+        life.world.every(partial(_mail_period, life))
 
 
-def _feed_week(life: Life, *, days: range) -> None:
+def _feed_period(life: Life, *, days: range) -> None:
     rng = life.world.rng.stream("social")
     item_days = life.item_days("feed", days, rng)
     n = len(item_days)
@@ -60,7 +60,7 @@ def _feed_week(life: Life, *, days: range) -> None:
     )
 
 
-def _mail_week(life: Life, *, days: range) -> None:
+def _mail_period(life: Life, *, days: range) -> None:
     rng = life.world.rng.stream("mail/bulk")
     pools = life.pools
     for volume, intent, folder in (("newsletters", "newsletter", "updates"),
@@ -79,7 +79,8 @@ def _mail_week(life: Life, *, days: range) -> None:
                             pick(rng, pools.companies, n)], dtype=object)
         else:
             org = pools.products.merchant[prod]
-        price = pools.products.price_minor[prod]
+        book = life.state.get("prices")  # the shop's price at that moment, if it has one
+        price = book.at(prod, ts) if book is not None else pools.products.price_minor[prod]
         slots = {"source": org, "topic": pick(rng, np.array(life.person.interests, dtype=object),
                                               n),
                  "product": pools.products.title[prod], "amount": life.money(price),

@@ -46,7 +46,7 @@ def install(life: Life) -> None:
             reply_intent="work_reply",
             work=True,
         )
-        life.world.every(partial(_week, life, box, volume="work_email"))
+        life.world.every(partial(_period, life, box, volume="work_email"))
     if life.world.has("personal_email"):
         box = Mailbox(
             table="personal_emails",
@@ -57,7 +57,7 @@ def install(life: Life) -> None:
             reply_intent="personal_reply",
             work=False,
         )
-        life.world.every(partial(_week, life, box, volume="personal_email"))
+        life.world.every(partial(_period, life, box, volume="personal_email"))
 
 
 def _parties(life: Life, box: Mailbox, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -70,7 +70,7 @@ def _parties(life: Life, box: Mailbox, rng: np.random.Generator, n: int) -> np.n
     return idx[rng.choice(len(idx), size=n, p=weight / weight.sum())]
 
 
-def _week(life: Life, box: Mailbox, *, days: range, volume: str) -> None:
+def _period(life: Life, box: Mailbox, *, days: range, volume: str) -> None:
     rng = life.world.rng.stream(f"mail/{box.table}")
     c = life.person.contacts
     item_days = life.item_days(volume, days, rng, scale=0.45)  # the rest is replies
@@ -200,14 +200,9 @@ def _emit(life: Life, box: Mailbox, ts, party, outgoing, subject, body, thread, 
             "related_id": related,
         },
         actor=np.where(outgoing, "user", c.full_name[party]).tolist(),
-        device=np.where(outgoing, np.where(rng_device(ts), "laptop", "phone"), None).tolist(),
+        device=np.where(outgoing, life.device(ts, phone_share=0.4), None).tolist(),
         cause=cause,
     )
-
-
-def rng_device(ts: np.ndarray) -> np.ndarray:
-    """Laptop or phone for a user action; derived from the instant so no stream is consumed."""
-    return (ts // MINUTE) % 5 < 3
 
 
 def _follow(life: Life, box: Mailbox, rng, ts, party, outgoing, subject, body, thread, cc,

@@ -10,6 +10,7 @@ import numpy as np
 
 from personas.life import OPENING, Life
 from personas.pools import pick
+from personas.routines.contacts import phone_at
 from sim.clock import MINUTE
 from sim.rng import name_digest
 
@@ -19,11 +20,11 @@ _BURST = np.array([1, 2, 2, 3, 3, 4, 5, 6, 8, 12])
 
 def install(life: Life) -> None:
     if life.world.has("chat") and len(life.person.contacts.of_kind("coworkers")):
-        life.world.every(partial(_chat_week, life))
+        life.world.every(partial(_chat_period, life))
     if life.world.has("sms"):
-        life.world.every(partial(_sms_week, life))
+        life.world.every(partial(_sms_period, life))
     if life.world.has("calls"):
-        life.world.every(partial(_calls_week, life))
+        life.world.every(partial(_calls_period, life))
 
 
 def _personal_party(life: Life, rng, n: int, kinds=("family", "friends")) -> np.ndarray:
@@ -48,7 +49,7 @@ def _bursts(rng, starts: np.ndarray, gap_minutes: float) -> tuple[np.ndarray, np
 # -- chat -------------------------------------------------------------------------------
 
 
-def _chat_week(life: Life, *, days: range) -> None:
+def _chat_period(life: Life, *, days: range) -> None:
     rng = life.world.rng.stream("chat")
     if days.start == 0:
         life.state["chat_channels"] = _channels(life, rng)
@@ -93,7 +94,7 @@ def _chat_week(life: Life, *, days: range) -> None:
          "text": text, "sent_at": ts, "reply_to": reply_to},
         record_ids=ids,
         actor=np.where(mine, "user", c.full_name[sender]).tolist(),
-        device=np.where(mine, np.where(ts % 3 == 0, "phone", "laptop"), None).tolist(),
+        device=np.where(mine, life.device(ts, phone_share=0.33), None).tolist(),
     )
 
 
@@ -135,7 +136,7 @@ def _channels(life: Life, rng) -> dict[str, np.ndarray]:
         "chat_channels", "chat_channel_joined", np.full(n, OPENING),
         {"name": np.array(names, dtype=object), "topic": np.array(topic, dtype=object),
          "is_dm": np.array([False] * (n - len(close)) + [True] * len(close)),
-         "members": np.array([str(len(m) + 1) for m in members], dtype=object),
+         "member_count": np.array([len(m) + 1 for m in members], dtype=np.int32),
          "created_at": np.full(n, OPENING)},
         actor="user",
     )[0]
@@ -146,7 +147,7 @@ def _channels(life: Life, rng) -> dict[str, np.ndarray]:
 # -- sms --------------------------------------------------------------------------------
 
 
-def _sms_week(life: Life, *, days: range) -> None:
+def _sms_period(life: Life, *, days: range) -> None:
     rng = life.world.rng.stream("sms")
     c = life.person.contacts
     item_days = life.item_days("sms", days, rng, scale=1 / 3.5)
@@ -183,7 +184,7 @@ def emit_sms(life: Life, ts, party, outgoing, text, cause=None):
     return life.world.emit(
         "sms_messages", np.where(outgoing, "sms_sent", "sms_received"), ts,
         {"conversation_id": np.char.add("cv_", np.char.mod("%03d", party)).astype(object),
-         "phone_number": c.phone[party], "contact_name": c.full_name[party],
+         "phone_number": phone_at(life, party, ts), "contact_name": c.full_name[party],
          "direction": np.where(outgoing, "outgoing", "incoming"), "text": text, "sent_at": ts},
         actor=np.where(outgoing, "user", c.full_name[party]).tolist(),
         device=np.where(outgoing, "phone", None).tolist(), cause=cause,
@@ -205,7 +206,7 @@ def emit_org_sms(life: Life, ts, org, text, cause=None):
 # -- calls ------------------------------------------------------------------------------
 
 
-def _calls_week(life: Life, *, days: range) -> None:
+def _calls_period(life: Life, *, days: range) -> None:
     rng = life.world.rng.stream("calls")
     c = life.person.contacts
     item_days = life.item_days("calls", days, rng)
@@ -233,7 +234,7 @@ def _calls_week(life: Life, *, days: range) -> None:
                      ["call_received", "call_placed"], "call_missed")
     _, ev = life.world.emit(
         "call_log", kind, ts,
-        {"phone_number": c.phone[party], "contact_name": c.full_name[party],
+        {"phone_number": phone_at(life, party, ts), "contact_name": c.full_name[party],
          "direction": direction, "started_at": ts, "duration_seconds": duration,
          "voicemail_transcript": transcript},
         actor=np.where(direction == "outgoing", "user", c.full_name[party]).tolist(),

@@ -1,8 +1,9 @@
 """Money: salary, rent and bills, card spending, subscriptions, and the bank that posts it all.
 
 Other routines never write bank rows themselves: they hand charges to the :class:`Ledger`,
-which posts everything due in time order once a week, so every transaction's running balance
-is right however the charges were produced.
+which posts everything due in time order at the start of each period, so every running
+balance is right however the charges were produced. Amounts that depend on a balance (paying
+off the card, a statement) are settled during posting, at their own instant.
 """
 
 from __future__ import annotations
@@ -27,13 +28,21 @@ class Ledger:
     card: str = ""
     balances: dict[str, int] = field(default_factory=dict)
     pending: list[dict] = field(default_factory=list)
+    opening: dict[str, int] = field(default_factory=dict)
+    settlements: int = 0
     names: dict[str, str] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)
     masks: dict[str, str] = field(default_factory=dict)
+    # Posted history, to read a balance as of any instant: (ts, account, balance after).
+    history: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
 
     def add(self, ts, amount_minor, *, description, merchant, category, kind,
-            account: str | None = None, related=None, cause=None) -> None:
-        """Queue transactions; ``amount_minor`` is signed (debits negative)."""
+            account: str | None = None, related=None, cause=None, settle: int = 0) -> None:
+        """Queue transactions; ``amount_minor`` is signed (debits negative).
+
+        ``settle`` marks a card payment: its amount is the card balance at that instant,
+        worked out during posting.
+        """
         n = len(ts)
         if n == 0 or not self.life.world.has("bank"):
             return
@@ -49,7 +58,25 @@ class Ledger:
             "account": arr(self.checking if account is None else account),
             "related": arr(related),
             "cause": arr(cause),
+            "settle": np.full(n, settle, np.int64),
         })
+
+    def pay_off_card(self, ts: int) -> None:
+        """Pay the card's whole balance from checking at instant ``ts``."""
+        self.settlements += 1
+        for account in (self.checking, self.card):
+            self.add(np.array([ts]), np.array([0]), description="CARD PAYMENT - THANK YOU",
+                     merchant=self.names[self.card], category="transfer", kind="transfer_made",
+                     account=account, settle=self.settlements)
+
+    def balance_at(self, account: str, ts: int) -> int:
+        """The balance of ``account`` after everything posted up to ``ts``."""
+        best_ts, best = -1, self.opening[account]
+        for t, acct, bal in self.history:
+            sel = np.flatnonzero((acct == account) & (t <= ts))
+            if len(sel) and t[sel[-1]] >= best_ts:
+                best_ts, best = int(t[sel[-1]]), int(bal[sel[-1]])
+        return best
 
     def post(self, until: int) -> None:
         """Post every queued transaction before ``until``, oldest first."""
@@ -63,12 +90,14 @@ class Ledger:
         rows = {k: v[due] for k, v in merged.items()}
         order = np.lexsort((np.arange(len(rows["ts"])), rows["ts"]))
         rows = {k: v[order] for k, v in rows.items()}
+        self._settle(rows)
         balance = np.empty(len(order), np.int64)
         for acct in np.unique(rows["account"]):
             sel = rows["account"] == acct
             running = self.balances[acct] + np.cumsum(rows["amount"][sel])
             balance[sel] = running
             self.balances[acct] = int(running[-1])
+        self.history.append((rows["ts"], rows["account"], balance))
         life = self.life
         life.world.emit(
             "bank_transactions", rows["kind"], rows["ts"],
@@ -93,6 +122,18 @@ class Ledger:
             )
 
 
+    def _settle(self, rows: dict[str, np.ndarray]) -> None:
+        """Fill in card payments: each pays the card balance just before it."""
+        for pair in np.unique(rows["settle"][rows["settle"] > 0]):
+            both = np.flatnonzero(rows["settle"] == pair)
+            card_row = both[rows["account"][both] == self.card][0]
+            bank_row = both[rows["account"][both] == self.checking][0]
+            earlier = np.flatnonzero(rows["account"][:card_row] == self.card)
+            owed = -(self.balances[self.card] + int(rows["amount"][earlier].sum()))
+            owed = max(owed, 0)
+            rows["amount"][card_row], rows["amount"][bank_row] = owed, -owed
+
+
 # How often each kind of shop sees the card (groceries and food dominate real statements).
 _CATEGORY_WEIGHT = {"groceries": 0.35, "dining": 0.35, "transport": 0.15, "pharmacy": 0.04,
                     "shopping": 0.11}
@@ -113,6 +154,7 @@ def install(life: Life) -> None:
                     ids[1]: f"{life.pools.bank} Rewards Card"}
     ledger.types = {ids[0]: "checking", ids[1]: "credit_card"}
     ledger.masks = {a: f"•••• {int(rng.integers(1000, 9999))}" for a in ids}
+    ledger.opening = dict(ledger.balances)
     life.world.emit(
         "bank_accounts", "balance_updated", np.full(2, OPENING),
         {"name": [ledger.names[a] for a in ids], "account_type": [ledger.types[a] for a in ids],
@@ -121,11 +163,12 @@ def install(life: Life) -> None:
         record_ids=ids, actor=None,
     )
     _recurring(life, ledger)
-    life.world.every(partial(_week, life, ledger))
+    life.world.every(partial(_period, life, ledger))
 
     def final_posting():
         yield life.world.env.timeout(life.world.clock.end_seconds - life.world.now)
         ledger.post(life.world.clock.end_seconds + DAY)
+        _statements(life, ledger, range(life.state.get("statements_from", 0), life.world.days))
 
     life.world.process(final_posting())
 
@@ -195,8 +238,11 @@ def _recurring_row(life, ledger, payee, amount, cadence, days, autopay) -> None:
     )
 
 
-def _week(life: Life, ledger: Ledger, *, days: range) -> None:
+def _period(life: Life, ledger: Ledger, *, days: range) -> None:
     ledger.post(life.world.clock.at_local(days.start, 0))
+    # Statements for the period just posted, quoting the balance on their own date.
+    _statements(life, ledger, range(life.state.get("statements_from", 0), days.start))
+    life.state["statements_from"] = days.start
     rng = life.world.rng.stream("bank/card")
     item_days = life.item_days("card_purchases", days, rng)
     n = len(item_days)
@@ -215,21 +261,10 @@ def _week(life: Life, ledger: Ledger, *, days: range) -> None:
                    account=np.where(on_card, ledger.card, ledger.checking))
     if days.start == 0:
         _subscriptions(life, ledger)
-    _statements(life, days)
-    _pay_card(life, ledger, days)
-
-
-def _pay_card(life: Life, ledger: Ledger, days: range) -> None:
-    """The card statement is paid in full from checking on the 15th (what was owed then)."""
-    due = [d for d in days if life.world.clock.date(d).day == 15]
-    owed = -ledger.balances.get(ledger.card, 0)
-    if not due or owed <= 0:
-        return
-    ts = life.world.clock.local_to_sim(np.array(due[:1]) * DAY + 7 * HOUR)
-    for account, amount in ((ledger.checking, -owed), (ledger.card, owed)):
-        ledger.add(ts, np.array([amount]), description="CARD PAYMENT - THANK YOU",
-                   merchant=ledger.names[ledger.card], category="transfer",
-                   kind="transfer_made", account=account)
+    # The card is paid off in full on the 15th, whatever it owes at that moment.
+    for d in days:
+        if life.world.clock.date(d).day == 15:
+            ledger.pay_off_card(life.world.clock.at_local(d, 7))
 
 
 def _subscriptions(life: Life, ledger: Ledger) -> None:
@@ -251,6 +286,9 @@ def _subscriptions(life: Life, ledger: Ledger) -> None:
         rid = life.world.ids.one("records/subscriptions", "sb_")
         created = np.r_[OPENING, ts[:-1] + MINUTE]
         nxt = life.local_days(ts)
+        # Each receipt names the renewal after the one it pays for.
+        following = np.r_[ts[1:], life.world.clock.local_to_sim(
+            np.array([_next_month_day(life, days[-1])]) * DAY + 3 * HOUR)]
         life.world.emit(
             "subscriptions", ["subscription_started"] + ["subscription_renewed"] * (len(ts) - 1),
             created,
@@ -267,23 +305,31 @@ def _subscriptions(life: Life, ledger: Ledger) -> None:
                  slots={"provider": np.full(len(ts), provider, dtype=object),
                         "plan": np.full(len(ts), plan, dtype=object),
                         "amount": life.money(np.full(len(ts), price)),
-                        "date": life.dates(ts + 30 * DAY)},
+                        "date": life.dates(following)},
                  related=[rid] * len(ts))
 
 
-def _statements(life: Life, days: range) -> None:
-    """A monthly 'your statement is ready' notice from the bank."""
+def _next_month_day(life: Life, day: int) -> int:
+    """The window day index of the same day of the month, one month after ``day``."""
+    date = life.world.clock.date(day)
+    year, month = (date.year + 1, 1) if date.month == 12 else (date.year, date.month + 1)
+    return (dt.date(year, month, min(date.day, 28)) - life.world.clock.start).days
+
+
+def _statements(life: Life, ledger: Ledger, days: range) -> None:
+    """A monthly 'your statement is ready' notice, quoting the balance on that day."""
     rng = life.world.rng.stream("bank/notices")
     first = [d for d in days if life.world.clock.date(d).day == 2]
     if not first:
         return
     ts = life.world.clock.local_to_sim(np.array(first) * DAY + 8 * HOUR)
     n = len(ts)
-    ledger = life.state["ledger"]
+    balance = [ledger.balance_at(ledger.checking, int(t)) for t in ts]
     org_mail(life, rng, ts, org=np.full(n, life.pools.bank, dtype=object), intent="bank_notice",
              slots={"bank": np.full(n, life.pools.bank, dtype=object),
-                    "amount": life.money(np.full(n, ledger.balances.get(ledger.checking, 0))),
-                    "date": life.dates(ts + 20 * DAY),
-                    "account": np.full(n, ledger.masks.get(ledger.checking, ""), dtype=object)},
+                    "amount": life.money(np.array(balance)),
+                    "date": life.dates(life.world.clock.local_to_sim(
+                        np.array([_next_month_day(life, d) for d in first]) * DAY)),
+                    "account": np.full(n, ledger.masks[ledger.checking], dtype=object)},
              related=[ledger.checking] * n)
 

@@ -9,14 +9,14 @@ import numpy as np
 from personas.life import Life
 from personas.pools import pick
 from sim.clock import DAY, HOUR
-from sim.history import NULL_TS
+from sim.history import NULL_DATE, NULL_TS
 
 
 def install(life: Life) -> None:
     if life.world.has("notes"):
-        life.world.every(partial(_notes_week, life))
+        life.world.every(partial(_notes_period, life))
     if life.world.has("todos"):
-        life.world.every(partial(_todos_week, life))
+        life.world.every(partial(_todos_period, life))
 
 
 def _slots(life: Life, rng, n: int, ts: np.ndarray) -> dict[str, np.ndarray]:
@@ -32,7 +32,7 @@ def _slots(life: Life, rng, n: int, ts: np.ndarray) -> dict[str, np.ndarray]:
             "date": life.dates(ts + rng.integers(1, 14, n) * DAY)}
 
 
-def _notes_week(life: Life, *, days: range) -> None:
+def _notes_period(life: Life, *, days: range) -> None:
     rng = life.world.rng.stream("notes")
     item_days = life.item_days("notes", days, rng, scale=0.7)  # meetings add the rest
     n = len(item_days)
@@ -43,7 +43,7 @@ def _notes_week(life: Life, *, days: range) -> None:
     g = life.grammar
     title = g.sentences("note_personal", rng, slots, n, pool="subjects")
     body = g.documents("note_personal", rng, slots, rng.integers(2, 6, n))
-    device = np.where(ts % 3 == 0, "laptop", "phone").tolist()
+    device = life.device(ts, phone_share=0.67)
     rec, ev = life.world.emit(
         "notes", "note_created", ts,
         {"folder": "Personal", "title": title, "body": body, "updated_at": ts},
@@ -67,7 +67,7 @@ def _notes_week(life: Life, *, days: range) -> None:
         )
 
 
-def _todos_week(life: Life, *, days: range) -> None:
+def _todos_period(life: Life, *, days: range) -> None:
     rng = life.world.rng.stream("todos")
     item_days = life.item_days("todos", days, rng)
     n = len(item_days)
@@ -77,7 +77,7 @@ def _todos_week(life: Life, *, days: range) -> None:
     slots = _slots(life, rng, n, ts)
     title = life.grammar.sentences("todo", rng, slots, n, pool="subjects")
     due = np.where(rng.random(n) < 0.7, life.local_days(ts + rng.integers(1, 10, n) * DAY),
-                   np.iinfo(np.int32).min)
+                   NULL_DATE)
     lists = np.where(rng.random(n) < 0.5, "Personal",
                      "Work" if life.spec.work.blocks else "Errands")
     cols = {"list": lists, "title": title, "due_date": due, "related_id": None}

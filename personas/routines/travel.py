@@ -26,10 +26,10 @@ _DESTINATIONS = np.array(
 
 def install(life: Life) -> None:
     if life.world.has("travel"):
-        life.world.every(partial(_week, life))
+        life.world.every(partial(_period, life))
 
 
-def _week(life: Life, *, days: range) -> None:
+def _period(life: Life, *, days: range) -> None:
     rng = life.world.rng.stream("travel")
     item_days = life.item_days("trips_per_month", days, rng, scale=1 / 30)
     n = len(item_days)

@@ -15,7 +15,7 @@ SERVICE = ServiceSpec(
                 col("name"),
                 text("topic"),
                 col("is_dm", pa.bool_()),
-                col("members"),
+                col("member_count", pa.int32()),
                 col("created_at", TS),
             ),
         ),
