@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Mapping
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -34,6 +35,7 @@ def check_world(history: Mapping[str, pa.Table], events: pa.Table, *,
     problems += _replies_follow_originals(history)
     problems += _calendar_events_end_after_start(history)
     problems += _versions_are_contiguous(history)
+    problems += _records_agree(history)
     return problems
 
 
@@ -98,14 +100,15 @@ def _replies_follow_originals(history) -> list[str]:
         table = history.get(name)
         if table is None or not table.num_rows:
             continue
-        first = {}
+        first, early = {}, 0
         for rid, t in zip(table["record_id"].to_pylist(), table[when].to_pylist(), strict=True):
             first.setdefault(rid, t)
-        for rid, parent, t in zip(table["record_id"].to_pylist(), table[col].to_pylist(),
+        for parent, t in zip(table[col].to_pylist(),
                                   table[when].to_pylist(), strict=True):
             if parent is not None and parent in first and not first[parent] < t:
-                out.append(f"{name}: {rid} is not later than {parent}, which it answers")
-                break
+                early += 1
+        if early:
+            out.append(f"{name}: {early} replies are not later than what they answer")
     return out
 
 
@@ -133,4 +136,97 @@ def _versions_are_contiguous(history) -> list[str]:
             if a[0] == b[0] and (b[1] != a[1] + 1 or a[3] != b[2]):
                 out.append(f"{name}: versions of {a[0]} do not chain")
                 break
+    return out
+
+
+# Tables whose records say when they were created: that instant is when they became true.
+_CREATED_AT = {"personal_emails": "sent_at", "work_emails": "sent_at", "sms_messages": "sent_at",
+               "chat_messages": "sent_at", "call_log": "started_at", "feed_posts": "posted_at",
+               "bank_transactions": "posted_at", "device_activity": "occurred_at",
+               "price_history": "observed_at", "price_alerts": "alerted_at",
+               "shop_orders": "placed_at"}
+
+
+def _frame(history, name: str) -> pl.DataFrame | None:
+    table = history.get(name)
+    return pl.from_arrow(table) if table is not None and table.num_rows else None
+
+
+def _records_agree(history) -> list[str]:
+    """Facts shown in several records agree (DESIGN.md contract 3)."""
+    out = []
+    for name, col in _CREATED_AT.items():
+        df = _frame(history, name)
+        if df is None:
+            continue
+        bad = df.filter((pl.col("version") == 1) & (pl.col(col) != pl.col("valid_from")))
+        if bad.height:
+            out.append(f"{name}: {bad.height} records whose {col} is not when they appeared")
+    out += _nothing_after_cancellation(history)
+    out += _orders_charge_the_listed_price(history)
+    out += _numbers_match_contact_cards(history)
+    return out
+
+
+def _nothing_after_cancellation(history) -> list[str]:
+    events = _frame(history, "calendar_events")
+    if events is None:
+        return []
+    cancelled = events.filter(pl.col("status") == "cancelled").select(
+        pl.col("record_id").alias("related_id"), pl.col("valid_from").alias("cancelled_at"))
+    out = []
+    for name in ("work_emails", "personal_emails", "notes", "todos"):
+        df = _frame(history, name)
+        if df is None or not cancelled.height:
+            continue
+        late = df.join(cancelled, on="related_id").filter(
+            pl.col("valid_from") > pl.col("cancelled_at"))
+        if late.height:
+            out.append(f"{name}: {late.height} records follow up a meeting after it was "
+                       "cancelled")
+    return out
+
+
+def _orders_charge_the_listed_price(history) -> list[str]:
+    orders, products = _frame(history, "shop_orders"), _frame(history, "shop_products")
+    if orders is None or products is None:
+        return []
+    placed = orders.filter(pl.col("version") == 1).sort("placed_at")
+    prices = products.select(pl.col("record_id").alias("product_id"), "valid_from",
+                             "price_minor").sort("valid_from")
+    joined = placed.join_asof(prices, left_on="placed_at", right_on="valid_from",
+                              by="product_id", strategy="backward", check_sortedness=False)
+    bad = joined.filter(pl.col("total_minor") != pl.col("quantity") * pl.col("price_minor"))
+    out = [f"shop_orders: {bad.height} totals differ from the listed price"] if bad.height else []
+    charges = _frame(history, "bank_transactions")
+    if charges is not None:
+        paid = charges.join(placed.select(pl.col("record_id").alias("related_id"),
+                                          "total_minor"), on="related_id")
+        wrong = paid.filter(pl.col("amount_minor") != -pl.col("total_minor"))
+        if wrong.height:
+            out.append(f"bank_transactions: {wrong.height} order charges differ from the total")
+    return out
+
+
+def _numbers_match_contact_cards(history) -> list[str]:
+    cards = _frame(history, "contacts")
+    if cards is None:
+        return []
+    unique = cards.group_by("full_name", maintain_order=True).agg(
+        pl.col("record_id").n_unique().alias("n")).filter(pl.col("n") == 1)["full_name"]
+    book = (cards.filter(pl.col("full_name").is_in(unique.implode()))
+            .select(pl.col("full_name").alias("contact_name"), "valid_from",
+                    pl.col("phone_number").alias("card_number")).sort("valid_from"))
+    out = []
+    for name, when in (("sms_messages", "sent_at"), ("call_log", "started_at")):
+        df = _frame(history, name)
+        if df is None:
+            continue
+        joined = df.sort(when).join_asof(book, left_on=when, right_on="valid_from",
+                                         by="contact_name", strategy="backward",
+                                         check_sortedness=False)
+        bad = joined.filter(pl.col("card_number").is_not_null()
+                            & (pl.col("card_number") != pl.col("phone_number")))
+        if bad.height:
+            out.append(f"{name}: {bad.height} numbers differ from the contact card at the time")
     return out

@@ -8,7 +8,6 @@ import pyarrow.compute as pc
 import pytest
 
 from personas.instance import instantiate
-from personas.spec import WEEKDAYS
 from sim.measure import events_by_service
 from sim.services import CATALOGUE
 from tests.conftest import PERSONA_IDS, PERSONAS, world
@@ -95,8 +94,7 @@ def test_ten_closest_people_carry_much_of_the_personal_traffic(persona):
     for n in names:
         if n in personal:
             counts[n] = counts.get(n, 0) + 1
-    if sum(counts.values()) < 30:
-        pytest.skip("too little personal traffic to measure")
+    assert sum(counts.values()) >= 30, "too little personal traffic to measure"
     top = sorted(counts.values(), reverse=True)[:10]
     assert sum(top) / sum(counts.values()) >= 0.4
 
@@ -116,7 +114,3 @@ def test_contacts_form_communities_and_use_fictional_numbers():
     assert all(p.startswith(("+1 (", "+44 7700 900", "+61 2 5550")) for p in c.phone)
     if p := [x for x in c.phone if x.startswith("+1 (")]:
         assert all(" 555-01" in x for x in p)
-
-
-def test_weekdays_vocabulary_is_complete():
-    assert WEEKDAYS == ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -1,0 +1,51 @@
+"""Writes are all or nothing, and a failed rewrite keeps the previous dataset."""
+
+import json
+
+import pytest
+
+import exporters.world_dataset as wd
+from tests.conftest import PERSONAS
+
+
+class Boom(RuntimeError):
+    pass
+
+
+def failing_after(n: int, real):
+    calls = {"n": 0}
+
+    def write(table, path):
+        calls["n"] += 1
+        if calls["n"] > n:
+            raise Boom("disk full")
+        return real(table, path)
+
+    return write
+
+
+def test_a_failure_mid_write_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(wd, "_write", failing_after(3, wd._write))
+    out = tmp_path / "nested" / "w"
+    with pytest.raises(Boom):
+        wd.write_world(out, PERSONAS["staff_engineer"], days=2)
+    assert not (tmp_path / "nested").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_rewrite_keeps_the_previous_dataset(tmp_path, monkeypatch):
+    out = tmp_path / "w"
+    first = wd.write_world(out, PERSONAS["staff_engineer"], seed=1, days=2)
+    monkeypatch.setattr(wd, "_write", failing_after(3, wd._write))
+    with pytest.raises(Boom):
+        wd.write_world(out, PERSONAS["staff_engineer"], seed=2, days=2)
+    assert json.loads((out / "manifest.json").read_text())["world_id"] == first["world_id"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w"]
+
+
+def test_a_successful_rewrite_replaces_the_dataset(tmp_path):
+    out = tmp_path / "w"
+    wd.write_world(out, PERSONAS["staff_engineer"], seed=1, days=2)
+    second = wd.write_world(out, PERSONAS["staff_engineer"], seed=2, days=2)
+    assert json.loads((out / "manifest.json").read_text())["world_id"] == second["world_id"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w"]
