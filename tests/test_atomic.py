@@ -8,7 +8,7 @@ import exporters.world_dataset as wd
 from tests.conftest import PERSONAS
 
 
-class Boom(RuntimeError):
+class DiskFullError(RuntimeError):
     pass
 
 
@@ -18,7 +18,7 @@ def failing_after(n: int, real):
     def write(table, path):
         calls["n"] += 1
         if calls["n"] > n:
-            raise Boom("disk full")
+            raise DiskFullError("disk full")
         return real(table, path)
 
     return write
@@ -27,7 +27,7 @@ def failing_after(n: int, real):
 def test_a_failure_mid_write_leaves_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(wd, "_write", failing_after(3, wd._write))
     out = tmp_path / "nested" / "w"
-    with pytest.raises(Boom):
+    with pytest.raises(DiskFullError):
         wd.write_world(out, PERSONAS["staff_engineer"], days=2)
     assert not (tmp_path / "nested").exists()
     assert list(tmp_path.iterdir()) == []
@@ -37,7 +37,7 @@ def test_a_failed_rewrite_keeps_the_previous_dataset(tmp_path, monkeypatch):
     out = tmp_path / "w"
     first = wd.write_world(out, PERSONAS["staff_engineer"], seed=1, days=2)
     monkeypatch.setattr(wd, "_write", failing_after(3, wd._write))
-    with pytest.raises(Boom):
+    with pytest.raises(DiskFullError):
         wd.write_world(out, PERSONAS["staff_engineer"], seed=2, days=2)
     assert json.loads((out / "manifest.json").read_text())["world_id"] == first["world_id"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w"]

@@ -42,7 +42,7 @@ def _snap(ts: np.ndarray, step: int = 30 * MINUTE) -> np.ndarray:
 
 def _emit_events(life: Life, rng, start, duration, *, title, description, location, organizer,
                  attendees, calendar, created, kind, series=None, record_ids=None,
-                 status="confirmed", cause=None):
+                 status="confirmed", cause=None, payload=None):
     created = np.maximum(np.asarray(created, dtype=np.int64), OPENING)
     return life.world.emit(
         "calendar_events",
@@ -67,6 +67,7 @@ def _emit_events(life: Life, rng, start, duration, *, title, description, locati
         actor=np.where(organizer == life.person.full_name, "user", organizer).tolist(),
         device=None,
         cause=cause,
+        payload=payload,
     )
 
 
@@ -277,6 +278,9 @@ def _changes(life, rng, rec, ev, start, duration, created, title, desc, location
             calendar="work", created=when, kind=kind, record_ids=rec[mask].tolist(),
             status="confirmed" if kind == "event_rescheduled" else "cancelled",
             cause=ev[mask].tolist(),
+            payload=[{"old_start": life.world.clock.instant(a).isoformat(),
+                      "new_start": life.world.clock.instant(b).isoformat()}
+                     for a, b in zip(start[mask].tolist(), new_start.tolist(), strict=True)],
         )
         start[mask] = new_start
         last_ev[mask] = change_ev

@@ -269,6 +269,8 @@ def _prices(life: Life, rng, days: range) -> None:
              "merchant": p.merchant[prod[c]], "price_minor": out[c],
              "currency": life.spec.money.currency},
             record_ids=ids[prod[c]].tolist(), actor=None,
+            payload=[{"old_price_minor": int(a), "new_price_minor": int(b)}
+                     for a, b in zip(old[c].tolist(), out[c].tolist(), strict=True)],
         )
     target = life.state["target"][np.searchsorted(watch, prod)]
     alert = changed & (out < old) & ((out <= target) | (out < old * 0.85))

@@ -140,6 +140,7 @@ def _delays(life, rng, leg, dep, length, code, rec, ev, airline, detail, dest, h
          "status": "delayed", "total_minor": total[late], "currency": cur,
          "details": join(detail[late], " (delayed)")},
         record_ids=rec[late].tolist(), actor=airline[late].tolist(), cause=ev[late].tolist(),
+        payload=[{"delay_minutes": int(m) // 60} for m in by.tolist()],
     )
     if life.world.has("sms"):
         text = join(airline[late], ": flight ", code[late], " now departs at ",
