@@ -22,6 +22,7 @@ from exporters.dataset import dataset_hashes
 from exporters.world_dataset import write_world
 from personas.errors import SpecError
 from personas.library import load_personas
+from scenarios.library import load_storylines
 from sim.graph import ServiceGraphError
 
 app = typer.Typer(
@@ -78,6 +79,24 @@ def personas(
 
 
 @app.command()
+def storylines(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    library: LibraryOpt = None,
+) -> None:
+    """List storyline families: id, services crossed, description."""
+    if library is not None and not library.is_dir():
+        raise UsageError("--library", f"{library} is not a directory")
+    families = load_storylines(library)
+    if as_json:
+        rows = [{"id": f.id, "services": f.services, "min_days": f.min_days,
+                 "description": f.description} for f in families.values()]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for f in families.values():
+        typer.echo(f"{f.id}\t{','.join(f.services)}\t{f.description}")
+
+
+@app.command()
 def world(
     persona: Annotated[str | None, typer.Option(help="Persona id (default: the first).")] = None,
     seed: Annotated[int, typer.Option(help="Root seed of the world.")] = 0,
@@ -85,9 +104,12 @@ def world(
     start: Annotated[str, typer.Option(help="First local date, YYYY-MM-DD.")] = "2026-01-05",
     variation: Annotated[int, typer.Option(help="Persona variation (0 = canonical).")] = 0,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("out/world"),
+    storylines: Annotated[int, typer.Option(help="Storyline instances to plant.")] = 0,
     library: LibraryOpt = None,
 ) -> None:
     """Simulate one person's digital life and write it as a one-world dataset."""
+    if storylines < 0:
+        raise UsageError("--storylines", f"must be non-negative, got {storylines}")
     if seed < 0:
         raise UsageError("--seed", f"must be non-negative, got {seed}")
     if not 1 <= days <= 3660:
@@ -99,6 +121,7 @@ def world(
     except ValueError:
         raise UsageError("--start", f"expected YYYY-MM-DD, got {start!r}") from None
     specs = _personas(library)
+    families = load_storylines(library)  # validated even when none are planted
     if persona is None:
         persona = next(iter(specs))
     if persona not in specs:
@@ -108,6 +131,7 @@ def world(
         task = bar.add_task(f"{persona}: starting", total=None)
         manifest = write_world(
             out, specs[persona], seed=seed, days=days, start=start_date, variation=variation,
+            families=families, storylines=storylines,
             progress=lambda msg: bar.update(task, description=f"{persona}: {msg}"),
         )
     events = manifest["oracle_tables"]["events"]["rows"]

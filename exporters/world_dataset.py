@@ -3,6 +3,7 @@
     <out>/manifest.json
     <out>/history/<table>/<world_id>.parquet   versioned app records, every catalogue table
     <out>/oracle/events/<world_id>.parquet     the event log
+    <out>/oracle/labels/<world_id>.parquet     which record versions storylines wrote
 
 Every table of the catalogue is written, with zero rows where the persona lacks the service,
 so every dataset has the same tables and schemas whoever lives in it.
@@ -23,9 +24,11 @@ import pyarrow.parquet as pq
 from exporters.atomic import atomic_directory, check_output
 from exporters.content_hash import content_hash
 from exporters.versions import FORMAT_VERSION, GENERATOR_VERSION, library_versions
-from personas.build import simulate
 from personas.instance import instance_id
 from personas.spec import PersonaSpec, default_start
+from scenarios.build import live
+from scenarios.engine import LABEL_SCHEMA
+from scenarios.storyline_spec import StorylineSpec
 from sim.events import EVENT_LOG_SCHEMA
 from sim.services import TABLE_SERVICE, TABLES
 
@@ -53,6 +56,9 @@ class WorldTables:
     persona_instance: str
     history: dict[str, pa.Table]  # every catalogue table, in its on-disk schema
     events: pa.Table
+    labels: pa.Table
+    storylines: dict[str, int]  # instances per family
+    skipped: list[str]  # families the persona lacks services for
 
 
 def _with_world_id(table: pa.Table, world_id: str, schema: pa.Schema) -> pa.Table:
@@ -60,11 +66,19 @@ def _with_world_id(table: pa.Table, world_id: str, schema: pa.Schema) -> pa.Tabl
     return table.add_column(0, WORLD_ID, col).cast(schema)
 
 
+def labels_schema() -> pa.Schema:
+    return pa.schema([WORLD_ID, *LABEL_SCHEMA])
+
+
 def build_world(spec: PersonaSpec, *, seed: int = 0, days: int = 100,
-                start: dt.date | None = None, variation: int = 0) -> WorldTables:
+                start: dt.date | None = None, variation: int = 0,
+                families: dict[str, StorylineSpec] | None = None,
+                storylines: int = 0) -> WorldTables:
     """Simulate and return the world's tables in their on-disk schemas."""
     start = start or default_start()
-    world, _ = simulate(spec, seed=seed, days=days, start=start, variation=variation)
+    lived = live(spec, seed=seed, days=days, start=start, variation=variation,
+                 families=families, storylines=storylines)
+    world = lived.world
     pid = instance_id(spec.id, variation)
     wid = make_world_id(pid, seed, start, days)
     produced = world.tables()
@@ -74,7 +88,13 @@ def build_world(spec: PersonaSpec, *, seed: int = 0, days: int = 100,
         table = produced.get(name, TABLES[name].schema.empty_table())
         history[name] = _with_world_id(table, wid, schema)
     events = _with_world_id(world.event_log(), wid, events_schema())
-    return WorldTables(world_id=wid, persona_instance=pid, history=history, events=events)
+    labels = _with_world_id(lived.storylines.labels(), wid, labels_schema())
+    counts: dict[str, int] = {}
+    for inst in lived.storylines.instances:
+        counts[inst.spec.id] = counts.get(inst.spec.id, 0) + 1
+    return WorldTables(world_id=wid, persona_instance=pid, history=history, events=events,
+                       labels=labels, storylines=dict(sorted(counts.items())),
+                       skipped=lived.skipped)
 
 
 def _write(table: pa.Table, path: Path) -> dict:
@@ -85,13 +105,15 @@ def _write(table: pa.Table, path: Path) -> dict:
 
 def write_world(out: Path, spec: PersonaSpec, *, seed: int = 0, days: int = 100,
                 start: dt.date | None = None, variation: int = 0,
+                families: dict[str, StorylineSpec] | None = None, storylines: int = 0,
                 progress: Progress | None = None) -> dict:
     """Simulate one world and write it atomically to ``out``; returns the manifest."""
     start = start or default_start()
     check_output(Path(out))
     say = progress or (lambda _msg: None)
     say("simulating")
-    tables = build_world(spec, seed=seed, days=days, start=start, variation=variation)
+    tables = build_world(spec, seed=seed, days=days, start=start, variation=variation,
+                         families=families, storylines=storylines)
     say("writing")
     with atomic_directory(Path(out)) as tmp:
         listed = {}
@@ -99,8 +121,10 @@ def write_world(out: Path, spec: PersonaSpec, *, seed: int = 0, days: int = 100,
             rel = f"history/{name}/{tables.world_id}.parquet"
             listed[name] = {"service": TABLE_SERVICE[name], "files": [rel],
                             **_write(table, tmp / rel)}
-        rel = f"oracle/events/{tables.world_id}.parquet"
-        oracle = {"events": {"files": [rel], **_write(tables.events, tmp / rel)}}
+        oracle = {}
+        for name, table in (("events", tables.events), ("labels", tables.labels)):
+            rel = f"oracle/{name}/{tables.world_id}.parquet"
+            oracle[name] = {"files": [rel], **_write(table, tmp / rel)}
         manifest = {
             "kind": "world",
             "format_version": FORMAT_VERSION,
@@ -114,6 +138,8 @@ def write_world(out: Path, spec: PersonaSpec, *, seed: int = 0, days: int = 100,
             "start": start.isoformat(),
             "days": days,
             "services": sorted(spec.services),
+            "storylines": tables.storylines,
+            "storylines_skipped": tables.skipped,
             "libraries": library_versions(),
             "tables": listed,
             "oracle_tables": oracle,

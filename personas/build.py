@@ -36,7 +36,7 @@ def new_world(person: PersonaInstance, *, seed: int, days: int, start: dt.date) 
     )
 
 
-def simulate(
+def prepare(
     spec: PersonaSpec,
     *,
     seed: int = 0,
@@ -45,7 +45,10 @@ def simulate(
     variation: int = 0,
     grammar: Grammar | None = None,
 ) -> tuple[World, Life]:
-    """Run ``spec`` (variation ``variation``) for ``days`` days; returns the finished world."""
+    """A world with the person's routine life installed, its clock not yet started.
+
+    Layers above add their own processes (storylines) before calling ``world.run()``.
+    """
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
     person = instantiate(spec, variation)
@@ -55,5 +58,11 @@ def simulate(
     life = Life.create(world, person, grammar or shipped_grammar(), pools)
     for routine in ROUTINES:
         routine.install(life)
+    return world, life
+
+
+def simulate(spec: PersonaSpec, **options) -> tuple[World, Life]:
+    """Run ``spec``'s routine life (options as :func:`prepare`); returns the finished world."""
+    world, life = prepare(spec, **options)
     world.run()
     return world, life

@@ -37,11 +37,13 @@ class Ledger:
     history: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
 
     def add(self, ts, amount_minor, *, description, merchant, category, kind,
-            account: str | None = None, related=None, cause=None, settle: int = 0) -> None:
+            account: str | None = None, related=None, cause=None, settle: int = 0,
+            record_ids=None, id_stream: str = "bank_transactions") -> None:
         """Queue transactions; ``amount_minor`` is signed (debits negative).
 
         ``settle`` marks a card payment: its amount is the card balance at that instant,
-        worked out during posting.
+        worked out during posting. A storyline passes its own ``record_ids`` and
+        ``id_stream`` so its transactions keep their ids whatever else the bank posts.
         """
         n = len(ts)
         if n == 0 or not self.life.world.has("bank"):
@@ -59,6 +61,8 @@ class Ledger:
             "related": arr(related),
             "cause": arr(cause),
             "settle": np.full(n, settle, np.int64),
+            "record_id": arr(record_ids),
+            "id_stream": arr(id_stream),
         })
 
     def pay_off_card(self, ts: int) -> None:
@@ -99,15 +103,19 @@ class Ledger:
             self.balances[acct] = int(running[-1])
         self.history.append((rows["ts"], rows["account"], balance))
         life = self.life
-        life.world.emit(
-            "bank_transactions", rows["kind"], rows["ts"],
-            {"account_id": rows["account"], "posted_at": rows["ts"],
-             "description": rows["description"], "merchant": rows["merchant"],
-             "category": rows["category"], "amount_minor": rows["amount"],
-             "currency": life.spec.money.currency, "balance_after_minor": balance,
-             "related_id": rows["related"]},
-            actor=None, cause=rows["cause"].tolist(),
-        )
+        for stream in np.unique(rows["id_stream"]):
+            sel = rows["id_stream"] == stream
+            given = rows["record_id"][sel]
+            life.world.emit(
+                "bank_transactions", rows["kind"][sel], rows["ts"][sel],
+                {"account_id": rows["account"][sel], "posted_at": rows["ts"][sel],
+                 "description": rows["description"][sel], "merchant": rows["merchant"][sel],
+                 "category": rows["category"][sel], "amount_minor": rows["amount"][sel],
+                 "currency": life.spec.money.currency, "balance_after_minor": balance[sel],
+                 "related_id": rows["related"][sel]},
+                record_ids=None if given[0] is None else given.tolist(),
+                actor=None, cause=rows["cause"][sel].tolist(), id_stream=str(stream),
+            )
         # The account shows its balance as of the last transaction of each local day.
         day = life.world.clock.local_day(rows["ts"])
         for acct in np.unique(rows["account"]):

@@ -10,6 +10,7 @@ def mailbox_table(name: str, prefix: str, description: str) -> TableSpec:
         name=name,
         description=description,
         id_prefix=prefix,
+        created_column="sent_at",
         columns=(
             col("thread_id"),
             col("folder"),  # inbox, sent, promotions, spam, updates

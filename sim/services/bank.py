@@ -23,6 +23,7 @@ SERVICE = ServiceSpec(
             name="bank_transactions",
             description="Posted transactions; amounts in integer minor units, debits negative.",
             id_prefix="bt_",
+            created_column="posted_at",
             columns=(
                 ref("account_id", "bank_accounts"),
                 col("posted_at", TS),
@@ -51,6 +52,6 @@ SERVICE = ServiceSpec(
         ),
     ),
     event_kinds=("salary_deposited", "card_charged", "bill_paid", "transfer_made",
-                 "balance_updated", "recurring_scheduled"),
+                 "balance_updated", "recurring_scheduled", "refund_received"),
     feeds=("personal_email", "sms", "device_activity"),
 )

@@ -47,6 +47,11 @@ class TableSpec:
     description: str
     columns: tuple[pa.Field, ...]
     id_prefix: str
+    created_column: str | None = None  # the column saying when a record appeared
+
+    def __post_init__(self) -> None:
+        if self.created_column and self.created_column not in {c.name for c in self.columns}:
+            raise ValueError(f"table {self.name}: no column {self.created_column!r}")
 
     @property
     def schema(self) -> pa.Schema:

@@ -11,6 +11,7 @@ SERVICE = ServiceSpec(
             name="call_log",
             description="One row per call; missed calls may carry a voicemail transcript.",
             id_prefix="cl_",
+            created_column="started_at",
             columns=(
                 col("phone_number"),
                 col("contact_name"),

@@ -23,6 +23,7 @@ SERVICE = ServiceSpec(
             name="chat_messages",
             description="Messages in channels and DMs.",
             id_prefix="cm_",
+            created_column="sent_at",
             columns=(
                 ref("channel_id", "chat_channels"),
                 col("sender_name"),

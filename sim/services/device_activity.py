@@ -9,6 +9,7 @@ SERVICE = ServiceSpec(
             name="device_activity",
             description="One row per user action an always-on assistant would observe.",
             id_prefix="da_",
+    created_column="occurred_at",
             columns=(
                 col("occurred_at", TS),
                 col("device"),

@@ -23,6 +23,7 @@ SERVICE = ServiceSpec(
             name="price_history",
             description="Observed prices of watched products.",
             id_prefix="ph_",
+            created_column="observed_at",
             columns=(
                 ref("product_id", "shop_products"),
                 col("price_minor", pa.int64()),
@@ -34,6 +35,7 @@ SERVICE = ServiceSpec(
             name="price_alerts",
             description="Alerts sent when a watched price moved.",
             id_prefix="pa_",
+            created_column="alerted_at",
             columns=(
                 ref("product_id", "shop_products"),
                 col("old_price_minor", pa.int64()),

@@ -35,6 +35,7 @@ SERVICE = ServiceSpec(
             name="shop_orders",
             description="Orders; a status change is a new version.",
             id_prefix="or_",
+            created_column="placed_at",
             columns=(
                 col("order_number"),
                 ref("product_id", "shop_products"),
@@ -48,7 +49,7 @@ SERVICE = ServiceSpec(
         ),
     ),
     event_kinds=("product_listed", "product_repriced", "item_saved", "order_placed",
-                 "order_shipped", "order_delivered", "order_cancelled"),
+                 "order_shipped", "order_delivered", "order_cancelled", "order_returned"),
     requires=("bank",),
     feeds=("personal_email", "bank", "deliveries", "price_tracker"),
 )

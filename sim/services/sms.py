@@ -9,6 +9,7 @@ SERVICE = ServiceSpec(
             name="sms_messages",
             description="One row per text message.",
             id_prefix="sm_",
+            created_column="sent_at",
             columns=(
                 col("conversation_id"),
                 col("phone_number"),

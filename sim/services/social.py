@@ -9,6 +9,7 @@ SERVICE = ServiceSpec(
             name="feed_posts",
             description="Posts and articles shown in the feed.",
             id_prefix="fp_",
+            created_column="posted_at",
             columns=(
                 col("source"),
                 col("author"),

@@ -1,0 +1,367 @@
+"""Running storylines: each instance is one SimPy process that binds its parameters and walks
+its steps, writing records through the same ``World.emit`` as routine life.
+
+Facts live once: an instance's parameters and the records it writes are bound by name, and
+every later step renders from those bindings. While an instance runs, the people and
+products it uses are locked (``life.state["locks"]``) so routine life leaves them alone.
+Ids come from the instance's own stream, so they do not move when routine volume changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from personas.life import Life
+from scenarios.expressions import Context, parse
+from scenarios.storyline_spec import (
+    TEMPLATE_HOLES,
+    BranchStep,
+    ComputeSpec,
+    DrawSpec,
+    EmitStep,
+    EndStep,
+    MilestoneStep,
+    PickSpec,
+    PropagateStep,
+    StorylineSpec,
+    UpdateStep,
+    WaitStep,
+)
+from sim.clock import DAY, HOUR, MINUTE, day_number
+from sim.services import TABLES
+
+_SPACING = 20  # seconds between two writes of one instance at the same instant
+
+LABEL_SCHEMA = pa.schema([
+    pa.field("table", pa.string(), nullable=False),
+    pa.field("record_id", pa.string(), nullable=False),
+    pa.field("valid_from", pa.timestamp("us", tz="UTC"), nullable=False),
+    pa.field("class", pa.string(), nullable=False),  # signal, conflict, distractor, noise
+    pa.field("storyline_instance_id", pa.string()),
+    pa.field("conflict_id", pa.string()),
+    pa.field("role", pa.string()),  # the step that wrote it
+])
+
+
+@dataclass
+class Instance:
+    """One running storyline: its bindings, milestones and the records it wrote."""
+
+    instance_id: str
+    spec: StorylineSpec
+    start: int
+    names: dict[str, Any] = field(default_factory=dict)
+    milestones: dict[str, int] = field(default_factory=dict)
+    records: list[tuple[str, str, int, str]] = field(default_factory=list)
+    locked: list[tuple[str, int]] = field(default_factory=list)
+    last_event: str | None = None  # each step is caused by the one before it
+    last_write: int = -1  # writes at one instant are spaced so causes come first
+    finished: bool = False
+
+
+class Storylines:
+    """Plants storyline instances in a world and runs them."""
+
+    def __init__(self, life: Life) -> None:
+        self.life = life
+        self.world = life.world
+        self.instances: list[Instance] = []
+        life.state.setdefault("locks", set())
+
+    # -- planting -----------------------------------------------------------------------
+
+    def eligible(self, specs: Iterable[StorylineSpec]) -> tuple[list[StorylineSpec], list[str]]:
+        """Families this persona can live through, and the ids of those it cannot."""
+        have = set(self.world.services)
+        ok, skipped = [], []
+        for spec in specs:
+            fits = set(spec.services) <= have and spec.min_days <= self.world.days
+            (ok if fits else skipped).append(spec if fits else spec.id)
+        return ok, skipped
+
+    def plant(self, specs: list[StorylineSpec], count: int) -> list[Instance]:
+        """Start ``count`` instances, cycling through ``specs`` in a seeded order."""
+        if not specs or count <= 0:
+            return []
+        rng = self.world.rng.stream("storylines/plan")
+        order = rng.permutation(len(specs))
+        planted = []
+        for k in range(count):
+            spec = specs[int(order[k % len(specs)])]
+            iid = self.world.ids.one("storylines/instances", "si_")
+            low, high = spec.start
+            latest = max(0.0, 1.0 - spec.min_days / self.world.days)
+            share = rng.uniform(min(low, latest), min(high, latest) or 1e-9)
+            day = int(share * self.world.days)
+            start = int(self.life.at_hours(np.array([day]), rng)[0])
+            instance = Instance(iid, spec, start)
+            planted.append(instance)
+            self.instances.append(instance)
+            self.world.process(self._run(instance))
+        return planted
+
+    # -- running ------------------------------------------------------------------------
+
+    def _run(self, inst: Instance) -> Generator:
+        world = self.world
+        if inst.start > world.now:
+            yield world.env.timeout(inst.start - world.now)
+        rng = world.rng.child(inst.instance_id).stream("steps")
+        self._bind_params(inst, rng)
+        steps = inst.spec.steps
+        position = {s.id: i for i, s in enumerate(steps)}
+        pc = 0
+        while pc < len(steps):
+            step = steps[pc]
+            pc += 1
+            if isinstance(step, WaitStep):
+                until = self._wait_until(inst, step, rng)
+                if until > world.now:
+                    yield world.env.timeout(until - world.now)
+            elif isinstance(step, BranchStep):
+                taken = (self._eval(inst, step.when) if step.when is not None
+                         else rng.random() < step.probability)
+                if taken:
+                    pc = position[step.goto]
+            elif isinstance(step, MilestoneStep):
+                at = world.now if step.at is None else self._instant(self._eval(inst, step.at))
+                inst.milestones[step.milestone] = at
+            elif isinstance(step, EmitStep):  # and PropagateStep, its subclass
+                self._emit(inst, step, rng)
+            elif isinstance(step, UpdateStep):
+                self._update(inst, step)
+            elif isinstance(step, EndStep):
+                break
+        inst.finished = True
+        for key in inst.locked:
+            self.life.state["locks"].discard(key)
+
+    def _context(self, inst: Instance) -> Context:
+        life, clock = self.life, self.world.clock
+        now = clock.instant(self.world.now)
+        p = life.person
+        ledger = life.state.get("ledger")
+        names = {
+            "user": {"name": p.full_name, "first": p.first_name, "email": p.personal_email,
+                     "work_email": p.work_email, "phone": p.phone, "city": p.city,
+                     "employer": p.employer, "currency": life.spec.money.currency,
+                     "checking": ledger.checking if ledger else None,
+                     "card": ledger.card if ledger else None},
+            "now": now,
+            "today": now.astimezone(clock.tz).date(),
+            **inst.names,
+        }
+        return Context(names, self.world.holidays, formatters={
+            "money": lambda minor: str(life.money(np.array([int(minor)]))[0]),
+            "date_text": lambda d: self._date_text(d),
+            "time_text": lambda t: str(life.times(np.array([self._instant(t)]))[0]),
+        })
+
+    def _eval(self, inst: Instance, expr) -> Any:
+        return parse(expr).evaluate(self._context(inst))
+
+    def _render(self, inst: Instance, template: str) -> str:
+        ctx = self._context(inst)
+        return TEMPLATE_HOLES.sub(lambda m: _plain(parse(m.group(1)).evaluate(ctx)), template)
+
+    def _date_text(self, value: dt.date | dt.datetime) -> str:
+        if isinstance(value, dt.datetime):
+            return str(self.life.dates(np.array([self._instant(value)]), weekday=True)[0])
+        index = (value - self.world.clock.start).days
+        return str(self.life.day_names(np.array([index]), weekday=True)[0])
+
+    def _instant(self, value: dt.datetime | dt.date | int) -> int:
+        if isinstance(value, dt.datetime):
+            return self.world.clock.seconds(value)
+        if isinstance(value, dt.date):  # a local date means its start of business, 09:00
+            index = (value - self.world.clock.start).days
+            return self.world.clock.at_local(index, 9)
+        return int(value)
+
+    def _wait_until(self, inst: Instance, step: WaitStep, rng) -> int:
+        if step.until is not None:
+            return self._instant(self._eval(inst, step.until))
+        d = step.delay
+        unit, (low, high) = next((u, b) for u, b in (("minutes", d.minutes), ("hours", d.hours),
+                                                      ("days", d.days)) if b is not None)
+        scale = {"minutes": MINUTE, "hours": HOUR, "days": DAY}[unit]
+        return self.world.now + max(1, int(rng.uniform(low, high) * scale))
+
+    def _bind_params(self, inst: Instance, rng) -> None:
+        for name, param in inst.spec.params.items():
+            if isinstance(param, PickSpec):
+                inst.names[name] = self._pick(inst, param, rng)
+            elif isinstance(param, DrawSpec):
+                inst.names[name] = int(rng.integers(param.uniform[0], param.uniform[1] + 1))
+            elif isinstance(param, ComputeSpec):
+                inst.names[name] = self._eval(inst, param.expr)
+
+    def _pick(self, inst: Instance, param: PickSpec, rng) -> Any:
+        life, locks = self.life, self.life.state["locks"]
+        c, pools = life.person.contacts, life.pools
+        if param.pick in ("contact", "coworker"):
+            kinds = param.kinds or (["coworkers"] if param.pick == "coworker"
+                                    else ["family", "friends"])
+            pool = [i for i in c.of_kind(*kinds).tolist() if ("contact", i) not in locks]
+            i = int(pool[int(rng.integers(len(pool)))])
+            self._lock(inst, ("contact", i))
+            ids = life.state.get("contact_ids")
+            return {"id": None if ids is None else ids[i], "name": c.full_name[i],
+                    "first": c.first_name[i], "email": c.email[i], "phone": c.phone[i],
+                    "relationship": c.relationship[i], "company": c.company[i],
+                    "birthday": c.birthday[i]}
+        if param.pick == "product":
+            p = pools.products
+            candidates = np.flatnonzero(p.interest) if param.liked and p.interest.any() \
+                else np.arange(len(p))
+            pool = [int(j) for j in candidates if ("product", int(j)) not in locks]
+            j = pool[int(rng.integers(len(pool)))]
+            self._lock(inst, ("product", j))
+            book = life.state.get("prices")
+            price = int(book.at(np.array([j]), np.array([self.world.now]))[0]) if book \
+                else int(p.price_minor[j])
+            ids = life.state.get("product_ids")
+            return {"id": None if ids is None else ids[j], "title": p.title[j],
+                    "brand": p.brand[j], "merchant": p.merchant[j], "price": price,
+                    "category": p.category[j]}
+        choices = {"merchant": pools.merchants, "place": pools.places,
+                   "project": np.array(life.spec.projects, dtype=object),
+                   "topic": pools.work_topics}[param.pick]
+        return str(choices[int(rng.integers(len(choices)))])
+
+    def _lock(self, inst: Instance, key: tuple[str, int]) -> None:
+        self.life.state["locks"].add(key)
+        inst.locked.append(key)
+
+    # -- writing ------------------------------------------------------------------------
+
+    def _columns(self, inst: Instance, table: str, fields: dict, text: dict) -> dict[str, Any]:
+        spec = TABLES[table]
+        types = {f.name: f.type for f in spec.columns}
+        out: dict[str, Any] = {}
+        for name, expr in fields.items():
+            out[name] = self._to_column(self._eval(inst, expr), types[name])
+        for name, template in text.items():
+            out[name] = self._render(inst, template)
+        return out
+
+    def _to_column(self, value: Any, type_: pa.DataType) -> Any:
+        if pa.types.is_timestamp(type_):
+            return self._instant(value)
+        if pa.types.is_date32(type_):
+            if isinstance(value, dt.datetime):
+                value = value.astimezone(self.world.clock.tz).date()
+            return day_number(value)
+        if pa.types.is_integer(type_):
+            return int(value)
+        if pa.types.is_boolean(type_):
+            return bool(value)
+        return None if value is None else str(value)
+
+    def _defaults(self, table: str) -> dict[str, Any]:
+        p = self.life.person
+        if table in ("personal_emails", "work_emails"):
+            return {"thread_id": self.world.ids.one(f"threads/{table}", "th_"), "folder": "inbox",
+                    "to_addresses": p.personal_email if table == "personal_emails"
+                    else p.work_email, "cc_addresses": ""}
+        if table == "sms_messages":
+            return {"direction": "incoming"}
+        return {}
+
+    def _emit(self, inst: Instance, step: EmitStep, rng) -> None:
+        columns = self._defaults(step.table) | self._columns(inst, step.table, step.fields,
+                                                             step.text)
+        if step.table == "sms_messages" and "conversation_id" not in columns:
+            columns["conversation_id"] = "cv_" + str(columns.get("phone_number", ""))[-4:]
+        cause = None
+        if isinstance(step, PropagateStep):
+            cause = inst.names[step.source].get("event_id")
+        self._write(inst, step.table, step.kind, columns, step.id, step.actor, step.device,
+                    bind=step.bind, cause=cause)
+
+    def _update(self, inst: Instance, step: UpdateStep) -> None:
+        record = inst.names[step.record]
+        table = record["_table"]
+        columns = dict(record["_columns"]) | self._columns(inst, table, step.fields, step.text)
+        self._write(inst, table, step.kind, columns, step.id, step.actor, None,
+                    bind=step.record, record_id=record["id"])
+
+    def _write(self, inst: Instance, table: str, kind: str, columns: dict, role: str,
+               actor: str, device: str | None, *, bind: str | None,
+               record_id: str | None = None, cause: str | None = None) -> None:
+        # Several writes in one step instant happen seconds apart, in step order.
+        now = max(self.world.now, inst.last_write + _SPACING)
+        inst.last_write = now
+        created = TABLES[table].created_column
+        if created and record_id is None:
+            columns[created] = now
+        actor_value = "user" if actor == "user" else str(self._eval(inst, actor))
+        stream = f"storyline/{inst.instance_id}/{table}"
+        if table == "bank_transactions":  # the bank posts it, so balances stay right
+            rec, ev = self._post(columns, kind, stream, record_id)
+        else:
+            rec, ev = self.world.emit(
+                table, kind, np.array([now]), {k: [v] for k, v in columns.items()},
+                record_ids=None if record_id is None else [record_id],
+                actor=actor_value, device=device if actor == "user" else None,
+                id_stream=stream, cause=[cause or inst.last_event],
+            )
+            inst.last_event = ev[0]
+        inst.records.append((table, rec[0], now, role))
+        if bind:
+            at = self.world.clock.instant(now)
+            inst.names[bind] = {**{k: _readable(v, TABLES[table], k, self) for k, v in
+                                   columns.items()},
+                                "id": rec[0], "at": at, "event_id": ev[0],
+                                "_table": table, "_columns": columns}
+
+    def _post(self, columns: dict, kind: str, stream: str,
+              record_id: str | None) -> tuple[list[str], list[None]]:
+        ledger = self.life.state["ledger"]
+        rid = record_id or self.world.ids.one(f"records/{stream}", TABLES[
+            "bank_transactions"].id_prefix)
+        ledger.add(np.array([columns["posted_at"]]), np.array([columns["amount_minor"]]),
+                   description=columns.get("description", ""),
+                   merchant=columns.get("merchant", ""), category=columns.get("category", ""),
+                   kind=kind, account=columns.get("account_id") or ledger.checking,
+                   related=columns.get("related_id"), record_ids=[rid], id_stream=stream)
+        return [rid], [None]  # the posting event is written when the bank posts
+
+    # -- export -------------------------------------------------------------------------
+
+    def labels(self) -> pa.Table:
+        rows = [(t, rid, self.world.clock.to_arrow_us(np.array([vf]))[0], "signal",
+                 inst.instance_id, None, role)
+                for inst in self.instances for t, rid, vf, role in inst.records
+                if vf < self.world.clock.end_seconds]
+        if not rows:
+            return LABEL_SCHEMA.empty_table()
+        cols = list(zip(*rows, strict=True))
+        return pa.Table.from_arrays(
+            [pa.array(cols[0], pa.string()), pa.array(cols[1], pa.string()),
+             pa.array(np.array(cols[2], np.int64), pa.timestamp("us", tz="UTC")),
+             pa.array(cols[3], pa.string()), pa.array(cols[4], pa.string()),
+             pa.array(cols[5], pa.string()), pa.array(cols[6], pa.string())],
+            schema=LABEL_SCHEMA)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _readable(value: Any, spec, column: str, runner: Storylines) -> Any:
+    """A written column value as later expressions see it (instants as datetimes)."""
+    f = next((c for c in spec.columns if c.name == column), None)
+    if f is not None and pa.types.is_timestamp(f.type) and isinstance(value, int | np.integer):
+        return runner.world.clock.instant(int(value))
+    if f is not None and pa.types.is_date32(f.type) and isinstance(value, int | np.integer):
+        return dt.date(1970, 1, 1) + dt.timedelta(days=int(value))
+    return value

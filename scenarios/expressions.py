@@ -1,0 +1,190 @@
+"""The closed expression grammar of storyline files.
+
+Data never names a Python callable. An expression is parsed with :mod:`ast` and every node is
+checked against a small allow-list before anything is evaluated: literals, names bound by the
+storyline (``product``, ``deadline``...), attribute access on them (``product.price``),
+arithmetic, comparisons, ``and``/``or``/``not``, conditional expressions, and calls to the
+functions in :data:`FUNCTIONS` only. Dates are plain local dates, instants are aware UTC
+datetimes, money is integer minor units.
+
+Examples::
+
+    product.price * 85 // 100
+    business_days(order.placed, promised_days)
+    renewal.price > note.cancel_above
+    days(3) + hours(2)
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import operator
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ExpressionError(ValueError):
+    """An expression is outside the grammar or cannot be evaluated."""
+
+
+def _business_days(start: dt.date | dt.datetime, n: int, holidays: frozenset) -> dt.date:
+    day = start.date() if isinstance(start, dt.datetime) else start
+    step = 1 if n >= 0 else -1
+    left = abs(int(n))
+    while left:
+        day += dt.timedelta(days=step)
+        if day.weekday() < 5 and day not in holidays:
+            left -= 1
+    return day
+
+
+def _date_of(value: dt.date | dt.datetime) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+@dataclass(frozen=True)
+class Context:
+    """What an expression can see: bound names, and the world's holiday calendar."""
+
+    names: Mapping[str, Any]
+    holidays: frozenset = frozenset()
+    # How a world writes money, dates and times (the persona's locale); see FORMATTERS.
+    formatters: Mapping[str, Callable] = field(default_factory=dict)
+
+    def functions(self) -> dict[str, Callable]:
+        missing = {n: _unavailable(n) for n in FORMATTERS if n not in self.formatters}
+        return {
+            **missing,
+            **self.formatters,
+            "days": lambda n: dt.timedelta(days=n),
+            "hours": lambda n: dt.timedelta(hours=n),
+            "minutes": lambda n: dt.timedelta(minutes=n),
+            "business_days": lambda start, n: _business_days(start, n, self.holidays),
+            "date": _date_of,
+            "min": min,
+            "max": max,
+            "abs": abs,
+            "round": lambda x, n=0: round(x, n) if n else round(x),
+            "len": len,
+        }
+
+
+def _unavailable(name: str) -> Callable:
+    def fail(*_args):
+        raise ExpressionError(f"{name}() needs a world to format for")
+
+    return fail
+
+
+FORMATTERS = frozenset({"money", "date_text", "time_text"})
+FUNCTIONS = frozenset(Context({}).functions())
+
+_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+           ast.FloorDiv: operator.floordiv, ast.Div: operator.truediv, ast.Mod: operator.mod}
+_COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
+            ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+            ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}
+_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed, checked expression; evaluate it with :meth:`evaluate`."""
+
+    source: str
+    tree: ast.Expression
+
+    @property
+    def names(self) -> set[str]:
+        """The bound names it reads (so a spec can check they are defined)."""
+        return {n.id for n in ast.walk(self.tree)
+                if isinstance(n, ast.Name) and n.id not in FUNCTIONS}
+
+    def evaluate(self, context: Context) -> Any:
+        try:
+            return _eval(self.tree.body, context, context.functions())
+        except ExpressionError:
+            raise
+        except (TypeError, ValueError, ZeroDivisionError, KeyError, AttributeError) as exc:
+            raise ExpressionError(f"{self.source!r}: {exc}") from None
+
+
+def parse(source: str | int | float | bool) -> Expression:
+    """Parse and check ``source`` against the grammar (numbers and booleans pass through)."""
+    if not isinstance(source, str):
+        source = repr(source)
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"{source!r}: not an expression ({exc.msg})") from None
+    for node in ast.walk(tree):
+        _check(node, source)
+    return Expression(source, tree)
+
+
+_ALLOWED = (ast.Expression, ast.Constant, ast.Name, ast.Load, ast.Attribute, ast.BinOp,
+            ast.UnaryOp, ast.BoolOp, ast.And, ast.Or, ast.Compare, ast.IfExp, ast.Call,
+            ast.List, ast.Tuple, *_BINARY, *_COMPARE, *_UNARY)
+
+
+def _check(node: ast.AST, source: str) -> None:
+    if not isinstance(node, _ALLOWED):
+        raise ExpressionError(f"{source!r}: {type(node).__name__} is not part of the grammar")
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            name = getattr(node.func, "id", ast.unparse(node.func))
+            raise ExpressionError(
+                f"{source!r}: unknown function {name!r}; allowed: {', '.join(sorted(FUNCTIONS))}")
+        if node.keywords:
+            raise ExpressionError(f"{source!r}: keyword arguments are not part of the grammar")
+    if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+        raise ExpressionError(f"{source!r}: private attribute {node.attr!r}")
+    if isinstance(node, ast.Constant) and not isinstance(node.value, str | int | float | bool):
+        raise ExpressionError(f"{source!r}: constant {node.value!r} is not allowed")
+
+
+def _eval(node: ast.AST, ctx: Context, fns: Mapping[str, Callable]) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        if node.id in ctx.names:
+            return ctx.names[node.id]
+        raise ExpressionError(f"unknown name {node.id!r}")
+    if isinstance(node, ast.Attribute):
+        base = _eval(node.value, ctx, fns)
+        if isinstance(base, Mapping):
+            if node.attr not in base:
+                raise ExpressionError(f"{ast.unparse(node.value)} has no field {node.attr!r}")
+            return base[node.attr]
+        raise ExpressionError(f"{ast.unparse(node.value)} has no fields")
+    if isinstance(node, ast.BinOp):
+        return _BINARY[type(node.op)](_eval(node.left, ctx, fns), _eval(node.right, ctx, fns))
+    if isinstance(node, ast.UnaryOp):
+        return _UNARY[type(node.op)](_eval(node.operand, ctx, fns))
+    if isinstance(node, ast.BoolOp):
+        values = (_eval(v, ctx, fns) for v in node.values)
+        return all(values) if isinstance(node.op, ast.And) else any(values)
+    if isinstance(node, ast.Compare):
+        left = _eval(node.left, ctx, fns)
+        for op, comp in zip(node.ops, node.comparators, strict=True):
+            right = _eval(comp, ctx, fns)
+            if not _COMPARE[type(op)](left, right):
+                return False
+            left = right
+        return True
+    if isinstance(node, ast.IfExp):
+        branch = node.body if _eval(node.test, ctx, fns) else node.orelse
+        return _eval(branch, ctx, fns)
+    if isinstance(node, ast.Call):
+        return fns[node.func.id](*(_eval(a, ctx, fns) for a in node.args))
+    if isinstance(node, ast.List | ast.Tuple):
+        return [_eval(e, ctx, fns) for e in node.elts]
+    raise ExpressionError(f"cannot evaluate {type(node).__name__}")
+
+
+def undefined(expressions: Iterable[Expression], defined: Iterable[str]) -> set[str]:
+    """Names the expressions read that are not in ``defined``."""
+    known = set(defined)
+    return {n for e in expressions for n in e.names} - known

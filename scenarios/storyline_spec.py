@@ -1,0 +1,261 @@
+"""StorylineSpec: a causal chain across services, written as data.
+
+A storyline binds a few seeded parameters (a contact, a product, a deadline), then runs a
+list of steps from a fixed vocabulary as one SimPy process:
+
+- ``emit``: write a new record (a table, an event kind, field expressions), bound to a name;
+- ``update``: write a new version of a bound record (changed field expressions);
+- ``propagate``: write the consequence of a bound record in a service its service ``feeds``
+  (an order confirmed by mail, a delay texted), caused by that record;
+- ``wait``: let time pass (a uniform delay in minutes, hours or days, or until an instant);
+- ``branch``: jump to another step when a condition holds or with a probability;
+- ``milestone``: mark an instant the oracle needs (``need_detectable``, ``deadline``,
+  ``resolved``);
+- ``end``: stop here (the branch not taken is skipped by jumping past it).
+
+Field values are expressions of :mod:`scenarios.expressions`; text fields may embed them
+in braces (``"Refund for order {order.order_number}"``). Every step has a description.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from scenarios.expressions import ExpressionError, parse
+from sim.services import CATALOGUE, TABLE_SERVICE, TABLES
+
+MILESTONES = ("need_detectable", "deadline", "resolved")
+TEMPLATE_HOLES = re.compile(r"\{([^{}]+)\}")  # "{expr}" inside a text template
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def check_expression(value: str | int | float | bool) -> str | int | float | bool:
+    try:
+        parse(value)
+    except ExpressionError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+def check_template(value: str) -> str:
+    for inner in TEMPLATE_HOLES.findall(value):
+        check_expression(inner)
+    return value
+
+
+Expr = Annotated[str | int | float | bool, Field(description="an expression")]
+
+
+class PickSpec(Strict):
+    """Bind a name to something from the world: a person, a product, a shop, a place."""
+
+    pick: Literal["contact", "coworker", "product", "merchant", "place", "project", "topic"]
+    kinds: list[Literal["family", "friends", "coworkers", "clients", "vendors", "services"]] = (
+        Field(default_factory=list))
+    liked: bool = False  # products the person is interested in
+    description: str = ""
+
+
+class DrawSpec(Strict):
+    """Bind a name to a uniform integer in ``[low, high]``."""
+
+    uniform: tuple[int, int]
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DrawSpec:
+        if self.uniform[0] > self.uniform[1]:
+            raise ValueError("uniform bounds must be ordered [low, high]")
+        return self
+
+
+class ComputeSpec(Strict):
+    """Bind a name to an expression over earlier names."""
+
+    expr: Expr
+    description: str = ""
+
+    _check = field_validator("expr")(check_expression)
+
+
+ParamSpec = PickSpec | DrawSpec | ComputeSpec
+
+
+class Delay(Strict):
+    """A uniform delay; exactly one unit."""
+
+    minutes: tuple[float, float] | None = None
+    hours: tuple[float, float] | None = None
+    days: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _one_unit(self) -> Delay:
+        units = [u for u in (self.minutes, self.hours, self.days) if u is not None]
+        if len(units) != 1:
+            raise ValueError("give exactly one of minutes, hours, days")
+        if units[0][0] > units[0][1] or units[0][0] < 0:
+            raise ValueError("bounds must be ordered and non-negative")
+        return self
+
+
+class EmitStep(Strict):
+    do: Literal["emit"]
+    id: str
+    description: str
+    table: str
+    kind: str
+    fields: dict[str, Expr] = Field(default_factory=dict)
+    text: dict[str, str] = Field(default_factory=dict)  # string columns as "{expr}" templates
+    actor: str = "user"  # "user", or an expression naming who acted
+    device: Literal["laptop", "phone", "web"] | None = None
+    bind: str | None = None  # name the record for later steps
+
+    @model_validator(mode="after")
+    def _table(self) -> EmitStep:
+        if self.table not in TABLES:
+            raise ValueError(f"unknown table {self.table!r}")
+        service = CATALOGUE[TABLE_SERVICE[self.table]]
+        if self.kind not in service.event_kinds:
+            raise ValueError(f"{service.name} has no event kind {self.kind!r}; "
+                             f"it declares {', '.join(service.event_kinds)}")
+        columns = {f.name for f in TABLES[self.table].columns}
+        for name in (*self.fields, *self.text):
+            if name not in columns:
+                raise ValueError(f"table {self.table} has no column {name!r}")
+        for value in self.fields.values():
+            check_expression(value)
+        for value in self.text.values():
+            check_template(value)
+        return self
+
+
+class PropagateStep(EmitStep):
+    do: Literal["propagate"]  # type: ignore[assignment]
+    source: str  # a record bound earlier; the target service must be one its service feeds
+
+
+class UpdateStep(Strict):
+    do: Literal["update"]
+    id: str
+    description: str
+    record: str  # a name bound by an earlier emit
+    kind: str
+    fields: dict[str, Expr] = Field(default_factory=dict)
+    text: dict[str, str] = Field(default_factory=dict)
+    actor: str = "user"
+
+    @model_validator(mode="after")
+    def _exprs(self) -> UpdateStep:
+        for value in self.fields.values():
+            check_expression(value)
+        for value in self.text.values():
+            check_template(value)
+        return self
+
+
+class WaitStep(Strict):
+    do: Literal["wait"]
+    id: str
+    description: str
+    delay: Delay | None = None
+    until: Expr | None = None  # an instant expression
+
+    @model_validator(mode="after")
+    def _one(self) -> WaitStep:
+        if (self.delay is None) == (self.until is None):
+            raise ValueError("a wait needs exactly one of delay or until")
+        if self.until is not None:
+            check_expression(self.until)
+        return self
+
+
+class BranchStep(Strict):
+    do: Literal["branch"]
+    id: str
+    description: str
+    goto: str  # a later step id
+    when: Expr | None = None
+    probability: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+
+    @model_validator(mode="after")
+    def _condition(self) -> BranchStep:
+        if (self.when is None) == (self.probability is None):
+            raise ValueError("a branch needs exactly one of when or probability")
+        if self.when is not None:
+            check_expression(self.when)
+        return self
+
+
+class MilestoneStep(Strict):
+    do: Literal["milestone"]
+    id: str
+    description: str
+    milestone: Literal["need_detectable", "deadline", "resolved"]
+    at: Expr | None = None  # default: now
+
+
+class EndStep(Strict):
+    do: Literal["end"]
+    id: str
+    description: str
+
+
+Step = Annotated[EmitStep | PropagateStep | UpdateStep | WaitStep | BranchStep | MilestoneStep
+                 | EndStep, Field(discriminator="do")]
+
+
+class StorylineSpec(Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    description: str
+    services: list[str] = Field(min_length=3)
+    min_days: Annotated[int, Field(ge=1, le=365)]
+    start: tuple[float, float] = (0.1, 0.6)  # when it begins, as a share of the window
+    params: dict[str, ParamSpec] = Field(default_factory=dict)
+    steps: list[Step] = Field(min_length=2)
+
+    @field_validator("services")
+    @classmethod
+    def _services(cls, v: list[str]) -> list[str]:
+        unknown = [s for s in v if s not in CATALOGUE]
+        if unknown:
+            raise ValueError(f"unknown service {unknown[0]!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _graph(self) -> StorylineSpec:
+        ids = [s.id for s in self.steps]
+        if len(set(ids)) != len(ids):
+            raise ValueError("step ids must be unique")
+        position = {sid: i for i, sid in enumerate(ids)}
+        bound: dict[str, str] = {}  # name -> table
+        for i, step in enumerate(self.steps):
+            if isinstance(step, BranchStep) and position.get(step.goto, -1) <= i:
+                raise ValueError(f"step {step.id}: goto {step.goto!r} must name a later step")
+            if isinstance(step, UpdateStep) and step.record not in bound:
+                raise ValueError(f"step {step.id}: record {step.record!r} is not bound earlier")
+            if isinstance(step, PropagateStep):
+                if step.source not in bound:
+                    raise ValueError(f"step {step.id}: source {step.source!r} is not bound "
+                                     "earlier")
+                origin = TABLE_SERVICE[bound[step.source]]
+                target = TABLE_SERVICE[step.table]
+                if target not in CATALOGUE[origin].feeds:
+                    raise ValueError(f"step {step.id}: {origin} does not feed {target} "
+                                     f"(it feeds {', '.join(CATALOGUE[origin].feeds)})")
+            if isinstance(step, EmitStep) and step.bind:
+                bound[step.bind] = step.table
+        touched = {TABLE_SERVICE[s.table] for s in self.steps if isinstance(s, EmitStep)}
+        missing = touched - set(self.services)
+        if missing:
+            raise ValueError(f"steps write to {sorted(missing)} which services does not list")
+        return self
+
+    @property
+    def milestones(self) -> set[str]:
+        return {s.milestone for s in self.steps if isinstance(s, MilestoneStep)}

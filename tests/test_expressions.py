@@ -1,0 +1,57 @@
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scenarios.expressions import Context, ExpressionError, parse
+
+CTX = Context(
+    {"product": {"price": 1999, "title": "Kettle"}, "n": 5,
+     "placed": dt.datetime(2026, 1, 9, 10, tzinfo=dt.UTC)},
+    holidays=frozenset({dt.date(2026, 1, 12)}),
+)
+
+
+@pytest.mark.parametrize(("source", "value"), [
+    ("product.price * 85 // 100", 1699),
+    ("product.price > 1000 and n in [3, 5]", True),
+    ("n if n > 3 else 0", 5),
+    ("-product.price", -1999),
+    ("min(n, 3) + max(1, 2)", 5),
+    ("placed + days(3) + hours(2)", dt.datetime(2026, 1, 12, 12, tzinfo=dt.UTC)),
+    ("business_days(placed, n)", dt.date(2026, 1, 19)),  # skips the weekend and the holiday
+    ("date(placed)", dt.date(2026, 1, 9)),
+    ("'Kettle' == product.title", True),
+])
+def test_grammar_evaluates(source, value):
+    assert parse(source).evaluate(CTX) == value
+
+
+@pytest.mark.parametrize("source", [
+    '__import__("os")', "product.__class__", 'open("x")', "lambda: 1", "[x for x in n]",
+    "product[0]", "n.bit_length()", "f(n=1)", "x := 1", "{1: 2}", "b'bytes'",
+])
+def test_anything_outside_the_grammar_is_refused_before_evaluation(source):
+    with pytest.raises(ExpressionError):
+        parse(source)
+
+
+def test_unknown_names_and_fields_are_errors_not_crashes():
+    with pytest.raises(ExpressionError, match="unknown name"):
+        parse("missing + 1").evaluate(CTX)
+    with pytest.raises(ExpressionError, match="no field"):
+        parse("product.colour").evaluate(CTX)
+    with pytest.raises(ExpressionError, match="has no fields"):
+        parse("n.real").evaluate(CTX)
+
+
+@given(start=st.dates(dt.date(2026, 1, 1), dt.date(2026, 12, 1)), n=st.integers(0, 30))
+def test_business_days_land_on_working_days_n_working_days_later(start, n):
+    end = parse("business_days(s, n)").evaluate(Context({"s": start, "n": n}))
+    assert end >= start
+    if n:
+        assert end.weekday() < 5
+    working = sum(1 for k in range(1, (end - start).days + 1)
+                  if (start + dt.timedelta(days=k)).weekday() < 5)
+    assert working == n

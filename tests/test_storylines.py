@@ -1,0 +1,93 @@
+"""Storylines: every shipped family runs, crosses what it declares, reaches its milestones."""
+
+import datetime as dt
+import subprocess
+import sys
+
+import pytest
+
+from personas.library import load_personas
+from scenarios.build import live
+from scenarios.library import SHIPPED, load_storylines
+from scenarios.storyline_spec import EmitStep
+from sim.check import check_world
+from sim.services import TABLE_SERVICE
+
+FAMILIES = load_storylines()
+EVERYTHING = load_personas()["staff_engineer"]  # installs every service
+
+
+def window_end(world, days):
+    local = dt.datetime.combine(world.clock.start + dt.timedelta(days=days), dt.time())
+    return local.replace(tzinfo=world.clock.tz).astimezone(dt.UTC)
+
+
+def test_at_least_one_family_ships():
+    assert FAMILIES
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_family_runs_in_a_world_of_its_min_days(family):
+    spec = FAMILIES[family]
+    lived = live(EVERYTHING, seed=1, days=spec.min_days, families={family: spec}, storylines=1)
+    [inst] = lived.storylines.instances
+    assert inst.finished
+    written = [t for t, _, _, _ in inst.records]
+    declared_writes = {TABLE_SERVICE[s.table] for s in spec.steps if isinstance(s, EmitStep)}
+    assert {TABLE_SERVICE[t] for t in written} <= declared_writes <= set(spec.services)
+    assert len({TABLE_SERVICE[t] for t in written}) >= 3
+    times = [vf for _, _, vf, _ in inst.records]
+    assert times == sorted(times)  # the chain moves forward in time
+    assert {"need_detectable", "deadline"} & set(inst.milestones)
+    world = lived.world
+    assert check_world(world.tables(), world.event_log(), start=world.clock.epoch,
+                       end=window_end(world, spec.min_days)) == []
+
+
+def test_storyline_ids_do_not_depend_on_routine_volume():
+    family = sorted(FAMILIES)[0]
+    quiet = EVERYTHING.model_copy(update={"volume": EVERYTHING.volume.model_copy(
+        update={"work_email": 1.0, "chat": 1.0, "feed": 0.5})})
+    ids = []
+    for spec in (EVERYTHING, quiet):
+        lived = live(spec, seed=2, days=40, families={family: FAMILIES[family]}, storylines=2)
+        ids.append([(t, r) for i in lived.storylines.instances for t, r, _, _ in i.records])
+    assert ids[0] == ids[1]
+
+
+def test_a_user_written_storyline_in_a_library_runs(tmp_path):
+    (tmp_path / "storylines").mkdir()
+    source = next((SHIPPED / "storylines").glob("*.toml")).read_text()
+    first_id = source.split('"')[1]
+    (tmp_path / "storylines" / "mine.toml").write_text(source.replace(first_id, "my_story", 1))
+    families = load_storylines(tmp_path)
+    assert "my_story" in families
+    lived = live(EVERYTHING, seed=1, days=60, families={"my_story": families["my_story"]},
+                 storylines=1)
+    assert lived.storylines.instances[0].records
+
+
+BAD = {
+    "unknown step": ('do = "wait"', 'do = "teleport"', "steps[2]"),
+    "unknown service": ('services = ["shopping"', 'services = ["fax", "shopping"', "services"),
+    "expression outside the grammar": ('"product.price"', '"__import__(\'os\')"', "steps"),
+    "missing field": ('description = "The user orders the product online."\n', "", "steps"),
+    "unknown column": ("product_id = ", "colour = ", "steps"),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_malformed_storylines_are_refused_naming_file_and_key(case, tmp_path):
+    old, new, key = BAD[case]
+    source = (SHIPPED / "storylines" / "refund_not_posted.toml").read_text()
+    assert old in source
+    (tmp_path / "storylines").mkdir()
+    path = tmp_path / "storylines" / "bad.toml"
+    path.write_text(source.replace("refund_not_posted", "bad_one", 1).replace(old, new, 1))
+    r = subprocess.run([sys.executable, "-m", "exporters.cli", "world", "--library",
+                        str(tmp_path), "--days", "2", "--out", str(tmp_path / "out")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    line = r.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"error: {path}:{key}"), line
+    assert not (tmp_path / "out").exists()
