@@ -158,6 +158,26 @@ def _records_agree(history) -> list[str]:
     out += _nothing_after_cancellation(history)
     out += _orders_charge_the_listed_price(history)
     out += _numbers_match_contact_cards(history)
+    out += _balances_add_up(history)
+    return out
+
+
+def _balances_add_up(history) -> list[str]:
+    """Each transaction's balance is the previous balance plus its amount; each account
+    version shows the balance after the transactions posted by then."""
+    txns, accounts = _frame(history, "bank_transactions"), _frame(history, "bank_accounts")
+    if txns is None or accounts is None:
+        return []
+    out = []
+    opening = accounts.filter(pl.col("version") == 1).select(
+        pl.col("record_id").alias("account_id"), pl.col("balance_minor").alias("opening"))
+    chained = (txns.sort(["posted_at", "balance_after_minor"])
+               .join(opening, on="account_id")
+               .with_columns((pl.col("opening") + pl.col("amount_minor").cum_sum()
+                              .over("account_id", order_by="posted_at")).alias("running")))
+    bad = chained.filter(pl.col("running") != pl.col("balance_after_minor"))
+    if bad.height:
+        out.append(f"bank_transactions: {bad.height} balances do not add up")
     return out
 
 

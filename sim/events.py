@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 from sim.clock import Clock
-from sim.history import ColumnBuffer, to_arrow_column
+from sim.history import ColumnBuffer, member, to_arrow_column
 from sim.services.base import TS
 
 EVENT_LOG_SCHEMA = pa.schema(
@@ -52,12 +52,19 @@ class EventLog:
     def __len__(self) -> int:
         return len(self._buffer)
 
-    def to_arrow(self, *, until: int) -> pa.Table:
+    def columns(self, *names: str) -> list[np.ndarray]:
+        """Raw columns in append order (``ts`` as simulation seconds)."""
+        return [self._buffer.column(n) for n in names]
+
+    def to_arrow(self, *, until: int, keep_events: np.ndarray | None = None) -> pa.Table:
         if not len(self._buffer):
             return EVENT_LOG_SCHEMA.empty_table()
         ts = self._buffer.column("ts").astype(np.int64)
         ids = self._buffer.column("event_id")
-        keep = np.flatnonzero(ts < until)
+        inside = ts < until
+        if keep_events is not None:
+            inside &= member(ids, keep_events)
+        keep = np.flatnonzero(inside)
         order = keep[np.lexsort((ids[keep].astype(str), ts[keep]))]
         arrays = []
         for f in EVENT_LOG_SCHEMA:

@@ -100,6 +100,15 @@ class ColumnBuffer:
         return np.concatenate(parts)
 
 
+def member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Which ``values`` occur in ``sorted_keys`` (an array of strings, sorted)."""
+    if not len(sorted_keys):
+        return np.zeros(len(values), bool)
+    v = values.astype(str)
+    pos = np.clip(np.searchsorted(sorted_keys, v), 0, len(sorted_keys) - 1)
+    return sorted_keys[pos] == v
+
+
 class TableHistory:
     """Every version of every record of one table, in append order."""
 
@@ -139,18 +148,31 @@ class TableHistory:
         k = int(np.searchsorted(start, until, side="left"))
         return ids[:k], start[:k], events[:k]
 
-    def to_arrow(self, *, until: int) -> pa.Table:
+    def event_ids(self) -> np.ndarray:
+        """The event that wrote each version, in append order."""
+        return self._buffer.column("_event_id")
+
+    def text(self, column: str) -> pa.Array:
+        """A readable column of every version so far, in append order."""
+        return pa.array(self._buffer.column(column), pa.string(), from_pandas=True)
+
+    def to_arrow(self, *, until: int, keep_events: np.ndarray | None = None) -> pa.Table:
         """All versions with ``valid_from < until`` in the table's schema.
 
         Versions are numbered per record in ``valid_from`` order (append order breaks ties);
         a ``valid_to`` at or after ``until`` is left open, since the window ends first.
+        ``keep_events`` (sorted event ids) keeps only versions those events wrote, and
+        numbers versions over what is kept.
         """
         schema = self.spec.schema
         if not len(self._buffer):
             return schema.empty_table()
         rid = self._buffer.column("record_id")
         start = self._buffer.column("valid_from").astype(np.int64)
-        keep = np.flatnonzero(start < until)
+        inside = start < until
+        if keep_events is not None:
+            inside &= member(self._buffer.column("_event_id"), keep_events)
+        keep = np.flatnonzero(inside)
         # Sort by (record_id, valid_from, append order) to number versions.
         order = keep[np.lexsort((keep, start[keep], rid[keep].astype(str)))]
         rid_s, start_s = rid[order], start[order]

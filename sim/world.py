@@ -151,10 +151,15 @@ class World:
 
     # -- reading ------------------------------------------------------------------------
 
-    def tables(self) -> dict[str, pa.Table]:
-        """Every installed table's full history, as of the end of the window."""
-        end = self.clock.end_seconds
-        return {name: h.to_arrow(until=end) for name, h in sorted(self.history.items())}
+    def tables(self, keep_events: np.ndarray | None = None) -> dict[str, pa.Table]:
+        """Every installed table's full history, as of the end of the window.
 
-    def event_log(self) -> pa.Table:
-        return self.log.to_arrow(until=self.clock.end_seconds)
+        ``keep_events`` (sorted event ids) keeps only what those events wrote: how a
+        thinned world is exported (see ``sim.cascades``).
+        """
+        end = self.clock.end_seconds
+        return {name: h.to_arrow(until=end, keep_events=keep_events)
+                for name, h in sorted(self.history.items())}
+
+    def event_log(self, keep_events: np.ndarray | None = None) -> pa.Table:
+        return self.log.to_arrow(until=self.clock.end_seconds, keep_events=keep_events)

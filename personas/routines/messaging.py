@@ -83,7 +83,22 @@ def _chat_period(life: Life, *, days: range) -> None:
     head = first_of_burst[burst]
     threaded = (np.arange(n) != head) & (rng.random(n) < 0.3)
     reply_to = np.where(threaded, np.array(ids, dtype=object)[head], None)
-    life.world.emit(
+    # A thread reply is caused by the message it answers; its event id is minted in the
+    # same call, so cause is filled after: write heads first, then replies.
+    first_rows = ~threaded
+    _, head_events = _emit_chat(life, channels, ch, mine, sender, text, ts, reply_to, ids,
+                                first_rows, None)
+    event_of = dict(zip(np.array(ids, dtype=object)[first_rows].tolist(), head_events,
+                        strict=True))
+    cause = [event_of[r] for r in reply_to[threaded]]
+    _emit_chat(life, channels, ch, mine, sender, text, ts, reply_to, ids, threaded, cause)
+
+
+def _emit_chat(life, channels, ch, mine, sender, text, ts, reply_to, ids, rows, cause):
+    c = life.person.contacts
+    ch, mine, sender, text, ts, reply_to = (a[rows] for a in (ch, mine, sender, text, ts,
+                                                               reply_to))
+    return life.world.emit(
         "chat_messages",
         np.where(mine, "chat_message_sent", "chat_message_received"),
         ts,
@@ -92,9 +107,10 @@ def _chat_period(life: Life, *, days: range) -> None:
          "sender_handle": np.where(mine, _handle(life.person.full_name),
                                    [_handle(x) for x in c.full_name[sender]]),
          "text": text, "sent_at": ts, "reply_to": reply_to},
-        record_ids=ids,
+        record_ids=np.array(ids, dtype=object)[rows].tolist(),
         actor=np.where(mine, "user", c.full_name[sender]).tolist(),
         device=np.where(mine, life.device(ts, phone_share=0.33), None).tolist(),
+        cause=cause,
     )
 
 

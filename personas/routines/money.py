@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
+import polars as pl
+import pyarrow as pa
 
 from personas.life import OPENING, Life
 from personas.routines.notify import after, org_mail
@@ -341,3 +343,36 @@ def _statements(life: Life, ledger: Ledger, days: range) -> None:
                     "account": np.full(n, ledger.masks[ledger.checking], dtype=object)},
              related=[ledger.checking] * n)
 
+
+
+def rebalance(history: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """Running balances recomputed over the transactions present.
+
+    A thinned world keeps some card purchases and drops others; the bank must still add up,
+    so each transaction's balance and each account version's balance are recomputed from
+    the opening balance and the transactions that remain.
+    """
+    txns, accounts = history.get("bank_transactions"), history.get("bank_accounts")
+    if txns is None or accounts is None or not accounts.num_rows:
+        return history
+    t = pl.from_arrow(txns).with_row_index("_order")
+    a = pl.from_arrow(accounts)
+    opening = a.filter(pl.col("version") == 1).select(
+        pl.col("record_id").alias("account_id"), pl.col("balance_minor").alias("_opening"))
+    t = (t.join(opening, on="account_id", how="left")
+         .sort(["posted_at", "_order"])
+         .with_columns((pl.col("_opening") + pl.col("amount_minor").cum_sum().over(
+             "account_id", order_by=["posted_at", "_order"])).alias("balance_after_minor"))
+         .sort("_order").drop("_order", "_opening"))
+    posted = t.select("account_id", "posted_at", "balance_after_minor").sort("posted_at")
+    a = (a.sort("valid_from")
+         .join_asof(posted, left_on="valid_from", right_on="posted_at",
+                    by_left="record_id", by_right="account_id", strategy="backward",
+                    check_sortedness=False)
+         .join(opening, left_on="record_id", right_on="account_id", how="left")
+         .with_columns(pl.coalesce("balance_after_minor", "_opening").alias("balance_minor"))
+         .select(accounts.column_names))
+    out = dict(history)
+    out["bank_transactions"] = t.select(txns.column_names).to_arrow().cast(txns.schema)
+    out["bank_accounts"] = a.to_arrow().cast(accounts.schema)
+    return out

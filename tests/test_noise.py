@@ -1,0 +1,82 @@
+"""The noise-to-signal knob: nested subsets, fixed signal, ratios that follow the target."""
+
+import datetime as dt
+
+import pytest
+
+from personas.library import load_personas
+from personas.routines.money import rebalance
+from scenarios.build import live
+from scenarios.library import load_storylines
+from scenarios.noise import load_profiles, thin
+from sim.check import check_world
+
+RATIOS = [1, 4, 16, 64]
+
+
+@pytest.fixture(scope="module")
+def lived():
+    return live(load_personas()["staff_engineer"], seed=5, days=60,
+                families=load_storylines(), storylines=8)
+
+
+def signal_events(lw) -> set[str]:
+    ids, entities, tables = lw.world.log.columns("event_id", "entity_id", "table")
+    written = {(t, r) for inst in lw.storylines.instances for t, r, _, _ in inst.records}
+    return {i for i, e, t in zip(ids, entities, tables, strict=True) if (t, e) in written}
+
+
+@pytest.fixture(scope="module")
+def thinnings(lived):
+    signal = signal_events(lived)
+    return {r: thin(lived.world, signal, target=r) for r in RATIOS}
+
+
+def test_a_lower_ratio_world_is_a_subset_of_a_higher_one(thinnings):
+    for low, high in zip(RATIOS, RATIOS[1:], strict=False):
+        assert set(thinnings[low].keep_events) <= set(thinnings[high].keep_events)
+
+
+def test_signal_records_are_identical_at_every_ratio(lived, thinnings):
+    signal = signal_events(lived)
+    for th in thinnings.values():
+        assert signal <= set(th.keep_events)
+    storyline_tables = {t for inst in lived.storylines.instances for t, _, _, _ in inst.records}
+    views = []
+    for r in RATIOS:
+        tables = lived.world.tables(thinnings[r].keep_events)
+        ids = {(t, rid) for inst in lived.storylines.instances for t, rid, _, _ in inst.records}
+        rows = set()
+        for t in storyline_tables:
+            for row in tables[t].to_pylist():
+                if (t, row["record_id"]) in ids and t != "bank_transactions":
+                    rows.add((t, tuple(sorted((k, str(v)) for k, v in row.items()))))
+        views.append(rows)
+    assert all(v == views[0] for v in views)
+
+
+def test_achieved_ratio_rises_with_the_target(thinnings):
+    achieved = [thinnings[r].achieved_words for r in RATIOS]
+    assert achieved == sorted(achieved)
+    assert achieved[0] < achieved[-1]
+
+
+def test_thinned_worlds_stay_consistent(lived, thinnings):
+    world = lived.world
+    local_end = dt.datetime.combine(world.clock.start + dt.timedelta(days=60), dt.time())
+    end = local_end.replace(tzinfo=world.clock.tz).astimezone(dt.UTC)
+    for th in thinnings.values():
+        history = rebalance(world.tables(th.keep_events))
+        assert check_world(history, world.event_log(th.keep_events),
+                           start=world.clock.epoch, end=end) == []
+
+
+def test_rebalancing_an_unthinned_world_changes_nothing(lived):
+    tables = lived.world.tables()
+    again = rebalance(tables)
+    for name in ("bank_transactions", "bank_accounts"):
+        assert again[name].equals(tables[name])
+
+
+def test_shipped_profiles_load():
+    assert "typical" in load_profiles()
