@@ -1,6 +1,7 @@
 """The noise-to-signal knob: nested subsets, fixed signal, ratios that follow the target."""
 
 import datetime as dt
+import itertools
 
 import pytest
 
@@ -33,7 +34,7 @@ def thinnings(lived):
 
 
 def test_a_lower_ratio_world_is_a_subset_of_a_higher_one(thinnings):
-    for low, high in zip(RATIOS, RATIOS[1:], strict=False):
+    for low, high in itertools.pairwise(RATIOS):
         assert set(thinnings[low].keep_events) <= set(thinnings[high].keep_events)
 
 
