@@ -23,6 +23,7 @@ from exporters.world_dataset import write_world
 from personas.errors import SpecError
 from personas.library import load_personas
 from scenarios.library import load_storylines
+from scenarios.noise import load_profiles
 from sim.graph import ServiceGraphError
 
 app = typer.Typer(
@@ -104,12 +105,18 @@ def world(
     start: Annotated[str, typer.Option(help="First local date, YYYY-MM-DD.")] = "2026-01-05",
     variation: Annotated[int, typer.Option(help="Persona variation (0 = canonical).")] = 0,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("out/world"),
-    storylines: Annotated[int, typer.Option(help="Storyline instances to plant.")] = 0,
+    noise: Annotated[str | None, typer.Option(
+        help="Noise profile (storylines, volume, ratio target); none: routine life only.")] = None,
+    noise_ratio: Annotated[float | None, typer.Option(
+        help="Override the profile's noise-to-signal target (words).")] = None,
+    storylines: Annotated[str | None, typer.Option(
+        help="Storyline instances to plant: a number, or 'none'.")] = None,
     library: LibraryOpt = None,
 ) -> None:
     """Simulate one person's digital life and write it as a one-world dataset."""
-    if storylines < 0:
-        raise UsageError("--storylines", f"must be non-negative, got {storylines}")
+    count = _storyline_count(storylines)
+    if noise_ratio is not None and not 0 <= noise_ratio <= 1000:
+        raise UsageError("--noise-ratio", f"must be between 0 and 1000, got {noise_ratio}")
     if seed < 0:
         raise UsageError("--seed", f"must be non-negative, got {seed}")
     if not 1 <= days <= 3660:
@@ -122,6 +129,10 @@ def world(
         raise UsageError("--start", f"expected YYYY-MM-DD, got {start!r}") from None
     specs = _personas(library)
     families = load_storylines(library)  # validated even when none are planted
+    profiles = load_profiles(library)
+    if noise is not None and noise not in profiles:
+        raise UsageError("--noise", f"unknown profile {noise!r}; known: "
+                         f"{', '.join(sorted(profiles))}")
     if persona is None:
         persona = next(iter(specs))
     if persona not in specs:
@@ -131,12 +142,23 @@ def world(
         task = bar.add_task(f"{persona}: starting", total=None)
         manifest = write_world(
             out, specs[persona], seed=seed, days=days, start=start_date, variation=variation,
-            families=families, storylines=storylines,
+            families=families, storylines=count,
+            noise=profiles[noise] if noise else None, ratio=noise_ratio,
             progress=lambda msg: bar.update(task, description=f"{persona}: {msg}"),
         )
     events = manifest["oracle_tables"]["events"]["rows"]
     rows = sum(t["rows"] for t in manifest["tables"].values())
     err.print(f"wrote {out}: {events} events, {rows} record versions, world {manifest['world_id']}")
+
+
+def _storyline_count(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if value == "none":
+        return 0
+    if not value.isdigit():
+        raise UsageError("--storylines", f"expected a number or 'none', got {value!r}")
+    return int(value)
 
 
 @app.command("hash")

@@ -28,6 +28,7 @@ from personas.instance import instance_id
 from personas.spec import PersonaSpec, default_start
 from scenarios.build import live
 from scenarios.engine import LABEL_SCHEMA
+from scenarios.noise import NoiseProfile
 from scenarios.storyline_spec import StorylineSpec
 from sim.events import EVENT_LOG_SCHEMA
 from sim.services import TABLE_SERVICE, TABLES
@@ -59,6 +60,7 @@ class WorldTables:
     labels: pa.Table
     storylines: dict[str, int]  # instances per family
     skipped: list[str]  # families the persona lacks services for
+    noise_to_signal: dict | None  # target and achieved ratios, when thinned
 
 
 def _with_world_id(table: pa.Table, world_id: str, schema: pa.Schema) -> pa.Table:
@@ -73,28 +75,32 @@ def labels_schema() -> pa.Schema:
 def build_world(spec: PersonaSpec, *, seed: int = 0, days: int = 100,
                 start: dt.date | None = None, variation: int = 0,
                 families: dict[str, StorylineSpec] | None = None,
-                storylines: int = 0) -> WorldTables:
+                storylines: int | None = None, noise: NoiseProfile | None = None,
+                ratio: float | None = None) -> WorldTables:
     """Simulate and return the world's tables in their on-disk schemas."""
     start = start or default_start()
     lived = live(spec, seed=seed, days=days, start=start, variation=variation,
-                 families=families, storylines=storylines)
-    world = lived.world
+                 families=families, storylines=storylines, noise=noise, ratio=ratio)
     pid = instance_id(spec.id, variation)
     wid = make_world_id(pid, seed, start, days)
-    produced = world.tables()
+    produced = lived.tables()
     history = {}
     for name in sorted(TABLES):
         schema = history_schema(name)
         table = produced.get(name, TABLES[name].schema.empty_table())
         history[name] = _with_world_id(table, wid, schema)
-    events = _with_world_id(world.event_log(), wid, events_schema())
+    events = _with_world_id(lived.event_log(), wid, events_schema())
     labels = _with_world_id(lived.storylines.labels(), wid, labels_schema())
     counts: dict[str, int] = {}
     for inst in lived.storylines.instances:
         counts[inst.spec.id] = counts.get(inst.spec.id, 0) + 1
+    th = lived.thinning
+    ratio_report = None if th is None else {
+        "target": th.target, "achieved_words": round(th.achieved_words, 3),
+        "achieved_events": round(th.achieved_events, 3)}
     return WorldTables(world_id=wid, persona_instance=pid, history=history, events=events,
                        labels=labels, storylines=dict(sorted(counts.items())),
-                       skipped=lived.skipped)
+                       skipped=lived.skipped, noise_to_signal=ratio_report)
 
 
 def _write(table: pa.Table, path: Path) -> dict:
@@ -105,15 +111,16 @@ def _write(table: pa.Table, path: Path) -> dict:
 
 def write_world(out: Path, spec: PersonaSpec, *, seed: int = 0, days: int = 100,
                 start: dt.date | None = None, variation: int = 0,
-                families: dict[str, StorylineSpec] | None = None, storylines: int = 0,
-                progress: Progress | None = None) -> dict:
+                families: dict[str, StorylineSpec] | None = None,
+                storylines: int | None = None, noise: NoiseProfile | None = None,
+                ratio: float | None = None, progress: Progress | None = None) -> dict:
     """Simulate one world and write it atomically to ``out``; returns the manifest."""
     start = start or default_start()
     check_output(Path(out))
     say = progress or (lambda _msg: None)
     say("simulating")
     tables = build_world(spec, seed=seed, days=days, start=start, variation=variation,
-                         families=families, storylines=storylines)
+                         families=families, storylines=storylines, noise=noise, ratio=ratio)
     say("writing")
     with atomic_directory(Path(out)) as tmp:
         listed = {}
@@ -140,6 +147,8 @@ def write_world(out: Path, spec: PersonaSpec, *, seed: int = 0, days: int = 100,
             "services": sorted(spec.services),
             "storylines": tables.storylines,
             "storylines_skipped": tables.skipped,
+            "noise": None if noise is None else noise.id,
+            "noise_to_signal": tables.noise_to_signal,
             "libraries": library_versions(),
             "tables": listed,
             "oracle_tables": oracle,

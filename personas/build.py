@@ -44,8 +44,11 @@ def prepare(
     start: dt.date | None = None,
     variation: int = 0,
     grammar: Grammar | None = None,
+    volume: float = 1.0,
 ) -> tuple[World, Life]:
     """A world with the person's routine life installed, its clock not yet started.
+
+    ``volume`` multiplies every routine rate (a noise profile generates more than it keeps).
 
     Layers above add their own processes (storylines) before calling ``world.run()``.
     """
@@ -56,6 +59,7 @@ def prepare(
     pools = build_pools(person, world.rng.child("pools"),
                         fx=_FX.get(spec.money.currency, 1.0))
     life = Life.create(world, person, grammar or shipped_grammar(), pools)
+    life.volume = volume
     for routine in ROUTINES:
         routine.install(life)
     return world, life

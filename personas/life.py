@@ -43,6 +43,7 @@ class Life:
     grammar: Grammar
     pools: Pools
     state: dict = field(default_factory=dict)  # what routines share (the ledger, channels)
+    volume: float = 1.0  # multiplies every routine rate
     # The calendar of work, derived once by _plan_calendar:
     work: list[tuple[int, int]] = field(default_factory=list)  # sim-second intervals
     work_block: list[int] = field(default_factory=list)  # spec block of each interval
@@ -109,7 +110,7 @@ class Life:
 
     def rates(self, name: str, days: range) -> np.ndarray:
         """Expected items of ``name`` per day: the spec's rate, damped on days off."""
-        base = getattr(self.spec.volume, name)
+        base = getattr(self.spec.volume, name) * self.volume
         idx = np.arange(days.start, days.stop)
         if not self.spec.work.blocks:
             return np.full(len(idx), float(base))

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from personas.build import prepare
 from personas.life import Life
+from personas.routines.money import rebalance
 from personas.spec import PersonaSpec
 from scenarios.engine import Storylines
+from scenarios.noise import NoiseProfile, Thinning, thin
 from scenarios.storyline_spec import StorylineSpec
 from sim.world import World
 
@@ -19,6 +21,17 @@ class LivedWorld:
     life: Life
     storylines: Storylines
     skipped: list[str]  # families the persona could not live through
+    thinning: Thinning | None = None
+
+    def tables(self) -> dict:
+        """History tables as exported: thinned to the target, balances recomputed."""
+        if self.thinning is None:
+            return self.world.tables()
+        return rebalance(self.world.tables(self.thinning.keep_events))
+
+    def event_log(self):
+        keep = None if self.thinning is None else self.thinning.keep_events
+        return self.world.event_log(keep)
 
 
 def live(
@@ -29,12 +42,28 @@ def live(
     start: dt.date | None = None,
     variation: int = 0,
     families: dict[str, StorylineSpec] | None = None,
-    storylines: int = 0,
+    storylines: int | None = None,
+    noise: NoiseProfile | None = None,
+    ratio: float | None = None,
 ) -> LivedWorld:
-    """Simulate ``spec`` with ``storylines`` instances drawn from ``families``."""
-    world, life = prepare(spec, seed=seed, days=days, start=start, variation=variation)
+    """Simulate ``spec`` with storyline instances drawn from ``families``.
+
+    Without ``noise`` the world is routine life plus ``storylines`` instances, unthinned.
+    With a profile, its volume and storyline rate apply (``storylines`` overrides the
+    count), and the world is thinned to ``ratio`` (default: the profile's target).
+    """
+    volume = noise.volume if noise else 1.0
+    world, life = prepare(spec, seed=seed, days=days, start=start, variation=variation,
+                          volume=volume)
     runner = Storylines(life)
     eligible, skipped = runner.eligible((families or {}).values())
+    if storylines is None:
+        storylines = noise.storylines_for(days) if noise else 0
     runner.plant(eligible, storylines)
     world.run()
-    return LivedWorld(world, life, runner, skipped)
+    target = ratio if ratio is not None else (noise.ratio if noise else None)
+    thinning = None
+    if noise is not None or ratio is not None:
+        weights = noise.service_weights if noise else {}
+        thinning = thin(world, runner.signal_events(), target=target, weights=weights)
+    return LivedWorld(world, life, runner, skipped, thinning)

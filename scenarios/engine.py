@@ -335,6 +335,13 @@ class Storylines:
 
     # -- export -------------------------------------------------------------------------
 
+    def signal_events(self) -> set[str]:
+        """Events that wrote storyline records (bank rows get theirs when posted)."""
+        written = {(t, r) for inst in self.instances for t, r, _, _ in inst.records}
+        ids, entities, tables = self.world.log.columns("event_id", "entity_id", "table")
+        return {i for i, e, t in zip(ids.tolist(), entities.tolist(), tables.tolist(),
+                                     strict=True) if (t, e) in written}
+
     def labels(self) -> pa.Table:
         rows = [(t, rid, self.world.clock.to_arrow_us(np.array([vf]))[0], "signal",
                  inst.instance_id, None, role)

@@ -7,9 +7,9 @@ every routine cascade has a stable number ``u`` and is kept when ``u`` is below 
 service's keep fraction. Lowering the target lowers the fractions, so a lower-ratio world is
 a subset of a higher one, and the signal is the same at every ratio.
 
-Kept whatever the target: storyline chains (and what they cause), records that exist when
-the window opens, and the tables that hold state rather than messages (accounts, recurring
-bills, the catalogue, subscriptions, contacts, channels, watches).
+Kept whatever the target: storyline chains (and what they cause) and the tables that hold
+state rather than messages (accounts, recurring bills, the catalogue, subscriptions,
+contacts, channels, watches).
 """
 
 from __future__ import annotations
@@ -106,8 +106,7 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     is_signal = np.isin(ids, list(signal_events))
     story_root = np.zeros(len(ids), bool)
     story_root[roots[is_signal]] = True
-    protected = (story_root[roots] | (ts[roots] == 0) | np.isin(tables, list(STATE_TABLES))
-                 | ~inside)
+    protected = story_root[roots] | np.isin(tables, list(STATE_TABLES)) | ~inside
     u = np.ones(len(ids))
     free_roots = np.unique(roots[~protected])
     u[free_roots] = stable_uniform(ids[free_roots], "thinning")
@@ -172,7 +171,8 @@ def _solve(target, names, services, words, free, root_service, root_u, sig_words
     goal: dict[str, float] = {}
     for s in names:
         if sig_words.get(s):
-            goal[s] = target * sig_words[s]
+            # A service cannot show more than it has; what it lacks goes to the others.
+            goal[s] = min(target * sig_words[s], fixed.get(s, 0) + available[s])
     rest = max(0.0, target * total_signal - sum(goal.values()))
     others = [s for s in names if s not in goal]
     mass = {s: weights.get(s, 1.0) * available[s] for s in others}
