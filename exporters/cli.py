@@ -19,6 +19,7 @@ from rich.table import Table
 
 from exporters.atomic import OutputError
 from exporters.dataset import dataset_hashes
+from exporters.stats import dataset_stats
 from exporters.world_dataset import write_world
 from personas.errors import SpecError
 from personas.library import load_personas
@@ -149,6 +150,33 @@ def world(
     events = manifest["oracle_tables"]["events"]["rows"]
     rows = sum(t["rows"] for t in manifest["tables"].values())
     err.print(f"wrote {out}: {events} events, {rows} record versions, world {manifest['world_id']}")
+
+
+@app.command()
+def stats(
+    path: Annotated[Path, typer.Argument(help="A world dataset directory.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Events and words per service and label class, noise-to-signal, storylines, probes."""
+    if not (path / "manifest.json").is_file():
+        raise UsageError("PATH", f"{path} is not a lifeloom dataset (no manifest.json)")
+    report = dataset_stats(path)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, sort_keys=True))
+        return
+    table = Table("service", "events", "words", "signal words", "routine words")
+    for service in sorted(report["words"]):
+        cls = report["classes"].get(service, {})
+        table.add_row(service, str(report["events"].get(service, 0)),
+                      str(report["words"][service]),
+                      str(cls.get("signal", {}).get("words", 0)),
+                      str(cls.get("routine", {}).get("words", 0)))
+    console = Console()
+    console.print(table)
+    ratio = report["noise_to_signal"]
+    console.print(f"noise-to-signal: target {ratio['target']}, achieved "
+                  f"{ratio['achieved_words']} (words), {ratio['achieved_events']} (events)")
+    console.print(f"storylines: {report['storylines']}")
 
 
 def _storyline_count(value: str | None) -> int | None:

@@ -1,0 +1,127 @@
+"""``lifeloom stats``: what a dataset holds, by service and label class, read from its files.
+
+The separability probe asks whether signal records can be told from routine ones by surface
+features alone (length, local hour, weekday, how often the sender writes): for each record
+table and feature it reports the AUC of that feature as a signal-vs-routine score, folded
+so 0.5 means no information and 1.0 a perfect giveaway.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from exporters.content_hash import read_table_dir
+from personas.text.diversity import text_diversity
+from sim.measure import word_counts
+from sim.services import TABLE_SERVICE, TABLES
+
+_SENDER = {"personal_emails": "from_name", "work_emails": "from_name",
+           "chat_messages": "sender_name", "sms_messages": "contact_name",
+           "call_log": "contact_name", "feed_posts": "author"}
+
+
+def dataset_stats(path: Path) -> dict:
+    """Stats of a one-world dataset directory (stable keys; see the README)."""
+    manifest = json.loads((path / "manifest.json").read_text())
+    labels = _read(path / "oracle" / "labels")
+    signal_keys = set()
+    if labels is not None:
+        signal_keys = {(t, r, vf) for t, r, vf in zip(
+            labels["table"].to_list(), labels["record_id"].to_list(),
+            labels["valid_from"].to_list(), strict=True)}
+    events_by, words_by, classes = {}, {}, {}
+    probe = {}
+    bodies = []
+    for name in sorted(TABLES):
+        table = _read(path / "history" / name)
+        if table is None or not table.height:
+            continue
+        service = TABLE_SERVICE[name]
+        words = np.zeros(table.height, np.int64)
+        for col in TABLES[name].text_columns:
+            words += word_counts(pa.array(table[col].to_list(), pa.string()))
+        is_signal = np.array([(name, r, vf) in signal_keys for r, vf in zip(
+            table["record_id"].to_list(), table["valid_from"].to_list(), strict=True)])
+        cls = classes.setdefault(service, {"signal": {"records": 0, "words": 0},
+                                           "routine": {"records": 0, "words": 0}})
+        for label, mask in (("signal", is_signal), ("routine", ~is_signal)):
+            cls[label]["records"] += int(mask.sum())
+            cls[label]["words"] += int(words[mask].sum())
+        words_by[service] = words_by.get(service, 0) + int(words.sum())
+        if name in ("personal_emails", "work_emails"):
+            bodies += table["body"].to_list()
+        if is_signal.any() and (~is_signal).any():
+            probe[name] = _separability(table, words, is_signal, manifest["timezone"], name)
+    events = _read(path / "oracle" / "events")
+    if events is not None:
+        for service, n in events.group_by("service", maintain_order=True).len().iter_rows():
+            events_by[service] = n
+    signal_words = sum(c["signal"]["words"] for c in classes.values())
+    routine_words = sum(c["routine"]["words"] for c in classes.values())
+    ratio = manifest.get("noise_to_signal") or {}
+    spans = _storyline_spans(labels)
+    return {
+        "world_id": manifest.get("world_id"),
+        "events": dict(sorted(events_by.items())),
+        "words": dict(sorted(words_by.items())),
+        "classes": dict(sorted(classes.items())),
+        "noise_to_signal": {
+            "target": ratio.get("target"),
+            "achieved_words": round(routine_words / signal_words, 3) if signal_words else None,
+            "achieved_events": ratio.get("achieved_events"),
+        },
+        "storylines": manifest.get("storylines", {}),
+        "storylines_skipped": manifest.get("storylines_skipped", []),
+        "services_per_storyline": spans["services"],
+        "storyline_span_days": spans["days"],
+        "diversity": text_diversity(bodies).to_dict() if bodies else None,
+        "separability": probe,
+    }
+
+
+def _read(directory: Path) -> pl.DataFrame | None:
+    if not directory.is_dir():
+        return None
+    return pl.from_arrow(read_table_dir(directory))
+
+
+def _auc(score: np.ndarray, positive: np.ndarray) -> float:
+    """Mann-Whitney AUC of ``score`` for ``positive``, folded to [0.5, 1]."""
+    ranks = pl.Series(score).rank("average").to_numpy()
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    auc = (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    return round(float(max(auc, 1 - auc)), 3)
+
+
+def _separability(table: pl.DataFrame, words: np.ndarray, is_signal: np.ndarray, tz: str,
+                  name: str) -> dict[str, float]:
+    local = table["valid_from"].dt.convert_time_zone(tz)
+    hour = local.dt.hour().to_numpy()
+    out = {
+        "length": _auc(words.astype(float), is_signal),
+        "local_hour": _auc(np.minimum(hour, 24 - hour).astype(float), is_signal),
+        "weekday": _auc(local.dt.weekday().to_numpy().astype(float), is_signal),
+    }
+    sender = _SENDER.get(name)
+    if sender:
+        counts = table.group_by(sender, maintain_order=True).len()
+        freq = table.join(counts, on=sender, how="left")["len"].fill_null(0).to_numpy()
+        out["sender_frequency"] = _auc(freq.astype(float), is_signal)
+    return out
+
+
+def _storyline_spans(labels: pl.DataFrame | None) -> dict[str, dict]:
+    if labels is None or not labels.height:
+        return {"services": {"mean": None, "max": None}, "days": {"mean": None, "max": None}}
+    per = labels.with_columns(pl.col("table").replace_strict(TABLE_SERVICE).alias("service"))
+    agg = per.group_by("storyline_instance_id", maintain_order=True).agg(
+        pl.col("service").n_unique().alias("services"),
+        ((pl.col("valid_from").max() - pl.col("valid_from").min()).dt.total_seconds()
+         / 86_400).alias("days"))
+    return {k: {"mean": round(float(agg[k].mean()), 2), "max": round(float(agg[k].max()), 2)}
+            for k in ("services", "days")}

@@ -1,0 +1,37 @@
+"""``lifeloom stats``: stable keys, and counts that agree with the files."""
+
+import json
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+
+LIFELOOM = [sys.executable, "-m", "exporters.cli"]
+
+
+def test_stats_reports_classes_ratio_and_storylines(tmp_path):
+    out = tmp_path / "w"
+    r = subprocess.run([*LIFELOOM, "world", "--persona", "staff_engineer", "--days", "40",
+                        "--noise", "typical", "--storylines", "4", "--out", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    s = subprocess.run([*LIFELOOM, "stats", str(out), "--json"], capture_output=True,
+                       text=True, timeout=300)
+    assert s.returncode == 0, s.stderr
+    report = json.loads(s.stdout)
+    for key in ("events", "words", "classes", "noise_to_signal", "storylines",
+                "services_per_storyline", "storyline_span_days", "diversity", "separability"):
+        assert key in report
+    assert set(report["noise_to_signal"]) == {"target", "achieved_words", "achieved_events"}
+    labels = pq.read_table(next((out / "oracle" / "labels").glob("*.parquet")))
+    signal_records = sum(c["signal"]["records"] for c in report["classes"].values())
+    assert signal_records == labels.num_rows
+    assert sum(report["storylines"].values()) == 4
+    for probes in report["separability"].values():
+        assert all(0.5 <= v <= 1.0 for v in probes.values())
+
+
+def test_stats_of_a_non_dataset_exits_2(tmp_path):
+    r = subprocess.run([*LIFELOOM, "stats", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1].startswith("error: PATH: ")
