@@ -94,7 +94,7 @@ class Storylines:
         planted = []
         for k in range(count):
             spec = specs[int(order[k % len(specs)])]
-            iid = self.world.ids.one("storylines/instances", "si_")
+            iid = self.world.ids.one("storylines/instances", "sy_")
             low, high = spec.start
             latest = max(0.0, 1.0 - spec.min_days / self.world.days)
             share = rng.uniform(min(low, latest), min(high, latest) or 1e-9)
