@@ -63,6 +63,11 @@ class Instance:
     last_event: str | None = None  # each step is caused by the one before it
     last_write: int = -1  # writes at one instant are spaced so causes come first
     finished: bool = False
+    aborted: bool = False  # its parameters could not be bound
+
+
+class NoCandidateError(LookupError):
+    """Everything a parameter could pick is locked by other running instances."""
 
 
 class Storylines:
@@ -113,7 +118,12 @@ class Storylines:
         if inst.start > world.now:
             yield world.env.timeout(inst.start - world.now)
         rng = world.rng.child(inst.instance_id).stream("steps")
-        self._bind_params(inst, rng)
+        try:
+            self._bind_params(inst, rng)
+        except NoCandidateError:  # nothing free to build it from: it does not happen
+            self._release(inst)
+            inst.aborted = True
+            return
         steps = inst.spec.steps
         position = {s.id: i for i, s in enumerate(steps)}
         pc = 0
@@ -139,6 +149,9 @@ class Storylines:
             elif isinstance(step, EndStep):
                 break
         inst.finished = True
+        self._release(inst)
+
+    def _release(self, inst: Instance) -> None:
         for key in inst.locked:
             self.life.state["locks"].discard(key)
 
@@ -209,6 +222,8 @@ class Storylines:
             kinds = param.kinds or (["coworkers"] if param.pick == "coworker"
                                     else ["family", "friends"])
             pool = [i for i in c.of_kind(*kinds).tolist() if ("contact", i) not in locks]
+            if not pool:
+                raise NoCandidateError(f"no free contact of kinds {kinds}")
             i = int(pool[int(rng.integers(len(pool)))])
             self._lock(inst, ("contact", i))
             ids = life.state.get("contact_ids")
@@ -221,6 +236,8 @@ class Storylines:
             candidates = np.flatnonzero(p.interest) if param.liked and p.interest.any() \
                 else np.arange(len(p))
             pool = [int(j) for j in candidates if ("product", int(j)) not in locks]
+            if not pool:
+                raise NoCandidateError("no free product")
             j = pool[int(rng.integers(len(pool)))]
             self._lock(inst, ("product", j))
             book = life.state.get("prices")
