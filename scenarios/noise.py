@@ -99,41 +99,43 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     """Choose the cascades to keep so non-signal words are ``target`` times signal words."""
     ids, causes, services, tables, ts = world.log.columns(
         "event_id", "cause_event_id", "service", "table", "ts")
-    ts = ts.astype(np.int64)
-    inside = ts < world.clock.end_seconds
+    inside = ts.astype(np.int64) < world.clock.end_seconds
     words = _words_by_event(world, ids)
     roots = cascade_roots(ids, causes)
-    is_signal = np.isin(ids, list(signal_events))
+    names, code = np.unique(services.astype(str), return_inverse=True)
+    is_signal = np.isin(ids.astype(str), np.array(sorted(signal_events), dtype=str))
     story_root = np.zeros(len(ids), bool)
     story_root[roots[is_signal]] = True
-    protected = story_root[roots] | np.isin(tables, list(STATE_TABLES)) | ~inside
-    u = np.ones(len(ids))
-    free_roots = np.unique(roots[~protected])
-    u[free_roots] = stable_uniform(ids[free_roots], "thinning")
-    root_u = u[roots]
-    root_service = services[roots]
-    sig_words = _by_service(services, words, is_signal & inside)
-    fixed = _by_service(services, words, protected & ~is_signal & inside)
+    protected = story_root[roots] | np.isin(tables.astype(str), sorted(STATE_TABLES)) | ~inside
     free = ~protected
-    names = sorted(set(services.tolist()))
+    u = np.ones(len(ids))
+    free_roots = np.unique(roots[free])
+    u[free_roots] = stable_uniform(ids[free_roots], "thinning")
+    root_u, root_code = u[roots], code[roots]
+    k = len(names)
+
+    def per_service(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(code[mask], weights=words[mask], minlength=k)
+
+    sig_words = per_service(is_signal & inside)
     if target is None:
         keep = np.ones(len(ids), bool)
     else:
-        fraction = _solve(target, names, services, words, free, root_service, root_u,
-                          sig_words, fixed, weights or {})
-        keep = protected | (free & (root_u < np.vectorize(fraction.get)(root_service)))
-    kept_noise = _by_service(services, words, keep & ~is_signal & inside)
-    total_signal = sum(sig_words.values())
-    total_noise = sum(kept_noise.values())
+        fraction = _solve(target, code, root_code, root_u, words, free,
+                          sig_words, per_service(protected & ~is_signal & inside),
+                          np.array([(weights or {}).get(n, 1.0) for n in names]))
+        keep = protected | (free & (root_u < fraction[root_code]))
+    noise = per_service(keep & ~is_signal & inside)
+    total_signal, total_noise = sig_words.sum(), noise.sum()
     n_signal = int((is_signal & inside).sum())
     n_noise = int((keep & ~is_signal & inside).sum())
-    by_service = {s: {"signal_words": sig_words.get(s, 0), "noise_words": kept_noise.get(s, 0),
-                      "ratio": kept_noise.get(s, 0) / sig_words[s] if sig_words.get(s) else None}
-                  for s in names}
+    by_service = {str(n): {"signal_words": int(sig_words[i]), "noise_words": int(noise[i]),
+                           "ratio": float(noise[i] / sig_words[i]) if sig_words[i] else None}
+                  for i, n in enumerate(names)}
     return Thinning(
         keep_events=np.sort(ids[keep].astype(str)),
         target=target,
-        achieved_words=total_noise / total_signal if total_signal else float("inf"),
+        achieved_words=float(total_noise / total_signal) if total_signal else float("inf"),
         achieved_events=n_noise / n_signal if n_signal else float("inf"),
         by_service=by_service,
     )
@@ -152,43 +154,29 @@ def _words_by_event(world: World, ids: np.ndarray) -> np.ndarray:
     return np.array([counts.get(e, 0) for e in ids.tolist()], dtype=np.int64)
 
 
-def _by_service(services: np.ndarray, words: np.ndarray, mask: np.ndarray) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for s in np.unique(services[mask]):
-        out[str(s)] = int(words[mask & (services == s)].sum())
-    return out
-
-
-def _solve(target, names, services, words, free, root_service, root_u, sig_words, fixed,
-           weights) -> dict[str, float]:
+def _solve(target: float, code: np.ndarray, root_code: np.ndarray, root_u: np.ndarray,
+           words: np.ndarray, free: np.ndarray, sig_words: np.ndarray, fixed: np.ndarray,
+           weight: np.ndarray) -> np.ndarray:
     """Keep fractions per root service, found by a few rounds of proportional fitting.
 
-    Services that carry signal aim at ``target`` times their own signal; the others share
-    what the overall target leaves, in proportion to their weight and volume.
+    Services that carry signal aim at ``target`` times their own signal (or all they have);
+    the others share what the overall target leaves, in proportion to weight and volume.
     """
-    total_signal = sum(sig_words.values())
-    available = {s: int(words[free & (services == s)].sum()) for s in names}
-    goal: dict[str, float] = {}
-    for s in names:
-        if sig_words.get(s):
-            # A service cannot show more than it has; what it lacks goes to the others.
-            goal[s] = min(target * sig_words[s], fixed.get(s, 0) + available[s])
-    rest = max(0.0, target * total_signal - sum(goal.values()))
-    others = [s for s in names if s not in goal]
-    mass = {s: weights.get(s, 1.0) * available[s] for s in others}
-    total_mass = sum(mass.values())
-    for s in others:
-        goal[s] = fixed.get(s, 0) + (rest * mass[s] / total_mass if total_mass else 0.0)
-    own_total = {s: int(words[free & (services == s) & (root_service == s)].sum())
-                 for s in names}
-    fraction = dict.fromkeys(names, 1.0)
+    k = len(sig_words)
+    own = free & (code == root_code)
+    own_total = np.bincount(code[own], weights=words[own], minlength=k)
+    available = np.bincount(code[free], weights=words[free], minlength=k)
+    carries = sig_words > 0
+    goal = np.where(carries, np.minimum(target * sig_words, fixed + available), 0.0)
+    rest = max(0.0, target * sig_words.sum() - goal.sum())
+    mass = np.where(carries, 0.0, weight * available)
+    share = mass / mass.sum() if mass.sum() else np.zeros(k)
+    goal = np.where(carries, goal, fixed + rest * share)
+    fraction = np.ones(k)
     for _ in range(25):
-        keep = free & (root_u < np.vectorize(fraction.get)(root_service))
-        for s in names:
-            if not own_total[s]:
-                continue
-            here = keep & (services == s)
-            from_others = int(words[here & (root_service != s)].sum())
-            want = goal[s] - fixed.get(s, 0) - from_others
-            fraction[s] = float(np.clip(want / own_total[s], 0.0, 1.0))
+        keep = free & (root_u < fraction[root_code])
+        others = keep & (code != root_code)
+        from_others = np.bincount(code[others], weights=words[others], minlength=k)
+        want = goal - fixed - from_others
+        fraction = np.where(own_total > 0, np.clip(want / np.maximum(own_total, 1), 0, 1), 1.0)
     return fraction
