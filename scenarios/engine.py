@@ -157,20 +157,22 @@ class Storylines:
 
     def _context(self, inst: Instance) -> Context:
         life, clock = self.life, self.world.clock
-        now = clock.instant(self.world.now)
+        # "now" is when this instance's next write happens (writes are spaced apart).
+        now = clock.instant(max(self.world.now, inst.last_write + _SPACING))
         p = life.person
         ledger = life.state.get("ledger")
         names = {
             "user": {"name": p.full_name, "first": p.first_name, "email": p.personal_email,
                      "work_email": p.work_email, "phone": p.phone, "city": p.city,
                      "employer": p.employer, "currency": life.spec.money.currency,
+                     "occupation": life.spec.occupation, "fx": life.pools.fx,
                      "checking": ledger.checking if ledger else None,
                      "card": ledger.card if ledger else None},
             "now": now,
             "today": now.astimezone(clock.tz).date(),
             **inst.names,
         }
-        return Context(names, self.world.holidays, formatters={
+        return Context(names, self.world.holidays, clock.tz, formatters={
             "money": lambda minor: str(life.money(np.array([int(minor)]))[0]),
             "date_text": lambda d: self._date_text(d),
             "time_text": lambda t: str(life.times(np.array([self._instant(t)]))[0]),
@@ -230,12 +232,16 @@ class Storylines:
             return {"id": None if ids is None else ids[i], "name": c.full_name[i],
                     "first": c.first_name[i], "email": c.email[i], "phone": c.phone[i],
                     "relationship": c.relationship[i], "company": c.company[i],
-                    "birthday": c.birthday[i]}
+                    "job_title": c.job_title[i], "birthday": c.birthday[i],
+                    "next_birthday": _next_birthday(c.birthday[i], self.world.clock.start)}
         if param.pick == "product":
             p = pools.products
             candidates = np.flatnonzero(p.interest) if param.liked and p.interest.any() \
                 else np.arange(len(p))
-            pool = [int(j) for j in candidates if ("product", int(j)) not in locks]
+            watched = set(np.asarray(life.state.get("watched", [])).tolist())
+            # Products routine life already watches change price on their own; leave them.
+            pool = [int(j) for j in candidates
+                    if ("product", int(j)) not in locks and int(j) not in watched]
             if not pool:
                 raise NoCandidateError("no free product")
             j = pool[int(rng.integers(len(pool)))]
@@ -333,9 +339,14 @@ class Storylines:
         inst.records.append((table, rec[0], now, role))
         if bind:
             at = self.world.clock.instant(now)
+            before = inst.names.get(bind) if record_id is not None else None
             inst.names[bind] = {**{k: _readable(v, TABLES[table], k, self) for k, v in
                                    columns.items()},
                                 "id": rec[0], "at": at, "event_id": ev[0],
+                                # after an update, what it said before ("moved from ...")
+                                "previous": None if before is None else {
+                                    k: v for k, v in before.items()
+                                    if not k.startswith("_") and k != "previous"},
                                 "_table": table, "_columns": columns}
 
     def _post(self, columns: dict, kind: str, stream: str,
@@ -373,6 +384,16 @@ class Storylines:
              pa.array(cols[3], pa.string()), pa.array(cols[4], pa.string()),
              pa.array(cols[5], pa.string()), pa.array(cols[6], pa.string())],
             schema=LABEL_SCHEMA)
+
+
+def _next_birthday(born: dt.date, start: dt.date) -> dt.date:
+    """The first birthday on or after ``start`` (29 February falls on 28 February)."""
+    for year in (start.year, start.year + 1):
+        day = born.replace(year=year) if (born.month, born.day) != (2, 29) else \
+            dt.date(year, 2, 28)
+        if day >= start:
+            return day
+    return day
 
 
 def _plain(value: Any) -> str:

@@ -29,8 +29,8 @@ class ExpressionError(ValueError):
     """An expression is outside the grammar or cannot be evaluated."""
 
 
-def _business_days(start: dt.date | dt.datetime, n: int, holidays: frozenset) -> dt.date:
-    day = start.date() if isinstance(start, dt.datetime) else start
+def _business_days(start: dt.date, n: int, holidays: frozenset) -> dt.date:
+    day = start
     step = 1 if n >= 0 else -1
     left = abs(int(n))
     while left:
@@ -40,18 +40,29 @@ def _business_days(start: dt.date | dt.datetime, n: int, holidays: frozenset) ->
     return day
 
 
-def _date_of(value: dt.date | dt.datetime) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
-
-
 @dataclass(frozen=True)
 class Context:
-    """What an expression can see: bound names, and the world's holiday calendar."""
+    """What an expression can see: bound names, the holiday calendar and the local zone.
+
+    Instants become local calendar dates in ``tz`` (the persona's zone), never UTC dates.
+    """
 
     names: Mapping[str, Any]
     holidays: frozenset = frozenset()
+    tz: dt.tzinfo = dt.UTC
     # How a world writes money, dates and times (the persona's locale); see FORMATTERS.
     formatters: Mapping[str, Callable] = field(default_factory=dict)
+
+    def local_date(self, value: dt.date | dt.datetime) -> dt.date:
+        if isinstance(value, dt.datetime):
+            return value.astimezone(self.tz).date()
+        return value
+
+    def at(self, day: dt.date | dt.datetime, clock: str) -> dt.datetime:
+        """The instant of local wall-clock ``clock`` ("HH:MM") on ``day`` (DST-aware)."""
+        hour, minute = (int(x) for x in clock.split(":"))
+        naive = dt.datetime.combine(self.local_date(day), dt.time(hour, minute))
+        return naive.replace(tzinfo=self.tz, fold=0).astimezone(dt.UTC)
 
     def functions(self) -> dict[str, Callable]:
         missing = {n: _unavailable(n) for n in FORMATTERS if n not in self.formatters}
@@ -61,8 +72,10 @@ class Context:
             "days": lambda n: dt.timedelta(days=n),
             "hours": lambda n: dt.timedelta(hours=n),
             "minutes": lambda n: dt.timedelta(minutes=n),
-            "business_days": lambda start, n: _business_days(start, n, self.holidays),
-            "date": _date_of,
+            "business_days": lambda start, n: _business_days(self.local_date(start), n,
+                                                             self.holidays),
+            "date": self.local_date,
+            "at": self.at,
             "min": min,
             "max": max,
             "abs": abs,
@@ -78,7 +91,7 @@ def _unavailable(name: str) -> Callable:
     return fail
 
 
-FORMATTERS = frozenset({"money", "date_text", "time_text"})
+FORMATTERS = frozenset({"money", "date_text", "time_text"})  # supplied by the world
 FUNCTIONS = frozenset(Context({}).functions())
 
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -163,9 +176,13 @@ def _eval(node: ast.AST, ctx: Context, fns: Mapping[str, Callable]) -> Any:
         return _BINARY[type(node.op)](_eval(node.left, ctx, fns), _eval(node.right, ctx, fns))
     if isinstance(node, ast.UnaryOp):
         return _UNARY[type(node.op)](_eval(node.operand, ctx, fns))
-    if isinstance(node, ast.BoolOp):
-        values = (_eval(v, ctx, fns) for v in node.values)
-        return all(values) if isinstance(node.op, ast.And) else any(values)
+    if isinstance(node, ast.BoolOp):  # Python's semantics: the deciding operand
+        value = None
+        for v in node.values:
+            value = _eval(v, ctx, fns)
+            if bool(value) != isinstance(node.op, ast.And):
+                return value
+        return value
     if isinstance(node, ast.Compare):
         left = _eval(node.left, ctx, fns)
         for op, comp in zip(node.ops, node.comparators, strict=True):

@@ -55,3 +55,20 @@ def test_business_days_land_on_working_days_n_working_days_later(start, n):
     working = sum(1 for k in range(1, (end - start).days + 1)
                   if (start + dt.timedelta(days=k)).weekday() < 5)
     assert working == n
+
+
+def test_dates_of_instants_are_local_and_at_builds_local_times():
+    la = __import__("zoneinfo").ZoneInfo("America/Los_Angeles")
+    evening = dt.datetime(2026, 1, 21, 5, 30, tzinfo=dt.UTC)  # 21:30 on Jan 20 in LA
+    ctx = Context({"t": evening}, tz=la)
+    assert parse("date(t)").evaluate(ctx) == dt.date(2026, 1, 20)
+    assert parse("business_days(t, 1)").evaluate(ctx) == dt.date(2026, 1, 21)
+    assert parse("at(date(t), '14:30')").evaluate(ctx) == dt.datetime(
+        2026, 1, 20, 22, 30, tzinfo=dt.UTC)
+    spring = parse("at(d, '02:30')").evaluate(Context({"d": dt.date(2026, 3, 8)}, tz=la))
+    assert spring.astimezone(la).hour == 3  # the gap shifts forward
+
+
+def test_and_or_return_the_deciding_operand():
+    assert parse("n > 3 and 'big' or 'small'").evaluate(CTX) == "big"
+    assert parse("n > 9 and 'big' or 'small'").evaluate(CTX) == "small"
