@@ -166,6 +166,7 @@ class Storylines:
                      "work_email": p.work_email, "phone": p.phone, "city": p.city,
                      "employer": p.employer, "currency": life.spec.money.currency,
                      "occupation": life.spec.occupation, "fx": life.pools.fx,
+                     "rent": int(life.spec.money.rent_minor * p.budget_factor),
                      "checking": ledger.checking if ledger else None,
                      "card": ledger.card if ledger else None},
             "now": now,
@@ -220,12 +221,17 @@ class Storylines:
     def _pick(self, inst: Instance, param: PickSpec, rng) -> Any:
         life, locks = self.life, self.life.state["locks"]
         c, pools = life.person.contacts, life.pools
-        if param.pick in ("contact", "coworker"):
-            kinds = param.kinds or (["coworkers"] if param.pick == "coworker"
+        if param.pick in ("contact", "coworker", "manager"):
+            kinds = param.kinds or (["coworkers"] if param.pick != "contact"
                                     else ["family", "friends"])
-            pool = [i for i in c.of_kind(*kinds).tolist() if ("contact", i) not in locks]
+            changing = set(np.asarray(life.state.get("phone_changes", ([],))[0]).tolist())
+            pool = [i for i in c.of_kind(*kinds).tolist()
+                    if ("contact", i) not in locks and i not in changing
+                    and (not param.relationships or c.relationship[i] in param.relationships)]
+            if param.pick == "manager":
+                pool = [i for i in pool if i == life.person.manager]
             if not pool:
-                raise NoCandidateError(f"no free contact of kinds {kinds}")
+                raise NoCandidateError(f"no free contact for {param.pick} {kinds}")
             i = int(pool[int(rng.integers(len(pool)))])
             self._lock(inst, ("contact", i))
             ids = life.state.get("contact_ids")
@@ -233,6 +239,7 @@ class Storylines:
                     "first": c.first_name[i], "email": c.email[i], "phone": c.phone[i],
                     "relationship": c.relationship[i], "company": c.company[i],
                     "job_title": c.job_title[i], "birthday": c.birthday[i],
+                    "conversation_id": f"cv_{i:03d}",  # the thread routine texts are in
                     "next_birthday": _next_birthday(c.birthday[i], self.world.clock.start)}
         if param.pick == "product":
             p = pools.products

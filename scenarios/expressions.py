@@ -76,6 +76,7 @@ class Context:
                                                              self.holidays),
             "date": self.local_date,
             "at": self.at,
+            "weekday": lambda d: self.local_date(d).weekday(),  # Monday = 0
             "min": min,
             "max": max,
             "abs": abs,
