@@ -31,9 +31,10 @@ def dataset_stats(path: Path) -> dict:
     labels = _read(path / "oracle" / "labels")
     signal_keys = set()
     if labels is not None:
+        signal = labels.filter(pl.col("class") == "signal")
         signal_keys = {(t, r, vf) for t, r, vf in zip(
-            labels["table"].to_list(), labels["record_id"].to_list(),
-            labels["valid_from"].to_list(), strict=True)}
+            signal["table"].to_list(), signal["record_id"].to_list(),
+            signal["valid_from"].to_list(), strict=True)}
     events_by, words_by, classes = {}, {}, {}
     probe = {}
     bodies = []

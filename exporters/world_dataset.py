@@ -4,6 +4,7 @@
     <out>/history/<table>/<world_id>.parquet   versioned app records, every catalogue table
     <out>/oracle/events/<world_id>.parquet     the event log
     <out>/oracle/labels/<world_id>.parquet     which record versions storylines wrote
+    <out>/oracle/conflicts/<world_id>.parquet  sources that disagree on purpose, and who wins
 
 Every table of the catalogue is written, with zero rows where the persona lacks the service,
 so every dataset has the same tables and schemas whoever lives in it.
@@ -27,7 +28,7 @@ from exporters.versions import FORMAT_VERSION, GENERATOR_VERSION, library_versio
 from personas.instance import instance_id
 from personas.spec import PersonaSpec, default_start
 from scenarios.build import live
-from scenarios.engine import LABEL_SCHEMA
+from scenarios.engine import CONFLICT_SCHEMA, LABEL_SCHEMA
 from scenarios.noise import NoiseProfile
 from scenarios.storyline_spec import StorylineSpec
 from sim.events import EVENT_LOG_SCHEMA
@@ -58,6 +59,7 @@ class WorldTables:
     history: dict[str, pa.Table]  # every catalogue table, in its on-disk schema
     events: pa.Table
     labels: pa.Table
+    conflicts: pa.Table
     storylines: dict[str, int]  # instances per family
     skipped: list[str]  # families the persona lacks services for
     noise_to_signal: dict | None  # target and achieved ratios, when thinned
@@ -70,6 +72,10 @@ def _with_world_id(table: pa.Table, world_id: str, schema: pa.Schema) -> pa.Tabl
 
 def labels_schema() -> pa.Schema:
     return pa.schema([WORLD_ID, *LABEL_SCHEMA])
+
+
+def conflicts_schema() -> pa.Schema:
+    return pa.schema([WORLD_ID, *CONFLICT_SCHEMA])
 
 
 def build_world(spec: PersonaSpec, *, seed: int = 0, days: int = 100,
@@ -91,6 +97,7 @@ def build_world(spec: PersonaSpec, *, seed: int = 0, days: int = 100,
         history[name] = _with_world_id(table, wid, schema)
     events = _with_world_id(lived.event_log(), wid, events_schema())
     labels = _with_world_id(lived.storylines.labels(), wid, labels_schema())
+    conflicts = _with_world_id(lived.storylines.conflicts(), wid, conflicts_schema())
     counts: dict[str, int] = {}
     for inst in lived.storylines.instances:
         counts[inst.spec.id] = counts.get(inst.spec.id, 0) + 1
@@ -99,7 +106,8 @@ def build_world(spec: PersonaSpec, *, seed: int = 0, days: int = 100,
         "target": th.target, "achieved_words": round(th.achieved_words, 3),
         "achieved_events": round(th.achieved_events, 3)}
     return WorldTables(world_id=wid, persona_instance=pid, history=history, events=events,
-                       labels=labels, storylines=dict(sorted(counts.items())),
+                       labels=labels, conflicts=conflicts,
+                       storylines=dict(sorted(counts.items())),
                        skipped=lived.skipped, noise_to_signal=ratio_report)
 
 
@@ -129,7 +137,8 @@ def write_world(out: Path, spec: PersonaSpec, *, seed: int = 0, days: int = 100,
             listed[name] = {"service": TABLE_SERVICE[name], "files": [rel],
                             **_write(table, tmp / rel)}
         oracle = {}
-        for name, table in (("events", tables.events), ("labels", tables.labels)):
+        for name, table in (("events", tables.events), ("labels", tables.labels),
+                            ("conflicts", tables.conflicts)):
             rel = f"oracle/{name}/{tables.world_id}.parquet"
             oracle[name] = {"files": [rel], **_write(table, tmp / rel)}
         manifest = {

@@ -10,6 +10,7 @@ Ids come from the instance's own stream, so they do not move when routine volume
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,19 @@ from sim.services import TABLES
 
 _SPACING = 20  # seconds between two writes of one instance at the same instant
 
+CONFLICT_SCHEMA = pa.schema([
+    pa.field("conflict_id", pa.string(), nullable=False),
+    pa.field("storyline_instance_id", pa.string(), nullable=False),
+    pa.field("operator", pa.string(), nullable=False),
+    pa.field("slot", pa.string(), nullable=False),
+    pa.field("authoritative", pa.string(), nullable=False),
+    pa.field("superseded", pa.string(), nullable=False),  # JSON list
+    pa.field("why", pa.string(), nullable=False),
+    pa.field("table", pa.string(), nullable=False),  # the record that made them disagree
+    pa.field("record_id", pa.string(), nullable=False),
+    pa.field("valid_from", pa.timestamp("us", tz="UTC"), nullable=False),
+])
+
 LABEL_SCHEMA = pa.schema([
     pa.field("table", pa.string(), nullable=False),
     pa.field("record_id", pa.string(), nullable=False),
@@ -59,6 +73,9 @@ class Instance:
     names: dict[str, Any] = field(default_factory=dict)
     milestones: dict[str, int] = field(default_factory=dict)
     records: list[tuple[str, str, int, str]] = field(default_factory=list)
+    conflicts: list[dict] = field(default_factory=list)
+    # (table, record_id, valid_from, conflict_id, role) of records a conflict involves
+    conflict_records: list[tuple[str, str, int, str, str]] = field(default_factory=list)
     locked: list[tuple[str, int]] = field(default_factory=list)
     last_event: str | None = None  # each step is caused by the one before it
     last_write: int = -1  # writes at one instant are spaced so causes come first
@@ -240,6 +257,7 @@ class Storylines:
                     "relationship": c.relationship[i], "company": c.company[i],
                     "job_title": c.job_title[i], "birthday": c.birthday[i],
                     "conversation_id": f"cv_{i:03d}",  # the thread routine texts are in
+                    "_pick_table": "contacts",
                     "next_birthday": _next_birthday(c.birthday[i], self.world.clock.start)}
         if param.pick == "product":
             p = pools.products
@@ -259,7 +277,7 @@ class Storylines:
             ids = life.state.get("product_ids")
             return {"id": None if ids is None else ids[j], "title": p.title[j],
                     "brand": p.brand[j], "merchant": p.merchant[j], "price": price,
-                    "category": p.category[j]}
+                    "category": p.category[j], "_pick_table": "shop_products"}
         choices = {"merchant": pools.merchants, "place": pools.places,
                    "project": np.array(life.spec.projects, dtype=object),
                    "topic": pools.work_topics}[param.pick]
@@ -314,6 +332,8 @@ class Storylines:
             cause = inst.names[step.source].get("event_id")
         self._write(inst, step.table, step.kind, columns, step.id, step.actor, step.device,
                     bind=step.bind, cause=cause)
+        if step.conflict:
+            self._conflict(inst, step.conflict)
 
     def _update(self, inst: Instance, step: UpdateStep) -> None:
         record = inst.names[step.record]
@@ -321,6 +341,8 @@ class Storylines:
         columns = dict(record["_columns"]) | self._columns(inst, table, step.fields, step.text)
         self._write(inst, table, step.kind, columns, step.id, step.actor, None,
                     bind=step.record, record_id=record["id"])
+        if step.conflict:
+            self._conflict(inst, step.conflict)
 
     def _write(self, inst: Instance, table: str, kind: str, columns: dict, role: str,
                actor: str, device: str | None, *, bind: str | None,
@@ -356,6 +378,35 @@ class Storylines:
                                     if not k.startswith("_") and k != "previous"},
                                 "_table": table, "_columns": columns}
 
+    def _conflict(self, inst: Instance, spec) -> None:
+        """Record that the write just made disagrees with earlier records, and who wins."""
+        cid = self.world.ids.one(f"storylines/{inst.instance_id}/conflicts", "cf_")
+        table, rid, valid_from, _ = inst.records[-1]
+        inst.conflicts.append({
+            "conflict_id": cid, "storyline_instance_id": inst.instance_id,
+            "operator": spec.operator, "slot": spec.slot,
+            "authoritative": _plain(self._eval(inst, spec.authoritative)),
+            "superseded": json.dumps([_plain(self._eval(inst, e)) for e in spec.superseded]),
+            "why": spec.why, "table": table, "record_id": rid, "valid_from": valid_from,
+        })
+        inst.conflict_records.append((table, rid, valid_from, cid, "authoritative"))
+        for name in spec.records:
+            bound = inst.names[name]
+            if "_table" in bound:  # a record the storyline wrote
+                table, since = bound["_table"], self.world.clock.seconds(bound["at"])
+            else:  # a picked contact or product: its card as it has been since the start
+                table, since = bound["_pick_table"], 0
+            inst.conflict_records.append((table, bound["id"], since, cid, "superseded"))
+
+    def conflicts(self) -> pa.Table:
+        rows = [c for inst in self.instances for c in inst.conflicts
+                if c["valid_from"] < self.world.clock.end_seconds]
+        if not rows:
+            return CONFLICT_SCHEMA.empty_table()
+        cols = {f.name: [r[f.name] for r in rows] for f in CONFLICT_SCHEMA}
+        cols["valid_from"] = self.world.clock.to_arrow_us(np.array(cols["valid_from"]))
+        return pa.Table.from_pydict(cols, schema=CONFLICT_SCHEMA)
+
     def _post(self, columns: dict, kind: str, stream: str,
               record_id: str | None) -> tuple[list[str], list[None]]:
         ledger = self.life.state["ledger"]
@@ -378,10 +429,14 @@ class Storylines:
                                      strict=True) if (t, e) in written}
 
     def labels(self) -> pa.Table:
-        rows = [(t, rid, self.world.clock.to_arrow_us(np.array([vf]))[0], "signal",
-                 inst.instance_id, None, role)
-                for inst in self.instances for t, rid, vf, role in inst.records
-                if vf < self.world.clock.end_seconds]
+        end = self.world.clock.end_seconds
+        rows = [(t, rid, vf, "signal", inst.instance_id, None, role)
+                for inst in self.instances for t, rid, vf, role in inst.records if vf < end]
+        rows += [(t, rid, vf, "conflict", inst.instance_id, cid, role)
+                 for inst in self.instances for t, rid, vf, cid, role in inst.conflict_records
+                 if vf < end]
+        rows = [(t, rid, int(self.world.clock.to_arrow_us(np.array([vf]))[0]), *rest)
+                for t, rid, vf, *rest in rows]
         if not rows:
             return LABEL_SCHEMA.empty_table()
         cols = list(zip(*rows, strict=True))

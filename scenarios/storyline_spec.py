@@ -106,6 +106,23 @@ class Delay(Strict):
         return self
 
 
+class ConflictSpec(Strict):
+    """This step makes two sources disagree on purpose; the oracle records who is right."""
+
+    operator: Literal["superseded", "unofficial", "not_propagated", "reversed"]
+    slot: str  # what they disagree about ("meeting start", "deadline", "phone number")
+    authoritative: Expr  # the value that holds
+    superseded: list[Expr] = Field(min_length=1)  # the value(s) it replaces or contradicts
+    records: list[str] = Field(default_factory=list)  # bound records showing superseded values
+    why: str  # one sentence: why the authoritative value wins
+
+    @model_validator(mode="after")
+    def _exprs(self) -> ConflictSpec:
+        for value in (self.authoritative, *self.superseded):
+            check_expression(value)
+        return self
+
+
 class EmitStep(Strict):
     do: Literal["emit"]
     id: str
@@ -117,6 +134,7 @@ class EmitStep(Strict):
     actor: str = "user"  # "user", or an expression naming who acted
     device: Literal["laptop", "phone", "web"] | None = None
     bind: str | None = None  # name the record for later steps
+    conflict: ConflictSpec | None = None
 
     @model_validator(mode="after")
     def _table(self) -> EmitStep:
@@ -151,6 +169,7 @@ class UpdateStep(Strict):
     fields: dict[str, Expr] = Field(default_factory=dict)
     text: dict[str, str] = Field(default_factory=dict)
     actor: str = "user"
+    conflict: ConflictSpec | None = None
 
     @model_validator(mode="after")
     def _exprs(self) -> UpdateStep:

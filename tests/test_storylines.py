@@ -1,6 +1,7 @@
 """Storylines: every shipped family runs, crosses what it declares, reaches its milestones."""
 
 import datetime as dt
+import json
 import subprocess
 import sys
 
@@ -91,3 +92,33 @@ def test_malformed_storylines_are_refused_naming_file_and_key(case, tmp_path):
     line = r.stderr.strip().splitlines()[-1]
     assert line.startswith(f"error: {path}:{key}"), line
     assert not (tmp_path / "out").exists()
+
+
+CONFLICTED = sorted(f for f, spec in FAMILIES.items()
+                    if any(getattr(s, "conflict", None) for s in spec.steps))
+
+
+def test_some_families_declare_each_kind_of_conflict():
+    operators = {s.conflict.operator for f in CONFLICTED for s in FAMILIES[f].steps
+                 if getattr(s, "conflict", None)}
+    assert {"superseded", "unofficial", "not_propagated"} <= operators
+
+
+@pytest.mark.parametrize("family", CONFLICTED)
+def test_conflicts_name_who_wins_and_the_records_on_each_side(family):
+    from exporters.world_dataset import build_world
+
+    spec = FAMILIES[family]
+    tables = build_world(EVERYTHING, seed=3, days=max(spec.min_days, 30),
+                         families={family: spec}, storylines=1)
+    conflicts = tables.conflicts.to_pylist()
+    assert conflicts
+    for c in conflicts:
+        assert c["authoritative"] not in json.loads(c["superseded"])
+        assert c["why"]
+        sides = [lab for lab in tables.labels.to_pylist()
+                 if lab["conflict_id"] == c["conflict_id"]]
+        assert {lab["role"] for lab in sides} == {"authoritative", "superseded"}
+        for lab in sides:
+            history = tables.history[lab["table"]]
+            assert lab["record_id"] in set(history["record_id"].to_pylist())
