@@ -65,7 +65,11 @@ def dataset_stats(path: Path) -> dict:
     signal_words = sum(c["signal"]["words"] for c in classes.values())
     routine_words = sum(c["routine"]["words"] for c in classes.values())
     ratio = manifest.get("noise_to_signal") or {}
-    spans = _storyline_spans(labels)
+    spans = _storyline_spans(labels.filter(pl.col("class") == "signal")
+                             if labels is not None else None)
+    conflicts = _read(path / "oracle" / "conflicts")
+    per_operator = {} if conflicts is None else dict(
+        conflicts.group_by("operator", maintain_order=True).len().sort("operator").iter_rows())
     return {
         "world_id": manifest.get("world_id"),
         "events": dict(sorted(events_by.items())),
@@ -78,6 +82,7 @@ def dataset_stats(path: Path) -> dict:
         },
         "storylines": manifest.get("storylines", {}),
         "storylines_skipped": manifest.get("storylines_skipped", []),
+        "conflicts": per_operator,
         "services_per_storyline": spans["services"],
         "storyline_span_days": spans["days"],
         "diversity": text_diversity(bodies).to_dict() if bodies else None,

@@ -19,7 +19,7 @@ def test_stats_reports_classes_ratio_and_storylines(tmp_path):
                        text=True, timeout=300)
     assert s.returncode == 0, s.stderr
     report = json.loads(s.stdout)
-    for key in ("events", "words", "classes", "noise_to_signal", "storylines",
+    for key in ("events", "words", "classes", "noise_to_signal", "storylines", "conflicts",
                 "services_per_storyline", "storyline_span_days", "diversity", "separability"):
         assert key in report
     assert set(report["noise_to_signal"]) == {"target", "achieved_words", "achieved_events"}
