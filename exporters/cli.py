@@ -23,6 +23,7 @@ from exporters.stats import dataset_stats
 from exporters.world_dataset import write_world
 from personas.errors import SpecError
 from personas.library import load_personas
+from scenarios.engine import StorylineRunError
 from scenarios.library import load_storylines
 from scenarios.noise import load_profiles
 from sim.graph import ServiceGraphError
@@ -239,6 +240,8 @@ def main() -> None:
         _fail(exc.where, exc.why, 2)
     except ServiceGraphError as exc:
         _fail(exc.key, str(exc), 2)
+    except StorylineRunError as exc:  # storyline data that fails once it runs
+        _fail(exc.where, exc.why, 2)
     except OutputError as exc:
         _fail(exc.flag, str(exc), 2)
     except Exception as exc:  # a runtime failure (a bug, a full disk): one clear line, exit 1

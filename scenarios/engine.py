@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from personas.life import Life
-from scenarios.expressions import Context, parse
+from scenarios.expressions import Context, ExpressionError, parse
 from scenarios.storyline_spec import (
     TEMPLATE_HOLES,
     BranchStep,
@@ -83,6 +83,22 @@ class Instance:
     aborted: bool = False  # its parameters could not be bound
 
 
+class StorylineRunError(ValueError):
+    """A storyline's data failed while running (a name it never bound, a bad type).
+
+    ``where`` names the family and step, as the CLI reports it.
+    """
+
+    def __init__(self, where: str, why: str) -> None:
+        # SimPy re-raises a process's exception as type(exc)(*exc.args): keep both in args.
+        super().__init__(where, why)
+        self.where = where
+        self.why = why
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.why}"
+
+
 class NoCandidateError(LookupError):
     """Everything a parameter could pick is locked by other running instances."""
 
@@ -141,32 +157,48 @@ class Storylines:
             self._release(inst)
             inst.aborted = True
             return
+        except ExpressionError as exc:
+            raise StorylineRunError(f"storyline {inst.spec.id}:params", str(exc)) from None
         steps = inst.spec.steps
         position = {s.id: i for i, s in enumerate(steps)}
         pc = 0
         while pc < len(steps):
             step = steps[pc]
             pc += 1
-            if isinstance(step, WaitStep):
-                until = self._wait_until(inst, step, rng)
-                if until > world.now:
-                    yield world.env.timeout(until - world.now)
-            elif isinstance(step, BranchStep):
-                taken = (self._eval(inst, step.when) if step.when is not None
-                         else rng.random() < step.probability)
-                if taken:
-                    pc = position[step.goto]
-            elif isinstance(step, MilestoneStep):
-                at = world.now if step.at is None else self._instant(self._eval(inst, step.at))
-                inst.milestones[step.milestone] = at
-            elif isinstance(step, EmitStep):  # and PropagateStep, its subclass
-                self._emit(inst, step, rng)
-            elif isinstance(step, UpdateStep):
-                self._update(inst, step)
-            elif isinstance(step, EndStep):
+            try:
+                jump = self._step(inst, step, rng)
+            except ExpressionError as exc:
+                raise StorylineRunError(f"storyline {inst.spec.id}:steps.{step.id}",
+                                        str(exc)) from None
+            if isinstance(jump, int):  # a wait: let time pass
+                if jump > world.now:
+                    yield world.env.timeout(jump - world.now)
+            elif jump == "end":
                 break
+            elif jump is not None:
+                pc = position[jump]
         inst.finished = True
         self._release(inst)
+
+    def _step(self, inst: Instance, step, rng) -> int | str | None:
+        """Do one step; return an instant to wait until, a step id to jump to, or "end"."""
+        world = self.world
+        if isinstance(step, WaitStep):
+            return self._wait_until(inst, step, rng)
+        if isinstance(step, BranchStep):
+            taken = (self._eval(inst, step.when) if step.when is not None
+                     else rng.random() < step.probability)
+            return step.goto if taken else None
+        if isinstance(step, MilestoneStep):
+            at = world.now if step.at is None else self._instant(self._eval(inst, step.at))
+            inst.milestones[step.milestone] = at
+        elif isinstance(step, EmitStep):  # and PropagateStep, its subclass
+            self._emit(inst, step, rng)
+        elif isinstance(step, UpdateStep):
+            self._update(inst, step)
+        elif isinstance(step, EndStep):
+            return "end"
+        return None
 
     def _release(self, inst: Instance) -> None:
         for key in inst.locked:

@@ -122,3 +122,19 @@ def test_conflicts_name_who_wins_and_the_records_on_each_side(family):
         for lab in sides:
             history = tables.history[lab["table"]]
             assert lab["record_id"] in set(history["record_id"].to_pylist())
+
+
+def test_a_storyline_that_fails_while_running_names_family_and_step(tmp_path):
+    (tmp_path / "storylines").mkdir()
+    source = (SHIPPED / "storylines" / "refund_not_posted.toml").read_text()
+    broken = source.replace("refund_not_posted", "typo_story", 1).replace(
+        'total_minor = "product.price"', 'total_minor = "product.prise"')
+    (tmp_path / "storylines" / "typo.toml").write_text(broken)
+    r = subprocess.run([sys.executable, "-m", "exporters.cli", "world", "--library",
+                        str(tmp_path), "--persona", "staff_engineer", "--days", "40",
+                        "--storylines", "20", "--out", str(tmp_path / "out")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1] == (
+        "error: storyline typo_story:steps.order: product has no field 'prise'")
+    assert not (tmp_path / "out").exists()
