@@ -47,8 +47,12 @@ def events_schema() -> pa.Schema:
     return pa.schema([WORLD_ID, *EVENT_LOG_SCHEMA])
 
 
-def make_world_id(persona_instance: str, seed: int, start: dt.date, days: int) -> str:
+def make_world_id(persona_instance: str, seed: int, start: dt.date, days: int,
+                  recipe: str = "") -> str:
+    """An opaque id for one world; ``recipe`` covers anything else that shapes it."""
     key = f"{persona_instance}\x1f{seed}\x1f{start.isoformat()}\x1f{days}"
+    if recipe:
+        key += f"\x1f{recipe}"
     return "w_" + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
@@ -88,7 +92,12 @@ def build_world(spec: PersonaSpec, *, seed: int = 0, days: int = 100,
     lived = live(spec, seed=seed, days=days, start=start, variation=variation,
                  families=families, storylines=storylines, noise=noise, ratio=ratio)
     pid = instance_id(spec.id, variation)
-    wid = make_world_id(pid, seed, start, days)
+    recipe = ""  # routine life only keeps the ids issue 2 defined
+    if noise is not None or ratio is not None or storylines:
+        recipe = json.dumps({"noise": noise.model_dump() if noise else None, "ratio": ratio,
+                             "storylines": storylines,
+                             "families": sorted(families or {})}, sort_keys=True)
+    wid = make_world_id(pid, seed, start, days, recipe)
     produced = lived.tables()
     history = {}
     for name in sorted(TABLES):
@@ -100,7 +109,8 @@ def build_world(spec: PersonaSpec, *, seed: int = 0, days: int = 100,
     conflicts = _with_world_id(lived.storylines.conflicts(), wid, conflicts_schema())
     counts: dict[str, int] = {}
     for inst in lived.storylines.instances:
-        counts[inst.spec.id] = counts.get(inst.spec.id, 0) + 1
+        if not inst.aborted:
+            counts[inst.spec.id] = counts.get(inst.spec.id, 0) + 1
     th = lived.thinning
     ratio_report = None if th is None else {
         "target": th.target, "achieved_words": round(th.achieved_words, 3),

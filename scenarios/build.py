@@ -63,7 +63,9 @@ def live(
     world.run()
     target = ratio if ratio is not None else (noise.ratio if noise else None)
     thinning = None
-    if noise is not None or ratio is not None:
+    signal = runner.signal_events()
+    # Without signal there is nothing to measure noise against: keep routine life whole.
+    if (noise is not None or ratio is not None) and signal:
         weights = noise.service_weights if noise else {}
-        thinning = thin(world, runner.signal_events(), target=target, weights=weights)
+        thinning = thin(world, signal, target=target, weights=weights)
     return LivedWorld(world, life, runner, skipped, thinning)

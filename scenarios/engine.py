@@ -128,6 +128,7 @@ class Storylines:
         if not specs or count <= 0:
             return []
         rng = self.world.rng.stream("storylines/plan")
+        specs = sorted(specs, key=lambda s: s.id)  # renaming a file changes nothing
         order = rng.permutation(len(specs))
         planted = []
         for k in range(count):

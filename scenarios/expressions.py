@@ -121,18 +121,23 @@ class Expression:
             return _eval(self.tree.body, context, context.functions())
         except ExpressionError:
             raise
-        except (TypeError, ValueError, ZeroDivisionError, KeyError, AttributeError) as exc:
-            raise ExpressionError(f"{self.source!r}: {exc}") from None
+        except (TypeError, ValueError, ArithmeticError, KeyError, AttributeError,
+                MemoryError, RecursionError) as exc:
+            raise ExpressionError(f"{self.source!r}: {type(exc).__name__}: {exc}") from None
 
 
 def parse(source: str | int | float | bool) -> Expression:
     """Parse and check ``source`` against the grammar (numbers and booleans pass through)."""
     if not isinstance(source, str):
         source = repr(source)
+    if len(source) > 2000:
+        raise ExpressionError(f"{source[:40]!r}...: expressions are at most 2000 characters")
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"{source!r}: not an expression ({exc.msg})") from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError(f"{source[:40]!r}: nested too deeply") from None
     for node in ast.walk(tree):
         _check(node, source)
     return Expression(source, tree)

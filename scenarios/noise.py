@@ -79,6 +79,8 @@ def load_profiles(library: Path | None = None) -> dict[str, NoiseProfile]:
     out: dict[str, NoiseProfile] = {}
     for path in files:
         profile = load_profile(path)
+        if profile.id in out:
+            raise SpecError(f"{path}:id", f"noise profile id {profile.id!r} is defined twice")
         out[profile.id] = profile
     return out
 

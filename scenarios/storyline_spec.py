@@ -258,8 +258,21 @@ class StorylineSpec(Strict):
         for i, step in enumerate(self.steps):
             if isinstance(step, BranchStep) and position.get(step.goto, -1) <= i:
                 raise ValueError(f"step {step.id}: goto {step.goto!r} must name a later step")
-            if isinstance(step, UpdateStep) and step.record not in bound:
-                raise ValueError(f"step {step.id}: record {step.record!r} is not bound earlier")
+            if isinstance(step, UpdateStep):
+                if step.record not in bound:
+                    raise ValueError(f"step {step.id}: record {step.record!r} is not bound "
+                                     "earlier")
+                table = bound[step.record]
+                columns = {f.name for f in TABLES[table].columns}
+                unknown = sorted(set(step.fields) | set(step.text) - columns)
+                unknown = [c for c in unknown if c not in columns]
+                if unknown:
+                    raise ValueError(f"step {step.id}: table {table} has no column "
+                                     f"{unknown[0]!r}")
+                kinds = CATALOGUE[TABLE_SERVICE[table]].event_kinds
+                if step.kind not in kinds:
+                    raise ValueError(f"step {step.id}: {TABLE_SERVICE[table]} has no event "
+                                     f"kind {step.kind!r}")
             if isinstance(step, PropagateStep):
                 if step.source not in bound:
                     raise ValueError(f"step {step.id}: source {step.source!r} is not bound "

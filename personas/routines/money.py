@@ -364,7 +364,8 @@ def rebalance(history: dict[str, pa.Table]) -> dict[str, pa.Table]:
          .with_columns((pl.col("_opening") + pl.col("amount_minor").cum_sum().over(
              "account_id", order_by=["posted_at", "_order"])).alias("balance_after_minor"))
          .sort("_order").drop("_order", "_opening"))
-    posted = t.select("account_id", "posted_at", "balance_after_minor").sort("posted_at")
+    posted = (t.with_row_index("_order").sort(["posted_at", "_order"])
+              .select("account_id", "posted_at", "balance_after_minor"))
     a = (a.sort("valid_from")
          .join_asof(posted, left_on="valid_from", right_on="posted_at",
                     by_left="record_id", by_right="account_id", strategy="backward",
