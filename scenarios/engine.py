@@ -2,8 +2,10 @@
 its steps, writing records through the same ``World.emit`` as routine life.
 
 Facts live once: an instance's parameters and the records it writes are bound by name, and
-every later step renders from those bindings. While an instance runs, the people and
-products it uses are locked (``life.state["locks"]``) so routine life leaves them alone.
+every later step renders from those bindings. The people and products an instance uses are
+picked when it is planted, before the clock starts, and locked for the whole window
+(``life.state["locks"]``), so routine life never texts or calls them with facts the
+storyline contradicts.
 Ids come from the instance's own stream, so they do not move when routine volume changes.
 """
 
@@ -140,6 +142,10 @@ class Storylines:
             day = int(share * self.world.days)
             start = int(self.life.at_hours(np.array([day]), rng)[0])
             instance = Instance(iid, spec, start)
+            try:  # people and products are chosen now, so routine life can avoid them
+                self._bind_picks(instance)
+            except NoCandidateError:
+                instance.aborted = True
             planted.append(instance)
             self.instances.append(instance)
             self.world.process(self._run(instance))
@@ -151,13 +157,11 @@ class Storylines:
         world = self.world
         if inst.start > world.now:
             yield world.env.timeout(inst.start - world.now)
+        if inst.aborted:  # nothing free to build it from: it does not happen
+            return
         rng = world.rng.child(inst.instance_id).stream("steps")
         try:
             self._bind_params(inst, rng)
-        except NoCandidateError:  # nothing free to build it from: it does not happen
-            self._release(inst)
-            inst.aborted = True
-            return
         except ExpressionError as exc:
             raise StorylineRunError(f"storyline {inst.spec.id}:params", str(exc)) from None
         steps = inst.spec.steps
@@ -179,7 +183,6 @@ class Storylines:
             elif jump is not None:
                 pc = position[jump]
         inst.finished = True
-        self._release(inst)
 
     def _step(self, inst: Instance, step, rng) -> int | str | None:
         """Do one step; return an instant to wait until, a step id to jump to, or "end"."""
@@ -200,10 +203,6 @@ class Storylines:
         elif isinstance(step, EndStep):
             return "end"
         return None
-
-    def _release(self, inst: Instance) -> None:
-        for key in inst.locked:
-            self.life.state["locks"].discard(key)
 
     def _context(self, inst: Instance) -> Context:
         life, clock = self.life, self.world.clock
@@ -259,11 +258,15 @@ class Storylines:
         scale = {"minutes": MINUTE, "hours": HOUR, "days": DAY}[unit]
         return self.world.now + max(1, int(rng.uniform(low, high) * scale))
 
-    def _bind_params(self, inst: Instance, rng) -> None:
+    def _bind_picks(self, inst: Instance) -> None:
+        rng = self.world.rng.child(inst.instance_id).stream("picks")
         for name, param in inst.spec.params.items():
             if isinstance(param, PickSpec):
                 inst.names[name] = self._pick(inst, param, rng)
-            elif isinstance(param, DrawSpec):
+
+    def _bind_params(self, inst: Instance, rng) -> None:
+        for name, param in inst.spec.params.items():
+            if isinstance(param, DrawSpec):
                 inst.names[name] = int(rng.integers(param.uniform[0], param.uniform[1] + 1))
             elif isinstance(param, ComputeSpec):
                 inst.names[name] = self._eval(inst, param.expr)

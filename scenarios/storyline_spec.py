@@ -264,8 +264,7 @@ class StorylineSpec(Strict):
                                      "earlier")
                 table = bound[step.record]
                 columns = {f.name for f in TABLES[table].columns}
-                unknown = sorted(set(step.fields) | set(step.text) - columns)
-                unknown = [c for c in unknown if c not in columns]
+                unknown = sorted((set(step.fields) | set(step.text)) - columns)
                 if unknown:
                     raise ValueError(f"step {step.id}: table {table} has no column "
                                      f"{unknown[0]!r}")

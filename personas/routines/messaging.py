@@ -27,9 +27,15 @@ def install(life: Life) -> None:
         life.world.every(partial(_calls_period, life))
 
 
+def _free(life: Life, idx: np.ndarray) -> np.ndarray:
+    """Contacts no storyline has locked: routine texts and calls leave those alone."""
+    locked = [i for kind, i in life.state.get("locks", ()) if kind == "contact"]
+    return idx[~np.isin(idx, locked)] if locked else idx
+
+
 def _personal_party(life: Life, rng, n: int, kinds=("family", "friends")) -> np.ndarray:
     c = life.person.contacts
-    idx = c.of_kind(*kinds)
+    idx = _free(life, c.of_kind(*kinds))
     w = c.closeness[idx]
     return idx[rng.choice(len(idx), size=n, p=w / w.sum())]
 
@@ -167,7 +173,7 @@ def _sms_period(life: Life, *, days: range) -> None:
     rng = life.world.rng.stream("sms")
     c = life.person.contacts
     item_days = life.item_days("sms", days, rng, scale=1 / 3.5)
-    if len(item_days) and len(c.of_kind("family", "friends")):
+    if len(item_days) and len(_free(life, c.of_kind("family", "friends"))):
         starts = life.at_hours(item_days, rng)
         ts, burst = _bursts(rng, starts, 6)
         party = _personal_party(life, rng, len(starts))[burst]
@@ -231,8 +237,8 @@ def _calls_period(life: Life, *, days: range) -> None:
         return
     work = rng.random(n) < (0.5 if life.spec.work.blocks else 0.0)
     party = _personal_party(life, rng, n, kinds=("family", "friends", "services"))
-    if work.any() and len(c.of_kind("coworkers", "clients", "vendors")):
-        pool = c.of_kind("coworkers", "clients", "vendors")
+    if work.any() and len(_free(life, c.of_kind("coworkers", "clients", "vendors"))):
+        pool = _free(life, c.of_kind("coworkers", "clients", "vendors"))
         party[work] = pool[rng.integers(0, len(pool), int(work.sum()))]
         ts = np.where(work, life.in_work(item_days, rng), life.at_hours(item_days, rng))
     else:
