@@ -362,7 +362,7 @@ class Storylines:
         columns = self._defaults(step.table) | self._columns(inst, step.table, step.fields,
                                                              step.text)
         if step.table == "sms_messages" and "conversation_id" not in columns:
-            columns["conversation_id"] = "cv_" + str(columns.get("phone_number", ""))[-4:]
+            columns["conversation_id"] = self._thread_of(str(columns.get("phone_number", "")))
         cause = None
         if isinstance(step, PropagateStep):
             cause = inst.names[step.source].get("event_id")
@@ -370,6 +370,14 @@ class Storylines:
                     bind=step.bind, cause=cause)
         if step.conflict:
             self._conflict(inst, step.conflict)
+
+    def _thread_of(self, number: str) -> str:
+        """The SMS thread a number's texts are in, named as routine life names them."""
+        phones = self.life.person.contacts.phone
+        known = np.flatnonzero(phones == number)
+        if len(known):
+            return f"cv_{int(known[0]):03d}"
+        return "cv_" + "".join(ch for ch in number if ch.isdigit())
 
     def _update(self, inst: Instance, step: UpdateStep) -> None:
         record = inst.names[step.record]
@@ -408,10 +416,10 @@ class Storylines:
             inst.names[bind] = {**{k: _readable(v, TABLES[table], k, self) for k, v in
                                    columns.items()},
                                 "id": rec[0], "at": at, "event_id": ev[0],
-                                # after an update, what it said before ("moved from ...")
+                                # after an update, what it said before ("moved from ..."),
+                                # itself with its own previous: a chain back to the first
                                 "previous": None if before is None else {
-                                    k: v for k, v in before.items()
-                                    if not k.startswith("_") and k != "previous"},
+                                    k: v for k, v in before.items() if not k.startswith("_")},
                                 "_table": table, "_columns": columns}
 
     def _conflict(self, inst: Instance, spec) -> None:
