@@ -29,7 +29,27 @@ class ExpressionError(ValueError):
     """An expression is outside the grammar or cannot be evaluated."""
 
 
+MAX_DAYS = 3660  # no storyline spans more than ten years; bigger numbers are mistakes
+MAX_REPEAT = 10_000  # "ab" * n and [x] * n stay small
+
+
+def _bounded(n: float, what: str) -> float:
+    if abs(n) > MAX_DAYS * 24 * 60:
+        raise ExpressionError(f"{what}({n}) is beyond any window")
+    return n
+
+
+def _multiply(a: Any, b: Any) -> Any:
+    if isinstance(a, str | list) or isinstance(b, str | list):
+        count = b if isinstance(a, str | list) else a
+        if not isinstance(count, int) or abs(count) > MAX_REPEAT:
+            raise ExpressionError(f"repeating text or lists {count!r} times is not allowed")
+    return operator.mul(a, b)
+
+
 def _business_days(start: dt.date, n: int, holidays: frozenset) -> dt.date:
+    if abs(n) > MAX_DAYS:
+        raise ExpressionError(f"business_days(..., {n}) is beyond any window")
     day = start
     step = 1 if n >= 0 else -1
     left = abs(int(n))
@@ -69,9 +89,9 @@ class Context:
         return {
             **missing,
             **self.formatters,
-            "days": lambda n: dt.timedelta(days=n),
-            "hours": lambda n: dt.timedelta(hours=n),
-            "minutes": lambda n: dt.timedelta(minutes=n),
+            "days": lambda n: dt.timedelta(days=_bounded(n * 1440, "days") / 1440),
+            "hours": lambda n: dt.timedelta(hours=_bounded(n * 60, "hours") / 60),
+            "minutes": lambda n: dt.timedelta(minutes=_bounded(n, "minutes")),
             "business_days": lambda start, n: _business_days(self.local_date(start), n,
                                                              self.holidays),
             "date": self.local_date,
@@ -95,7 +115,7 @@ def _unavailable(name: str) -> Callable:
 FORMATTERS = frozenset({"money", "date_text", "time_text"})  # supplied by the world
 FUNCTIONS = frozenset(Context({}).functions())
 
-_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: _multiply,
            ast.FloorDiv: operator.floordiv, ast.Div: operator.truediv, ast.Mod: operator.mod}
 _COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
             ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,

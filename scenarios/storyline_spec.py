@@ -28,7 +28,27 @@ from scenarios.expressions import ExpressionError, parse
 from sim.services import CATALOGUE, TABLE_SERVICE, TABLES
 
 MILESTONES = ("need_detectable", "deadline", "resolved")
+RESERVED = frozenset({"user", "now", "today"})
 TEMPLATE_HOLES = re.compile(r"\{([^{}]+)\}")  # "{expr}" inside a text template
+
+
+def _expressions(step) -> list:
+    """Every expression a step evaluates (templates contribute their {holes})."""
+    out: list = []
+    for name in ("fields",):
+        out += list(getattr(step, name, {}).values())
+    for template in getattr(step, "text", {}).values():
+        out += TEMPLATE_HOLES.findall(template)
+    for name in ("when", "until", "at"):
+        if getattr(step, name, None) is not None:
+            out.append(getattr(step, name))
+    actor = getattr(step, "actor", "user")
+    if actor != "user":
+        out.append(actor)
+    conflict = getattr(step, "conflict", None)
+    if conflict:
+        out += [conflict.authoritative, *conflict.superseded]
+    return out
 
 
 class Strict(BaseModel):
@@ -220,6 +240,12 @@ class MilestoneStep(Strict):
     milestone: Literal["need_detectable", "deadline", "resolved"]
     at: Expr | None = None  # default: now
 
+    @model_validator(mode="after")
+    def _at(self) -> MilestoneStep:
+        if self.at is not None:
+            check_expression(self.at)
+        return self
+
 
 class EndStep(Strict):
     do: Literal["end"]
@@ -237,6 +263,21 @@ class StorylineSpec(Strict):
     services: list[str] = Field(min_length=3)
     min_days: Annotated[int, Field(ge=1, le=365)]
     start: tuple[float, float] = (0.1, 0.6)  # when it begins, as a share of the window
+
+    @field_validator("start")
+    @classmethod
+    def _share(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0.0 <= v[0] <= v[1] <= 1.0:
+            raise ValueError("start must be [low, high] with 0 <= low <= high <= 1")
+        return v
+
+    @field_validator("params")
+    @classmethod
+    def _reserved(cls, v: dict) -> dict:
+        clash = sorted(set(v) & RESERVED)
+        if clash:
+            raise ValueError(f"parameter {clash[0]!r} shadows a built-in name")
+        return v
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     steps: list[Step] = Field(min_length=2)
 
@@ -283,6 +324,18 @@ class StorylineSpec(Strict):
                                      f"(it feeds {', '.join(CATALOGUE[origin].feeds)})")
             if isinstance(step, EmitStep) and step.bind:
                 bound[step.bind] = step.table
+            known = RESERVED | set(self.params) | set(bound)
+            for expr in _expressions(step):
+                missing = parse(expr).names - known
+                if missing:
+                    raise ValueError(f"step {step.id}: {sorted(missing)[0]!r} is not defined "
+                                     "by then (params, bound records, user, now, today)")
+            conflict = getattr(step, "conflict", None)
+            if conflict:
+                unknown = [r for r in conflict.records if r not in bound and r not in self.params]
+                if unknown:
+                    raise ValueError(f"step {step.id}: conflict record {unknown[0]!r} is not "
+                                     "bound")
         touched = {TABLE_SERVICE[s.table] for s in self.steps if isinstance(s, EmitStep)}
         missing = touched - set(self.services)
         if missing:

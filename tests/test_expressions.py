@@ -72,3 +72,15 @@ def test_dates_of_instants_are_local_and_at_builds_local_times():
 def test_and_or_return_the_deciding_operand():
     assert parse("n > 3 and 'big' or 'small'").evaluate(CTX) == "big"
     assert parse("n > 9 and 'big' or 'small'").evaluate(CTX) == "small"
+
+
+@pytest.mark.parametrize("source", ["days(10**9)", "business_days(placed, 10**6)",
+                                    "'ab' * 10**9", "[0] * 10**9", "minutes(10**12)"])
+def test_runaway_sizes_are_refused_not_run(source):
+    with pytest.raises(ExpressionError):
+        parse(source).evaluate(CTX)
+
+
+def test_deep_nesting_is_an_expression_error():
+    with pytest.raises(ExpressionError):
+        parse("(" * 400 + "1" + ")" * 400)

@@ -138,3 +138,22 @@ def test_a_storyline_that_fails_while_running_names_family_and_step(tmp_path):
     assert r.stderr.strip().splitlines()[-1] == (
         "error: storyline typo_story:steps.order: product has no field 'prise'")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("old", "new", "why"), [
+    ('at = "business_days(promise.at, promised_days)"', 'at = "business_days(("',
+     "not an expression"),
+    ('at = "business_days(promise.at, promised_days)"', 'at = "refund_date"', "not defined"),
+    ('start = [0.05, 0.5]', 'start = [0.9, 5.0]', "start must be"),
+    ('[params.order_no]', '[params.user]', "shadows a built-in name"),
+])
+def test_load_time_checks_catch_what_would_fail_mid_run(old, new, why, tmp_path):
+    from personas.errors import SpecError
+    from scenarios.library import load_storyline
+
+    source = (SHIPPED / "storylines" / "refund_not_posted.toml").read_text()
+    assert old in source
+    path = tmp_path / "s.toml"
+    path.write_text(source.replace(old, new, 1))
+    with pytest.raises(SpecError, match=why):
+        load_storyline(path)
