@@ -7,9 +7,11 @@ every routine cascade has a stable number ``u`` and is kept when ``u`` is below 
 service's keep fraction. Lowering the target lowers the fractions, so a lower-ratio world is
 a subset of a higher one, and the signal is the same at every ratio.
 
-Kept whatever the target: storyline chains (and what they cause) and the tables that hold
-state rather than messages (accounts, recurring bills, the catalogue, subscriptions,
-contacts, channels, watches).
+Kept whatever the target: storyline chains (and what they cause), money moves the bank
+started (pay, bills, card spending and payoffs), and the tables that hold state rather than
+messages (accounts, recurring bills, the catalogue, subscriptions, contacts, channels,
+watches). A thinned order takes its card charge with it; ``rebalance`` then re-settles
+running balances and card payoffs over what remains.
 """
 
 from __future__ import annotations
@@ -108,7 +110,11 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     is_signal = np.isin(ids.astype(str), np.array(sorted(signal_events), dtype=str))
     story_root = np.zeros(len(ids), bool)
     story_root[roots[is_signal]] = True
-    protected = story_root[roots] | np.isin(tables.astype(str), sorted(STATE_TABLES)) | ~inside
+    # Money moves the bank started itself (pay, bills, card spending, card payoffs) stay:
+    # thinning them would leave recurring bills and statements describing absent rows.
+    bank_root = tables[roots].astype(str) == "bank_transactions"
+    protected = (story_root[roots] | bank_root
+                 | np.isin(tables.astype(str), sorted(STATE_TABLES)) | ~inside)
     free = ~protected
     u = np.ones(len(ids))
     free_roots = np.unique(roots[free])

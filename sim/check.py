@@ -178,6 +178,12 @@ def _balances_add_up(history) -> list[str]:
     bad = chained.filter(pl.col("running") != pl.col("balance_after_minor"))
     if bad.height:
         out.append(f"bank_transactions: {bad.height} balances do not add up")
+    cards = accounts.filter(pl.col("account_type") == "credit_card")["record_id"].unique()
+    payoffs = txns.filter(pl.col("account_id").is_in(cards.implode())
+                          & (pl.col("category") == "transfer")
+                          & (pl.col("balance_after_minor") != 0))
+    if payoffs.height:
+        out.append(f"bank_transactions: {payoffs.height} card payoffs leave a balance")
     return out
 
 

@@ -20,6 +20,8 @@ from personas.life import OPENING, Life
 from personas.routines.notify import after, org_mail
 from sim.clock import DAY, HOUR, MINUTE
 
+PAYOFF = "CARD PAYMENT - THANK YOU"  # how a card payoff reads on both statements
+
 
 @dataclass
 class Ledger:
@@ -71,7 +73,7 @@ class Ledger:
         """Pay the card's whole balance from checking at instant ``ts``."""
         self.settlements += 1
         for account in (self.checking, self.card):
-            self.add(np.array([ts]), np.array([0]), description="CARD PAYMENT - THANK YOU",
+            self.add(np.array([ts]), np.array([0]), description=PAYOFF,
                      merchant=self.names[self.card], category="transfer", kind="transfer_made",
                      account=account, settle=self.settlements)
 
@@ -359,6 +361,7 @@ def rebalance(history: dict[str, pa.Table]) -> dict[str, pa.Table]:
     a = pl.from_arrow(accounts)
     opening = a.filter(pl.col("version") == 1).select(
         pl.col("record_id").alias("account_id"), pl.col("balance_minor").alias("_opening"))
+    t = _resettle_payoffs(t, a, opening)
     t = (t.join(opening, on="account_id", how="left")
          .sort(["posted_at", "_order"])
          .with_columns((pl.col("_opening") + pl.col("amount_minor").cum_sum().over(
@@ -377,3 +380,31 @@ def rebalance(history: dict[str, pa.Table]) -> dict[str, pa.Table]:
     out["bank_transactions"] = t.select(txns.column_names).to_arrow().cast(txns.schema)
     out["bank_accounts"] = a.to_arrow().cast(accounts.schema)
     return out
+
+
+def _resettle_payoffs(t: pl.DataFrame, accounts: pl.DataFrame,
+                      opening: pl.DataFrame) -> pl.DataFrame:
+    """Each card payoff pays what the card owes at that moment, over the rows present."""
+    cards = accounts.filter(pl.col("account_type") == "credit_card")["record_id"].unique()
+    if not cards.len() or not t.filter(pl.col("description") == PAYOFF).height:
+        return t
+    card = cards[0]
+    start = opening.filter(pl.col("account_id") == card)["_opening"][0]
+    rows = t.sort(["posted_at", "_order"])
+    amounts = dict(zip(rows["_order"].to_list(), rows["amount_minor"].to_list(), strict=True))
+    balance = start
+    for order, account, ts, desc in zip(rows["_order"].to_list(), rows["account_id"].to_list(),
+                                        rows["posted_at"].to_list(),
+                                        rows["description"].to_list(), strict=True):
+        if account != card:
+            continue
+        if desc == PAYOFF:
+            owed = max(-balance, 0)
+            amounts[order] = owed
+            partner = rows.filter((pl.col("description") == PAYOFF) & (pl.col("posted_at") == ts)
+                                  & (pl.col("account_id") != card))["_order"]
+            for p in partner.to_list():
+                amounts[p] = -owed
+        balance += amounts[order]
+    return t.with_columns(pl.col("_order").replace_strict(amounts).alias("amount_minor")
+                          .cast(t.schema["amount_minor"]))
