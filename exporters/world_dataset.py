@@ -5,6 +5,7 @@
     <out>/oracle/events/<world_id>.parquet     the event log
     <out>/oracle/labels/<world_id>.parquet     which record versions storylines wrote
     <out>/oracle/conflicts/<world_id>.parquet  sources that disagree on purpose, and who wins
+    <out>/oracle/storylines/<world_id>.parquet each storyline instance and its milestones
 
 Every table of the catalogue is written, with zero rows where the persona lacks the service,
 so every dataset has the same tables and schemas whoever lives in it.
@@ -28,7 +29,7 @@ from exporters.versions import FORMAT_VERSION, GENERATOR_VERSION, library_versio
 from personas.instance import instance_id
 from personas.spec import PersonaSpec, default_start
 from scenarios.build import live
-from scenarios.engine import CONFLICT_SCHEMA, LABEL_SCHEMA
+from scenarios.engine import CONFLICT_SCHEMA, INSTANCE_SCHEMA, LABEL_SCHEMA
 from scenarios.noise import NoiseProfile
 from scenarios.storyline_spec import StorylineSpec
 from sim.events import EVENT_LOG_SCHEMA
@@ -64,6 +65,7 @@ class WorldTables:
     events: pa.Table
     labels: pa.Table
     conflicts: pa.Table
+    instances: pa.Table
     storylines: dict[str, int]  # instances per family
     skipped: list[str]  # families the persona lacks services for
     noise_to_signal: dict | None  # target and achieved ratios, when thinned
@@ -80,6 +82,10 @@ def labels_schema() -> pa.Schema:
 
 def conflicts_schema() -> pa.Schema:
     return pa.schema([WORLD_ID, *CONFLICT_SCHEMA])
+
+
+def instances_schema() -> pa.Schema:
+    return pa.schema([WORLD_ID, *INSTANCE_SCHEMA])
 
 
 def build_world(spec: PersonaSpec, *, seed: int = 0, days: int = 100,
@@ -107,6 +113,7 @@ def build_world(spec: PersonaSpec, *, seed: int = 0, days: int = 100,
     events = _with_world_id(lived.event_log(), wid, events_schema())
     labels = _with_world_id(lived.storylines.labels(), wid, labels_schema())
     conflicts = _with_world_id(lived.storylines.conflicts(), wid, conflicts_schema())
+    instances = _with_world_id(lived.storylines.instance_table(), wid, instances_schema())
     counts: dict[str, int] = {}
     for inst in lived.storylines.instances:
         if not inst.aborted:
@@ -116,7 +123,7 @@ def build_world(spec: PersonaSpec, *, seed: int = 0, days: int = 100,
         "target": th.target, "achieved_words": round(th.achieved_words, 3),
         "achieved_events": round(th.achieved_events, 3)}
     return WorldTables(world_id=wid, persona_instance=pid, history=history, events=events,
-                       labels=labels, conflicts=conflicts,
+                       labels=labels, conflicts=conflicts, instances=instances,
                        storylines=dict(sorted(counts.items())),
                        skipped=lived.skipped, noise_to_signal=ratio_report)
 
@@ -148,7 +155,7 @@ def write_world(out: Path, spec: PersonaSpec, *, seed: int = 0, days: int = 100,
                             **_write(table, tmp / rel)}
         oracle = {}
         for name, table in (("events", tables.events), ("labels", tables.labels),
-                            ("conflicts", tables.conflicts)):
+                            ("conflicts", tables.conflicts), ("storylines", tables.instances)):
             rel = f"oracle/{name}/{tables.world_id}.parquet"
             oracle[name] = {"files": [rel], **_write(table, tmp / rel)}
         manifest = {

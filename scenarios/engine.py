@@ -54,6 +54,18 @@ CONFLICT_SCHEMA = pa.schema([
     pa.field("valid_from", pa.timestamp("us", tz="UTC"), nullable=False),
 ])
 
+_TS = pa.timestamp("us", tz="UTC")
+INSTANCE_SCHEMA = pa.schema([
+    pa.field("storyline_instance_id", pa.string(), nullable=False),
+    pa.field("family", pa.string(), nullable=False),
+    pa.field("started_at", _TS, nullable=False),
+    pa.field("need_detectable", _TS),
+    pa.field("deadline", _TS),
+    pa.field("resolved", _TS),
+    pa.field("finished", pa.bool_(), nullable=False),  # walked all its steps in the window
+    pa.field("records", pa.int32(), nullable=False),
+])
+
 LABEL_SCHEMA = pa.schema([
     pa.field("table", pa.string(), nullable=False),
     pa.field("record_id", pa.string(), nullable=False),
@@ -441,6 +453,28 @@ class Storylines:
             else:  # a picked contact or product: its card as it has been since the start
                 table, since = bound["_pick_table"], 0
             inst.conflict_records.append((table, bound["id"], since, cid, "superseded"))
+
+    def instance_table(self) -> pa.Table:
+        """One row per instance that happened: family, start and milestones (oracle side)."""
+        rows = [i for i in self.instances if not i.aborted]
+        if not rows:
+            return INSTANCE_SCHEMA.empty_table()
+        us = self.world.clock.to_arrow_us
+
+        def milestone(inst: Instance, name: str):
+            at = inst.milestones.get(name)
+            return None if at is None else int(us(np.array([at]))[0])
+
+        return pa.Table.from_pydict({
+            "storyline_instance_id": [i.instance_id for i in rows],
+            "family": [i.spec.id for i in rows],
+            "started_at": [int(us(np.array([i.start]))[0]) for i in rows],
+            "need_detectable": [milestone(i, "need_detectable") for i in rows],
+            "deadline": [milestone(i, "deadline") for i in rows],
+            "resolved": [milestone(i, "resolved") for i in rows],
+            "finished": [i.finished for i in rows],
+            "records": [len(i.records) for i in rows],
+        }, schema=INSTANCE_SCHEMA)
 
     def conflicts(self) -> pa.Table:
         rows = [c for inst in self.instances for c in inst.conflicts

@@ -157,3 +157,17 @@ def test_load_time_checks_catch_what_would_fail_mid_run(old, new, why, tmp_path)
     path.write_text(source.replace(old, new, 1))
     with pytest.raises(SpecError, match=why):
         load_storyline(path)
+
+
+def test_instances_and_their_milestones_are_exported_in_order():
+    from exporters.world_dataset import build_world
+
+    tables = build_world(EVERYTHING, seed=2, days=60, families=FAMILIES, storylines=8)
+    rows = tables.instances.to_pylist()
+    assert len(rows) == sum(tables.storylines.values())
+    for row in rows:
+        assert row["family"] in FAMILIES
+        if row["need_detectable"] and row["deadline"]:
+            assert row["started_at"] <= row["need_detectable"] <= row["deadline"]
+        if row["resolved"]:
+            assert row["need_detectable"] is None or row["need_detectable"] <= row["resolved"]
