@@ -90,7 +90,6 @@ class Instance:
     conflicts: list[dict] = field(default_factory=list)
     # (table, record_id, valid_from, conflict_id, role) of records a conflict involves
     conflict_records: list[tuple[str, str, int, str, str]] = field(default_factory=list)
-    locked: list[tuple[str, int]] = field(default_factory=list)
     last_event: str | None = None  # each step is caused by the one before it
     last_write: int = -1  # writes at one instant are spaced so causes come first
     finished: bool = False
@@ -114,7 +113,7 @@ class StorylineRunError(ValueError):
 
 
 class NoCandidateError(LookupError):
-    """Everything a parameter could pick is locked by other running instances."""
+    """Everything a parameter could pick is already locked by another instance."""
 
 
 class Storylines:
@@ -298,7 +297,7 @@ class Storylines:
             if not pool:
                 raise NoCandidateError(f"no free contact for {param.pick} {kinds}")
             i = int(pool[int(rng.integers(len(pool)))])
-            self._lock(inst, ("contact", i))
+            self._lock(("contact", i))
             ids = life.state.get("contact_ids")
             return {"id": None if ids is None else ids[i], "name": c.full_name[i],
                     "first": c.first_name[i], "email": c.email[i], "phone": c.phone[i],
@@ -318,7 +317,7 @@ class Storylines:
             if not pool:
                 raise NoCandidateError("no free product")
             j = pool[int(rng.integers(len(pool)))]
-            self._lock(inst, ("product", j))
+            self._lock(("product", j))
             book = life.state.get("prices")
             price = int(book.at(np.array([j]), np.array([self.world.now]))[0]) if book \
                 else int(p.price_minor[j])
@@ -331,9 +330,8 @@ class Storylines:
                    "topic": pools.work_topics}[param.pick]
         return str(choices[int(rng.integers(len(choices)))])
 
-    def _lock(self, inst: Instance, key: tuple[str, int]) -> None:
+    def _lock(self, key: tuple[str, int]) -> None:
         self.life.state["locks"].add(key)
-        inst.locked.append(key)
 
     # -- writing ------------------------------------------------------------------------
 
