@@ -1,10 +1,15 @@
-"""The one error type for bad specs: it names the file and the key."""
+"""Spec files: reading a TOML file into a validated model, and the error that names the
+file and the key when it is wrong."""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 class SpecError(ValueError):
@@ -35,3 +40,18 @@ def _dotted(loc: tuple) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
+
+
+def load_spec(path: Path, model: type[Model]) -> Model:
+    """Parse ``path`` as TOML and validate it as ``model``; every failure is a SpecError."""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise SpecError(str(path), "no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(str(path), f"malformed TOML: {exc}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError.from_validation(path, exc) from None

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from importlib import resources
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from personas.errors import SpecError
+from personas.errors import SpecError, load_spec
 from personas.spec import PersonaSpec
 from sim.graph import ServiceGraphError, build_service_graph
 
@@ -17,17 +14,7 @@ SHIPPED = Path(str(resources.files("personas") / "library"))
 
 def load_persona(path: Path) -> PersonaSpec:
     """Parse and validate one persona file; every failure is a :class:`SpecError`."""
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise SpecError(str(path), "no such file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(str(path), f"malformed TOML: {exc}") from None
-    try:
-        spec = PersonaSpec.model_validate(data)
-    except ValidationError as exc:
-        raise SpecError.from_validation(path, exc) from None
+    spec = load_spec(path, PersonaSpec)
     problems = spec.cross_field_problems()
     if problems:
         key, why = problems[0]

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from importlib import resources
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from personas.errors import SpecError
+from personas.errors import SpecError, load_spec
 from scenarios.storyline_spec import StorylineSpec
 
 SHIPPED = Path(str(resources.files("scenarios") / "library"))
@@ -16,17 +13,7 @@ SHIPPED = Path(str(resources.files("scenarios") / "library"))
 
 def load_storyline(path: Path) -> StorylineSpec:
     """Parse and validate one storyline file; every failure is a :class:`SpecError`."""
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise SpecError(str(path), "no such file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(str(path), f"malformed TOML: {exc}") from None
-    try:
-        return StorylineSpec.model_validate(data)
-    except ValidationError as exc:
-        raise SpecError.from_validation(path, exc) from None
+    return load_spec(path, StorylineSpec)
 
 
 def load_storylines(library: Path | None = None) -> dict[str, StorylineSpec]:

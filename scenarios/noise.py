@@ -16,16 +16,15 @@ running balances and card payoffs over what remains.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from personas.errors import SpecError
+from personas.errors import SpecError, load_spec
 from sim.cascades import cascade_roots, stable_uniform
 from sim.measure import word_counts
 from sim.services import CATALOGUE, TABLES
@@ -63,15 +62,7 @@ SHIPPED = Path(str(resources.files("scenarios") / "library" / "noise"))
 
 
 def load_profile(path: Path) -> NoiseProfile:
-    try:
-        with open(path, "rb") as fh:
-            return NoiseProfile.model_validate(tomllib.load(fh))
-    except FileNotFoundError:
-        raise SpecError(str(path), "no such file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(str(path), f"malformed TOML: {exc}") from None
-    except ValidationError as exc:
-        raise SpecError.from_validation(path, exc) from None
+    return load_spec(path, NoiseProfile)
 
 
 def load_profiles(library: Path | None = None) -> dict[str, NoiseProfile]:
