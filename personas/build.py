@@ -45,10 +45,12 @@ def prepare(
     variation: int = 0,
     grammar: Grammar | None = None,
     volume: float = 1.0,
+    burstiness: float = 0.0,
 ) -> tuple[World, Life]:
     """A world with the person's routine life installed, its clock not yet started.
 
-    ``volume`` multiplies every routine rate (a noise profile generates more than it keeps).
+    ``volume`` multiplies every routine rate (a noise profile generates more than it keeps);
+    ``burstiness`` makes busy days cluster without changing the mean volume.
 
     Layers above add their own processes (storylines) before calling ``world.run()``.
     """
@@ -60,6 +62,7 @@ def prepare(
                         fx=_FX.get(spec.money.currency, 1.0))
     life = Life.create(world, person, grammar or shipped_grammar(), pools)
     life.volume = volume
+    life.burstiness = burstiness
     for routine in ROUTINES:
         routine.install(life)
     return world, life

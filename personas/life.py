@@ -44,6 +44,7 @@ class Life:
     pools: Pools
     state: dict = field(default_factory=dict)  # what routines share (the ledger, channels)
     volume: float = 1.0  # multiplies every routine rate
+    burstiness: float = 0.0  # 0: steady Poisson days; higher: busy days cluster
     # The calendar of work, derived once by _plan_calendar:
     work: list[tuple[int, int]] = field(default_factory=list)  # sim-second intervals
     work_block: list[int] = field(default_factory=list)  # spec block of each interval
@@ -119,7 +120,12 @@ class Life:
     def item_days(self, name: str, days: range, rng: np.random.Generator,
                   scale: float = 1.0) -> np.ndarray:
         """The local day of each item of ``name`` in ``days`` (Poisson counts per day)."""
-        counts = rng.poisson(self.rates(name, days) * scale)
+        rates = self.rates(name, days) * scale
+        if self.burstiness > 0:
+            # A gamma-mixed Poisson: the same mean, variance grown by burstiness * rate^2.
+            k = 1.0 / self.burstiness
+            rates = rates * rng.gamma(k, 1.0 / k, len(rates))
+        counts = rng.poisson(rates)
         return np.repeat(np.arange(days.start, days.stop), counts)
 
     # -- when it happens ----------------------------------------------------------------

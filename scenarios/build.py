@@ -52,9 +52,9 @@ def live(
     With a profile, its volume and storyline rate apply (``storylines`` overrides the
     count), and the world is thinned to ``ratio`` (default: the profile's target).
     """
-    volume = noise.volume if noise else 1.0
     world, life = prepare(spec, seed=seed, days=days, start=start, variation=variation,
-                          volume=volume)
+                          volume=noise.volume if noise else 1.0,
+                          burstiness=noise.burstiness if noise else 0.0)
     runner = Storylines(life)
     eligible, skipped = runner.eligible((families or {}).values())
     if storylines is None:

@@ -44,6 +44,7 @@ class NoiseProfile(BaseModel):
     ratio: Annotated[float, Field(ge=0.0, le=1000.0)] | None = None  # None: no thinning
     storylines_per_30_days: Annotated[float, Field(ge=0.0, le=60.0)]
     volume: Annotated[float, Field(gt=0.0, le=5.0)] = 1.0  # routine volume before thinning
+    burstiness: Annotated[float, Field(ge=0.0, le=5.0)] = 0.0  # 0 = steady; see Life
     service_weights: dict[str, Annotated[float, Field(gt=0.0)]] = Field(default_factory=dict)
 
     @field_validator("service_weights")

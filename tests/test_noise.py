@@ -3,6 +3,7 @@
 import datetime as dt
 import itertools
 
+import numpy as np
 import pytest
 
 from personas.library import load_personas
@@ -81,3 +82,30 @@ def test_rebalancing_an_unthinned_world_changes_nothing(lived):
 
 def test_shipped_profiles_load():
     assert "typical" in load_profiles()
+
+
+def _fano_of_hourly_counts(burstiness: float) -> float:
+    from personas.build import simulate
+
+    world, _ = simulate(load_personas()["staff_engineer"], seed=11, days=56,
+                        burstiness=burstiness)
+    ts = world.log.columns("ts")[0].astype(int)
+    ts = ts[(ts >= 0) & (ts < world.clock.end_seconds)]
+    counts = np.bincount(ts // 3600, minlength=world.clock.end_seconds // 3600)
+    return float(counts.var() / counts.mean())
+
+
+def test_the_fano_factor_of_hourly_counts_rises_with_burstiness():
+    fano = [_fano_of_hourly_counts(b) for b in (0.0, 0.5, 2.0)]
+    assert fano[0] < fano[1] < fano[2], fano
+
+
+def test_burstiness_keeps_the_mean_volume():
+    from personas.build import simulate
+
+    counts = []
+    for b in (0.0, 1.0):
+        totals = [len(simulate(load_personas()["retiree"], seed=s, days=28,
+                               burstiness=b)[0].log) for s in range(3)]
+        counts.append(sum(totals))
+    assert abs(counts[1] - counts[0]) / counts[0] < 0.15, counts
