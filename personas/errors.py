@@ -4,6 +4,7 @@ file and the key when it is wrong."""
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
@@ -55,3 +56,15 @@ def load_spec(path: Path, model: type[Model]) -> Model:
         return model.model_validate(data)
     except ValidationError as exc:
         raise SpecError.from_validation(path, exc) from None
+
+
+def load_by_id(paths: Iterable[Path], load: Callable[[Path], Model],
+               what: str) -> dict[str, Model]:
+    """Load every file in order, keyed by its ``id``; a second file with an id is an error."""
+    out: dict[str, Model] = {}
+    for path in paths:
+        spec = load(path)
+        if spec.id in out:
+            raise SpecError(f"{path}:id", f"{what} id {spec.id!r} is defined twice")
+        out[spec.id] = spec
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from personas.errors import SpecError, load_spec
+from personas.errors import SpecError, load_by_id, load_spec
 from personas.spec import PersonaSpec
 from sim.graph import ServiceGraphError, build_service_graph
 
@@ -39,10 +39,4 @@ def persona_files(library: Path | None = None) -> list[Path]:
 
 def load_personas(library: Path | None = None) -> dict[str, PersonaSpec]:
     """All personas by id, in file order; a user's persona may not reuse a shipped id."""
-    out: dict[str, PersonaSpec] = {}
-    for path in persona_files(library):
-        spec = load_persona(path)
-        if spec.id in out:
-            raise SpecError(f"{path}:id", f"persona id {spec.id!r} is defined twice")
-        out[spec.id] = spec
-    return out
+    return load_by_id(persona_files(library), load_persona, "persona")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import operator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -225,9 +225,3 @@ def _eval(node: ast.AST, ctx: Context, fns: Mapping[str, Callable]) -> Any:
     if isinstance(node, ast.List | ast.Tuple):
         return [_eval(e, ctx, fns) for e in node.elts]
     raise ExpressionError(f"cannot evaluate {type(node).__name__}")
-
-
-def undefined(expressions: Iterable[Expression], defined: Iterable[str]) -> set[str]:
-    """Names the expressions read that are not in ``defined``."""
-    known = set(defined)
-    return {n for e in expressions for n in e.names} - known

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from personas.errors import SpecError, load_spec
+from personas.errors import load_by_id, load_spec
 from scenarios.storyline_spec import StorylineSpec
 
 SHIPPED = Path(str(resources.files("scenarios") / "library"))
@@ -23,10 +23,4 @@ def load_storylines(library: Path | None = None) -> dict[str, StorylineSpec]:
         sub = library / "storylines"
         if sub.is_dir():
             files += sorted(sub.glob("*.toml"))
-    out: dict[str, StorylineSpec] = {}
-    for path in files:
-        spec = load_storyline(path)
-        if spec.id in out:
-            raise SpecError(f"{path}:id", f"storyline id {spec.id!r} is defined twice")
-        out[spec.id] = spec
-    return out
+    return load_by_id(files, load_storyline, "storyline")

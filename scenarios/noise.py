@@ -24,7 +24,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from personas.errors import SpecError, load_spec
+from personas.errors import load_by_id, load_spec
 from sim.cascades import cascade_roots, stable_uniform
 from sim.measure import word_counts
 from sim.services import CATALOGUE, TABLES
@@ -70,13 +70,7 @@ def load_profiles(library: Path | None = None) -> dict[str, NoiseProfile]:
     files = sorted(SHIPPED.glob("*.toml"))
     if library is not None and (library / "noise").is_dir():
         files += sorted((library / "noise").glob("*.toml"))
-    out: dict[str, NoiseProfile] = {}
-    for path in files:
-        profile = load_profile(path)
-        if profile.id in out:
-            raise SpecError(f"{path}:id", f"noise profile id {profile.id!r} is defined twice")
-        out[profile.id] = profile
-    return out
+    return load_by_id(files, load_profile, "noise profile")
 
 
 @dataclass(frozen=True)
