@@ -1,9 +1,7 @@
 """``lifeloom stats``: what a dataset holds, by service and label class, read from its files.
 
-The separability probe asks whether signal records can be told from routine ones by surface
-features alone (length, local hour, weekday, how often the sender writes): for each record
-table and feature it reports the AUC of that feature as a signal-vs-routine score, folded
-so 0.5 means no information and 1.0 a perfect giveaway.
+The separability probe (``exporters.separability``) asks whether signal records can be told
+from the rest by surface features alone.
 """
 
 from __future__ import annotations
@@ -15,14 +13,11 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from exporters import separability
 from exporters.content_hash import read_table_dir
 from personas.text.diversity import text_diversity
 from sim.measure import word_counts
 from sim.services import TABLE_SERVICE, TABLES
-
-_SENDER = {"personal_emails": "from_name", "work_emails": "from_name",
-           "chat_messages": "sender_name", "sms_messages": "contact_name",
-           "call_log": "contact_name", "feed_posts": "author"}
 
 
 def dataset_stats(path: Path) -> dict:
@@ -56,8 +51,12 @@ def dataset_stats(path: Path) -> dict:
         words_by[service] = words_by.get(service, 0) + int(words.sum())
         if name in ("personal_emails", "work_emails"):
             bodies += table["body"].to_list()
-        if is_signal.any() and (~is_signal).any():
-            probe[name] = _separability(table, words, is_signal, manifest["timezone"], name)
+        text_columns = TABLES[name].text_columns
+        hour, weekday = separability.local_hour_weekday(table, manifest["timezone"])
+        found = separability.probe(table, words, is_signal, hour, weekday, name,
+                                   text_columns[0] if text_columns else None)
+        if found is not None:
+            probe[name] = found
     events = _read(path / "oracle" / "events")
     if events is not None:
         for service, n in events.group_by("service", maintain_order=True).len().iter_rows():
@@ -94,31 +93,6 @@ def _read(directory: Path) -> pl.DataFrame | None:
     if not directory.is_dir():
         return None
     return pl.from_arrow(read_table_dir(directory))
-
-
-def _auc(score: np.ndarray, positive: np.ndarray) -> float:
-    """Mann-Whitney AUC of ``score`` for ``positive``, folded to [0.5, 1]."""
-    ranks = pl.Series(score).rank("average").to_numpy()
-    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
-    auc = (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
-    return round(float(max(auc, 1 - auc)), 3)
-
-
-def _separability(table: pl.DataFrame, words: np.ndarray, is_signal: np.ndarray, tz: str,
-                  name: str) -> dict[str, float]:
-    local = table["valid_from"].dt.convert_time_zone(tz)
-    hour = local.dt.hour().to_numpy()
-    out = {
-        "length": _auc(words.astype(float), is_signal),
-        "local_hour": _auc(np.minimum(hour, 24 - hour).astype(float), is_signal),
-        "weekday": _auc(local.dt.weekday().to_numpy().astype(float), is_signal),
-    }
-    sender = _SENDER.get(name)
-    if sender:
-        counts = table.group_by(sender, maintain_order=True).len()
-        freq = table.join(counts, on=sender, how="left")["len"].fill_null(0).to_numpy()
-        out["sender_frequency"] = _auc(freq.astype(float), is_signal)
-    return out
 
 
 def _storyline_spans(labels: pl.DataFrame | None) -> dict[str, dict]:

@@ -297,7 +297,7 @@ class Storylines:
             if not pool:
                 raise NoCandidateError(f"no free contact for {param.pick} {kinds}")
             i = int(pool[int(rng.integers(len(pool)))])
-            self._lock(("contact", i))
+            self._lock(("contact", i), inst)
             ids = life.state.get("contact_ids")
             return {"id": None if ids is None else ids[i], "name": c.full_name[i],
                     "first": c.first_name[i], "email": c.email[i], "phone": c.phone[i],
@@ -317,7 +317,7 @@ class Storylines:
             if not pool:
                 raise NoCandidateError("no free product")
             j = pool[int(rng.integers(len(pool)))]
-            self._lock(("product", j))
+            self._lock(("product", j), inst)
             book = life.state.get("prices")
             price = int(book.at(np.array([j]), np.array([self.world.now]))[0]) if book \
                 else int(p.price_minor[j])
@@ -330,8 +330,13 @@ class Storylines:
                    "topic": pools.work_topics}[param.pick]
         return str(choices[int(rng.integers(len(choices)))])
 
-    def _lock(self, key: tuple[str, int]) -> None:
+    def _lock(self, key: tuple[str, int], inst: Instance) -> None:
+        """Reserve a person or product: no other instance picks it, and routine life
+        leaves it alone from a few days before the instance starts to its ``min_days``
+        after (``life.state["lock_windows"]``: key -> list of (from, to) seconds)."""
         self.life.state["locks"].add(key)
+        window = (inst.start - 3 * DAY, inst.start + inst.spec.min_days * DAY)
+        self.life.state.setdefault("lock_windows", {}).setdefault(key, []).append(window)
 
     # -- writing ------------------------------------------------------------------------
 

@@ -1,0 +1,90 @@
+"""The separability probe: can signal records be told from the rest by surface features?
+
+Labels live on the oracle side, but they can still leak through the records themselves: if
+storyline texts are longer, arrive at odd hours or come from people who never write
+otherwise, an agent can find them without understanding anything. For each record table and
+feature the probe reports the AUC of that feature as a signal-vs-rest score, folded so 0.5
+means no information and 1.0 a perfect giveaway. A table is probed only when it holds at
+least ``MIN_RECORDS`` records of each side: with three signal records an AUC means nothing,
+so one world is usually too small and a dataset of many worlds is the place to read it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import polars as pl
+
+MIN_RECORDS = 10
+
+SENDER = {"personal_emails": "from_name", "work_emails": "from_name",
+          "chat_messages": "sender_name", "sms_messages": "contact_name",
+          "call_log": "contact_name", "feed_posts": "author"}
+
+_WORD = re.compile(r"[a-z]+")
+_COMMON = 20  # texts a word must appear in to count towards a template family
+
+
+def auc(score: np.ndarray, positive: np.ndarray) -> float:
+    """Mann-Whitney AUC of ``score`` for ``positive``, folded to [0.5, 1]."""
+    ranks = pl.Series(score).rank("average").to_numpy()
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    value = (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    return round(float(max(value, 1 - value)), 3)
+
+
+def local_hour_weekday(table: pl.DataFrame, tz: str) -> tuple[np.ndarray, np.ndarray]:
+    """Local hour and weekday of each record version's ``valid_from``."""
+    local = table["valid_from"].dt.convert_time_zone(tz)
+    return local.dt.hour().to_numpy(), local.dt.weekday().to_numpy()
+
+
+def probe(table: pl.DataFrame, words: np.ndarray, is_signal: np.ndarray, hour: np.ndarray,
+          weekday: np.ndarray, name: str,
+          text_column: str | None) -> dict[str, float | int] | None:
+    """AUC per feature for one table (None when either side is too small to say).
+
+    ``hour`` and ``weekday`` are local to each record's world, so tables of worlds in
+    different zones can be probed together.
+    """
+    n_signal = int(is_signal.sum())
+    if n_signal < MIN_RECORDS or len(is_signal) - n_signal < MIN_RECORDS:
+        return None
+    out: dict[str, float | int] = {
+        "signal_records": n_signal,
+        "length": auc(words.astype(float), is_signal),
+        "local_hour": auc(np.minimum(hour, 24 - hour).astype(float), is_signal),
+        "weekday": auc(weekday.astype(float), is_signal),
+    }
+    sender = SENDER.get(name)
+    if sender:  # how often this sender appears in the same world
+        keys = ["world_id", sender] if "world_id" in table.columns else [sender]
+        freq = table.select(pl.len().over(keys)).to_series().to_numpy()
+        out["sender_frequency"] = auc(freq.astype(float), is_signal)
+    if text_column:
+        out["template_family"] = auc(_family_score(table[text_column], is_signal), is_signal)
+    return out
+
+
+def _family_score(text: pl.Series, is_signal: np.ndarray) -> np.ndarray:
+    """Leave-one-out share of signal among records whose text opens the same way.
+
+    A text's family is its first three *common* words (found in at least ``_COMMON`` texts
+    of the table), so names, numbers and product titles fall away and what is left stands
+    in for the template it came from. A record's own label is left out of its score, so a
+    family of one says nothing.
+    """
+    tokens = [_WORD.findall((t or "").lower()) for t in text.to_list()]
+    df: dict[str, int] = {}
+    for words in tokens:
+        for w in set(words):
+            df[w] = df.get(w, 0) + 1
+    family = np.array([" ".join([w for w in words if df[w] >= _COMMON][:3])
+                       for words in tokens])
+    _, code = np.unique(family, return_inverse=True)
+    size = np.bincount(code).astype(float)
+    hits = np.bincount(code, weights=is_signal.astype(float))
+    others = size[code] - 1
+    loo = (hits[code] - is_signal) / np.maximum(others, 1)
+    return np.where(others > 0, loo, is_signal.mean())

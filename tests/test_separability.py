@@ -1,0 +1,40 @@
+"""The separability probe: AUCs that can tell a giveaway from no information."""
+
+import numpy as np
+import polars as pl
+
+from exporters.separability import MIN_RECORDS, auc, probe
+
+
+def test_auc_is_one_for_a_perfect_giveaway_and_half_for_none():
+    positive = np.r_[np.ones(20, bool), np.zeros(20, bool)]
+    assert auc(np.r_[np.full(20, 9.0), np.full(20, 1.0)], positive) == 1.0
+    assert auc(np.r_[np.full(20, 1.0), np.full(20, 9.0)], positive) == 1.0  # folded
+    assert auc(np.ones(40), positive) == 0.5
+
+
+def _table(texts: list[str], senders: list[str]) -> pl.DataFrame:
+    n = len(texts)
+    return pl.DataFrame({"world_id": ["w"] * n, "body": texts, "from_name": senders})
+
+
+def test_probe_sees_a_template_and_a_lonely_sender():
+    n = 40
+    is_signal = np.arange(n) < n // 2
+    texts = [("your refund has not arrived yet " if s else "lunch on friday at the usual ")
+             + f"x{i}" for i, s in enumerate(is_signal)]
+    senders = [f"stranger{i}" if s else "Mum" for i, s in enumerate(is_signal)]
+    hour, weekday = np.full(n, 10), np.arange(n) % 7
+    out = probe(_table(texts, senders), np.full(n, 7), is_signal, hour, weekday,
+                "personal_emails", "body")
+    assert out["template_family"] == 1.0
+    assert out["sender_frequency"] == 1.0
+    assert out["length"] == 0.5
+    assert out["local_hour"] == 0.5
+
+
+def test_probe_says_nothing_about_too_few_records():
+    n = MIN_RECORDS + 5
+    is_signal = np.arange(n) < MIN_RECORDS - 1
+    assert probe(_table(["a"] * n, ["b"] * n), np.ones(n), is_signal, np.zeros(n),
+                 np.zeros(n), "personal_emails", "body") is None
