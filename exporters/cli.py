@@ -23,6 +23,7 @@ from exporters.stats import dataset_stats
 from exporters.world_dataset import write_world
 from personas.errors import SpecError
 from personas.library import load_personas
+from scenarios.build import BelowFloorError
 from scenarios.engine import StorylineRunError
 from scenarios.library import load_storylines
 from scenarios.noise import load_profiles
@@ -107,12 +108,15 @@ def world(
     start: Annotated[str, typer.Option(help="First local date, YYYY-MM-DD.")] = "2026-01-05",
     variation: Annotated[int, typer.Option(help="Persona variation (0 = canonical).")] = 0,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("out/world"),
-    noise: Annotated[str | None, typer.Option(
-        help="Noise profile (storylines, volume, ratio target); none: routine life only.")] = None,
+    noise: Annotated[str, typer.Option(
+        help="Noise profile (storylines, volume, ratio target); 'none': routine life only.",
+    )] = "typical",
     noise_ratio: Annotated[float | None, typer.Option(
         help="Override the profile's noise-to-signal target (words).")] = None,
     storylines: Annotated[str | None, typer.Option(
         help="Storyline instances to plant: a number, or 'none'.")] = None,
+    family: Annotated[list[str] | None, typer.Option(
+        help="Plant only this storyline family (repeatable).")] = None,
     library: LibraryOpt = None,
 ) -> None:
     """Simulate one person's digital life and write it as a one-world dataset."""
@@ -132,25 +136,49 @@ def world(
     specs = _personas(library)
     families = load_storylines(library)  # validated even when none are planted
     profiles = load_profiles(library)
-    if noise is not None and noise not in profiles:
+    if noise != "none" and noise not in profiles:
         raise UsageError("--noise", f"unknown profile {noise!r}; known: "
-                         f"{', '.join(sorted(profiles))}")
+                         f"{', '.join(sorted(profiles))}, none")
     if persona is None:
         persona = next(iter(specs))
     if persona not in specs:
         raise UsageError("--persona", f"unknown persona {persona!r}; see `lifeloom personas`")
+    if family:
+        families = _chosen_families(families, family, specs[persona], days)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(f"{persona}: starting", total=None)
-        manifest = write_world(
-            out, specs[persona], seed=seed, days=days, start=start_date, variation=variation,
-            families=families, storylines=count,
-            noise=profiles[noise] if noise else None, ratio=noise_ratio,
-            progress=lambda msg: bar.update(task, description=f"{persona}: {msg}"),
-        )
+        try:
+            manifest = write_world(
+                out, specs[persona], seed=seed, days=days, start=start_date,
+                variation=variation, families=families, storylines=count,
+                noise=None if noise == "none" else profiles[noise], ratio=noise_ratio,
+                progress=lambda msg: bar.update(task, description=f"{persona}: {msg}"),
+            )
+        except BelowFloorError as exc:
+            where = "--noise-ratio" if noise_ratio is not None else f"noise profile {noise}:ratio"
+            raise UsageError(where, str(exc)) from None
     events = manifest["oracle_tables"]["events"]["rows"]
     rows = sum(t["rows"] for t in manifest["tables"].values())
     err.print(f"wrote {out}: {events} events, {rows} record versions, world {manifest['world_id']}")
+
+
+def _chosen_families(families: dict, chosen: list[str], spec, days: int) -> dict:
+    """The named families, each one this persona can live through in ``days``."""
+    out = {}
+    for fid in chosen:
+        if fid not in families:
+            raise UsageError("--family", f"unknown storyline family {fid!r}; see "
+                             "`lifeloom storylines`")
+        missing = sorted(set(families[fid].services) - set(spec.services))
+        if missing:
+            raise UsageError("--family", f"{fid} needs services {', '.join(missing)}, which "
+                             f"persona {spec.id} does not use")
+        if families[fid].min_days > days:
+            raise UsageError("--family", f"{fid} needs at least {families[fid].min_days} days, "
+                             f"got --days {days}")
+        out[fid] = families[fid]
+    return out
 
 
 @app.command()

@@ -24,12 +24,7 @@ def dataset_stats(path: Path) -> dict:
     """Stats of a one-world dataset directory (stable keys; see the README)."""
     manifest = json.loads((path / "manifest.json").read_text())
     labels = _read(path / "oracle" / "labels")
-    signal_keys = set()
-    if labels is not None:
-        signal = labels.filter(pl.col("class") == "signal")
-        signal_keys = {(t, r, vf) for t, r, vf in zip(
-            signal["table"].to_list(), signal["record_id"].to_list(),
-            signal["valid_from"].to_list(), strict=True)}
+    class_of = _classes(labels)
     events_by, words_by, classes = {}, {}, {}
     probe = {}
     bodies = []
@@ -41,13 +36,13 @@ def dataset_stats(path: Path) -> dict:
         words = np.zeros(table.height, np.int64)
         for col in TABLES[name].text_columns:
             words += word_counts(pa.array(table[col].to_list(), pa.string()))
-        is_signal = np.array([(name, r, vf) in signal_keys for r, vf in zip(
+        label = np.array([class_of.get((name, r, vf), "routine") for r, vf in zip(
             table["record_id"].to_list(), table["valid_from"].to_list(), strict=True)])
-        cls = classes.setdefault(service, {"signal": {"records": 0, "words": 0},
-                                           "routine": {"records": 0, "words": 0}})
-        for label, mask in (("signal", is_signal), ("routine", ~is_signal)):
-            cls[label]["records"] += int(mask.sum())
-            cls[label]["words"] += int(words[mask].sum())
+        is_signal = label == "signal"
+        cls = classes.setdefault(service, {c: {"records": 0, "words": 0} for c in CLASSES})
+        for c in CLASSES:
+            cls[c]["records"] += int((label == c).sum())
+            cls[c]["words"] += int(words[label == c].sum())
         words_by[service] = words_by.get(service, 0) + int(words.sum())
         if name in ("personal_emails", "work_emails"):
             bodies += table["body"].to_list()
@@ -62,7 +57,8 @@ def dataset_stats(path: Path) -> dict:
         for service, n in events.group_by("service", maintain_order=True).len().iter_rows():
             events_by[service] = n
     signal_words = sum(c["signal"]["words"] for c in classes.values())
-    routine_words = sum(c["routine"]["words"] for c in classes.values())
+    routine_words = sum(c[k]["words"] for c in classes.values() for k in CLASSES
+                        if k != "signal")
     ratio = manifest.get("noise_to_signal") or {}
     spans = _storyline_spans(labels.filter(pl.col("class") == "signal")
                              if labels is not None else None)
@@ -82,11 +78,38 @@ def dataset_stats(path: Path) -> dict:
         "storylines": manifest.get("storylines", {}),
         "storylines_skipped": manifest.get("storylines_skipped", []),
         "conflicts": per_operator,
+        "distractors": _distractors(labels),
         "services_per_storyline": spans["services"],
         "storyline_span_days": spans["days"],
         "diversity": text_diversity(bodies).to_dict() if bodies else None,
         "separability": probe,
     }
+
+
+CLASSES = ("signal", "conflict", "distractor", "routine")  # precedence, highest first
+
+
+def _classes(labels: pl.DataFrame | None) -> dict[tuple, str]:
+    """Each labelled record version's highest class."""
+    out: dict[tuple, str] = {}
+    if labels is None:
+        return out
+    rank = {c: i for i, c in enumerate(CLASSES)}
+    for t, r, vf, c in zip(labels["table"].to_list(), labels["record_id"].to_list(),
+                           labels["valid_from"].to_list(), labels["class"].to_list(),
+                           strict=True):
+        key = (t, r, vf)
+        if key not in out or rank[c] < rank[out[key]]:
+            out[key] = c
+    return out
+
+
+def _distractors(labels: pl.DataFrame | None) -> dict[str, int]:
+    """Look-alikes per similarity level."""
+    if labels is None or "similarity" not in labels.columns:
+        return {}
+    found = labels.filter(pl.col("class") == "distractor")
+    return dict(sorted(found.group_by("similarity").len().iter_rows()))
 
 
 def _read(directory: Path) -> pl.DataFrame | None:

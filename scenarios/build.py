@@ -9,10 +9,28 @@ from personas.build import prepare
 from personas.life import Life
 from personas.routines.money import rebalance
 from personas.spec import PersonaSpec
+from scenarios.distractors import Lookalikes
 from scenarios.engine import Storylines
 from scenarios.noise import NoiseProfile, Thinning, thin
 from scenarios.storyline_spec import StorylineSpec
 from sim.world import World
+
+
+class BelowFloorError(ValueError):
+    """The ratio target is below what this world can reach: what thinning may not drop
+    (look-alikes, conflicts, bank-started money) already outweighs it."""
+
+    def __init__(self, target: float, floor: float) -> None:
+        super().__init__(target, floor)
+        self.target = target
+        self.floor = floor
+
+    def __str__(self) -> str:
+        return (f"target {self.target:g} is below this world's floor of {self.floor:.2f} "
+                "(look-alikes, conflicts and bank records are never thinned)")
+
+
+TOLERANCE = 0.10  # a target within this share of the floor is still reachable
 
 
 @dataclass
@@ -55,7 +73,12 @@ def live(
     world, life = prepare(spec, seed=seed, days=days, start=start, variation=variation,
                           volume=noise.volume if noise else 1.0,
                           burstiness=noise.burstiness if noise else 0.0)
-    runner = Storylines(life)
+    lookalikes = None
+    if noise is not None and noise.distractors_per_signal > 0:
+        lookalikes = Lookalikes(noise.distractors_per_signal,
+                                noise.distractor_similarity.model_dump())
+    runner = Storylines(life, lookalikes=lookalikes,
+                        conflict_rate=noise.conflict_rate if noise else 0.0)
     eligible, skipped = runner.eligible((families or {}).values())
     if storylines is None:
         storylines = noise.storylines_for(days) if noise else 0
@@ -67,5 +90,8 @@ def live(
     # Without signal there is nothing to measure noise against: keep routine life whole.
     if (noise is not None or ratio is not None) and signal:
         weights = noise.service_weights if noise else {}
-        thinning = thin(world, signal, target=target, weights=weights)
+        thinning = thin(world, signal, target=target, weights=weights,
+                        kept=runner.lookalike_events())
+        if target is not None and thinning.floor > target * (1 + TOLERANCE):
+            raise BelowFloorError(target, thinning.floor)
     return LivedWorld(world, life, runner, skipped, thinning)

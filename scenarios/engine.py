@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from personas.life import Life
+from scenarios.distractors import Lookalikes
 from scenarios.expressions import Context, ExpressionError, parse
 from scenarios.storyline_spec import (
     TEMPLATE_HOLES,
@@ -73,7 +74,9 @@ LABEL_SCHEMA = pa.schema([
     pa.field("class", pa.string(), nullable=False),  # signal, conflict, distractor, noise
     pa.field("storyline_instance_id", pa.string()),
     pa.field("conflict_id", pa.string()),
-    pa.field("role", pa.string()),  # the step that wrote it
+    pa.field("role", pa.string()),  # the step that wrote it (or that a look-alike copies)
+    pa.field("similarity", pa.string()),  # look-alikes: high, medium or low
+    pa.field("violates", pa.string()),  # look-alikes: the parameters they changed
 ])
 
 
@@ -94,6 +97,7 @@ class Instance:
     last_write: int = -1  # writes at one instant are spaced so causes come first
     finished: bool = False
     aborted: bool = False  # its parameters could not be bound
+    clock: int | None = None  # renders as of this instant instead of now (look-alikes)
 
 
 class StorylineRunError(ValueError):
@@ -119,10 +123,13 @@ class NoCandidateError(LookupError):
 class Storylines:
     """Plants storyline instances in a world and runs them."""
 
-    def __init__(self, life: Life) -> None:
+    def __init__(self, life: Life, *, lookalikes: Lookalikes | None = None,
+                 conflict_rate: float = 0.0) -> None:
         self.life = life
         self.world = life.world
         self.instances: list[Instance] = []
+        self.lookalikes = lookalikes
+        self.conflict_rate = conflict_rate  # chance an instance is `conflicted`
         life.state.setdefault("locks", set())
 
     # -- planting -----------------------------------------------------------------------
@@ -171,6 +178,8 @@ class Storylines:
         if inst.aborted:  # nothing free to build it from: it does not happen
             return
         rng = world.rng.child(inst.instance_id).stream("steps")
+        conflicted = world.rng.child(inst.instance_id).stream("conflicted").random()
+        inst.names["conflicted"] = bool(conflicted < self.conflict_rate)
         try:
             self._bind_params(inst, rng)
         except ExpressionError as exc:
@@ -218,7 +227,8 @@ class Storylines:
     def _context(self, inst: Instance) -> Context:
         life, clock = self.life, self.world.clock
         # "now" is when this instance's next write happens (writes are spaced apart).
-        now = clock.instant(max(self.world.now, inst.last_write + _SPACING))
+        now = clock.instant(inst.clock if inst.clock is not None
+                            else max(self.world.now, inst.last_write + _SPACING))
         p = life.person
         ledger = life.state.get("ledger")
         names = {
@@ -318,17 +328,25 @@ class Storylines:
                 raise NoCandidateError("no free product")
             j = pool[int(rng.integers(len(pool)))]
             self._lock(("product", j), inst)
-            book = life.state.get("prices")
-            price = int(book.at(np.array([j]), np.array([self.world.now]))[0]) if book \
-                else int(p.price_minor[j])
-            ids = life.state.get("product_ids")
-            return {"id": None if ids is None else ids[j], "title": p.title[j],
-                    "brand": p.brand[j], "merchant": p.merchant[j], "price": price,
-                    "category": p.category[j], "_pick_table": "shop_products"}
-        choices = {"merchant": pools.merchants, "place": pools.places,
-                   "project": np.array(life.spec.projects, dtype=object),
-                   "topic": pools.work_topics}[param.pick]
+            return self._product(j, self.world.now)
+        choices = self._choices(param.pick)
         return str(choices[int(rng.integers(len(choices)))])
+
+    def _product(self, j: int, at: int) -> dict[str, Any]:
+        """A catalogue product as expressions see it, at its price at instant ``at``."""
+        p, book = self.life.pools.products, self.life.state.get("prices")
+        price = int(book.at(np.array([j]), np.array([at]))[0]) if book \
+            else int(p.price_minor[j])
+        ids = self.life.state.get("product_ids")
+        return {"id": None if ids is None else ids[j], "title": p.title[j],
+                "brand": p.brand[j], "merchant": p.merchant[j], "price": price,
+                "category": p.category[j], "_pick_table": "shop_products"}
+
+    def _choices(self, pick: str) -> np.ndarray:
+        pools = self.life.pools
+        return {"merchant": pools.merchants, "place": pools.places,
+                "project": np.array(self.life.spec.projects, dtype=object),
+                "topic": pools.work_topics}[pick]
 
     def _lock(self, key: tuple[str, int], inst: Instance) -> None:
         """Reserve a person or product: no other instance picks it, and routine life
@@ -385,6 +403,54 @@ class Storylines:
                     bind=step.bind, cause=cause)
         if step.conflict:
             self._conflict(inst, step.conflict)
+        if self.lookalikes is not None:
+            self.lookalikes.after(self, inst, step, columns)
+
+    # -- for look-alikes (scenarios.distractors) -----------------------------------------
+
+    def evaluate(self, inst: Instance, expr) -> Any:
+        return self._eval(inst, expr)
+
+    def columns_of(self, inst: Instance, step: EmitStep) -> dict[str, Any]:
+        """What ``step`` would write for ``inst`` (its bindings, its clock)."""
+        return self._columns(inst, step.table, step.fields, step.text)
+
+    def another(self, param: PickSpec, current: Any, rng, at: int) -> Any:
+        """Something else ``param`` could have picked (a product at its price at ``at``),
+        without locking it."""
+        pools = self.life.pools
+        if param.pick == "product":
+            p = pools.products
+            same = np.flatnonzero(p.category == current["category"])
+            pool = [int(j) for j in (same if len(same) > 1 else np.arange(len(p)))
+                    if p.title[j] != current["title"]]
+            return self._product(pool[int(rng.integers(len(pool)))], at) if pool else None
+        choices = [c for c in self._choices(param.pick).tolist() if c != current]
+        return str(choices[int(rng.integers(len(choices)))]) if choices else None
+
+    def write_lookalike(self, inst: Instance, step: EmitStep, columns: dict[str, Any],
+                        at: int) -> str:
+        """Write a look-alike record at instant ``at``: its own root, its own ids."""
+        stream = f"lookalikes/{inst.instance_id}/{step.table}"
+        columns = dict(columns)
+        if step.table in ("personal_emails", "work_emails"):
+            p = self.life.person
+            to = p.personal_email if step.table == "personal_emails" else p.work_email
+            columns = {"folder": "inbox", "cc_addresses": "", "to_addresses": to} | columns
+            columns.setdefault("thread_id", self.world.ids.one(f"{stream}/threads", "th_"))
+        elif step.table == "sms_messages":
+            columns.setdefault("direction", "incoming")
+            columns.setdefault("conversation_id",
+                               self._thread_of(str(columns.get("phone_number", ""))))
+        created = TABLES[step.table].created_column
+        if created:
+            columns[created] = at
+        actor = "user" if step.actor == "user" else str(self._eval(inst, step.actor))
+        rec, _ = self.world.emit(step.table, step.kind, np.array([at]),
+                                 {k: [v] for k, v in columns.items()}, actor=actor,
+                                 device=step.device if step.actor == "user" else None,
+                                 id_stream=stream, cause=[None])
+        return rec[0]
 
     def _thread_of(self, number: str) -> str:
         """The SMS thread a number's texts are in, named as routine life names them."""
@@ -509,23 +575,32 @@ class Storylines:
         return {i for i, e, t in zip(ids.tolist(), entities.tolist(), tables.tolist(),
                                      strict=True) if (t, e) in written}
 
+    def lookalike_events(self) -> set[str]:
+        """Events that wrote look-alikes: the profile asked for them, so thinning keeps them."""
+        if self.lookalikes is None or not self.lookalikes.made:
+            return set()
+        made = {(d.table, d.record_id) for d in self.lookalikes.made}
+        ids, entities, tables = self.world.log.columns("event_id", "entity_id", "table")
+        return {i for i, e, t in zip(ids.tolist(), entities.tolist(), tables.tolist(),
+                                     strict=True) if (t, e) in made}
+
     def labels(self) -> pa.Table:
         end = self.world.clock.end_seconds
-        rows = [(t, rid, vf, "signal", inst.instance_id, None, role)
+        rows = [(t, rid, vf, "signal", inst.instance_id, None, role, None, None)
                 for inst in self.instances for t, rid, vf, role in inst.records if vf < end]
-        rows += [(t, rid, vf, "conflict", inst.instance_id, cid, role)
+        rows += [(t, rid, vf, "conflict", inst.instance_id, cid, role, None, None)
                  for inst in self.instances for t, rid, vf, cid, role in inst.conflict_records
                  if vf < end]
-        rows = [(t, rid, int(self.world.clock.to_arrow_us(np.array([vf]))[0]), *rest)
-                for t, rid, vf, *rest in rows]
+        made = self.lookalikes.made if self.lookalikes is not None else []
+        rows += [(d.table, d.record_id, d.valid_from, "distractor", d.instance_id, None,
+                  d.role, d.similarity, d.violates) for d in made if d.valid_from < end]
         if not rows:
             return LABEL_SCHEMA.empty_table()
         cols = list(zip(*rows, strict=True))
+        valid_from = self.world.clock.to_arrow_us(np.array(cols[2], np.int64))
         return pa.Table.from_arrays(
-            [pa.array(cols[0], pa.string()), pa.array(cols[1], pa.string()),
-             pa.array(np.array(cols[2], np.int64), pa.timestamp("us", tz="UTC")),
-             pa.array(cols[3], pa.string()), pa.array(cols[4], pa.string()),
-             pa.array(cols[5], pa.string()), pa.array(cols[6], pa.string())],
+            [pa.array(c, f.type) if i != 2 else pa.array(valid_from, f.type)
+             for i, (c, f) in enumerate(zip(cols, LABEL_SCHEMA, strict=True))],
             schema=LABEL_SCHEMA)
 
 

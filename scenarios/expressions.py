@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import functools
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -146,6 +147,7 @@ class Expression:
             raise ExpressionError(f"{self.source!r}: {type(exc).__name__}: {exc}") from None
 
 
+@functools.lru_cache(maxsize=4096, typed=True)  # the same few hundred sources, often
 def parse(source: str | int | float | bool) -> Expression:
     """Parse and check ``source`` against the grammar (numbers and booleans pass through)."""
     if not isinstance(source, str):

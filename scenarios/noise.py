@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from personas.errors import load_by_id, load_spec
 from sim.cascades import cascade_roots, stable_uniform
@@ -32,6 +32,26 @@ from sim.world import World
 
 STATE_TABLES = frozenset({"bank_accounts", "bank_recurring", "shop_products", "subscriptions",
                           "contacts", "chat_channels", "price_watches"})
+
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class SimilarityMix(BaseModel):
+    """How look-alikes are spread over similarity levels (weights; see
+    ``scenarios.distractors`` for what each level means)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    high: Annotated[float, Field(ge=0.0)] = 1.0
+    medium: Annotated[float, Field(ge=0.0)] = 1.0
+    low: Annotated[float, Field(ge=0.0)] = 1.0
+
+    @model_validator(mode="after")
+    def _some(self) -> SimilarityMix:
+        if self.high + self.medium + self.low <= 0:
+            raise ValueError("at least one similarity weight must be positive")
+        return self
 
 
 class NoiseProfile(BaseModel):
@@ -46,6 +66,9 @@ class NoiseProfile(BaseModel):
     volume: Annotated[float, Field(gt=0.0, le=5.0)] = 1.0  # routine volume before thinning
     burstiness: Annotated[float, Field(ge=0.0, le=5.0)] = 0.0  # 0 = steady; see Life
     service_weights: dict[str, Annotated[float, Field(gt=0.0)]] = Field(default_factory=dict)
+    distractors_per_signal: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
+    distractor_similarity: SimilarityMix = Field(default_factory=SimilarityMix)
+    conflict_rate: Share = 0.0  # chance that an instance takes its optional conflicts
 
     @field_validator("service_weights")
     @classmethod
@@ -82,11 +105,17 @@ class Thinning:
     achieved_words: float
     achieved_events: float
     by_service: dict[str, dict[str, float]]  # service -> signal/noise words, ratio
+    floor: float  # the lowest ratio reachable: what thinning may not drop, over signal
 
 
 def thin(world: World, signal_events: set[str], *, target: float | None,
-         weights: dict[str, float] | None = None) -> Thinning:
-    """Choose the cascades to keep so non-signal words are ``target`` times signal words."""
+         weights: dict[str, float] | None = None, kept: set[str] = frozenset()) -> Thinning:
+    """Choose the cascades to keep so non-signal words are ``target`` times signal words.
+
+    ``kept`` names events kept whatever the target (look-alikes the profile asked for);
+    with storyline chains, bank-started money and state tables they set the floor: the
+    lowest ratio this world can reach.
+    """
     ids, causes, services, tables, ts = world.log.columns(
         "event_id", "cause_event_id", "service", "table", "ts")
     inside = ts.astype(np.int64) < world.clock.end_seconds
@@ -99,7 +128,8 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     # Money moves the bank started itself (pay, bills, card spending, card payoffs) stay:
     # thinning them would leave recurring bills and statements describing absent rows.
     bank_root = tables[roots].astype(str) == "bank_transactions"
-    protected = (story_root[roots] | bank_root
+    asked = np.isin(ids.astype(str), np.array(sorted(kept), dtype=str))
+    protected = (story_root[roots] | bank_root | asked
                  | np.isin(tables.astype(str), sorted(STATE_TABLES)) | ~inside)
     free = ~protected
     u = np.ones(len(ids))
@@ -112,6 +142,7 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
         return np.bincount(code[mask], weights=words[mask], minlength=k)
 
     sig_words = per_service(is_signal & inside)
+    floor_words = per_service(protected & ~is_signal & inside).sum()
     if target is None:
         keep = np.ones(len(ids), bool)
     else:
@@ -132,6 +163,7 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
         achieved_words=float(total_noise / total_signal) if total_signal else float("inf"),
         achieved_events=n_noise / n_signal if n_signal else float("inf"),
         by_service=by_service,
+        floor=float(floor_words / sig_words.sum()) if sig_words.sum() else float("inf"),
     )
 
 

@@ -28,7 +28,8 @@ from scenarios.expressions import ExpressionError, parse
 from sim.services import CATALOGUE, TABLE_SERVICE, TABLES
 
 MILESTONES = ("need_detectable", "deadline", "resolved")
-RESERVED = frozenset({"user", "now", "today"})
+VARIABLE_PICKS = ("product", "merchant", "place", "project", "topic")  # look-alikes vary them
+RESERVED = frozenset({"user", "now", "today", "conflicted"})
 TEMPLATE_HOLES = re.compile(r"\{([^{}]+)\}")  # "{expr}" inside a text template
 
 
@@ -155,6 +156,9 @@ class EmitStep(Strict):
     device: Literal["laptop", "phone", "web"] | None = None
     bind: str | None = None  # name the record for later steps
     conflict: ConflictSpec | None = None
+    # Parameters a look-alike of this record may change: drawn numbers and picked products,
+    # merchants, places, projects or topics (``scenarios.distractors``). Empty: none.
+    vary: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _table(self) -> EmitStep:
@@ -322,6 +326,14 @@ class StorylineSpec(Strict):
                 if target not in CATALOGUE[origin].feeds:
                     raise ValueError(f"step {step.id}: {origin} does not feed {target} "
                                      f"(it feeds {', '.join(CATALOGUE[origin].feeds)})")
+            if isinstance(step, EmitStep):
+                for name in step.vary:
+                    param = self.params.get(name)
+                    if not (isinstance(param, DrawSpec) or (isinstance(param, PickSpec)
+                            and param.pick in VARIABLE_PICKS)):
+                        raise ValueError(f"step {step.id}: vary names {name!r}, which is not "
+                                         "a drawn number or a product, merchant, place, "
+                                         "project or topic parameter")
             if isinstance(step, EmitStep) and step.bind:
                 bound[step.bind] = step.table
             known = RESERVED | set(self.params) | set(bound)
@@ -329,7 +341,8 @@ class StorylineSpec(Strict):
                 missing = parse(expr).names - known
                 if missing:
                     raise ValueError(f"step {step.id}: {sorted(missing)[0]!r} is not defined "
-                                     "by then (params, bound records, user, now, today)")
+                                     "by then (params, bound records, user, now, today, "
+                                     "conflicted)")
             conflict = getattr(step, "conflict", None)
             if conflict:
                 unknown = [r for r in conflict.records if r not in bound and r not in self.params]

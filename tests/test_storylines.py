@@ -10,6 +10,7 @@ import pytest
 from personas.library import load_personas
 from scenarios.build import live
 from scenarios.library import SHIPPED, load_storylines
+from scenarios.noise import NoiseProfile
 from scenarios.storyline_spec import EmitStep
 from sim.check import check_world
 from sim.services import TABLE_SERVICE
@@ -101,7 +102,11 @@ CONFLICTED = sorted(f for f, spec in FAMILIES.items()
 def test_some_families_declare_each_kind_of_conflict():
     operators = {s.conflict.operator for f in CONFLICTED for s in FAMILIES[f].steps
                  if getattr(s, "conflict", None)}
-    assert {"superseded", "unofficial", "not_propagated"} <= operators
+    assert {"superseded", "unofficial", "not_propagated", "reversed"} <= operators
+
+
+ALWAYS_CONFLICTED = NoiseProfile(id="always", description="every optional conflict taken",
+                                 storylines_per_30_days=0, conflict_rate=1.0)
 
 
 @pytest.mark.parametrize("family", CONFLICTED)
@@ -110,7 +115,7 @@ def test_conflicts_name_who_wins_and_the_records_on_each_side(family):
 
     spec = FAMILIES[family]
     tables = build_world(EVERYTHING, seed=3, days=max(spec.min_days, 30),
-                         families={family: spec}, storylines=1)
+                         families={family: spec}, storylines=1, noise=ALWAYS_CONFLICTED)
     conflicts = tables.conflicts.to_pylist()
     assert conflicts
     for c in conflicts:

@@ -1,0 +1,190 @@
+"""Look-alikes: records that resemble a storyline's record but break one of its facts.
+
+Right after a storyline step writes a record, its look-alikes are made by rendering the
+same step again with some of its parameters changed (another drawn number or day, another
+product of the same kind at its own price, another shop, place, project or topic) and
+writing the result at another time, as a record of its own with no cause. Each look-alike
+breaks the facts it changed (``violates`` names them), so it is never also a valid answer.
+
+A step opts in by naming what its look-alikes may change (``vary``): only the family's
+author knows which changes leave the world consistent (another meeting slot is harmless; a
+text about a charge the bank never made is not). The people a look-alike names are the
+storyline's own, products are real at their real price, links to the storyline's own
+records (the meeting an invitation is for) are cut, and only records that stand alone
+(messages, notes, to-dos, calendar entries) get look-alikes.
+
+Similarity, measured on what was written:
+
+- **high**: the same record type with exactly one fact different (one parameter changed);
+- **medium**: the same type with more changed, still sharing at least half of its content
+  tokens (:func:`token_overlap`);
+- **low**: the same service, sharing less than half.
+
+The profile asks for a mix of levels (how many facts to change); the label records the
+level measured. Look-alikes draw from their own random streams and id streams, so the
+storyline's own records are the same with or without them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from scenarios.expressions import parse
+from scenarios.storyline_spec import VARIABLE_PICKS, ComputeSpec, DrawSpec, EmitStep, PickSpec
+from sim.clock import DAY
+from sim.services import TABLES
+
+if TYPE_CHECKING:
+    from scenarios.engine import Instance, Storylines
+
+LEVELS = ("high", "medium", "low")
+# Records that stand alone. An order, a charge, a shipment or a booking implies others (the
+# charge for the order, the legs of the shipment), so a lone copy would break the world.
+TABLES_WITH_LOOKALIKES = frozenset({
+    "personal_emails", "work_emails", "sms_messages", "chat_messages", "call_log", "notes",
+    "todos", "calendar_events", "feed_posts"})
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def token_overlap(a: str, b: str) -> float:
+    """Jaccard overlap of the lower-cased word and number tokens of two texts."""
+    x, y = set(_TOKEN.findall(a.lower())), set(_TOKEN.findall(b.lower()))
+    return len(x & y) / len(x | y) if x | y else 1.0
+
+
+@dataclass(frozen=True)
+class Lookalike:
+    """One look-alike as the oracle keeps it."""
+
+    table: str
+    record_id: str
+    valid_from: int
+    instance_id: str
+    role: str  # the step whose record it resembles
+    similarity: str
+    violates: str  # the parameters it changed, comma-separated
+    overlap: float
+
+
+class Lookalikes:
+    """Makes ``per_signal`` look-alikes (on average) for each record a storyline emits."""
+
+    def __init__(self, per_signal: float, mix: dict[str, float]) -> None:
+        self.per_signal = per_signal
+        weights = np.array([mix.get(level, 0.0) for level in LEVELS], float)
+        self.mix = weights / weights.sum()
+        self.made: list[Lookalike] = []
+
+    def after(self, runner: Storylines, inst: Instance, step: EmitStep,
+              written: dict[str, Any]) -> None:
+        """Write look-alikes of the record ``step`` just wrote (``written``) for ``inst``."""
+        if self.per_signal <= 0 or not step.vary or step.table not in TABLES_WITH_LOOKALIKES:
+            return
+        variable = _variable(inst, step.vary)
+        if not variable:
+            return
+        rng = runner.world.rng.child(inst.instance_id).stream(f"lookalikes/{step.id}")
+        count = int(self.per_signal) + int(rng.random() < self.per_signal % 1)
+        signal_at = inst.records[-1][2]
+        signal_text = _text(step.table, written)
+        for _ in range(count):
+            level = LEVELS[int(rng.choice(3, p=self.mix))]
+            n_change = {"high": 1, "medium": max(2, (len(variable) + 1) // 2),
+                        "low": len(variable)}[level]
+            changed = sorted(rng.choice(variable, size=min(n_change, len(variable)),
+                                        replace=False).tolist())
+            at = _another_time(runner, signal_at, rng)
+            names = None if at is None else _changed_names(runner, inst, changed, rng, at)
+            if names is None:
+                continue
+            shadow = replace(inst, names=names, clock=signal_at, records=[], conflicts=[],
+                             conflict_records=[])
+            columns = _unlinked(inst, step.table, runner.columns_of(shadow, step))
+            if all(columns.get(k) == written.get(k) for k in (*step.fields, *step.text)):
+                continue  # the change does not show: it would be a copy
+            text = _text(step.table, columns)
+            overlap = token_overlap(signal_text, text)
+            similarity = ("high" if len(changed) == 1 else
+                          "medium" if overlap >= 0.5 else "low")
+            record_id = runner.write_lookalike(shadow, step, columns, at)
+            self.made.append(Lookalike(step.table, record_id, at, inst.instance_id, step.id,
+                                       similarity, ",".join(changed), round(overlap, 3)))
+
+
+def _unlinked(inst: Instance, table: str, columns: dict[str, Any]) -> dict[str, Any]:
+    """``columns`` with links to the storyline's own records cut: a look-alike may mention
+    the same meeting or order in passing, but it is not part of that record's chain."""
+    own = {b["id"] for b in inst.names.values() if isinstance(b, dict) and "_table" in b}
+    return {k: None if k in TABLES[table].references and v in own else v
+            for k, v in columns.items()}
+
+
+def _depends(inst: Instance, names: set[str]) -> set[str]:
+    """``names`` and every parameter they are computed from."""
+    out, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name in out:
+            continue
+        out.add(name)
+        param = inst.spec.params.get(name)
+        if isinstance(param, ComputeSpec):
+            todo += list(parse(param.expr).names)
+    return out
+
+
+def _variable(inst: Instance, vary: list[str]) -> list[str]:
+    """The parameters in ``vary`` that can take another value."""
+    out = []
+    for name in vary:
+        p = inst.spec.params[name]
+        drawn = isinstance(p, DrawSpec) and p.uniform[0] < p.uniform[1]
+        if drawn or (isinstance(p, PickSpec) and p.pick in VARIABLE_PICKS):
+            out.append(name)
+    return out
+
+
+def _changed_names(runner: Storylines, inst: Instance, changed: list[str],
+                   rng: np.random.Generator, at: int) -> dict[str, Any] | None:
+    """The instance's bindings with ``changed`` redrawn and what depends on them recomputed."""
+    names = dict(inst.names)
+    for name in changed:
+        param = inst.spec.params[name]
+        if isinstance(param, DrawSpec):
+            low, high = param.uniform
+            choices = [v for v in range(low, high + 1) if v != names[name]] if \
+                high - low < 1000 else None
+            names[name] = int(rng.choice(choices)) if choices else int(
+                names[name] + rng.choice([-1, 1]) * max(1, (high - low) // 5))
+        else:
+            other = runner.another(param, names[name], rng, at)
+            if other is None:
+                return None
+            names[name] = other
+    stale = {n for n, p in inst.spec.params.items()
+             if isinstance(p, ComputeSpec) and _depends(inst, {n}) & set(changed)}
+    shadow = replace(inst, names=names)
+    for n, p in inst.spec.params.items():  # in declaration order, like the first time
+        if n in stale:
+            names[n] = runner.evaluate(shadow, p.expr)
+    return names
+
+
+def _another_time(runner: Storylines, signal_at: int, rng: np.random.Generator) -> int | None:
+    """Two days to three weeks before or after the record, at the same time of day."""
+    clock = runner.world.clock
+    offset = int(rng.integers(2, 22)) * DAY
+    before, after = signal_at - offset, signal_at + offset
+    can_before = before > DAY
+    can_after = after < clock.end_seconds
+    if can_before and (not can_after or rng.random() < 0.5):
+        return before
+    return after if can_after else None
+
+
+def _text(table: str, columns: dict[str, Any]) -> str:
+    return " ".join(str(columns.get(c) or "") for c in TABLES[table].text_columns)
