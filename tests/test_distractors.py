@@ -1,0 +1,201 @@
+"""Look-alikes and the conflict rate: what the profile asks for, measured on what is written."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from personas.library import load_personas
+from scenarios.build import live
+from scenarios.distractors import token_overlap
+from scenarios.library import load_storylines
+from scenarios.noise import NoiseProfile, SimilarityMix
+from sim.check import check_world
+
+PERSONA = load_personas()["staff_engineer"]
+FAMILIES = load_storylines()
+
+# A storyline whose text is mostly its parameters, so changing more of them shares less.
+MEETUP = '''
+id = "meetup"
+description = "A friend proposes a meetup by text; the user notes it and puts it in the calendar."
+services = ["sms", "notes", "calendar"]
+min_days = 10
+start = [0.1, 0.5]
+
+[params.friend]
+pick = "contact"
+description = "Who proposes it."
+
+[params.place]
+pick = "place"
+description = "Where."
+
+[params.topic]
+pick = "topic"
+description = "What about."
+
+[params.hour]
+uniform = [8, 20]
+description = "At what hour."
+
+[params.table]
+uniform = [1, 40]
+description = "Which table."
+
+[[steps]]
+do = "emit"
+id = "proposal"
+description = "The friend texts the plan."
+table = "sms_messages"
+kind = "sms_received"
+actor = "friend.name"
+vary = ["place", "topic", "hour", "table"]
+[steps.text]
+phone_number = "{friend.phone}"
+contact_name = "{friend.name}"
+text = "Shall we meet at {place} to talk about {topic}? Say {hour}h, table {table}"
+
+[[steps]]
+do = "wait"
+id = "later"
+description = "A little later."
+delay = { minutes = [5, 60] }
+
+[[steps]]
+do = "emit"
+id = "note"
+description = "The user notes it."
+table = "notes"
+kind = "note_created"
+device = "phone"
+text = { title = "Meetup", body = "{place} at {hour}:00 with {friend.first}" }
+
+[[steps]]
+do = "emit"
+id = "entry"
+description = "And puts it in the calendar."
+table = "calendar_events"
+kind = "event_created"
+device = "phone"
+text = { title = "Meetup at {place}", calendar = "personal" }
+
+[steps.fields]
+start = "now + days(2)"
+end = "now + days(2) + hours(1)"
+all_day = false
+status = "'confirmed'"
+'''
+
+
+def _profile(**changes) -> NoiseProfile:
+    base = {"id": "test", "description": "test", "storylines_per_30_days": 0}
+    return NoiseProfile(**(base | changes))
+
+
+@pytest.fixture(scope="module")
+def meetup(tmp_path_factory):
+    library = tmp_path_factory.mktemp("library")
+    (library / "storylines").mkdir()
+    (library / "storylines" / "meetup.toml").write_text(MEETUP)
+    return load_storylines(library)["meetup"]
+
+
+def test_token_overlap_is_jaccard_of_words():
+    assert token_overlap("Lunch at noon", "lunch at NOON") == 1.0
+    assert token_overlap("a b c d", "a b x y") == pytest.approx(2 / 6)
+    assert token_overlap("", "") == 1.0
+
+
+def test_overlap_rises_from_low_to_medium_to_high(meetup):
+    noise = _profile(distractors_per_signal=4.0, distractor_similarity=SimilarityMix())
+    lived = live(PERSONA, seed=5, days=60, families={"meetup": meetup}, storylines=12,
+                 noise=noise, ratio=None)
+    made = lived.storylines.lookalikes.made
+    by_level = {lvl: [d.overlap for d in made if d.similarity == lvl]
+                for lvl in ("high", "medium", "low")}
+    assert all(len(v) >= 3 for v in by_level.values()), {k: len(v) for k, v in
+                                                         by_level.items()}
+    means = {k: float(np.mean(v)) for k, v in by_level.items()}
+    assert means["low"] < means["medium"] < means["high"], means
+    assert max(by_level["low"]) < 0.5 <= min(by_level["medium"])
+    for d in made:
+        assert d.table == "sms_messages"  # only the step that opted in
+        assert d.violates
+        assert (d.similarity == "high") == (len(d.violates.split(",")) == 1)
+
+
+def test_lookalikes_are_labelled_and_differ_from_the_signal(meetup):
+    noise = _profile(distractors_per_signal=2.0)
+    lived = live(PERSONA, seed=6, days=40, families={"meetup": meetup}, storylines=4,
+                 noise=noise, ratio=None)
+    labels = lived.storylines.labels().to_pylist()
+    lookalike_ids = {r["record_id"] for r in labels if r["class"] == "distractor"}
+    signal_ids = {r["record_id"] for r in labels if r["class"] == "signal"}
+    assert lookalike_ids
+    assert not lookalike_ids & signal_ids
+    sms = lived.world.tables()["sms_messages"].to_pylist()
+    texts = {r["record_id"]: r["text"] for r in sms}
+    signal_texts = {texts[i] for i in signal_ids if i in texts}
+    assert all(texts[i] not in signal_texts for i in lookalike_ids)
+    w = lived.world
+    assert check_world(lived.tables(), lived.event_log(), start=w.clock.epoch,
+                       end=w.clock.instant(w.clock.end_seconds)) == []
+
+
+def _signal(lived) -> list[tuple]:
+    """Each signal record version's table, id, instant and text columns."""
+    tables = lived.world.tables()
+    out = []
+    for row in lived.storylines.labels().to_pylist():
+        if row["class"] != "signal" or row["table"] == "bank_transactions":
+            continue  # running balances depend on what else the bank posts
+        t = tables[row["table"]]
+        match = [r for r in t.to_pylist() if r["record_id"] == row["record_id"]
+                 and r["valid_from"] == row["valid_from"]]
+        out.append((row["table"], row["record_id"], row["valid_from"],
+                    tuple(sorted((k, str(v)) for k, v in match[0].items()))))
+    return sorted(out)
+
+
+def test_lookalikes_never_change_a_storylines_facts():
+    families = {f: FAMILIES[f] for f in ("meeting_moved_twice", "party_vs_family",
+                                          "price_drop_gift")}
+    worlds = [live(PERSONA, seed=8, days=60, families=families, storylines=3,
+                   noise=_profile(distractors_per_signal=d, conflict_rate=0.5), ratio=None)
+              for d in (0.0, 3.0)]
+    assert worlds[1].storylines.lookalikes.made
+    assert _signal(worlds[0]) == _signal(worlds[1])
+
+
+def test_conflicts_per_storyline_rise_with_the_conflict_rate():
+    family = {"price_drop_gift": FAMILIES["price_drop_gift"]}
+    per_storyline = []
+    for rate in (0.0, 0.5, 1.0):
+        lived = live(PERSONA, seed=9, days=100, families=family, storylines=10,
+                     noise=_profile(conflict_rate=rate), ratio=None)
+        happened = [i for i in lived.storylines.instances if not i.aborted]
+        per_storyline.append(lived.storylines.conflicts().num_rows / len(happened))
+    assert per_storyline[0] < per_storyline[1] < per_storyline[2], per_storyline
+
+
+def test_a_target_below_the_floor_exits_2_and_names_it(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "exporters.cli", "world", "--persona",
+                        "retiree", "--days", "30", "--noise-ratio", "0.01",
+                        "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 2, r.stderr
+    line = r.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: --noise-ratio: target 0.01 is below this world's floor of ")
+    assert not (tmp_path / "out").exists()
+
+
+def test_naming_a_family_the_persona_cannot_live_exits_2(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "exporters.cli", "world", "--persona",
+                        "retiree", "--days", "30", "--family", "expense_receipts",
+                        "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("error: --family: expense_receipts")
+    assert not (tmp_path / "out").exists()
