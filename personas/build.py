@@ -46,11 +46,13 @@ def prepare(
     grammar: Grammar | None = None,
     volume: float = 1.0,
     burstiness: float = 0.0,
+    boost: dict[str, float] | None = None,
 ) -> tuple[World, Life]:
     """A world with the person's routine life installed, its clock not yet started.
 
     ``volume`` multiplies every routine rate (a noise profile generates more than it keeps);
-    ``burstiness`` makes busy days cluster without changing the mean volume.
+    ``burstiness`` makes busy days cluster without changing the mean volume; ``boost``
+    multiplies single rates (by their ``VolumeSpec`` name) on top of ``volume``.
 
     Layers above add their own processes (storylines) before calling ``world.run()``.
     """
@@ -63,6 +65,7 @@ def prepare(
     life = Life.create(world, person, grammar or shipped_grammar(), pools)
     life.volume = volume
     life.burstiness = burstiness
+    life.boost = dict(boost or {})
     for routine in ROUTINES:
         routine.install(life)
     return world, life

@@ -45,6 +45,7 @@ class Life:
     state: dict = field(default_factory=dict)  # what routines share (the ledger, channels)
     volume: float = 1.0  # multiplies every routine rate
     burstiness: float = 0.0  # 0: steady Poisson days; higher: busy days cluster
+    boost: dict[str, float] = field(default_factory=dict)  # rate name -> extra multiplier
     # The calendar of work, derived once by _plan_calendar:
     work: list[tuple[int, int]] = field(default_factory=list)  # sim-second intervals
     work_block: list[int] = field(default_factory=list)  # spec block of each interval
@@ -111,7 +112,7 @@ class Life:
 
     def rates(self, name: str, days: range) -> np.ndarray:
         """Expected items of ``name`` per day: the spec's rate, damped on days off."""
-        base = getattr(self.spec.volume, name) * self.volume
+        base = getattr(self.spec.volume, name) * self.volume * self.boost.get(name, 1.0)
         idx = np.arange(days.start, days.stop)
         if not self.spec.work.blocks:
             return np.full(len(idx), float(base))

@@ -11,7 +11,7 @@ from personas.routines.money import rebalance
 from personas.spec import PersonaSpec
 from scenarios.distractors import Lookalikes
 from scenarios.engine import Storylines
-from scenarios.noise import NoiseProfile, Thinning, thin
+from scenarios.noise import NoiseProfile, Thinning, expansion, thin
 from scenarios.storyline_spec import StorylineSpec
 from sim.world import World
 
@@ -31,6 +31,7 @@ class BelowFloorError(ValueError):
 
 
 TOLERANCE = 0.10  # a target within this share of the floor is still reachable
+PROBE_VOLUME = 0.5  # the measuring run's share of the profile's volume
 
 
 @dataclass
@@ -68,30 +69,52 @@ def live(
 
     Without ``noise`` the world is routine life plus ``storylines`` instances, unthinned.
     With a profile, its volume and storyline rate apply (``storylines`` overrides the
-    count), and the world is thinned to ``ratio`` (default: the profile's target).
+    count), and the world is thinned to ``ratio`` (default: the profile's target). Where a
+    service that carries signal has too little routine life to reach the target, the world
+    is simulated again with that service's routine rates raised (``noise.expansion``): the
+    storylines and their records are the same in both runs, only routine volume changes.
     """
-    world, life = prepare(spec, seed=seed, days=days, start=start, variation=variation,
-                          volume=noise.volume if noise else 1.0,
-                          burstiness=noise.burstiness if noise else 0.0)
-    lookalikes = None
-    if noise is not None and noise.distractors_per_signal > 0:
-        lookalikes = Lookalikes(noise.distractors_per_signal,
-                                noise.distractor_similarity.model_dump())
-    runner = Storylines(life, lookalikes=lookalikes,
-                        conflict_rate=noise.conflict_rate if noise else 0.0)
-    eligible, skipped = runner.eligible((families or {}).values())
     if storylines is None:
         storylines = noise.storylines_for(days) if noise else 0
-    runner.plant(eligible, storylines)
-    world.run()
     target = ratio if ratio is not None else (noise.ratio if noise else None)
-    thinning = None
+
+    volume = noise.volume if noise else 1.0
+
+    def run(volume: float, boost: dict[str, float]) -> tuple[World, Life, Storylines,
+                                                             list[str]]:
+        world, life = prepare(spec, seed=seed, days=days, start=start, variation=variation,
+                              volume=volume,
+                              burstiness=noise.burstiness if noise else 0.0, boost=boost)
+        lookalikes = None
+        if noise is not None and noise.distractors_per_signal > 0:
+            lookalikes = Lookalikes(noise.distractors_per_signal,
+                                    noise.distractor_similarity.model_dump())
+        runner = Storylines(life, lookalikes=lookalikes,
+                            conflict_rate=noise.conflict_rate if noise else 0.0)
+        eligible, skipped = runner.eligible((families or {}).values())
+        runner.plant(eligible, storylines)
+        world.run()
+        return world, life, runner, skipped
+
+    if target is None:
+        world, life, runner, skipped = run(volume, {})
+        return LivedWorld(world, life, runner, skipped)
+    # A quick run at a fraction of the volume measures the signal in each service and how
+    # much routine life each one has; the real run raises the rates of services that would
+    # fall short. It aims at the profile's own target too, so that every target up to it
+    # thins the very same world.
+    world, _, runner, _ = run(volume * PROBE_VOLUME, {})
     signal = runner.signal_events()
-    # Without signal there is nothing to measure noise against: keep routine life whole.
-    if (noise is not None or ratio is not None) and signal:
-        weights = noise.service_weights if noise else {}
-        thinning = thin(world, signal, target=target, weights=weights,
-                        kept=runner.lookalike_events())
-        if target is not None and thinning.floor > target * (1 + TOLERANCE):
-            raise BelowFloorError(target, thinning.floor)
+    if not signal:  # nothing to measure noise against: keep routine life whole
+        world, life, runner, skipped = run(volume, {})
+        return LivedWorld(world, life, runner, skipped)
+    aim = max(target, noise.ratio or 0.0) if noise else target
+    boost = expansion(world, signal, target=aim, volume_share=PROBE_VOLUME)
+    world, life, runner, skipped = run(volume, boost)
+    signal = runner.signal_events()
+    thinning = thin(world, signal, target=target,
+                    weights=noise.service_weights if noise else {},
+                    kept=runner.lookalike_events())
+    if thinning.floor > target * (1 + TOLERANCE):
+        raise BelowFloorError(target, thinning.floor)
     return LivedWorld(world, life, runner, skipped, thinning)

@@ -167,6 +167,45 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     )
 
 
+# The routine rates that put words into each service. A service short of routine life is
+# expanded by raising them; the surplus is thinned away again down to the target.
+SERVICE_RATES = {
+    "bank": ("card_purchases",), "calendar": ("meetings", "personal_events"),
+    "calls": ("calls",), "chat": ("chat",), "deliveries": ("orders",), "notes": ("notes",),
+    "personal_email": ("personal_email", "newsletters", "promotions"),
+    "shopping": ("orders",), "sms": ("sms",), "social": ("feed",), "todos": ("todos",),
+    "travel": ("trips_per_month",), "work_email": ("work_email",),
+}
+MAX_BOOST = 25.0  # beyond this a person's life stops looking like one
+HEADROOM = 1.5  # generate a little more than the target needs: thinning is not exact
+
+
+def expansion(world: World, signal_events: set[str], *, target: float,
+              volume_share: float = 1.0) -> dict[str, float]:
+    """Rate multipliers that give every service carrying signal enough routine words to
+    reach ``target`` times its signal words (empty when all have enough).
+
+    ``world`` may be a measuring run at ``volume_share`` of the real volume: routine words
+    scale with volume, the storylines' do not.
+    """
+    ids, services, ts = world.log.columns("event_id", "service", "ts")
+    inside = ts.astype(np.int64) < world.clock.end_seconds
+    words = _words_by_event(world, ids)
+    names, code = np.unique(services.astype(str), return_inverse=True)
+    is_signal = np.isin(ids.astype(str), np.array(sorted(signal_events), dtype=str))
+    k = len(names)
+    signal = np.bincount(code[is_signal & inside], weights=words[is_signal & inside],
+                         minlength=k)
+    other = np.bincount(code[~is_signal & inside], weights=words[~is_signal & inside],
+                        minlength=k) / volume_share
+    boost: dict[str, float] = {}
+    for i, service in enumerate(names.tolist()):
+        need = target * signal[i] * HEADROOM / max(other[i], 1.0)
+        for rate in SERVICE_RATES.get(service, ()):
+            boost[rate] = max(boost.get(rate, 1.0), min(need, MAX_BOOST))
+    return {r: round(b, 3) for r, b in sorted(boost.items()) if b > 1.0}
+
+
 def _words_by_event(world: World, ids: np.ndarray) -> np.ndarray:
     """Readable words of the record version each event wrote."""
     counts: dict[str, int] = {}
