@@ -8,6 +8,7 @@ from functools import partial
 
 import numpy as np
 
+from personas.instance import fictional_phone
 from personas.life import OPENING, Life
 from personas.pools import pick
 from personas.routines.contacts import phone_at
@@ -27,17 +28,49 @@ def install(life: Life) -> None:
         life.world.every(partial(_calls_period, life))
 
 
-def _free(life: Life, idx: np.ndarray) -> np.ndarray:
-    """Contacts no storyline has locked: routine texts and calls leave those alone."""
-    locked = [i for kind, i in life.state.get("locks", ()) if kind == "contact"]
-    return idx[~np.isin(idx, locked)] if locked else idx
+def locked_at(life: Life, party: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """True where a storyline holds contact ``party`` at instant ``ts``.
+
+    A storyline reserves the people it uses for a window around its run
+    (``life.state["lock_windows"]``); outside it they text and call as always.
+    """
+    party, ts = np.asarray(party), np.asarray(ts, dtype=np.int64)
+    out = np.zeros(len(party), bool)
+    windows = life.state.get("lock_windows")
+    if windows is None:  # locks without windows hold for the whole world
+        locked = [i for kind, i in life.state.get("locks", ()) if kind == "contact"]
+        return np.isin(party, locked) if locked else out
+    for (kind, i), spans in windows.items():
+        if kind != "contact":
+            continue
+        hit = party == i
+        if hit.any():
+            for lo, hi in spans:
+                out |= hit & (ts >= lo) & (ts < hi)
+    return out
 
 
 def _personal_party(life: Life, rng, n: int, kinds=("family", "friends")) -> np.ndarray:
     c = life.person.contacts
-    idx = _free(life, c.of_kind(*kinds))
+    idx = c.of_kind(*kinds)
     w = c.closeness[idx]
     return idx[rng.choice(len(idx), size=n, p=w / w.sum())]
+
+
+def _avoid_locks(life: Life, rng, party: np.ndarray, ts: np.ndarray, group: np.ndarray,
+                 kinds) -> tuple[np.ndarray, np.ndarray]:
+    """Redraw the other party of each group of messages (a burst, a call) that a storyline
+    holds at the time; returns the parties and which groups may go ahead (a group still
+    held after a few redraws does not happen)."""
+    party = party.copy()
+    held = np.zeros(len(party), bool)
+    for _ in range(4):
+        held = np.bincount(group, weights=locked_at(life, party[group], ts),
+                           minlength=len(party)) > 0
+        if not held.any():
+            break
+        party[held] = _personal_party(life, rng, int(held.sum()), kinds)
+    return party, ~held
 
 
 def _bursts(rng, starts: np.ndarray, gap_minutes: float) -> tuple[np.ndarray, np.ndarray]:
@@ -59,14 +92,17 @@ def _chat_period(life: Life, *, days: range) -> None:
     rng = life.world.rng.stream("chat")
     if days.start == 0:
         life.state["chat_channels"] = _channels(life, rng)
-    channels = life.state["chat_channels"]
+    channels = _open_dms(life, rng, life.state["chat_channels"], days)
+    life.state["chat_channels"] = channels
     item_days = life.item_days("chat", days, rng, scale=1 / 3.5)  # bursts average 3.5
     if not len(item_days):
         return
-    starts = life.in_work(item_days, rng)
+    starts = np.sort(life.in_work(item_days, rng))
     ts, burst = _bursts(rng, starts, 3)
     n = len(ts)
-    ch = rng.integers(0, len(channels["id"]), len(starts))[burst]
+    # A burst goes to a channel that exists by then (channels are in the order opened).
+    existing = np.searchsorted(channels["created"], starts, side="right")
+    ch = np.minimum((rng.random(len(starts)) * existing).astype(np.int64), existing - 1)[burst]
     c = life.person.contacts
     members = channels["members"]
     sender = np.array([members[k][int(r * len(members[k]))]
@@ -98,6 +134,54 @@ def _chat_period(life: Life, *, days: range) -> None:
                         strict=True))
     cause = [event_of[r] for r in reply_to[threaded]]
     _emit_chat(life, channels, ch, mine, sender, text, ts, reply_to, ids, threaded, cause)
+
+
+def _open_dms(life: Life, rng, channels: dict, days: range) -> dict:
+    """Now and then the user starts a direct conversation with another coworker, or joins
+    a channel someone opened for a piece of work."""
+    c = life.person.contacts
+    cow = c.of_kind("coworkers")
+    have = {int(m[0]) for m, dm in zip(channels["members"], channels["is_dm"], strict=True)
+            if dm}
+    fresh = np.array([j for j in cow.tolist() if j not in have], dtype=np.int64)
+    k = min(int(rng.poisson(3.0 * len(days) / 28)), len(fresh))
+    g = int(rng.poisson(1.0 * len(days) / 28))
+    work_days = np.arange(days.start, days.stop)
+    work_days = work_days[life.workdays[work_days]] if len(work_days) else work_days
+    if k + g == 0 or not len(work_days):
+        return channels
+    who = rng.choice(fresh, size=k, replace=False) if k else np.zeros(0, np.int64)
+    ts = life.in_work(rng.choice(work_days, k + g), rng)
+    keep = np.r_[~locked_at(life, who, ts[:k]), np.ones(g, bool)]
+    project = pick(rng, np.array(life.spec.projects, dtype=object), k + g)
+    topic = pick(rng, life.pools.work_topics, k + g)
+    members = [np.array([j]) for j in who.tolist()] + [
+        rng.choice(cow, size=min(len(cow), int(rng.integers(3, 9))), replace=False)
+        for _ in range(g)]
+    name = np.r_[c.full_name[who], np.array([f"{_channel_name(p)}-{t.split()[-1]}"[:30]
+                                             for p, t in zip(project[k:], topic[k:],
+                                                             strict=True)], dtype=object)]
+    about = np.r_[np.full(k, "", dtype=object),
+                  np.array([f"Working on {t}" for t in topic[k:]], dtype=object)]
+    is_dm = np.r_[np.ones(k, bool), np.zeros(g, bool)]
+    order = np.flatnonzero(keep)[np.argsort(ts[keep], kind="stable")]
+    if not len(order):
+        return channels
+    n = len(order)
+    ts = ts[order]
+    ids = life.world.emit(
+        "chat_channels", "chat_channel_joined", ts,
+        {"name": name[order], "topic": about[order], "is_dm": is_dm[order],
+         "member_count": np.array([len(members[i]) + 1 for i in order], np.int32),
+         "created_at": ts},
+        actor="user", device=life.device(ts, phone_share=0.2),
+    )[0]
+    return {"id": np.r_[channels["id"], np.array(ids, dtype=object)],
+            "members": channels["members"] + [members[i] for i in order],
+            "social": np.r_[channels["social"], np.zeros(n, bool)],
+            "project": np.r_[channels["project"], project[order]],
+            "is_dm": np.r_[channels["is_dm"], is_dm[order]],
+            "created": np.r_[channels["created"], ts]}
 
 
 def _emit_chat(life, channels, ch, mine, sender, text, ts, reply_to, ids, rows, cause):
@@ -163,33 +247,49 @@ def _channels(life: Life, rng) -> dict[str, np.ndarray]:
         actor="user",
     )[0]
     return {"id": np.array(ids, dtype=object), "members": members,
-            "social": np.array(social), "project": np.array(project, dtype=object)}
+            "social": np.array(social), "project": np.array(project, dtype=object),
+            "is_dm": np.array([False] * (n - len(close)) + [True] * len(close)),
+            "created": np.full(n, OPENING, np.int64)}
 
 
 # -- sms --------------------------------------------------------------------------------
+
+# First names of people who are not in the address book: a seller, a courier, someone met
+# once. Fictional and common, so they name nobody in particular.
+_STRANGERS = np.array(
+    ["Alex", "Sam", "Jordan", "Taylor", "Chris", "Pat", "Robin", "Jamie", "Casey", "Morgan",
+     "Dana", "Lee", "Kim", "Drew", "Jesse", "Toni", "Max", "Nico", "Ari", "Quinn"], dtype=object)
+# Numbers a stranger may text from: the fictional range past the address book's and the
+# changed numbers' indices, short of the user's own (see personas.instance.fictional_phone).
+_STRANGER_NUMBERS = (600, 780)
 
 
 def _sms_period(life: Life, *, days: range) -> None:
     rng = life.world.rng.stream("sms")
     c = life.person.contacts
     item_days = life.item_days("sms", days, rng, scale=1 / 3.5)
-    if len(item_days) and len(_free(life, c.of_kind("family", "friends"))):
+    kinds = ("family", "friends")
+    if len(item_days) and len(c.of_kind(*kinds)):
         starts = life.at_hours(item_days, rng)
         ts, burst = _bursts(rng, starts, 6)
-        party = _personal_party(life, rng, len(starts))[burst]
+        party, go = _avoid_locks(life, rng, _personal_party(life, rng, len(starts)), ts,
+                                 burst, kinds)
+        keep = go[burst]
+        ts, burst, party = ts[keep], burst[keep], party[burst[keep]]
         n = len(ts)
-        mine = (np.arange(n) - np.r_[0, np.flatnonzero(np.diff(burst)) + 1][burst]) % 2 == (
-            rng.random(len(starts)) < 0.4)[burst]
+        mine = _position(burst) % 2 == (rng.random(len(starts)) < 0.4)[burst]
         family = c.kind[party] == "family"
         slots = {"first": c.first_name[party], "place": pick(rng, life.pools.places, n),
-                 "time": life.plan_times(rng, n), "day": life.weekday_names(ts + 86_400)}
-        text = np.empty(n, dtype=object)
-        for intent, sel in (("sms_family", family), ("sms_friend", ~family)):
-            if sel.any():
-                text[sel] = life.grammar.sentences(
-                    intent, rng, {k: v[sel] for k, v in slots.items()}, int(sel.sum())
-                ).to_numpy(zero_copy_only=False)
-        emit_sms(life, ts, party, mine, text)
+                 "time": life.plan_times(rng, n), "day": life.weekday_names(ts + 86_400),
+                 "to_first": np.where(mine, c.first_name[party], life.person.first_name)}
+        # Most texts are quick one-liners; some greet, some make plans.
+        roll = rng.random(n)
+        intent = np.where(roll < 0.1, "sms_greeting", np.where(
+            roll < 0.22, "sms_plans", np.where(family, "sms_family", "sms_friend")))
+        emit_sms(life, ts, party, mine, _render(life, rng, intent, slots))
+    if days.start == 0:
+        _new_numbers(life, rng)
+    _strangers(life, rng, days)
     codes = life.item_days("spam", days, rng, scale=0.3)
     if len(codes):
         ts = life.at_hours(codes, rng)
@@ -199,6 +299,79 @@ def _sms_period(life: Life, *, days: range) -> None:
             "sms_code", rng, {"code": rng.integers(100000, 999999, k).astype(str).astype(object),
                               "merchant": merchant}, k)
         emit_org_sms(life, ts, merchant, text)
+    promos = life.item_days("spam", days, rng, scale=0.2)
+    if len(promos):
+        ts = life.at_hours(promos, rng)
+        k = len(ts)
+        merchant = pick(rng, life.pools.products.merchant, k)
+        text = life.grammar.sentences(
+            "sms_promo", rng, {"merchant": merchant, "percent": np.char.add(
+                rng.choice([10, 15, 20, 25, 30, 40], k).astype(str), "%").astype(object),
+                "day": life.weekday_names(ts + 3 * 86_400)}, k)
+        emit_org_sms(life, ts, merchant, text)
+
+
+def _position(group: np.ndarray) -> np.ndarray:
+    """Each message's place in its group (groups are runs of equal, sorted ids)."""
+    first = np.r_[True, group[1:] != group[:-1]]
+    return np.arange(len(group)) - np.flatnonzero(first)[np.cumsum(first) - 1]
+
+
+def _render(life: Life, rng, intent: np.ndarray, slots: dict[str, np.ndarray]) -> np.ndarray:
+    """One sentence per row from the intent named in ``intent`` (grouped per intent)."""
+    text = np.empty(len(intent), dtype=object)
+    for name in np.unique(intent).tolist():
+        sel = intent == name
+        wanted = life.grammar.intent(name).slots
+        text[sel] = life.grammar.sentences(
+            name, rng, {k: v[sel] for k, v in slots.items() if k in wanted}, int(sel.sum())
+        ).to_numpy(zero_copy_only=False)
+    return text
+
+
+def _new_numbers(life: Life, rng) -> None:
+    """Someone who changes number texts from it before the user saves it on their card."""
+    who, when, new = life.state.get("phone_changes", ((), (), ()))
+    if not len(who):
+        return
+    c = life.person.contacts
+    who, when = np.asarray(who), np.asarray(when, dtype=np.int64)
+    k = len(who)
+    hello = np.maximum(when - rng.integers(10, 90, k) * MINUTE, 120)
+    reply = np.minimum(hello + rng.integers(2, 8, k) * MINUTE, when - 30)
+    number = np.asarray(new, dtype=object)
+    user = np.full(k, life.person.first_name, dtype=object)
+    emit_number_sms(life, hello, number, np.zeros(k, bool), life.grammar.sentences(
+        "sms_new_number", rng, {"user_first": user, "first": c.first_name[who]}, k))
+    emit_number_sms(life, reply, number, np.ones(k, bool), life.grammar.sentences(
+        "sms_stranger_reply", rng, {"first": c.first_name[who],
+                                    "day": life.weekday_names(reply + 86_400),
+                                    "time": life.plan_times(rng, k)}, k,
+        variants=np.zeros(k, np.int64)))
+
+
+def _strangers(life: Life, rng, days: range) -> None:
+    """Short exchanges with numbers that are not in the address book."""
+    item_days = life.item_days("sms", days, rng, scale=0.03)
+    if not len(item_days):
+        return
+    starts = life.at_hours(item_days, rng)
+    ts, burst = _bursts(rng, starts, 8)
+    size = np.bincount(burst)
+    ts, burst = ts[size[burst] <= 4], burst[size[burst] <= 4]  # a few lines, no more
+    if not len(ts):
+        return
+    n, m = len(ts), len(starts)
+    lo, hi = _STRANGER_NUMBERS
+    number = np.array([fictional_phone(life.spec.country, int(i))
+                       for i in rng.integers(lo, hi, m)], dtype=object)[burst]
+    first = pick(rng, _STRANGERS, m)[burst]
+    mine = _position(burst) % 2 == 1
+    slots = {"user_first": np.full(n, life.person.first_name, dtype=object), "first": first,
+             "place": pick(rng, life.pools.places, n), "day": life.weekday_names(ts + 86_400),
+             "time": life.plan_times(rng, n)}
+    text = _render(life, rng, np.where(mine, "sms_stranger_reply", "sms_stranger"), slots)
+    emit_number_sms(life, ts, number, mine, text)
 
 
 def emit_sms(life: Life, ts, party, outgoing, text, cause=None):
@@ -213,15 +386,39 @@ def emit_sms(life: Life, ts, party, outgoing, text, cause=None):
     )
 
 
-def emit_org_sms(life: Life, ts, org, text, cause=None):
-    """A text from a short code (a shop, a carrier, a clinic): not in the address book."""
-    short = np.array([str(name_digest(o) % 90000 + 10000) for o in org], dtype=object)
+def emit_number_sms(life: Life, ts, number, outgoing, text, cause=None):
+    """Texts with a number the address book does not know: the phone shows the number."""
+    number = np.asarray(number, dtype=object)
+    thread = np.array(["cv_" + "".join(ch for ch in x if ch.isdigit()) for x in number],
+                      dtype=object)
     return life.world.emit(
-        "sms_messages", "sms_received", ts,
+        "sms_messages", np.where(outgoing, "sms_sent", "sms_received"), ts,
+        {"conversation_id": thread, "phone_number": number, "contact_name": number,
+         "direction": np.where(outgoing, "outgoing", "incoming"), "text": text, "sent_at": ts},
+        actor=np.where(outgoing, "user", number).tolist(),
+        device=np.where(outgoing, "phone", None).tolist(), cause=cause,
+    )
+
+
+def short_code(org) -> np.ndarray:
+    """The five-digit short code an organisation texts from (stable per name)."""
+    return np.array([str(name_digest(o) % 90000 + 10000) for o in org], dtype=object)
+
+
+def emit_org_sms(life: Life, ts, org, text, cause=None, outgoing=None):
+    """A text from a short code (a shop, a carrier, a clinic): not in the address book.
+
+    ``outgoing`` marks the user's own replies to it ("Y" to confirm).
+    """
+    short = short_code(org)
+    out = np.zeros(len(ts), bool) if outgoing is None else np.asarray(outgoing, bool)
+    return life.world.emit(
+        "sms_messages", np.where(out, "sms_sent", "sms_received"), ts,
         {"conversation_id": np.char.add("cv_", short.astype(str)).astype(object),
-         "phone_number": short, "contact_name": org, "direction": "incoming", "text": text,
-         "sent_at": ts},
-        actor=list(org), cause=cause,
+         "phone_number": short, "contact_name": org,
+         "direction": np.where(out, "outgoing", "incoming"), "text": text, "sent_at": ts},
+        actor=np.where(out, "user", np.asarray(org, dtype=object)).tolist(),
+        device=np.where(out, "phone", None).tolist(), cause=cause,
     )
 
 
@@ -236,22 +433,32 @@ def _calls_period(life: Life, *, days: range) -> None:
     if n == 0:
         return
     work = rng.random(n) < (0.5 if life.spec.work.blocks else 0.0)
-    party = _personal_party(life, rng, n, kinds=("family", "friends", "services"))
-    if work.any() and len(_free(life, c.of_kind("coworkers", "clients", "vendors"))):
-        pool = _free(life, c.of_kind("coworkers", "clients", "vendors"))
+    personal_kinds = ("family", "friends", "services")
+    work_kinds = ("coworkers", "clients", "vendors")
+    party = _personal_party(life, rng, n, kinds=personal_kinds)
+    if work.any() and len(c.of_kind(*work_kinds)):
+        pool = c.of_kind(*work_kinds)
         party[work] = pool[rng.integers(0, len(pool), int(work.sum()))]
         ts = np.where(work, life.in_work(item_days, rng), life.at_hours(item_days, rng))
     else:
+        work[:] = False
         ts = life.at_hours(item_days, rng)
+    go = np.ones(n, bool)
+    for sel, kinds in ((~work, personal_kinds), (work, work_kinds)):
+        if sel.any():
+            party[sel], go[sel] = _avoid_locks(life, rng, party[sel], ts[sel],
+                                               np.arange(int(sel.sum())), kinds)
+    work, party, ts = work[go], party[go], ts[go]
+    n = len(ts)
     roll = rng.random(n)
-    direction = np.where(roll < 0.45, "incoming", np.where(roll < 0.8, "outgoing", "missed"))
+    direction = np.where(roll < 0.43, "incoming", np.where(roll < 0.77, "outgoing", "missed"))
     duration = np.where(direction == "missed", 0,
                         np.clip(rng.lognormal(np.log(240), 0.9, n), 15, 5400)).astype(np.int32)
-    voicemail = (direction == "missed") & (rng.random(n) < 0.5)
+    voicemail = (direction == "missed") & (rng.random(n) < 0.6)
     slots = {"first": c.first_name[party], "topic": pick(rng, life.pools.personal_topics, n),
              "time": life.plan_times(rng, n), "day": life.weekday_names(ts + 86_400)}
     transcript = np.where(voicemail, life.grammar.documents(
-        "voicemail", rng, slots, rng.integers(1, 3, n)).to_numpy(zero_copy_only=False), None)
+        "voicemail", rng, slots, rng.integers(1, 5, n)).to_numpy(zero_copy_only=False), None)
     kind = np.select([direction == "incoming", direction == "outgoing"],
                      ["call_received", "call_placed"], "call_missed")
     _, ev = life.world.emit(
@@ -264,11 +471,48 @@ def _calls_period(life: Life, *, days: range) -> None:
     )
     # A missed call from someone close is usually answered by a text.
     back = (direction == "missed") & ~work & (rng.random(n) < 0.6) & life.world.has("sms")
+    t = ts + rng.integers(5 * MINUTE, 90 * MINUTE, n)
+    back &= ~locked_at(life, party, t)
     if back.any():
         k = int(back.sum())
-        t = ts[back] + rng.integers(5 * MINUTE, 90 * MINUTE, k)
         text = life.grammar.sentences(
             "sms_friend", rng, {key: v[back] for key, v in slots.items()} |
             {"place": pick(rng, life.pools.places, k)}, k)
-        emit_sms(life, t, party[back], np.ones(k, bool), text,
+        emit_sms(life, t[back], party[back], np.ones(k, bool), text,
                  cause=np.array(ev, dtype=object)[back].tolist())
+    _unknown_calls(life, rng, days)
+
+
+def _unknown_calls(life: Life, rng, days: range) -> None:
+    """Calls from numbers the address book does not know: mostly left to ring, some leave
+    a message (a courier, a clinic's front desk, a business returning a call)."""
+    item_days = life.item_days("calls", days, rng, scale=0.12)
+    n = len(item_days)
+    if n == 0:
+        return
+    ts = life.at_hours(item_days, rng, profile=_OFFICE_HOURS)
+    lo, hi = _STRANGER_NUMBERS
+    number = np.array([fictional_phone(life.spec.country, int(i))
+                       for i in rng.integers(lo, hi, n)], dtype=object)
+    missed = rng.random(n) < 0.7
+    voicemail = missed & (rng.random(n) < 0.55)
+    slots = {"first": pick(rng, _STRANGERS, n), "company": pick(rng, life.pools.companies, n),
+             "user_first": np.full(n, life.person.first_name, dtype=object),
+             "topic": pick(rng, life.pools.personal_topics, n),
+             "time": life.plan_times(rng, n), "day": life.weekday_names(ts + 86_400)}
+    transcript = np.where(voicemail, life.grammar.documents(
+        "voicemail_caller", rng, slots, rng.integers(2, 5, n)).to_numpy(zero_copy_only=False),
+        None)
+    life.world.emit(
+        "call_log", np.where(missed, "call_missed", "call_received"), ts,
+        {"phone_number": number, "contact_name": number,
+         "direction": np.where(missed, "missed", "incoming"), "started_at": ts,
+         "duration_seconds": np.where(missed, 0, np.clip(rng.lognormal(np.log(90), 0.7, n),
+                                                         10, 1200)).astype(np.int32),
+         "voicemail_transcript": transcript},
+        actor=number.tolist(), device="phone",
+    )
+
+
+# Businesses call in office hours.
+_OFFICE_HOURS = np.array([0] * 8 + [1.0] * 9 + [0.4, 0.2] + [0] * 5)
