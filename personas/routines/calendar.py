@@ -10,6 +10,7 @@ import numpy as np
 from personas.life import OPENING, Life
 from personas.pools import pick
 from personas.routines.compose import join
+from personas.routines.messaging import emit_org_sms, locked_at
 from personas.routines.notify import after
 from sim.clock import DAY, HOUR, MINUTE, day_number
 from sim.history import NULL_DATE, NULL_TS
@@ -347,26 +348,96 @@ def _personal(life: Life, rng, days: range) -> None:
     """Dinners, appointments and family plans, mostly evenings and weekends."""
     c = life.person.contacts
     item_days = life.item_days("personal_events", days, rng)
-    n = len(item_days)
     people = c.of_kind("family", "friends", "services")
-    if n == 0 or not len(people):
+    if len(item_days) and len(people):
+        w = c.closeness[people] + 0.5
+        party = people[rng.choice(len(people), len(item_days), p=w / w.sum())]
+        evening = np.array([0] * 9 + [0.5] * 8 + [1.5, 2, 2, 1.5, 0.5, 0.1] + [0.0])
+        start = _snap(life.at_hours(item_days, rng, profile=evening))
+        lead = rng.integers(1 * DAY, 14 * DAY, len(party))
+        _plan(life, rng, party, start, lead)
+    # Appointments: the dentist, the garage, the hairdresser, booked a week or three ahead
+    # in the office's opening hours.
+    services = c.of_kind("services")
+    item_days = life.item_days("personal_events", days, rng,
+                               scale=0.012 * len(services) / max(life.spec.volume.personal_events,
+                                                                 0.1))
+    if len(item_days) and len(services):
+        w = c.closeness[services] + 0.5
+        party = services[rng.choice(len(services), len(item_days), p=w / w.sum())]
+        start = _snap(life.at_hours(item_days, rng, profile=_OFFICE), 15 * MINUTE)
+        _plan(life, rng, party, start, rng.integers(2 * DAY, 21 * DAY, len(party)))
+
+
+def _plan(life: Life, rng, party: np.ndarray, start: np.ndarray, lead: np.ndarray) -> None:
+    """Personal events the user puts in their calendar ``lead`` seconds ahead."""
+    c = life.person.contacts
+    created = np.maximum(life.awake(start - lead, rng), OPENING)
+    # People a storyline holds at the time are not booked by routine life.
+    keep = ~(locked_at(life, party, created) | locked_at(life, party, start))
+    party, start, created = party[keep], start[keep], created[keep]
+    n = len(party)
+    if n == 0:
         return
-    w = c.closeness[people] + 0.5
-    party = people[rng.choice(len(people), n, p=w / w.sum())]
-    evening = np.array([0] * 9 + [0.5] * 8 + [1.5, 2, 2, 1.5, 0.5, 0.1] + [0.0])
-    start = _snap(life.at_hours(item_days, rng, profile=evening))
-    created = np.maximum(life.awake(start - rng.integers(1 * DAY, 14 * DAY, n), rng), OPENING)
-    title, desc = _titles(life, rng, party)
     is_service = c.kind[party] == "services"
-    title = np.where(is_service, np.char.add(c.relationship[party].astype(str), " appointment"),
-                     title).astype(object)
+    title, desc = _titles(life, rng, party)
+    with_name = rng.random(n) < 0.4
+    title = np.where(is_service & with_name, np.char.add("Appointment with ", c.full_name[
+        party].astype(str)), np.where(is_service, np.char.add(c.relationship[party].astype(
+            str), " appointment"), title)).astype(object)
     title = np.array([t[0].upper() + t[1:] for t in title], dtype=object)
-    _emit_events(
-        life, rng, start, rng.choice([60, 90, 120, 180], n) * MINUTE, title=title,
-        description=desc, location=pick(rng, life.pools.places, n),
+    location = np.where(is_service, np.char.add(c.full_name[party].astype(str), "'s office"),
+                        pick(rng, life.pools.places, n)).astype(object)
+    duration = np.where(is_service, rng.choice([30, 45, 60], n),
+                        rng.choice([60, 90, 120, 180], n)) * MINUTE
+    _, ev = _emit_events(
+        life, rng, start, duration, title=title, description=desc, location=location,
         organizer=np.full(n, life.person.full_name, dtype=object),
         attendees=np.array([f"{life.person.full_name}, {c.full_name[p]}" for p in party],
                            dtype=object),
         calendar=np.where(c.kind[party] == "family", "family", "personal"),
         created=created, kind="event_created",
     )
+    if life.world.has("sms") and is_service.any():
+        _office_texts(life, rng, np.flatnonzero(is_service), party, start, created,
+                      np.array(ev, dtype=object))
+
+
+# When clinics, garages and salons see people (and their reminder systems text).
+_OFFICE = np.array([0] * 8 + [1.0] * 4 + [0.6] + [1.0] * 5 + [0.2] + [0] * 5)
+
+
+def _office_texts(life: Life, rng, sel: np.ndarray, party, start, created, ev) -> None:
+    """An office's reminder system confirms a booking and reminds the day before; the user
+    sometimes answers Y."""
+    c = life.person.contacts
+    k = len(sel)
+    office = np.char.add(c.full_name[party[sel]].astype(str), "'s office").astype(object)
+    slots = {"provider": office, "date": life.dates(start[sel], weekday=True),
+             "time": life.times(start[sel]), "phone": c.phone[party[sel]]}
+    end = life.world.clock.end_seconds
+    # A confirmation minutes after booking; a reminder during the day before.
+    confirm = after(rng, created[sel], 2, 20)
+    day_before = life.world.clock.local_day(start[sel]) - 1
+    remind = life.at_hours(day_before, rng, profile=_OFFICE)
+    texts = [(confirm, 0, rng.random(k) < 0.7), (remind, 1, (remind > confirm + HOUR)
+                                                & (rng.random(k) < 0.8))]
+    for ts, variant, on in texts:
+        on &= (ts < end) & ~locked_at(life, party[sel], ts)
+        if not on.any():
+            continue
+        m = int(on.sum())
+        pool = life.grammar.intent("sms_office").sentences
+        first = pool.first_variant[variant]
+        text = life.grammar.sentences(
+            "sms_office", rng, {key: v[on] for key, v in slots.items()}, m,
+            variants=first + (rng.random(m) * pool.n_variants[variant]).astype(np.int64))
+        _, sms_ev = emit_org_sms(life, ts[on], office[on], text, cause=ev[sel][on].tolist())
+        answer = rng.random(m) < 0.35
+        if answer.any():
+            a_ts = after(rng, ts[on][answer], 3, 120)
+            a_ts = np.minimum(a_ts, end - 1)
+            emit_org_sms(life, a_ts, office[on][answer],
+                         np.array(["Y" if variant else "C"] * int(answer.sum()), dtype=object),
+                         cause=np.array(sms_ev, dtype=object)[answer].tolist(),
+                         outgoing=np.ones(int(answer.sum()), bool))

@@ -93,7 +93,13 @@ def _catalogue(life: Life, rng) -> None:
     if life.world.has("price_tracker"):
         target = (p.price_minor[watch] * rng.uniform(0.8, 0.9, len(watch))).astype(np.int64)
         life.state["target"] = target
+        # Most watches predate the window; the user adds a few while browsing during it
+        # (the tracker follows a product from when it is watched).
         ts = np.full(len(watch), OPENING)
+        later = rng.random(len(watch)) < 0.6
+        ts[later] = life.at_hours(rng.integers(1, max(2, life.world.days * 2 // 3),
+                                               int(later.sum())), rng)
+        life.state["watched_since"] = ts
         life.world.emit(
             "price_watches", "watch_created", ts,
             {"product_id": life.state["product_ids"][watch], "product_title": p.title[watch],
@@ -240,6 +246,12 @@ def _prices(life: Life, rng, days: range) -> None:
     # Trackers poll at no fixed hour; shops reprice around the clock.
     ts = life.world.clock.local_to_sim(obs_day * DAY) + rng.integers(0, 24 * HOUR,
                                                                      len(obs_day))
+    since = life.state.get("watched_since")
+    if since is not None:  # a product is tracked from when it is watched
+        tracked = ts >= since[np.repeat(np.arange(len(watch)), len(day_arr))]
+        obs_day, prod, ts = obs_day[tracked], prod[tracked], ts[tracked]
+        if not len(ts):
+            return
     moves = rng.random(len(obs_day))
     factor = np.where(moves < 0.04, rng.uniform(0.7, 0.9, len(obs_day)),
                       np.where(moves < 0.1, rng.uniform(1.02, 1.12, len(obs_day)), 1.0))

@@ -17,6 +17,8 @@ import polars as pl
 import pyarrow as pa
 
 from personas.life import OPENING, Life
+from personas.pools import pick
+from personas.routines.messaging import emit_org_sms
 from personas.routines.notify import after, org_mail
 from sim.clock import DAY, HOUR, MINUTE
 
@@ -110,7 +112,7 @@ class Ledger:
         for stream in np.unique(rows["id_stream"]):
             sel = rows["id_stream"] == stream
             given = rows["record_id"][sel]
-            life.world.emit(
+            _, events = life.world.emit(
                 "bank_transactions", rows["kind"][sel], rows["ts"][sel],
                 {"account_id": rows["account"][sel], "posted_at": rows["ts"][sel],
                  "description": rows["description"][sel], "merchant": rows["merchant"][sel],
@@ -120,6 +122,8 @@ class Ledger:
                 record_ids=None if given[0] is None else given.tolist(),
                 actor=None, cause=rows["cause"][sel].tolist(), id_stream=str(stream),
             )
+            if stream == "bank_transactions" and life.world.has("sms"):
+                self._alerts({k: v[sel] for k, v in rows.items()}, events)
         # The account shows its balance as of the last transaction of each local day.
         day = life.world.clock.local_day(rows["ts"])
         for acct in np.unique(rows["account"]):
@@ -133,6 +137,31 @@ class Ledger:
                 record_ids=[acct] * len(last), actor=None,
             )
 
+
+    def _alerts(self, rows: dict[str, np.ndarray], events: list[str]) -> None:
+        """The bank texts about deposits, bills it paid and large card charges (never a
+        balance: thinning recomputes those)."""
+        life = self.life
+        rng = life.world.rng.stream("bank/alerts")
+        big = -3 * life.spec.money.typical_purchase_minor * life.person.budget_factor
+        kind, amount = rows["kind"], rows["amount"]
+        template = np.select(
+            [kind == "salary_deposited", (kind == "bill_paid") & (rows["category"] == "bills"),
+             (kind == "card_charged") & (amount < big)], [0, 2, 1], -1)
+        on = (template >= 0) & (rng.random(len(kind)) < 0.8)
+        ts = rows["ts"] + rng.integers(MINUTE, 10 * MINUTE, len(kind))
+        on &= ts < life.world.clock.end_seconds
+        if not on.any():
+            return
+        k = int(on.sum())
+        pool = life.grammar.intent("sms_bank").sentences
+        text = life.grammar.sentences(
+            "sms_bank", rng, {"amount": life.money(np.abs(amount[on])),
+                              "merchant": rows["merchant"][on],
+                              "date": life.dates(ts[on])}, k,
+            variants=pool.first_variant[template[on]])
+        emit_org_sms(life, ts[on], np.full(k, "Bank alerts", dtype=object), text,
+                     cause=np.array(events, dtype=object)[on].tolist())
 
     def _settle(self, rows: dict[str, np.ndarray]) -> None:
         """Fill in card payments: each pays the card balance just before it."""
@@ -219,7 +248,9 @@ def _recurring(life: Life, ledger: Ledger) -> None:
         ledger.add(ts, np.full(len(ts), amount), description=f"{payee} payment",
                    merchant=payee, category=category,
                    kind="bill_paid")
-        _recurring_row(life, ledger, payee, amount, "monthly", days, autopay)
+        _recurring_row(life, ledger, rng, payee, amount, "monthly", days, autopay, ts)
+        if category == "bills" and life.world.has("sms") and rng.random() < 0.75:
+            _bill_texts(life, rng, payee, -amount, ts, days, autopay)
     income = [("Salary " + life.person.employer, money.salary_minor, money.salary_cadence)]
     if money.pension_minor:
         income.append(("Pension payment", money.pension_minor, "monthly"))
@@ -231,14 +262,45 @@ def _recurring(life: Life, ledger: Ledger) -> None:
         ts = life.world.clock.local_to_sim(days * DAY + 5 * HOUR)
         ledger.add(ts, np.full(len(ts), amount), description=payee.upper(), merchant=payee,
                    category="income", kind="salary_deposited")
-        _recurring_row(life, ledger, payee, amount, cadence, days, True)
+        _recurring_row(life, ledger, rng, payee, amount, cadence, days, True, ts)
+    _standing_order(life, ledger, rng)
 
 
-def _recurring_row(life, ledger, payee, amount, cadence, days, autopay) -> None:
-    """One recurring entry, with a new version (next due date) after each occurrence."""
+# When billers' and banks' systems send their texts.
+_DAYTIME = np.array([0] * 8 + [1.0] * 10 + [0.5] * 3 + [0] * 3)
+
+
+def _bill_texts(life: Life, rng, payee: str, amount: int, paid: np.ndarray, days: np.ndarray,
+                autopay: bool) -> None:
+    """A biller texts ahead of each payment (scheduled, or the bill is ready) and after it
+    (received)."""
+    k = len(days)
+    end = life.world.clock.end_seconds
+    ahead = life.at_hours(days - rng.integers(2, 8, k), rng, profile=_DAYTIME)
+    received = paid + rng.integers(2 * HOUR, 30 * HOUR, k)
+    org = np.full(k, payee, dtype=object)
+    slots = {"payee": org, "amount": life.money(np.full(k, amount)),
+             "date": life.dates(paid, weekday=True)}
+    pool = life.grammar.intent("sms_bill").sentences
+    for ts, template in ((ahead, 1 if autopay else 2), (received, 0 if autopay else 3)):
+        ok = (ts > 0) & (ts < end) & (rng.random(k) < 0.8)
+        if not ok.any():
+            continue
+        m = int(ok.sum())
+        variant = np.full(m, pool.first_variant[template])
+        text = life.grammar.sentences("sms_bill", rng, {key: v[ok] for key, v in slots.items()},
+                                      m, variants=variant)
+        emit_org_sms(life, ts[ok], org[ok], text)
+
+
+def _recurring_row(life, ledger, rng, payee, amount, cadence, days, autopay, paid, *,
+                   since: int = OPENING, actor: str | None = None) -> None:
+    """One recurring entry, with a new version (next due date) once each occurrence has
+    been paid. ``since``: when it was set up (before the window by default)."""
     if not len(days):
         return
-    created = np.r_[OPENING, life.world.clock.local_to_sim(days[:-1] * DAY + 23 * HOUR)]
+    settled = paid[:-1] + rng.integers(30 * MINUTE, 8 * HOUR, len(days) - 1)  # once cleared
+    created = np.r_[since, settled]
     rid = life.world.ids.one("records/bank_recurring", "br_")
     life.world.emit(
         "bank_recurring", "recurring_scheduled", created,
@@ -246,8 +308,35 @@ def _recurring_row(life, ledger, payee, amount, cadence, days, autopay) -> None:
          "currency": life.spec.money.currency, "cadence": cadence,
          "next_due": life.local_days(life.world.clock.local_to_sim(days * DAY + 12 * HOUR)),
          "autopay": autopay},
-        record_ids=[rid] * len(days), actor=None,
+        record_ids=[rid] * len(days), actor=[actor] + [None] * (len(days) - 1),
     )
+
+
+# Standing payments people set up themselves (fictional payees).
+_STANDING = ("Savings transfer", "Food bank donation", "Animal shelter donation")
+
+
+def _standing_order(life: Life, ledger: Ledger, rng) -> None:
+    """Now and then the user sets up a monthly payment of their own during the window."""
+    if rng.random() >= 0.6:
+        return
+    days = life.world.days
+    since = int(life.at_hours(np.array([int(rng.integers(2, max(3, days // 2)))]), rng)[0])
+    payee = _STANDING[int(rng.integers(len(_STANDING)))]
+    dom = int(rng.integers(1, 29))
+    first = int(life.world.clock.local_day(np.array([since]))[0])
+    due = _month_days(life, dom)
+    due = due[due > first + 1]
+    if not len(due):
+        return
+    typical = life.spec.money.typical_purchase_minor * life.person.budget_factor
+    amount = -int(typical * rng.uniform(1.0, 4.0)) // 100 * 100
+    paid = life.world.clock.local_to_sim(due * DAY + 6 * HOUR)
+    ledger.add(paid, np.full(len(paid), amount), description=payee.upper(), merchant=payee,
+               category="transfer" if payee.startswith("Savings") else "donations",
+               kind="transfer_made")
+    _recurring_row(life, ledger, rng, payee, amount, "monthly", due, True, paid, since=since,
+                   actor="user")
 
 
 def _period(life: Life, ledger: Ledger, *, days: range) -> None:
@@ -271,6 +360,7 @@ def _period(life: Life, ledger: Ledger, *, days: range) -> None:
                    merchant=pools.merchants[shop], category=pools.merchant_category[shop],
                    kind="card_charged",
                    account=np.where(on_card, ledger.card, ledger.checking))
+    _rides(life, ledger, days)
     if days.start == 0:
         _subscriptions(life, ledger)
     # The card is paid off in full on the 15th, whatever it owes at that moment.
@@ -279,35 +369,93 @@ def _period(life: Life, ledger: Ledger, *, days: range) -> None:
             ledger.pay_off_card(life.world.clock.at_local(d, 7))
 
 
+# Taxi firms found in most cities (fictional).
+_CABS = np.array(["MetroCab", "CityRide", "Yellow Line Taxi", "Orbit Cars", "QuickCab"],
+                 dtype=object)
+
+
+def _rides(life: Life, ledger: Ledger, days: range) -> None:
+    """Now and then a taxi: charged to the card, with the firm's texts around it."""
+    rng = life.world.rng.stream("bank/rides")
+    item_days = life.item_days("card_purchases", days, rng, scale=0.04)
+    n = len(item_days)
+    if n == 0:
+        return
+    cab = _CABS[rng.choice(len(_CABS), n, p=[0.3, 0.25, 0.2, 0.15, 0.1])]
+    typical = life.spec.money.typical_purchase_minor * life.person.budget_factor
+    fare = -(typical * rng.uniform(0.6, 2.0, n)).astype(np.int64)
+    ts = life.at_hours(item_days, rng)
+    ledger.add(ts, fare, description=np.char.add("CARD PURCHASE ", cab.astype(str)).astype(
+        object), merchant=cab, category="transport", kind="card_charged",
+        account=np.where(rng.random(n) < 0.7, ledger.card, ledger.checking))
+    if not life.world.has("sms"):
+        return
+    hour = life.world.clock.local_hour(ts)
+    trip = np.select([hour < 12, hour < 17], ["this morning's", "today's"], "tonight's")
+    slots = {"cab": cab, "amount": life.money(-fare), "place": pick(rng, life.pools.places, n),
+             "trip": trip.astype(object)}
+    pool = life.grammar.intent("sms_ride").sentences
+    for template, when, share in ((1, ts - rng.integers(2, 9, n) * MINUTE, 0.4),
+                                  (0, ts + rng.integers(1, 6, n) * MINUTE, 0.85)):
+        on = (rng.random(n) < share) & (when > 0) & (when < life.world.clock.end_seconds)
+        if on.any():
+            k = int(on.sum())
+            variant = pool.first_variant[template] + (
+                rng.random(k) * pool.n_variants[template]).astype(np.int64)
+            text = life.grammar.sentences("sms_ride", rng, {key: v[on] for key, v in
+                                                            slots.items()}, k, variants=variant)
+            emit_org_sms(life, when[on], cab[on], text)
+
+
 def _subscriptions(life: Life, ledger: Ledger) -> None:
-    """Plans renew monthly: a charge, a receipt and a new next-renewal date."""
+    """Plans renew monthly: a charge, a receipt and a new next-renewal date.
+
+    Most plans were taken out before the window opens; now and then the user signs up for
+    one during it (the first month is charged on signing up). A plan renews at the time of
+    day it was first taken out.
+    """
     if not life.world.has("subscriptions"):
         return
     rng = life.world.rng.stream("subscriptions")
+    offered = life.pools.subscriptions
     k = int(rng.integers(3, 6))
-    plans = [life.pools.subscriptions[i] for i in sorted(rng.choice(len(life.pools.subscriptions),
-                                                                     k, replace=False))]
-    for provider, plan, price in plans:
+    extra = int(rng.random() < 0.6) + int(rng.random() < 0.25)
+    chosen = rng.choice(len(offered), min(k + extra, len(offered)), replace=False)
+    signup = life.at_hours(rng.integers(3, max(4, life.world.days * 2 // 3), len(chosen)), rng)
+    clock = life.world.clock
+    for i, j in enumerate(chosen.tolist()):
+        provider, plan, price = offered[j]
         price = int(round(price * life.pools.fx / 100)) * 100 - 1  # x.99 in local currency
-        dom = int(rng.integers(1, 29))
-        days = _month_days(life, dom)
-        if not len(days):
+        since = int(signup[i]) if i >= k else None
+        tod = int(clock.sim_to_local(life.at_hours(np.array([0]), rng))[0] % DAY)
+        if since is None:
+            due = _month_days(life, int(rng.integers(1, 29)))
+        else:
+            first = int(clock.local_day(np.array([since]))[0])
+            tod = int(clock.sim_to_local(np.array([since]))[0] % DAY)
+            due = _month_days(life, min(clock.date(first).day, 28))
+            due = np.r_[first, due[due > first]]
+        if not len(due):
             continue
-        ts = life.world.clock.local_to_sim(days * DAY + 3 * HOUR) + rng.integers(0, HOUR,
-                                                                                 len(days))
+        ts = clock.local_to_sim(due * DAY + tod)
+        if since is not None:
+            ts[0] = since
+        after_last = clock.local_to_sim(np.array([_next_month_day(life, int(due[-1]))]) * DAY
+                                        + tod)
+        following = np.r_[ts[1:], after_last]  # each charge pays up to the next renewal
+        if since is None:
+            created, nxt = np.r_[OPENING, ts[:-1] + MINUTE], ts
+        else:
+            created, nxt = np.r_[since, ts[1:] + MINUTE], following
         rid = life.world.ids.one("records/subscriptions", "sb_")
-        created = np.r_[OPENING, ts[:-1] + MINUTE]
-        nxt = life.local_days(ts)
-        # Each receipt names the renewal after the one it pays for.
-        following = np.r_[ts[1:], life.world.clock.local_to_sim(
-            np.array([_next_month_day(life, days[-1])]) * DAY + 3 * HOUR)]
         life.world.emit(
             "subscriptions", ["subscription_started"] + ["subscription_renewed"] * (len(ts) - 1),
             created,
             {"provider": provider, "plan": plan, "price_minor": price,
-             "currency": life.spec.money.currency, "cadence": "monthly", "next_renewal": nxt,
-             "status": "active"},
-            record_ids=[rid] * len(ts), actor=None,
+             "currency": life.spec.money.currency, "cadence": "monthly",
+             "next_renewal": life.local_days(nxt), "status": "active"},
+            record_ids=[rid] * len(ts),
+            actor=[None if since is None else "user"] + [None] * (len(ts) - 1),
         )
         ledger.add(ts, np.full(len(ts), -price), description=f"{provider.upper()} {plan.upper()}",
                    merchant=provider, category="subscriptions", kind="card_charged",
