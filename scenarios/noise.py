@@ -7,11 +7,11 @@ every routine cascade has a stable number ``u`` and is kept when ``u`` is below 
 service's keep fraction. Lowering the target lowers the fractions, so a lower-ratio world is
 a subset of a higher one, and the signal is the same at every ratio.
 
-Kept whatever the target: storyline chains (and what they cause), money moves the bank
-started (pay, bills, card spending and payoffs), and the tables that hold state rather than
-messages (accounts, recurring bills, the catalogue, subscriptions, contacts, channels,
-watches). A thinned order takes its card charge with it; ``rebalance`` then re-settles
-running balances and card payoffs over what remains.
+Kept whatever the target: storyline chains (and what they cause), look-alikes, money moves
+the bank started (pay, bills and card payoffs; card spending may go), and the tables that
+hold state rather than messages (accounts, recurring bills, the catalogue, subscriptions,
+contacts, channels, watches). A thinned order takes its card charge with it; ``rebalance``
+then re-settles running balances and card payoffs over what remains.
 """
 
 from __future__ import annotations
@@ -116,8 +116,8 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     with storyline chains, bank-started money and state tables they set the floor: the
     lowest ratio this world can reach.
     """
-    ids, causes, services, tables, ts = world.log.columns(
-        "event_id", "cause_event_id", "service", "table", "ts")
+    ids, causes, services, tables, kinds, ts = world.log.columns(
+        "event_id", "cause_event_id", "service", "table", "kind", "ts")
     inside = ts.astype(np.int64) < world.clock.end_seconds
     words = _words_by_event(world, ids)
     roots = cascade_roots(ids, causes)
@@ -125,9 +125,11 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     is_signal = np.isin(ids.astype(str), np.array(sorted(signal_events), dtype=str))
     story_root = np.zeros(len(ids), bool)
     story_root[roots[is_signal]] = True
-    # Money moves the bank started itself (pay, bills, card spending, card payoffs) stay:
-    # thinning them would leave recurring bills and statements describing absent rows.
-    bank_root = tables[roots].astype(str) == "bank_transactions"
+    # Money moves the bank started itself (pay, bills, card payoffs) stay: thinning them
+    # would leave recurring bills describing absent rows. Card spending may go (with its
+    # alert text); rebalance re-settles the payoffs and balances over what remains.
+    bank_root = ((tables[roots].astype(str) == "bank_transactions")
+                 & (kinds[roots].astype(str) != "card_charged"))
     asked = np.isin(ids.astype(str), np.array(sorted(kept), dtype=str))
     protected = (story_root[roots] | bank_root | asked
                  | np.isin(tables.astype(str), sorted(STATE_TABLES)) | ~inside)
@@ -167,11 +169,14 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     )
 
 
-# The routine rates that put words into each service. A service short of routine life is
-# expanded by raising them; the surplus is thinned away again down to the target.
+# The routine rates that put words into each service (``VolumeSpec`` names, plus "drafts"
+# and "price_watches", which device and commerce routines read from ``Life.boost``). A
+# service short of routine life is expanded by raising them; the surplus is thinned away
+# again down to the target.
 SERVICE_RATES = {
     "bank": ("card_purchases",), "calendar": ("meetings", "personal_events"),
     "calls": ("calls",), "chat": ("chat",), "deliveries": ("orders",), "notes": ("notes",),
+    "device_activity": ("drafts",), "price_tracker": ("price_watches",),
     "personal_email": ("personal_email", "newsletters", "promotions"),
     "shopping": ("orders",), "sms": ("sms",), "social": ("feed",), "todos": ("todos",),
     "travel": ("trips_per_month",), "work_email": ("work_email",),

@@ -87,8 +87,8 @@ def _catalogue(life: Life, rng) -> None:
     life.state["prices"] = PriceBook(p.price_minor.copy())
     # Watch a handful of liked products, with a target about 15% under today's price.
     liked = np.flatnonzero(p.interest) if p.interest.any() else np.arange(n)
-    watch = np.sort(rng.choice(liked, size=min(len(liked), int(rng.integers(4, 9))),
-                               replace=False))
+    count = int(rng.integers(4, 9) * life.boost.get("price_watches", 1.0))  # noise may ask more
+    watch = np.sort(rng.choice(liked, size=min(len(liked), count), replace=False))
     life.state["watched"] = watch
     if life.world.has("price_tracker"):
         target = (p.price_minor[watch] * rng.uniform(0.8, 0.9, len(watch))).astype(np.int64)
@@ -226,6 +226,7 @@ def _saves(life: Life, rng, days: range) -> None:
     life.world.emit(
         "shop_saved_items", "item_saved", ts,
         {"product_id": life.state["product_ids"][prod],
+         "product_title": life.pools.products.title[prod],
          "list": np.where(rng.random(n) < 0.6, "wishlist", "cart"),
          "quantity": np.ones(n, np.int32), "added_at": ts},
         actor="user", device=life.device(ts, phone_share=0.5, other="web"),

@@ -84,7 +84,9 @@ def _sessions(life: Life, days: range) -> None:
     action[later & (roll < 0.2)] = "searched"
     action[later & (roll >= 0.2) & (target != None)] = "viewed"  # noqa: E711
     draftable = np.isin(app, list(_DRAFTABLE))
-    action[later & draftable & (roll > 0.97)] = "drafted_discarded"
+    # A noise profile may ask for more thrown-away drafts (``Life.boost``, "drafts").
+    draft_share = min(0.75, 0.03 * life.boost.get("drafts", 1.0))
+    action[later & draftable & (roll > 1 - draft_share)] = "drafted_discarded"
     untargeted = (action == "searched") | first
     target[untargeted] = None
     cause[untargeted] = None

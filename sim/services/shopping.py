@@ -26,6 +26,7 @@ SERVICE = ServiceSpec(
             id_prefix="si_",
             columns=(
                 ref("product_id", "shop_products"),
+                text("product_title"),  # as the list shows it
                 col("list"),  # cart, wishlist
                 col("quantity", pa.int32()),
                 col("added_at", TS),
