@@ -205,8 +205,12 @@ def _meetings(life: Life, rng, days: range) -> None:
     user_hosts = rng.random(n) < 0.3
     start = _snap(life.in_work(item_days, rng))
     duration = rng.choice([30, 30, 45, 60, 60, 90], n) * MINUTE
-    created = start - rng.integers(2 * HOUR, 8 * DAY, n)
-    created = np.maximum(life.awake(created, rng), OPENING)
+    # Organisers send invitations from work, the same day up to a week or so ahead.
+    ahead = life.world.clock.local_day(start) - rng.integers(0, 9, n)
+    created = life.in_work(ahead, rng)
+    created = np.where(created < start - HOUR, created,
+                       life.awake(start - rng.integers(2 * HOUR, 6 * HOUR, n), rng))
+    created = np.maximum(created, OPENING)
     created = np.where(created < start, created, start - HOUR)
     title, desc = _titles(life, rng, host)
     organizer = np.where(user_hosts, life.person.full_name, c.full_name[host])

@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from personas.life import Life
 from personas.pools import pick
@@ -41,8 +43,20 @@ def _notes_period(life: Life, *, days: range) -> None:
     ts = life.at_hours(item_days, rng)
     slots = _slots(life, rng, n, ts)
     g = life.grammar
-    title = g.sentences("note_personal", rng, slots, n, pool="subjects")
-    body = g.documents("note_personal", rng, slots, rng.integers(2, 6, n))
+    # Most notes are lists and ideas; some are about the people in the user's life.
+    people = rng.random(n) < 0.3
+    title, body = np.empty(n, dtype=object), np.empty(n, dtype=object)
+    counts = rng.integers(2, 6, n)
+    for intent, sel in (("note_personal", ~people), ("note_people", people)):
+        if sel.any():
+            sub = {k: v[sel] for k, v in slots.items()}
+            title[sel] = g.sentences(intent, rng, sub, int(sel.sum()), pool="subjects"
+                                     ).to_numpy(zero_copy_only=False)
+            joiner = "\n" if intent == "note_people" else " "
+            docs = g.documents(intent, rng, sub, counts[sel]).to_numpy(zero_copy_only=False)
+            body[sel] = [d.replace(" - ", "\n- ").replace(". ", "." + joiner) if joiner == "\n"
+                         else d for d in docs]
+    title, body = pa.array(title, pa.string()), pa.array(body, pa.string())
     device = life.device(ts, phone_share=0.67)
     rec, ev = life.world.emit(
         "notes", "note_created", ts,
@@ -54,8 +68,8 @@ def _notes_period(life: Life, *, days: range) -> None:
     if edit.any():
         k = int(edit.sum())
         t2 = life.awake(ts[edit] + rng.integers(2 * HOUR, 3 * DAY, k), rng)
-        more = g.documents("note_personal", rng, {key: v[edit] for key, v in slots.items()},
-                           np.ones(k, np.int64))
+        more = g.documents("note_personal", rng, {key: v[edit] for key, v in slots.items()
+                                                  if key != "first"}, np.ones(k, np.int64))
         body2 = [f"{a}\n\n{b}" for a, b in zip(body.filter(edit).to_pylist(), more.to_pylist(),
                                                strict=True)]
         life.world.emit(
@@ -75,11 +89,21 @@ def _todos_period(life: Life, *, days: range) -> None:
         return
     ts = life.at_hours(item_days, rng)
     slots = _slots(life, rng, n, ts)
-    title = life.grammar.sentences("todo", rng, slots, n, pool="subjects")
-    due = np.where(rng.random(n) < 0.7, life.local_days(ts + rng.integers(1, 10, n) * DAY),
-                   NULL_DATE)
     lists = np.where(rng.random(n) < 0.5, "Personal",
                      "Work" if life.spec.work.blocks else "Errands")
+    work = lists == "Work"
+    slots["topic"] = np.where(work, pick(rng, life.pools.work_topics, n), slots["topic"])
+    title = life.grammar.sentences("todo", rng, slots, n, pool="subjects")
+    # Many to-dos carry a little context: what they are for, or when.
+    when = life.weekday_names(ts + rng.integers(1, 6, n) * DAY)
+    context = np.select(
+        [rng.random(n) < 0.6, work], ["", np.char.add(np.char.add(" (", slots["project"].astype(
+            str)), ")")], np.char.add(np.where(rng.random(n) < 0.5, " by ", " before "),
+                                       when.astype(str)))
+    context = np.where(pc.ends_with(title, ")").to_numpy(zero_copy_only=False), "", context)
+    title = pc.binary_join_element_wise(title, pa.array(context.astype(object), pa.string()), "")
+    due = np.where(rng.random(n) < 0.7, life.local_days(ts + rng.integers(1, 10, n) * DAY),
+                   NULL_DATE)
     cols = {"list": lists, "title": title, "due_date": due, "related_id": None}
     rec, ev = life.world.emit(
         "todos", "todo_created", ts, cols | {"status": "open", "completed_at": np.full(n, NULL_TS)},

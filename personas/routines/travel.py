@@ -13,7 +13,7 @@ from personas.routines.compose import join
 from personas.routines.messaging import emit_org_sms
 from personas.routines.notify import after, org_mail
 from sim.clock import DAY, HOUR, MINUTE
-from sim.history import NULL_DATE
+from sim.history import NULL_DATE, NULL_TS
 
 _DESTINATIONS = np.array(
     [("Chicago", "ORD"), ("Denver", "DEN"), ("Boston", "BOS"), ("London", "LHR"),
@@ -84,6 +84,20 @@ def _period(life: Life, *, days: range) -> None:
                          " nights")},
         actor="user", device="laptop",
     )
+    if life.world.has("calendar"):  # the trip as one all-day entry, check-out day included
+        first_day = life.local_days(out_dep)
+        life.world.emit(
+            "calendar_events", "event_created", after(rng, booked + 120, 5, 60),
+            {"title": join("Trip to ", dest[:, 0].astype(object)),
+             "description": join(hotel_name, ", confirmation ", np.array(
+                 [_code(rng) for _ in range(n)], dtype=object)),
+             "location": hotel_name, "start": np.full(n, NULL_TS), "end": np.full(n, NULL_TS),
+             "all_day": True, "start_date": first_day,
+             "end_date": life.local_days(ret_dep) + 1,
+             "organizer": life.person.full_name, "attendees": life.person.full_name,
+             "status": "confirmed", "calendar": "personal"},
+            actor="user", device="laptop", cause=np.array(h_ev, dtype=object).tolist(),
+        )
     ledger = life.state.get("ledger")
     if ledger is not None:
         ledger.add(after(rng, booked, 1, 10), -fare, description=np.char.add(
