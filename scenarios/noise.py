@@ -151,6 +151,8 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
         fraction = _solve(target, code, root_code, root_u, words, free,
                           sig_words, per_service(protected & ~is_signal & inside),
                           np.array([(weights or {}).get(n, 1.0) for n in names]))
+        fraction = _match_total(fraction, target * sig_words.sum(), root_code, root_u, words,
+                                free & inside, per_service(protected & ~is_signal & inside).sum())
         keep = protected | (free & (root_u < fraction[root_code]))
     noise = per_service(keep & ~is_signal & inside)
     total_signal, total_noise = sig_words.sum(), noise.sum()
@@ -250,3 +252,29 @@ def _solve(target: float, code: np.ndarray, root_code: np.ndarray, root_u: np.nd
         want = goal - fixed - from_others
         fraction = np.where(own_total > 0, np.clip(want / np.maximum(own_total, 1), 0, 1), 1.0)
     return fraction
+
+
+def _match_total(fraction: np.ndarray, goal: float, root_code: np.ndarray, root_u: np.ndarray,
+                 words: np.ndarray, free: np.ndarray, fixed: float) -> np.ndarray:
+    """Scale the fractions by one factor so the non-signal total meets ``goal``.
+
+    Per-service goals cannot all be met (a service may hold more protected words than its
+    goal, or get words from cascades rooted elsewhere); the overall ratio comes first.
+    """
+    f_code, f_u, f_words = root_code[free], root_u[free], words[free]
+
+    def total(scale: float) -> float:
+        kept = f_u < np.minimum(fraction * scale, 1.0)[f_code]
+        return fixed + float(f_words[kept].sum())
+
+    low, high = 0.0, 1.0 / max(float(fraction[fraction > 0].min(initial=1.0)), 1e-6)
+    if total(1.0) > goal:
+        high = 1.0
+    elif total(high) <= goal:
+        return np.minimum(fraction * high, 1.0)
+    else:
+        low = 1.0
+    for _ in range(40):
+        mid = (low + high) / 2
+        low, high = (mid, high) if total(mid) <= goal else (low, mid)
+    return np.minimum(fraction * low, 1.0)

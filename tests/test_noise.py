@@ -109,3 +109,40 @@ def test_burstiness_keeps_the_mean_volume():
                                burstiness=b)[0].log) for s in range(3)]
         counts.append(sum(totals))
     assert abs(counts[1] - counts[0]) / counts[0] < 0.15, counts
+
+
+# -- end to end through the default profile, on 100-day worlds --------------------------
+
+TARGETS = [1, 2, 4, 8, 16, 32, 64, 100]
+
+
+@pytest.fixture(scope="module")
+def typical_worlds():
+    spec, families = load_personas()["retiree"], load_storylines()
+    noise = load_profiles()["typical"]
+    return {t: live(spec, seed=3, days=100, families=families, noise=noise, ratio=t)
+            for t in TARGETS}
+
+
+def _words(lw) -> tuple[float, float]:
+    th = lw.thinning
+    signal = sum(v["signal_words"] for v in th.by_service.values())
+    noise = sum(v["noise_words"] for v in th.by_service.values())
+    return signal, noise
+
+
+@pytest.mark.slow
+def test_the_achieved_ratio_is_within_ten_percent_or_200_words_of_any_target(typical_worlds):
+    for target, lw in typical_worlds.items():
+        signal, noise = _words(lw)
+        assert abs(noise - target * signal) <= max(0.1 * target * signal, 200), (
+            target, noise / signal)
+
+
+@pytest.mark.slow
+def test_every_target_up_to_the_profiles_thins_the_same_world(typical_worlds):
+    keeps = [set(typical_worlds[t].thinning.keep_events) for t in TARGETS]
+    for low, high in itertools.pairwise(keeps):
+        assert low <= high
+    signal = [typical_worlds[t].storylines.signal_events() for t in TARGETS]
+    assert all(s == signal[0] for s in signal)
