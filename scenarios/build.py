@@ -112,7 +112,7 @@ def live(
     boost = expansion(world, signal, target=aim, volume_share=PROBE_VOLUME)
     world, life, runner, skipped = run(volume, boost)
     signal = runner.signal_events()
-    thinning = thin(world, signal, target=target,
+    thinning = thin(world, signal, target=target, aim=aim,
                     weights=noise.service_weights if noise else {},
                     kept=runner.lookalike_events())
     if thinning.floor > target * (1 + TOLERANCE):

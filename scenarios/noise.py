@@ -109,8 +109,14 @@ class Thinning:
 
 
 def thin(world: World, signal_events: set[str], *, target: float | None,
-         weights: dict[str, float] | None = None, kept: set[str] = frozenset()) -> Thinning:
+         weights: dict[str, float] | None = None, kept: set[str] = frozenset(),
+         aim: float | None = None) -> Thinning:
     """Choose the cascades to keep so non-signal words are ``target`` times signal words.
+
+    How the services share the noise is fitted once, at ``aim`` (the highest target this
+    world serves; default ``target``); every target then keeps the cascades whose stable
+    draw falls under that share times one factor. The factor rises with the target, so a
+    lower-ratio world is a subset of a higher one.
 
     ``kept`` names events kept whatever the target (look-alikes the profile asked for);
     with storyline chains, bank-started money and state tables they set the floor: the
@@ -148,10 +154,10 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     if target is None:
         keep = np.ones(len(ids), bool)
     else:
-        fraction = _solve(target, code, root_code, root_u, words, free,
-                          sig_words, per_service(protected & ~is_signal & inside),
-                          np.array([(weights or {}).get(n, 1.0) for n in names]))
-        fraction = _match_total(fraction, target * sig_words.sum(), root_code, root_u, words,
+        share = _solve(max(target, aim or target), code, root_code, root_u, words, free,
+                       sig_words, per_service(protected & ~is_signal & inside),
+                       np.array([(weights or {}).get(n, 1.0) for n in names]))
+        fraction = _match_total(share, target * sig_words.sum(), root_code, root_u, words,
                                 free & inside, per_service(protected & ~is_signal & inside).sum())
         keep = protected | (free & (root_u < fraction[root_code]))
     noise = per_service(keep & ~is_signal & inside)
@@ -259,7 +265,8 @@ def _match_total(fraction: np.ndarray, goal: float, root_code: np.ndarray, root_
     """Scale the fractions by one factor so the non-signal total meets ``goal``.
 
     Per-service goals cannot all be met (a service may hold more protected words than its
-    goal, or get words from cascades rooted elsewhere); the overall ratio comes first.
+    goal, or get words from cascades rooted elsewhere); the overall ratio comes first. The
+    factor is the largest that stays within the goal, found by bisection.
     """
     f_code, f_u, f_words = root_code[free], root_u[free], words[free]
 
