@@ -90,3 +90,26 @@ def _mail_period(life: Life, *, days: range) -> None:
                  "code": np.array([f"SAVE{x}" for x in rng.integers(10, 99, n)], dtype=object)}
         org_mail(life, rng, ts, org=org, intent=intent, slots=slots, folder=folder,
                  greet=intent != "newsletter", sentences=(3, 6))
+    _notices(life, days)
+
+
+# Kinds of business a one-off sender may be (with a company's name in front).
+_ONE_OFF = np.array(["Tickets", "Events", "Parking", "Rentals", "Dental", "Learning", "Hotels",
+                     "Repairs", "Surveys", "Cloud", "Photo", "Books", "Fitness", "Travel",
+                     "Insurance", "Home Services"], dtype=object)
+
+
+def _notices(life: Life, days: range) -> None:
+    """Mail from services the user dealt with once or twice: accounts, tickets, surveys."""
+    rng = life.world.rng.stream("mail/notices")
+    item_days = life.item_days("promotions", days, rng, scale=0.3)
+    n = len(item_days)
+    if n == 0:
+        return
+    ts = life.at_hours(item_days, rng, profile=_PUBLISHING)
+    org = np.array([f"{c.split()[0].strip(',.')} {k}" for c, k in zip(
+        pick(rng, life.pools.companies, n), pick(rng, _ONE_OFF, n), strict=True)], dtype=object)
+    slots = {"org": org, "date": life.dates(ts + rng.integers(1, 20, n) * DAY, weekday=True),
+             "code": np.array([f"{x:08d}" for x in rng.integers(0, 10**8, n)], dtype=object)}
+    org_mail(life, rng, ts, org=org, intent="account_notice", slots=slots, folder="updates",
+             greet=True, sentences=(2, 4))

@@ -251,6 +251,8 @@ def _recurring(life: Life, ledger: Ledger) -> None:
         _recurring_row(life, ledger, rng, payee, amount, "monthly", days, autopay, ts)
         if category == "bills" and life.world.has("sms") and rng.random() < 0.75:
             _bill_texts(life, rng, payee, -amount, ts, days, autopay)
+        if category == "bills" and rng.random() < 0.7:
+            _bill_mail(life, rng, payee, -amount, ts, days)
     income = [("Salary " + life.person.employer, money.salary_minor, money.salary_cadence)]
     if money.pension_minor:
         income.append(("Pension payment", money.pension_minor, "monthly"))
@@ -291,6 +293,30 @@ def _bill_texts(life: Life, rng, payee: str, amount: int, paid: np.ndarray, days
         text = life.grammar.sentences("sms_bill", rng, {key: v[ok] for key, v in slots.items()},
                                       m, variants=variant)
         emit_org_sms(life, ts[ok], org[ok], text)
+
+
+def _bill_mail(life: Life, rng, payee: str, amount: int, paid: np.ndarray,
+               days: np.ndarray) -> None:
+    """A biller mails when each bill is ready and again once it has been paid."""
+    k = len(days)
+    end = life.world.clock.end_seconds
+    org = np.full(k, payee, dtype=object)
+    account = f"•••{int(rng.integers(1000, 9999))}"
+    slots = {"payee": org, "amount": life.money(np.full(k, amount)),
+             "date": life.dates(paid, weekday=True), "account": np.full(k, account, dtype=object)}
+    ready = life.at_hours(days - rng.integers(6, 12, k), rng, profile=_DAYTIME)
+    received = paid + rng.integers(3 * HOUR, 30 * HOUR, k)
+    insurer = "insurance" in payee.lower()
+    for intent, ts in (("bill_ready", ready), ("bill_paid", received)):
+        ok = (ts > 0) & (ts < end)
+        if ok.any():
+            org_mail(life, rng, ts[ok], org=org[ok], intent=intent,
+                     slots={key: v[ok] for key, v in slots.items()},
+                     subjects=None if insurer or intent != "bill_ready" else _NOT_INSURANCE)
+
+
+# Subjects of ``bill_ready`` that fit any biller (the policy renewal is an insurer's).
+_NOT_INSURANCE = (0, 1, 2, 3, 5, 6, 7, 8, 9)
 
 
 def _recurring_row(life, ledger, rng, payee, amount, cadence, days, autopay, paid, *,
@@ -360,6 +386,16 @@ def _period(life: Life, ledger: Ledger, *, days: range) -> None:
                    merchant=pools.merchants[shop], category=pools.merchant_category[shop],
                    kind="card_charged",
                    account=np.where(on_card, ledger.card, ledger.checking))
+        # Some cafes and restaurants mail a receipt.
+        mailed = (pools.merchant_category[shop] == "dining") & (rng.random(n) < 0.25)
+        mailed &= ts < life.world.clock.end_seconds
+        if mailed.any():
+            org_mail(life, rng, after(rng, ts[mailed], 1, 30), org=pools.merchants[shop][mailed],
+                     intent="receipt_mail",
+                     slots={"merchant": pools.merchants[shop][mailed],
+                            "amount": life.money(-amount[mailed]),
+                            "date": life.dates(ts[mailed], weekday=True)},
+                     greet=False)
     _rides(life, ledger, days)
     if days.start == 0:
         _subscriptions(life, ledger)
@@ -460,6 +496,13 @@ def _subscriptions(life: Life, ledger: Ledger) -> None:
         ledger.add(ts, np.full(len(ts), -price), description=f"{provider.upper()} {plan.upper()}",
                    merchant=provider, category="subscriptions", kind="card_charged",
                    account=ledger.card, related=[rid] * len(ts))
+        if since is not None:  # a welcome on signing up
+            org_mail(life, rng, after(rng, ts[:1], 1, 10), org=np.array([provider], dtype=object),
+                     intent="subscription_welcome",
+                     slots={"provider": np.array([provider], dtype=object),
+                            "plan": np.array([plan], dtype=object),
+                            "amount": life.money(np.array([price])),
+                            "date": life.dates(following[:1])}, related=[rid])
         org_mail(life, rng, after(rng, ts, 1, 20), org=np.full(len(ts), provider, dtype=object),
                  intent="subscription_receipt",
                  slots={"provider": np.full(len(ts), provider, dtype=object),

@@ -42,8 +42,12 @@ def org_mail(
     cause: Sequence[str | None] | None = None,
     sentences: tuple[int, int] = (2, 4),
     greet: bool = True,
+    subjects: Sequence[int] | None = None,
 ) -> tuple[list[str], list[str]]:
-    """Mail from organisations ``org`` to the user; returns (record ids, event ids)."""
+    """Mail from organisations ``org`` to the user; returns (record ids, event ids).
+
+    ``subjects`` limits the subject lines to those templates (by index).
+    """
     table = inbox_of(life)
     n = len(ts)
     if table is None or n == 0:
@@ -61,7 +65,12 @@ def org_mail(
                     dtype=object)
     parts += [paragraph, "\n\n", team, "\n-- \n", footer]
     body = join(*parts)
-    subject = g.sentences(intent, rng, slots, n, pool="subjects")
+    variants = None
+    if subjects is not None:
+        pool = g.intent(intent).subjects
+        t = np.asarray(subjects)[rng.integers(0, len(subjects), n)]
+        variants = pool.first_variant[t] + (rng.random(n) * pool.n_variants[t]).astype(np.int64)
+    subject = g.sentences(intent, rng, slots, n, pool="subjects", variants=variants)
     address = person.personal_email if table == "personal_emails" else person.work_email
     ts = np.asarray(ts, dtype=np.int64)
     return life.world.emit(
