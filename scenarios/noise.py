@@ -201,8 +201,10 @@ def expansion(world: World, signal_events: set[str], *, target: float,
     ``world`` may be a measuring run at ``volume_share`` of the real volume: routine words
     scale with volume, the storylines' do not.
     """
-    ids, services, ts = world.log.columns("event_id", "service", "ts")
-    inside = ts.astype(np.int64) < world.clock.end_seconds
+    ids, services, tables, ts = world.log.columns("event_id", "service", "table", "ts")
+    # State (the catalogue, the watches) neither grows with volume nor thins away.
+    inside = ((ts.astype(np.int64) < world.clock.end_seconds)
+              & ~np.isin(tables.astype(str), sorted(STATE_TABLES)))
     words = _words_by_event(world, ids)
     names, code = np.unique(services.astype(str), return_inverse=True)
     is_signal = np.isin(ids.astype(str), np.array(sorted(signal_events), dtype=str))
