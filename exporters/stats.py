@@ -75,6 +75,10 @@ def dataset_stats(path: Path) -> dict:
             "achieved_words": round(routine_words / signal_words, 3) if signal_words else None,
             "achieved_events": ratio.get("achieved_events"),
         },
+        "noise_to_signal_by_service": {
+            service: round(sum(c[k]["words"] for k in CLASSES if k != "signal")
+                           / c["signal"]["words"], 3)
+            for service, c in sorted(classes.items()) if c["signal"]["words"]},
         "storylines": manifest.get("storylines", {}),
         "storylines_skipped": manifest.get("storylines_skipped", []),
         "conflicts": per_operator,

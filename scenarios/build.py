@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from personas.build import prepare
 from personas.life import Life
@@ -41,6 +41,7 @@ class LivedWorld:
     storylines: Storylines
     skipped: list[str]  # families the persona could not live through
     thinning: Thinning | None = None
+    expansion: dict[str, float] = field(default_factory=dict)  # routine rates raised
 
     def tables(self) -> dict:
         """History tables as exported: thinned to the target, balances recomputed."""
@@ -117,4 +118,4 @@ def live(
                     kept=runner.lookalike_events())
     if thinning.floor > target * (1 + TOLERANCE):
         raise BelowFloorError(target, thinning.floor)
-    return LivedWorld(world, life, runner, skipped, thinning)
+    return LivedWorld(world, life, runner, skipped, thinning, boost)

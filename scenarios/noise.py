@@ -218,7 +218,7 @@ def expansion(world: World, signal_events: set[str], *, target: float,
         need = target * signal[i] * HEADROOM / max(other[i], 1.0)
         for rate in SERVICE_RATES.get(service, ()):
             boost[rate] = max(boost.get(rate, 1.0), min(need, MAX_BOOST))
-    return {r: round(b, 3) for r, b in sorted(boost.items()) if b > 1.0}
+    return {r: round(float(b), 3) for r, b in sorted(boost.items()) if b > 1.0}
 
 
 def _words_by_event(world: World, ids: np.ndarray) -> np.ndarray:
