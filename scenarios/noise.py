@@ -222,16 +222,25 @@ def expansion(world: World, signal_events: set[str], *, target: float,
 
 
 def _words_by_event(world: World, ids: np.ndarray) -> np.ndarray:
-    """Readable words of the record version each event wrote."""
-    counts: dict[str, int] = {}
+    """Readable words of the record version each event wrote (0 for events that wrote
+    none), matched by sorted search rather than a dict of every event."""
+    written, counts = [], []
     for name, history in world.history.items():
         if not len(history) or not TABLES[name].text_columns:
             continue
         total = np.zeros(len(history), np.int64)
         for col in TABLES[name].text_columns:
             total += word_counts(history.text(col))
-        counts.update(zip(history.event_ids().tolist(), total.tolist(), strict=True))
-    return np.array([counts.get(e, 0) for e in ids.tolist()], dtype=np.int64)
+        written.append(history.event_ids().astype(str))
+        counts.append(total)
+    if not written:
+        return np.zeros(len(ids), np.int64)
+    keys, values = np.concatenate(written), np.concatenate(counts)
+    order = np.argsort(keys)
+    keys, values = keys[order], values[order]
+    ids = ids.astype(str)
+    at = np.clip(np.searchsorted(keys, ids), 0, len(keys) - 1)
+    return np.where(keys[at] == ids, values[at], 0)
 
 
 def _solve(target: float, code: np.ndarray, root_code: np.ndarray, root_u: np.ndarray,
