@@ -10,6 +10,7 @@ import numpy as np
 from personas.life import OPENING, Life
 from personas.pools import pick
 from personas.routines.compose import join
+from personas.routines.contacts import phone_at
 from personas.routines.messaging import emit_org_sms, locked_at
 from personas.routines.notify import after
 from sim.clock import DAY, HOUR, MINUTE, day_number
@@ -227,19 +228,22 @@ def _meetings(life: Life, rng, days: range) -> None:
         _invite_mail(life, rng, created[invited], host[invited], title[invited],
                      start[invited], location[invited], rec[invited], ev[invited])
     start, held, last_ev = _changes(life, rng, rec, ev, start, duration, created, title, desc,
-                                    location, organizer, attendees)
+                                    location, organizer, attendees, host)
     # Only meetings that took place leave traces, at the time they really ended.
     _aftermath(life, rng, start[held] + duration[held], host[held], title[held], rec[held],
                last_ev[held])
 
 
-def _invite_mail(life, rng, ts, host, title, start, location, rec, ev) -> None:
+def _invite_mail(life, rng, ts, host, title, start, location, rec, ev,
+                 prefix: str = "Invitation: ") -> None:
     c = life.person.contacts
     n = len(ts)
     slots = {"title": title, "date": life.dates(start, weekday=True),
              "time": life.times(start), "location": location, "organizer": c.full_name[host]}
     g = life.grammar
-    body = join(g.documents("calendar_invite", rng, slots, rng.integers(1, 3, n)),
+    user = np.full(n, life.person.first_name, dtype=object)
+    body = join(g.sentences("greeting", rng, {"first": user}, n), "\n\n",
+                g.documents("calendar_invite", rng, slots, rng.integers(2, 5, n)),
                 "\n\nWhen: ", slots["date"], " ", slots["time"], "\nWhere: ", location,
                 "\nOrganizer: ", c.full_name[host], "\n-- \nInvitation from the calendar")
     sent = after(rng, ts, 0, 1)
@@ -248,14 +252,14 @@ def _invite_mail(life, rng, ts, host, title, start, location, rec, ev) -> None:
         {"thread_id": life.world.ids.mint("threads/work_emails", "th_", n), "folder": "inbox",
          "from_name": c.full_name[host], "from_address": c.email[host],
          "to_addresses": life.person.work_email, "cc_addresses": "",
-         "subject": join("Invitation: ", title), "body": body,
+         "subject": join(prefix, title), "body": body,
          "sent_at": sent, "related_id": rec},
         actor=c.full_name[host].tolist(), cause=ev.tolist(),
     )
 
 
 def _changes(life, rng, rec, ev, start, duration, created, title, desc, location, organizer,
-             attendees):
+             attendees, host):
     """Some meetings move (a new version) and a few are cancelled.
 
     Returns the final start of each meeting, whether it was held, and the event that last
@@ -272,6 +276,9 @@ def _changes(life, rng, rec, ev, start, duration, created, title, desc, location
         k = int(mask.sum())
         when = created[mask] + ((start[mask] - created[mask]) * rng.uniform(0.3, 0.9, k)).astype(
             np.int64)
+        # Organisers move and cancel meetings from work when they can.
+        at_work = life.next_working(when, rng)
+        when = np.where(at_work < start[mask] - HOUR, at_work, when)
         new_start = start[mask]
         if kind == "event_rescheduled":
             shifted = _snap(new_start + rng.choice([-2, -1, 1, 2, 24, 48], k) * HOUR)
@@ -287,6 +294,11 @@ def _changes(life, rng, rec, ev, start, duration, created, title, desc, location
                       "new_start": life.world.clock.instant(b).isoformat()}
                      for a, b in zip(start[mask].tolist(), new_start.tolist(), strict=True)],
         )
+        sent = (organizer[mask] != life.person.full_name) & life.world.has("work_email")
+        if kind == "event_rescheduled" and sent.any():
+            _invite_mail(life, rng, when[sent], host[mask][sent], title[mask][sent],
+                         new_start[sent], location[mask][sent], rec[mask][sent],
+                         np.array(change_ev, dtype=object)[sent], prefix="Updated invitation: ")
         start[mask] = new_start
         last_ev[mask] = change_ev
     return start, ~cancelled, last_ev
@@ -377,12 +389,33 @@ def _plan(life: Life, rng, party: np.ndarray, start: np.ndarray, lead: np.ndarra
     """Personal events the user puts in their calendar ``lead`` seconds ahead."""
     c = life.person.contacts
     created = np.maximum(life.awake(start - lead, rng), OPENING)
+    # Half the appointments are booked by phoning the office in its opening hours; the
+    # entry goes in the calendar right after the call.
+    by_phone = (c.kind[party] == "services") & (rng.random(len(party)) < 0.5)
+    call = life.at_hours(life.world.clock.local_day(start - lead), rng, profile=_OFFICE)
+    by_phone &= (call > OPENING) & (call < start - HOUR)
+    created = np.where(by_phone, call + rng.integers(5 * MINUTE, 15 * MINUTE, len(party)),
+                       created)
     # People a storyline holds at the time are not booked by routine life.
-    keep = ~(locked_at(life, party, created) | locked_at(life, party, start))
-    party, start, created = party[keep], start[keep], created[keep]
+    keep = ~(locked_at(life, party, created) | locked_at(life, party, start)
+             | locked_at(life, party, call))
+    party, start, created, by_phone, call = (a[keep] for a in (party, start, created, by_phone,
+                                                               call))
     n = len(party)
     if n == 0:
         return
+    if by_phone.any() and life.world.has("calls"):
+        k = int(by_phone.sum())
+        who = party[by_phone]
+        life.world.emit(
+            "call_log", "call_placed", call[by_phone],
+            {"phone_number": phone_at(life, who, call[by_phone]),
+             "contact_name": c.full_name[who], "direction": "outgoing",
+             "started_at": call[by_phone],
+             "duration_seconds": rng.integers(60, 420, k).astype(np.int32),
+             "voicemail_transcript": np.full(k, None, dtype=object)},
+            actor="user", device="phone",
+        )
     is_service = c.kind[party] == "services"
     title, desc = _titles(life, rng, party)
     with_name = rng.random(n) < 0.4

@@ -286,7 +286,10 @@ def _sms_period(life: Life, *, days: range) -> None:
         roll = rng.random(n)
         intent = np.where(roll < 0.1, "sms_greeting", np.where(
             roll < 0.22, "sms_plans", np.where(family, "sms_family", "sms_friend")))
-        emit_sms(life, ts, party, mine, _render(life, rng, intent, slots))
+        # Now and then a text runs to a second sentence.
+        counts = np.where(np.isin(intent, ["sms_family", "sms_friend"]),
+                          rng.choice([1, 1, 1, 2], n), 1)
+        emit_sms(life, ts, party, mine, _render(life, rng, intent, slots, counts))
     if days.start == 0:
         _new_numbers(life, rng)
     _strangers(life, rng, days)
@@ -317,15 +320,18 @@ def _position(group: np.ndarray) -> np.ndarray:
     return np.arange(len(group)) - np.flatnonzero(first)[np.cumsum(first) - 1]
 
 
-def _render(life: Life, rng, intent: np.ndarray, slots: dict[str, np.ndarray]) -> np.ndarray:
-    """One sentence per row from the intent named in ``intent`` (grouped per intent)."""
+def _render(life: Life, rng, intent: np.ndarray, slots: dict[str, np.ndarray],
+            counts: np.ndarray | None = None) -> np.ndarray:
+    """Text per row from the intent named in ``intent`` (grouped per intent): one sentence,
+    or ``counts`` sentences where given."""
     text = np.empty(len(intent), dtype=object)
     for name in np.unique(intent).tolist():
         sel = intent == name
         wanted = life.grammar.intent(name).slots
-        text[sel] = life.grammar.sentences(
-            name, rng, {k: v[sel] for k, v in slots.items() if k in wanted}, int(sel.sum())
-        ).to_numpy(zero_copy_only=False)
+        sub = {k: v[sel] for k, v in slots.items() if k in wanted}
+        out = (life.grammar.sentences(name, rng, sub, int(sel.sum())) if counts is None
+               else life.grammar.documents(name, rng, sub, counts[sel]))
+        text[sel] = out.to_numpy(zero_copy_only=False)
     return text
 
 
