@@ -177,14 +177,15 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     )
 
 
-# The routine rates that put words into each service (``VolumeSpec`` names, plus "drafts"
-# and "price_watches", which device and commerce routines read from ``Life.boost``). A
-# service short of routine life is expanded by raising them; the surplus is thinned away
-# again down to the target.
+# The routine rates that put words into each service (``VolumeSpec`` names, plus "drafts",
+# which the device routine reads from ``Life.boost``). A service short of routine life is
+# expanded by raising them; the surplus is thinned away again down to the target. The
+# price tracker is not expanded: its words sit in watches, which are state and never thin,
+# so more of them would raise the floor for every lower target.
 SERVICE_RATES = {
     "bank": ("card_purchases",), "calendar": ("meetings", "personal_events"),
     "calls": ("calls",), "chat": ("chat",), "deliveries": ("orders",), "notes": ("notes",),
-    "device_activity": ("drafts",), "price_tracker": ("price_watches",),
+    "device_activity": ("drafts",),
     "personal_email": ("personal_email", "newsletters", "promotions"),
     "shopping": ("orders",), "sms": ("sms",), "social": ("feed",), "todos": ("todos",),
     "travel": ("trips_per_month",), "work_email": ("work_email",),

@@ -87,8 +87,8 @@ def _catalogue(life: Life, rng) -> None:
     life.state["prices"] = PriceBook(p.price_minor.copy())
     # Watch a handful of liked products, with a target about 15% under today's price.
     liked = np.flatnonzero(p.interest) if p.interest.any() else np.arange(n)
-    count = int(rng.integers(4, 9) * life.boost.get("price_watches", 1.0))  # noise may ask more
-    watch = np.sort(rng.choice(liked, size=min(len(liked), count), replace=False))
+    watch = np.sort(rng.choice(liked, size=min(len(liked), int(rng.integers(4, 9))),
+                               replace=False))
     life.state["watched"] = watch
     if life.world.has("price_tracker"):
         target = (p.price_minor[watch] * rng.uniform(0.8, 0.9, len(watch))).astype(np.int64)
