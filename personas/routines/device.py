@@ -101,7 +101,7 @@ def _sessions(life: Life, days: range) -> None:
                  "topic": pick(rng, life.pools.personal_topics, k),
                  "amount": life.money(rng.integers(20, 900, k) * 100),
                  "date": life.dates(ts[d] + 3 * 86_400)}
-        draft[d] = life.grammar.documents("draft", rng, slots, rng.integers(1, 3, k)).to_numpy(
+        draft[d] = life.grammar.documents("draft", rng, slots, rng.integers(1, 5, k)).to_numpy(
             zero_copy_only=False)
     phone_only = np.array([set(life.world.services[a].devices) <= {"phone"} for a in app])
     device = np.where(phone_only | (rng.random(n) < 0.55), "phone", "laptop")
