@@ -365,24 +365,26 @@ def _personal(life: Life, rng, days: range) -> None:
     c = life.person.contacts
     item_days = life.item_days("personal_events", days, rng)
     people = c.of_kind("family", "friends", "services")
+    party, start, lead = [], [], []
     if len(item_days) and len(people):
         w = c.closeness[people] + 0.5
-        party = people[rng.choice(len(people), len(item_days), p=w / w.sum())]
+        party.append(people[rng.choice(len(people), len(item_days), p=w / w.sum())])
         evening = np.array([0] * 9 + [0.5] * 8 + [1.5, 2, 2, 1.5, 0.5, 0.1] + [0.0])
-        start = _snap(life.at_hours(item_days, rng, profile=evening))
-        lead = rng.integers(1 * DAY, 14 * DAY, len(party))
-        _plan(life, rng, party, start, lead)
+        start.append(_snap(life.at_hours(item_days, rng, profile=evening)))
+        lead.append(rng.integers(1 * DAY, 14 * DAY, len(item_days)))
     # Appointments: the dentist, the garage, the hairdresser, booked a week or three ahead
-    # in the office's opening hours.
+    # in the office's opening hours (drawn for the whole window at once).
     services = c.of_kind("services")
-    item_days = life.item_days("personal_events", days, rng,
+    item_days = life.item_days("personal_events", range(0, life.world.days), rng,
                                scale=0.012 * len(services) / max(life.spec.volume.personal_events,
-                                                                 0.1))
+                                                                 0.1)) if days.start == 0 else ()
     if len(item_days) and len(services):
         w = c.closeness[services] + 0.5
-        party = services[rng.choice(len(services), len(item_days), p=w / w.sum())]
-        start = _snap(life.at_hours(item_days, rng, profile=_OFFICE), 15 * MINUTE)
-        _plan(life, rng, party, start, rng.integers(2 * DAY, 21 * DAY, len(party)))
+        party.append(services[rng.choice(len(services), len(item_days), p=w / w.sum())])
+        start.append(_snap(life.at_hours(item_days, rng, profile=_OFFICE), 15 * MINUTE))
+        lead.append(rng.integers(2 * DAY, 21 * DAY, len(item_days)))
+    if party:
+        _plan(life, rng, np.concatenate(party), np.concatenate(start), np.concatenate(lead))
 
 
 def _plan(life: Life, rng, party: np.ndarray, start: np.ndarray, lead: np.ndarray) -> None:
@@ -457,24 +459,26 @@ def _office_texts(life: Life, rng, sel: np.ndarray, party, start, created, ev) -
     confirm = after(rng, created[sel], 2, 20)
     day_before = life.world.clock.local_day(start[sel]) - 1
     remind = life.at_hours(day_before, rng, profile=_OFFICE)
-    texts = [(confirm, 0, rng.random(k) < 0.7), (remind, 1, (remind > confirm + HOUR)
-                                                & (rng.random(k) < 0.8))]
-    for ts, variant, on in texts:
-        on &= (ts < end) & ~locked_at(life, party[sel], ts)
-        if not on.any():
-            continue
-        m = int(on.sum())
-        pool = life.grammar.intent("sms_office").sentences
-        first = pool.first_variant[variant]
-        text = life.grammar.sentences(
-            "sms_office", rng, {key: v[on] for key, v in slots.items()}, m,
-            variants=first + (rng.random(m) * pool.n_variants[variant]).astype(np.int64))
-        _, sms_ev = emit_org_sms(life, ts[on], office[on], text, cause=ev[sel][on].tolist())
-        answer = rng.random(m) < 0.35
-        if answer.any():
-            a_ts = after(rng, ts[on][answer], 3, 120)
-            a_ts = np.minimum(a_ts, end - 1)
-            emit_org_sms(life, a_ts, office[on][answer],
-                         np.array(["Y" if variant else "C"] * int(answer.sum()), dtype=object),
-                         cause=np.array(sms_ev, dtype=object)[answer].tolist(),
-                         outgoing=np.ones(int(answer.sum()), bool))
+    ts = np.r_[confirm, remind]
+    template = np.r_[np.zeros(k, np.int64), np.ones(k, np.int64)]
+    on = np.r_[rng.random(k) < 0.7, (remind > confirm + HOUR) & (rng.random(k) < 0.8)]
+    on &= (ts < end) & ~locked_at(life, np.r_[party[sel], party[sel]], ts)
+    if not on.any():
+        return
+    m = int(on.sum())
+    pool = life.grammar.intent("sms_office").sentences
+    t = template[on]
+    text = life.grammar.sentences(
+        "sms_office", rng, {key: np.r_[v, v][on] for key, v in slots.items()}, m,
+        variants=pool.first_variant[t] + (rng.random(m) * pool.n_variants[t]).astype(np.int64))
+    office = np.r_[office, office][on]
+    _, sms_ev = emit_org_sms(life, ts[on], office, text,
+                             cause=np.r_[ev[sel], ev[sel]][on].tolist())
+    # Sometimes the user answers: C to confirm a booking, Y to a reminder.
+    answer = rng.random(m) < 0.35
+    if answer.any():
+        a_ts = np.minimum(after(rng, ts[on][answer], 3, 120), end - 1)
+        emit_org_sms(life, a_ts, office[answer],
+                     np.where(t[answer] == 1, "Y", "C").astype(object),
+                     cause=np.array(sms_ev, dtype=object)[answer].tolist(),
+                     outgoing=np.ones(int(answer.sum()), bool))

@@ -90,7 +90,8 @@ def _mail_period(life: Life, *, days: range) -> None:
                  "code": np.array([f"SAVE{x}" for x in rng.integers(10, 99, n)], dtype=object)}
         org_mail(life, rng, ts, org=org, intent=intent, slots=slots, folder=folder,
                  greet=intent != "newsletter", sentences=(3, 6))
-    _notices(life, days)
+    if days.start == 0:  # drawn for the whole window at once
+        _notices(life, range(0, life.world.days))
 
 
 # Kinds of business a one-off sender may be (with a company's name in front).

@@ -7,6 +7,7 @@ import re
 from functools import partial
 
 import numpy as np
+import pyarrow as pa
 
 from personas.instance import fictional_phone
 from personas.life import OPENING, Life
@@ -92,8 +93,10 @@ def _chat_period(life: Life, *, days: range) -> None:
     rng = life.world.rng.stream("chat")
     if days.start == 0:
         life.state["chat_channels"] = _channels(life, rng)
-    channels = _open_dms(life, rng, life.state["chat_channels"], days)
-    life.state["chat_channels"] = channels
+        # New conversations over the whole window, drawn at once (in the order opened).
+        life.state["chat_channels"] = _open_dms(life, rng, life.state["chat_channels"],
+                                                range(0, life.world.days))
+    channels = life.state["chat_channels"]
     item_days = life.item_days("chat", days, rng, scale=1 / 3.5)  # bursts average 3.5
     if not len(item_days):
         return
@@ -269,6 +272,7 @@ def _sms_period(life: Life, *, days: range) -> None:
     c = life.person.contacts
     item_days = life.item_days("sms", days, rng, scale=1 / 3.5)
     kinds = ("family", "friends")
+    parts: list[dict] = []  # everything this period texts, written in one go
     if len(item_days) and len(c.of_kind(*kinds)):
         starts = life.at_hours(item_days, rng)
         ts, burst = _bursts(rng, starts, 6)
@@ -289,10 +293,11 @@ def _sms_period(life: Life, *, days: range) -> None:
         # Now and then a text runs to a second sentence.
         counts = np.where(np.isin(intent, ["sms_family", "sms_friend"]),
                           rng.choice([1, 1, 1, 2], n), 1)
-        emit_sms(life, ts, party, mine, _render(life, rng, intent, slots, counts))
+        parts.append(_contact_texts(life, ts, party, mine, _render(life, rng, intent, slots,
+                                                                   counts)))
     if days.start == 0:
-        _new_numbers(life, rng)
-    _strangers(life, rng, days)
+        parts += _new_numbers(life, rng)
+        parts += _strangers(life, rng, range(0, life.world.days))
     codes = life.item_days("spam", days, rng, scale=0.3)
     if len(codes):
         ts = life.at_hours(codes, rng)
@@ -301,8 +306,9 @@ def _sms_period(life: Life, *, days: range) -> None:
         text = life.grammar.sentences(
             "sms_code", rng, {"code": rng.integers(100000, 999999, k).astype(str).astype(object),
                               "merchant": merchant}, k)
-        emit_org_sms(life, ts, merchant, text)
-    promos = life.item_days("spam", days, rng, scale=0.2)
+        parts.append(_org_texts(ts, merchant, text))
+    promos = life.item_days("spam", range(0, life.world.days), rng, scale=0.2) \
+        if days.start == 0 else ()
     if len(promos):
         ts = life.at_hours(promos, rng)
         k = len(ts)
@@ -311,7 +317,8 @@ def _sms_period(life: Life, *, days: range) -> None:
             "sms_promo", rng, {"merchant": merchant, "percent": np.char.add(
                 rng.choice([10, 15, 20, 25, 30, 40], k).astype(str), "%").astype(object),
                 "day": life.weekday_names(ts + 3 * 86_400)}, k)
-        emit_org_sms(life, ts, merchant, text)
+        parts.append(_org_texts(ts, merchant, text))
+    _emit_texts(life, parts)
 
 
 def _position(group: np.ndarray) -> np.ndarray:
@@ -323,23 +330,35 @@ def _position(group: np.ndarray) -> np.ndarray:
 def _render(life: Life, rng, intent: np.ndarray, slots: dict[str, np.ndarray],
             counts: np.ndarray | None = None) -> np.ndarray:
     """Text per row from the intent named in ``intent`` (grouped per intent): one sentence,
-    or ``counts`` sentences where given."""
+    or two from different templates where ``counts`` is 2."""
     text = np.empty(len(intent), dtype=object)
+    g = life.grammar
     for name in np.unique(intent).tolist():
         sel = intent == name
-        wanted = life.grammar.intent(name).slots
-        sub = {k: v[sel] for k, v in slots.items() if k in wanted}
-        out = (life.grammar.sentences(name, rng, sub, int(sel.sum())) if counts is None
-               else life.grammar.documents(name, rng, sub, counts[sel]))
-        text[sel] = out.to_numpy(zero_copy_only=False)
+        k = int(sel.sum())
+        sub = {key: v[sel] for key, v in slots.items() if key in g.intent(name).slots}
+        pool = g.intent(name).sentences
+        first = pool.draw(rng, k)
+        out = g.sentences(name, rng, sub, k, variants=first).to_numpy(zero_copy_only=False)
+        two = counts[sel] > 1 if counts is not None else np.zeros(k, bool)
+        if two.any():  # a second sentence, never from the first one's template
+            m, n_t = int(two.sum()), len(pool.first_variant)
+            t = (pool.template_of[first[two]] + rng.integers(1, max(n_t, 2), m)) % n_t
+            second = pool.first_variant[t] + (rng.random(m) * pool.n_variants[t]).astype(
+                np.int64)
+            more = g.sentences(name, rng, {key: v[two] for key, v in sub.items()}, m,
+                               variants=second).to_numpy(zero_copy_only=False)
+            out[two] = np.char.add(np.char.add(out[two].astype(str), " "),
+                                   more.astype(str)).astype(object)
+        text[sel] = out
     return text
 
 
-def _new_numbers(life: Life, rng) -> None:
+def _new_numbers(life: Life, rng) -> list[dict]:
     """Someone who changes number texts from it before the user saves it on their card."""
     who, when, new = life.state.get("phone_changes", ((), (), ()))
     if not len(who):
-        return
+        return []
     c = life.person.contacts
     who, when = np.asarray(who), np.asarray(when, dtype=np.int64)
     k = len(who)
@@ -347,68 +366,115 @@ def _new_numbers(life: Life, rng) -> None:
     reply = np.minimum(hello + rng.integers(2, 8, k) * MINUTE, when - 30)
     number = np.asarray(new, dtype=object)
     user = np.full(k, life.person.first_name, dtype=object)
-    emit_number_sms(life, hello, number, np.zeros(k, bool), life.grammar.sentences(
-        "sms_new_number", rng, {"user_first": user, "first": c.first_name[who]}, k))
-    emit_number_sms(life, reply, number, np.ones(k, bool), life.grammar.sentences(
+    greeting = life.grammar.sentences(
+        "sms_new_number", rng, {"user_first": user, "first": c.first_name[who]}, k)
+    thanks = life.grammar.sentences(
         "sms_stranger_reply", rng, {"first": c.first_name[who],
                                     "day": life.weekday_names(reply + 86_400),
                                     "time": life.plan_times(rng, k)}, k,
-        variants=np.zeros(k, np.int64)))
+        variants=np.zeros(k, np.int64))
+    return [_number_texts(hello, number, np.zeros(k, bool), greeting),
+            _number_texts(reply, number, np.ones(k, bool), thanks)]
 
 
-def _strangers(life: Life, rng, days: range) -> None:
+def _strangers(life: Life, rng, days: range) -> list[dict]:
     """Short exchanges with numbers that are not in the address book."""
     item_days = life.item_days("sms", days, rng, scale=0.03)
     if not len(item_days):
-        return
+        return []
     starts = life.at_hours(item_days, rng)
     ts, burst = _bursts(rng, starts, 8)
     size = np.bincount(burst)
     ts, burst = ts[size[burst] <= 4], burst[size[burst] <= 4]  # a few lines, no more
     if not len(ts):
-        return
+        return []
     n, m = len(ts), len(starts)
-    lo, hi = _STRANGER_NUMBERS
-    number = np.array([fictional_phone(life.spec.country, int(i))
-                       for i in rng.integers(lo, hi, m)], dtype=object)[burst]
+    number = _stranger_numbers(life, rng, m)[burst]
     first = pick(rng, _STRANGERS, m)[burst]
     mine = _position(burst) % 2 == 1
     slots = {"user_first": np.full(n, life.person.first_name, dtype=object), "first": first,
              "place": pick(rng, life.pools.places, n), "day": life.weekday_names(ts + 86_400),
              "time": life.plan_times(rng, n)}
     text = _render(life, rng, np.where(mine, "sms_stranger_reply", "sms_stranger"), slots)
-    emit_number_sms(life, ts, number, mine, text)
+    return [_number_texts(ts, number, mine, text)]
+
+
+def _stranger_numbers(life: Life, rng, n: int) -> np.ndarray:
+    lo, hi = _STRANGER_NUMBERS
+    book = life.state.get("stranger_numbers")
+    if book is None:
+        book = np.array([fictional_phone(life.spec.country, i) for i in range(lo, hi)],
+                        dtype=object)
+        life.state["stranger_numbers"] = book
+    return book[rng.integers(0, hi - lo, n)]
+
+
+def _digits(numbers: np.ndarray) -> np.ndarray:
+    """"cv_" and the digits of each number: the thread a number's texts are in."""
+    uniq, inverse = np.unique(np.asarray(numbers, dtype=str), return_inverse=True)
+    return np.array(["cv_" + "".join(ch for ch in u if ch.isdigit()) for u in uniq],
+                    dtype=object)[inverse]
+
+
+def _as_objects(text) -> np.ndarray:
+    return text.to_numpy(zero_copy_only=False) if isinstance(text, pa.Array) else \
+        np.asarray(text, dtype=object)
+
+
+def _contact_texts(life: Life, ts, party, outgoing, text) -> dict:
+    c = life.person.contacts
+    return {"ts": np.asarray(ts, np.int64), "outgoing": np.asarray(outgoing, bool),
+            "conversation_id": np.char.add("cv_", np.char.mod("%03d", party)).astype(object),
+            "phone_number": phone_at(life, party, ts), "contact_name": c.full_name[party],
+            "text": _as_objects(text)}
+
+
+def _number_texts(ts, number, outgoing, text) -> dict:
+    number = np.asarray(number, dtype=object)
+    return {"ts": np.asarray(ts, np.int64), "outgoing": np.asarray(outgoing, bool),
+            "conversation_id": _digits(number), "phone_number": number,
+            "contact_name": number, "text": _as_objects(text)}
+
+
+def _org_texts(ts, org, text, outgoing=None) -> dict:
+    org = np.asarray(org, dtype=object)
+    short = short_code(org)
+    return {"ts": np.asarray(ts, np.int64),
+            "outgoing": np.zeros(len(org), bool) if outgoing is None
+            else np.asarray(outgoing, bool),
+            "conversation_id": np.char.add("cv_", short.astype(str)).astype(object),
+            "phone_number": short, "contact_name": org, "text": _as_objects(text)}
+
+
+def _emit_texts(life: Life, parts: list[dict], cause=None):
+    """Write texts (from :func:`_contact_texts`, :func:`_number_texts`, :func:`_org_texts`)
+    in one call; the other party is the actor of what the user receives."""
+    parts = [p for p in parts if len(p["ts"])]
+    if not parts:
+        return [], []
+    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    out, ts = cols.pop("outgoing"), cols.pop("ts")
+    return life.world.emit(
+        "sms_messages", np.where(out, "sms_sent", "sms_received"), ts,
+        cols | {"direction": np.where(out, "outgoing", "incoming"), "sent_at": ts},
+        actor=np.where(out, "user", cols["contact_name"]).tolist(),
+        device=np.where(out, "phone", None).tolist(), cause=cause,
+    )
 
 
 def emit_sms(life: Life, ts, party, outgoing, text, cause=None):
-    c = life.person.contacts
-    return life.world.emit(
-        "sms_messages", np.where(outgoing, "sms_sent", "sms_received"), ts,
-        {"conversation_id": np.char.add("cv_", np.char.mod("%03d", party)).astype(object),
-         "phone_number": phone_at(life, party, ts), "contact_name": c.full_name[party],
-         "direction": np.where(outgoing, "outgoing", "incoming"), "text": text, "sent_at": ts},
-        actor=np.where(outgoing, "user", c.full_name[party]).tolist(),
-        device=np.where(outgoing, "phone", None).tolist(), cause=cause,
-    )
+    return _emit_texts(life, [_contact_texts(life, ts, party, outgoing, text)], cause)
 
 
 def emit_number_sms(life: Life, ts, number, outgoing, text, cause=None):
     """Texts with a number the address book does not know: the phone shows the number."""
-    number = np.asarray(number, dtype=object)
-    thread = np.array(["cv_" + "".join(ch for ch in x if ch.isdigit()) for x in number],
-                      dtype=object)
-    return life.world.emit(
-        "sms_messages", np.where(outgoing, "sms_sent", "sms_received"), ts,
-        {"conversation_id": thread, "phone_number": number, "contact_name": number,
-         "direction": np.where(outgoing, "outgoing", "incoming"), "text": text, "sent_at": ts},
-        actor=np.where(outgoing, "user", number).tolist(),
-        device=np.where(outgoing, "phone", None).tolist(), cause=cause,
-    )
+    return _emit_texts(life, [_number_texts(ts, number, outgoing, text)], cause)
 
 
 def short_code(org) -> np.ndarray:
     """The five-digit short code an organisation texts from (stable per name)."""
-    return np.array([str(name_digest(o) % 90000 + 10000) for o in org], dtype=object)
+    uniq, inverse = np.unique(np.asarray(org, dtype=str), return_inverse=True)
+    return np.array([str(name_digest(o) % 90000 + 10000) for o in uniq], dtype=object)[inverse]
 
 
 def emit_org_sms(life: Life, ts, org, text, cause=None, outgoing=None):
@@ -416,16 +482,7 @@ def emit_org_sms(life: Life, ts, org, text, cause=None, outgoing=None):
 
     ``outgoing`` marks the user's own replies to it ("Y" to confirm).
     """
-    short = short_code(org)
-    out = np.zeros(len(ts), bool) if outgoing is None else np.asarray(outgoing, bool)
-    return life.world.emit(
-        "sms_messages", np.where(out, "sms_sent", "sms_received"), ts,
-        {"conversation_id": np.char.add("cv_", short.astype(str)).astype(object),
-         "phone_number": short, "contact_name": org,
-         "direction": np.where(out, "outgoing", "incoming"), "text": text, "sent_at": ts},
-        actor=np.where(out, "user", np.asarray(org, dtype=object)).tolist(),
-        device=np.where(out, "phone", None).tolist(), cause=cause,
-    )
+    return _emit_texts(life, [_org_texts(ts, org, text, outgoing)], cause)
 
 
 # -- calls ------------------------------------------------------------------------------
@@ -486,7 +543,8 @@ def _calls_period(life: Life, *, days: range) -> None:
             {"place": pick(rng, life.pools.places, k)}, k)
         emit_sms(life, t[back], party[back], np.ones(k, bool), text,
                  cause=np.array(ev, dtype=object)[back].tolist())
-    _unknown_calls(life, rng, days)
+    if days.start == 0:  # drawn for the whole window at once
+        _unknown_calls(life, rng, range(0, life.world.days))
 
 
 def _unknown_calls(life: Life, rng, days: range) -> None:
@@ -497,9 +555,7 @@ def _unknown_calls(life: Life, rng, days: range) -> None:
     if n == 0:
         return
     ts = life.at_hours(item_days, rng, profile=_OFFICE_HOURS)
-    lo, hi = _STRANGER_NUMBERS
-    number = np.array([fictional_phone(life.spec.country, int(i))
-                       for i in rng.integers(lo, hi, n)], dtype=object)
+    number = _stranger_numbers(life, rng, n)
     missed = rng.random(n) < 0.7
     voicemail = missed & (rng.random(n) < 0.55)
     slots = {"first": pick(rng, _STRANGERS, n), "company": pick(rng, life.pools.companies, n),

@@ -237,6 +237,7 @@ def _recurring(life: Life, ledger: Ledger) -> None:
     payees = [("Rent", -money.rent_minor, 1, False, "housing")] if money.rent_minor else []
     payees += [(b.payee, -b.amount_minor, b.day_of_month, b.autopay, "bills")
                for b in money.bills]
+    bills: list[tuple] = []
     for payee, amount, dom, autopay, category in payees:
         days = _month_days(life, dom)
         amount = int(amount * scale)
@@ -249,10 +250,9 @@ def _recurring(life: Life, ledger: Ledger) -> None:
                    merchant=payee, category=category,
                    kind="bill_paid")
         _recurring_row(life, ledger, rng, payee, amount, "monthly", days, autopay, ts)
-        if category == "bills" and life.world.has("sms") and rng.random() < 0.75:
-            _bill_texts(life, rng, payee, -amount, ts, days, autopay)
-        if category == "bills" and rng.random() < 0.7:
-            _bill_mail(life, rng, payee, -amount, ts, days)
+        if category == "bills":
+            bills.append((payee, -amount, ts, days, autopay, rng.random() < 0.75,
+                          rng.random() < 0.7))
     income = [("Salary " + life.person.employer, money.salary_minor, money.salary_cadence)]
     if money.pension_minor:
         income.append(("Pension payment", money.pension_minor, "monthly"))
@@ -266,57 +266,66 @@ def _recurring(life: Life, ledger: Ledger) -> None:
                    category="income", kind="salary_deposited")
         _recurring_row(life, ledger, rng, payee, amount, cadence, days, True, ts)
     _standing_order(life, ledger, rng)
+    _biller_messages(life, rng, bills)
 
 
 # When billers' and banks' systems send their texts.
 _DAYTIME = np.array([0] * 8 + [1.0] * 10 + [0.5] * 3 + [0] * 3)
 
 
-def _bill_texts(life: Life, rng, payee: str, amount: int, paid: np.ndarray, days: np.ndarray,
-                autopay: bool) -> None:
-    """A biller texts ahead of each payment (scheduled, or the bill is ready) and after it
-    (received)."""
-    k = len(days)
+def _biller_messages(life: Life, rng, bills: list[tuple]) -> None:
+    """Billers text and mail about each bill: ahead of the payment (the bill is ready, the
+    AutoPay debit is scheduled) and after it (received). ``bills``: (payee, amount, paid
+    instants, due days, autopay, texts?, mails?) per payee."""
+    if not bills:
+        return
     end = life.world.clock.end_seconds
-    ahead = life.at_hours(days - rng.integers(2, 8, k), rng, profile=_DAYTIME)
-    received = paid + rng.integers(2 * HOUR, 30 * HOUR, k)
-    org = np.full(k, payee, dtype=object)
-    slots = {"payee": org, "amount": life.money(np.full(k, amount)),
-             "date": life.dates(paid, weekday=True)}
-    pool = life.grammar.intent("sms_bill").sentences
-    for ts, template in ((ahead, 1 if autopay else 2), (received, 0 if autopay else 3)):
-        ok = (ts > 0) & (ts < end) & (rng.random(k) < 0.8)
-        if not ok.any():
-            continue
-        m = int(ok.sum())
-        variant = np.full(m, pool.first_variant[template])
-        text = life.grammar.sentences("sms_bill", rng, {key: v[ok] for key, v in slots.items()},
-                                      m, variants=variant)
-        emit_org_sms(life, ts[ok], org[ok], text)
-
-
-def _bill_mail(life: Life, rng, payee: str, amount: int, paid: np.ndarray,
-               days: np.ndarray) -> None:
-    """A biller mails when each bill is ready and again once it has been paid."""
-    k = len(days)
-    end = life.world.clock.end_seconds
-    org = np.full(k, payee, dtype=object)
-    account = f"•••{int(rng.integers(1000, 9999))}"
-    slots = {"payee": org, "amount": life.money(np.full(k, amount)),
-             "date": life.dates(paid, weekday=True), "account": np.full(k, account, dtype=object)}
+    reps = [len(b[3]) for b in bills]
+    payee = np.repeat(np.array([b[0] for b in bills], dtype=object), reps)
+    amount = life.money(np.repeat([b[1] for b in bills], reps))
+    paid = np.concatenate([b[2] for b in bills])
+    days = np.concatenate([b[3] for b in bills])
+    autopay = np.repeat([b[4] for b in bills], reps)
+    texts, mails = np.repeat([b[5] for b in bills], reps), np.repeat([b[6] for b in bills], reps)
+    insurer = np.array(["insurance" in p.lower() for p in payee])
+    account = np.repeat(np.array([f"•••{x}" for x in rng.integers(1000, 9999, len(bills))],
+                                 dtype=object), reps)
+    k = len(paid)
+    date = life.dates(paid, weekday=True)
+    if life.world.has("sms") and texts.any():
+        ahead = life.at_hours(days - rng.integers(2, 8, k), rng, profile=_DAYTIME)
+        received = paid + rng.integers(2 * HOUR, 30 * HOUR, k)
+        ts = np.r_[ahead, received]
+        template = np.r_[np.where(autopay, 1, 2), np.where(autopay, 0, 3)]
+        ok = np.r_[texts, texts] & (ts > 0) & (ts < end) & (rng.random(2 * k) < 0.8)
+        if ok.any():
+            pool = life.grammar.intent("sms_bill").sentences
+            both = {"payee": np.r_[payee, payee], "amount": np.r_[amount, amount],
+                    "date": np.r_[date, date]}
+            text = life.grammar.sentences(
+                "sms_bill", rng, {key: v[ok] for key, v in both.items()}, int(ok.sum()),
+                variants=pool.first_variant[template[ok]])
+            order = np.argsort(ts[ok], kind="stable")
+            emit_org_sms(life, ts[ok][order], np.r_[payee, payee][ok][order],
+                         text.take(order))
+    slots = {"payee": payee, "amount": amount, "date": date, "account": account}
     ready = life.at_hours(days - rng.integers(6, 12, k), rng, profile=_DAYTIME)
     received = paid + rng.integers(3 * HOUR, 30 * HOUR, k)
-    insurer = "insurance" in payee.lower()
     for intent, ts in (("bill_ready", ready), ("bill_paid", received)):
-        ok = (ts > 0) & (ts < end)
-        if ok.any():
-            org_mail(life, rng, ts[ok], org=org[ok], intent=intent,
-                     slots={key: v[ok] for key, v in slots.items()},
-                     subjects=None if insurer or intent != "bill_ready" else _NOT_INSURANCE)
+        ok = mails & (ts > 0) & (ts < end)
+        if not ok.any():
+            continue
+        # Only an insurer writes about a policy renewal.
+        subject = rng.choice(_NOT_INSURANCE, k) if intent == "bill_ready" else None
+        if subject is not None:
+            subject = np.where(insurer & (rng.random(k) < 0.5), _RENEWAL, subject)[ok]
+        org_mail(life, rng, ts[ok], org=payee[ok], intent=intent,
+                 slots={key: v[ok] for key, v in slots.items()}, subject_templates=subject)
 
 
-# Subjects of ``bill_ready`` that fit any biller (the policy renewal is an insurer's).
-_NOT_INSURANCE = (0, 1, 2, 3, 5, 6, 7, 8, 9)
+# Subjects of ``bill_ready``: the policy renewal is an insurer's; the rest fit any biller.
+_RENEWAL = 4
+_NOT_INSURANCE = np.array([0, 1, 2, 3, 5, 6, 7, 8, 9])
 
 
 def _recurring_row(life, ledger, rng, payee, amount, cadence, days, autopay, paid, *,
@@ -396,7 +405,8 @@ def _period(life: Life, ledger: Ledger, *, days: range) -> None:
                             "amount": life.money(-amount[mailed]),
                             "date": life.dates(ts[mailed], weekday=True)},
                      greet=False)
-    _rides(life, ledger, days)
+    if days.start == 0:  # drawn for the whole window at once
+        _rides(life, ledger, range(0, life.world.days))
     if days.start == 0:
         _subscriptions(life, ledger)
     # The card is paid off in full on the 15th, whatever it owes at that moment.
@@ -431,16 +441,18 @@ def _rides(life: Life, ledger: Ledger, days: range) -> None:
     slots = {"cab": cab, "amount": life.money(-fare), "place": pick(rng, life.pools.places, n),
              "trip": trip.astype(object)}
     pool = life.grammar.intent("sms_ride").sentences
-    for template, when, share in ((1, ts - rng.integers(2, 9, n) * MINUTE, 0.4),
-                                  (0, ts + rng.integers(1, 6, n) * MINUTE, 0.85)):
-        on = (rng.random(n) < share) & (when > 0) & (when < life.world.clock.end_seconds)
-        if on.any():
-            k = int(on.sum())
-            variant = pool.first_variant[template] + (
-                rng.random(k) * pool.n_variants[template]).astype(np.int64)
-            text = life.grammar.sentences("sms_ride", rng, {key: v[on] for key, v in
-                                                            slots.items()}, k, variants=variant)
-            emit_org_sms(life, when[on], cab[on], text)
+    # The driver is on the way (sometimes); the receipt after the ride (mostly).
+    when = np.r_[ts - rng.integers(2, 9, n) * MINUTE, ts + rng.integers(1, 6, n) * MINUTE]
+    template = np.r_[np.full(n, 1), np.full(n, 0)]
+    on = (rng.random(2 * n) < np.r_[np.full(n, 0.4), np.full(n, 0.85)]) & (when > 0) & (
+        when < life.world.clock.end_seconds)
+    if on.any():
+        k = int(on.sum())
+        t = template[on]
+        variant = pool.first_variant[t] + (rng.random(k) * pool.n_variants[t]).astype(np.int64)
+        both = {key: np.r_[v, v][on] for key, v in slots.items()}
+        text = life.grammar.sentences("sms_ride", rng, both, k, variants=variant)
+        emit_org_sms(life, when[on], np.r_[cab, cab][on], text)
 
 
 def _subscriptions(life: Life, ledger: Ledger) -> None:

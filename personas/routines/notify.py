@@ -42,11 +42,11 @@ def org_mail(
     cause: Sequence[str | None] | None = None,
     sentences: tuple[int, int] = (2, 4),
     greet: bool = True,
-    subjects: Sequence[int] | None = None,
+    subject_templates: np.ndarray | None = None,
 ) -> tuple[list[str], list[str]]:
     """Mail from organisations ``org`` to the user; returns (record ids, event ids).
 
-    ``subjects`` limits the subject lines to those templates (by index).
+    ``subject_templates`` picks each mail's subject template (by index) instead of a draw.
     """
     table = inbox_of(life)
     n = len(ts)
@@ -66,9 +66,9 @@ def org_mail(
     parts += [paragraph, "\n\n", team, "\n-- \n", footer]
     body = join(*parts)
     variants = None
-    if subjects is not None:
+    if subject_templates is not None:
         pool = g.intent(intent).subjects
-        t = np.asarray(subjects)[rng.integers(0, len(subjects), n)]
+        t = np.asarray(subject_templates)
         variants = pool.first_variant[t] + (rng.random(n) * pool.n_variants[t]).astype(np.int64)
     subject = g.sentences(intent, rng, slots, n, pool="subjects", variants=variants)
     address = person.personal_email if table == "personal_emails" else person.work_email
