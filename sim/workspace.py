@@ -1,0 +1,158 @@
+"""The workspace agent tools act on: a frozen snapshot plus a copy-on-write delta.
+
+The snapshot's Arrow tables are shared and never modified; every write lands in a small
+per-workspace delta (record id -> new row, or a deletion), so replaying thousands of tasks
+against one snapshot costs only what each run changes. Reads see the snapshot through the
+delta. ``final_state`` exports the result in the snapshot schemas, so the grader and any
+harness read the agent's final state exactly as they read the snapshot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from sim.services import TABLES
+from sim.snapshot import snapshot_schema
+
+_DELETED = None  # a delta entry meaning "this record is gone"
+
+
+class WorkspaceError(LookupError):
+    """A write the workspace refuses (an unknown table, record or column)."""
+
+
+@dataclass
+class _Base:
+    """The shared, read-only snapshot and a lazily built record-id index per table."""
+
+    tables: Mapping[str, pa.Table]
+    index: dict[str, dict[str, int]] = field(default_factory=dict)
+    rows: dict[str, list[dict]] = field(default_factory=dict)
+
+    def table_rows(self, table: str) -> list[dict]:
+        if table not in self.rows:
+            self.rows[table] = self.tables[table].to_pylist() if table in self.tables else []
+            self.index[table] = {r["record_id"]: i for i, r in enumerate(self.rows[table])}
+        return self.rows[table]
+
+
+class Workspace:
+    """One run's view of a snapshot: reads see the snapshot through this run's writes."""
+
+    def __init__(self, tables: Mapping[str, pa.Table], *, as_of_us: int,
+                 salt: str = "") -> None:
+        unknown = sorted(set(tables) - set(TABLES))
+        if unknown:
+            raise WorkspaceError(f"unknown table {unknown[0]!r}")
+        self._base = _Base(tables)
+        self.as_of_us = as_of_us
+        self._salt = salt
+        self._delta: dict[str, dict[str, dict | None]] = {}
+        self._created = 0
+
+    def fork(self, salt: str = "") -> Workspace:
+        """A fresh workspace on the same snapshot (shares it; no copy)."""
+        other = Workspace.__new__(Workspace)
+        other._base, other.as_of_us, other._salt = self._base, self.as_of_us, salt
+        other._delta, other._created = {}, 0
+        return other
+
+    # -- reading ------------------------------------------------------------------------
+
+    def get(self, table: str, record_id: str) -> dict | None:
+        """The record as this run sees it, or None."""
+        self._check(table)
+        delta = self._delta.get(table, {})
+        if record_id in delta:
+            row = delta[record_id]
+            return None if row is _DELETED else dict(row)
+        rows = self._base.table_rows(table)
+        i = self._base.index[table].get(record_id)
+        return None if i is None else dict(rows[i])
+
+    def rows(self, table: str) -> Iterator[dict]:
+        """Every record as this run sees it: the snapshot's order, then new ones."""
+        self._check(table)
+        delta = self._delta.get(table, {})
+        for row in self._base.table_rows(table):
+            rid = row["record_id"]
+            if rid in delta:
+                if delta[rid] is not _DELETED:
+                    yield dict(delta[rid])
+            else:
+                yield dict(row)
+        known = self._base.index[table]
+        for rid, row in delta.items():
+            if rid not in known and row is not _DELETED:
+                yield dict(row)
+
+    # -- writing ------------------------------------------------------------------------
+
+    def insert(self, table: str, values: Mapping[str, Any]) -> dict:
+        """A new record with a fresh id; columns not given are null."""
+        self._check(table)
+        self._columns(table, values)
+        self._created += 1
+        digest = hashlib.blake2b(f"{self._salt}\x1f{table}\x1f{self._created}".encode(),
+                                 digest_size=8).hexdigest()
+        row = dict.fromkeys(snapshot_schema(table).names)
+        row |= dict(values)
+        row |= {"record_id": TABLES[table].id_prefix + digest, "version": 1,
+                "valid_from": self._now()}
+        self._delta.setdefault(table, {})[row["record_id"]] = row
+        return dict(row)
+
+    def update(self, table: str, record_id: str, changes: Mapping[str, Any]) -> dict:
+        """A new version of an existing record."""
+        row = self.get(table, record_id)
+        if row is None:
+            raise WorkspaceError(f"{table} has no record {record_id!r}")
+        self._columns(table, changes)
+        row |= dict(changes)
+        row["version"] += 1
+        row["valid_from"] = self._now()
+        self._delta.setdefault(table, {})[record_id] = row
+        return dict(row)
+
+    def delete(self, table: str, record_id: str) -> None:
+        if self.get(table, record_id) is None:
+            raise WorkspaceError(f"{table} has no record {record_id!r}")
+        self._delta.setdefault(table, {})[record_id] = _DELETED
+
+    # -- exporting ----------------------------------------------------------------------
+
+    def changed(self) -> dict[str, set[str]]:
+        """Record ids this run created, changed or deleted, per table."""
+        return {t: set(d) for t, d in self._delta.items() if d}
+
+    def final_state(self) -> dict[str, pa.Table]:
+        """Every table as this run leaves it, in the snapshot schemas."""
+        out = {}
+        for table in sorted(set(self._base.tables) | set(self._delta)):
+            schema = snapshot_schema(table)
+            if table not in self._delta:
+                base = self._base.tables.get(table)
+                out[table] = base if base is not None else schema.empty_table()
+                continue
+            out[table] = pa.Table.from_pylist(list(self.rows(table)), schema=schema)
+        return out
+
+    # -- checks -------------------------------------------------------------------------
+
+    def _check(self, table: str) -> None:
+        if table not in TABLES:
+            raise WorkspaceError(f"unknown table {table!r}")
+
+    def _columns(self, table: str, values: Mapping[str, Any]) -> None:
+        own = {f.name for f in TABLES[table].columns}
+        unknown = sorted(set(values) - own)
+        if unknown:
+            raise WorkspaceError(f"{table} has no column {unknown[0]!r}")
+
+    def _now(self) -> Any:
+        return pa.scalar(self.as_of_us, pa.timestamp("us", tz="UTC")).as_py()
