@@ -364,7 +364,7 @@ def _personal(life: Life, rng, days: range) -> None:
     """Dinners, appointments and family plans, mostly evenings and weekends."""
     c = life.person.contacts
     item_days = life.item_days("personal_events", days, rng)
-    people = c.of_kind("family", "friends", "services")
+    people = c.of_kind("family", "friends")  # offices are booked below
     party, start, lead = [], [], []
     if len(item_days) and len(people):
         w = c.closeness[people] + 0.5

@@ -41,6 +41,8 @@ class Ledger:
     masks: dict[str, str] = field(default_factory=dict)
     # Posted history, to read a balance as of any instant: (ts, account, balance after).
     history: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    alerts: list[dict] = field(default_factory=list)  # texts the bank will send
+    receipts: list[dict] = field(default_factory=list)  # e-receipts shops will mail
 
     def add(self, ts, amount_minor, *, description, merchant, category, kind,
             account: str | None = None, related=None, cause=None, settle: int = 0,
@@ -140,7 +142,7 @@ class Ledger:
 
     def _alerts(self, rows: dict[str, np.ndarray], events: list[str]) -> None:
         """The bank texts about deposits, bills it paid and large card charges (never a
-        balance: thinning recomputes those)."""
+        balance: thinning recomputes those). Queued; :meth:`send_alerts` writes them."""
         life = self.life
         rng = life.world.rng.stream("bank/alerts")
         big = -3 * life.spec.money.typical_purchase_minor * life.person.budget_factor
@@ -151,17 +153,26 @@ class Ledger:
         on = (template >= 0) & (rng.random(len(kind)) < 0.8)
         ts = rows["ts"] + rng.integers(MINUTE, 10 * MINUTE, len(kind))
         on &= ts < life.world.clock.end_seconds
-        if not on.any():
+        if on.any():
+            self.alerts.append({"ts": ts[on], "amount": np.abs(amount[on]),
+                                "merchant": rows["merchant"][on], "template": template[on],
+                                "cause": np.array(events, dtype=object)[on]})
+
+    def send_alerts(self) -> None:
+        if not self.alerts:
             return
-        k = int(on.sum())
+        life = self.life
+        rng = life.world.rng.stream("bank/alerts")
+        q = {k: np.concatenate([a[k] for a in self.alerts]) for k in self.alerts[0]}
+        self.alerts = []
+        k = len(q["ts"])
         pool = life.grammar.intent("sms_bank").sentences
         text = life.grammar.sentences(
-            "sms_bank", rng, {"amount": life.money(np.abs(amount[on])),
-                              "merchant": rows["merchant"][on],
-                              "date": life.dates(ts[on])}, k,
-            variants=pool.first_variant[template[on]])
-        emit_org_sms(life, ts[on], np.full(k, "Bank alerts", dtype=object), text,
-                     cause=np.array(events, dtype=object)[on].tolist())
+            "sms_bank", rng, {"amount": life.money(q["amount"]), "merchant": q["merchant"],
+                              "date": life.dates(q["ts"])}, k,
+            variants=pool.first_variant[q["template"]])
+        emit_org_sms(life, q["ts"], np.full(k, "Bank alerts", dtype=object), text,
+                     cause=q["cause"].tolist())
 
     def _settle(self, rows: dict[str, np.ndarray]) -> None:
         """Fill in card payments: each pays the card balance just before it."""
@@ -210,6 +221,9 @@ def install(life: Life) -> None:
         yield life.world.env.timeout(life.world.clock.end_seconds - life.world.now)
         ledger.post(life.world.clock.end_seconds + DAY)
         _statements(life, ledger, range(life.state.get("statements_from", 0), life.world.days))
+        if life.world.has("sms"):
+            ledger.send_alerts()
+        _send_receipts(life, ledger)
 
     life.world.process(final_posting())
 
@@ -399,12 +413,9 @@ def _period(life: Life, ledger: Ledger, *, days: range) -> None:
         mailed = (pools.merchant_category[shop] == "dining") & (rng.random(n) < 0.25)
         mailed &= ts < life.world.clock.end_seconds
         if mailed.any():
-            org_mail(life, rng, after(rng, ts[mailed], 1, 30), org=pools.merchants[shop][mailed],
-                     intent="receipt_mail",
-                     slots={"merchant": pools.merchants[shop][mailed],
-                            "amount": life.money(-amount[mailed]),
-                            "date": life.dates(ts[mailed], weekday=True)},
-                     greet=False)
+            ledger.receipts.append({"ts": after(rng, ts[mailed], 1, 30),
+                                    "merchant": pools.merchants[shop][mailed],
+                                    "amount": -amount[mailed], "paid": ts[mailed]})
     if days.start == 0:  # drawn for the whole window at once
         _rides(life, ledger, range(0, life.world.days))
     if days.start == 0:
@@ -418,6 +429,18 @@ def _period(life: Life, ledger: Ledger, *, days: range) -> None:
 # Taxi firms found in most cities (fictional).
 _CABS = np.array(["MetroCab", "CityRide", "Yellow Line Taxi", "Orbit Cars", "QuickCab"],
                  dtype=object)
+
+
+def _send_receipts(life: Life, ledger: Ledger) -> None:
+    """The e-receipts cafes and restaurants mailed over the window (written in one go)."""
+    if not ledger.receipts:
+        return
+    rng = life.world.rng.stream("bank/receipts")
+    q = {k: np.concatenate([r[k] for r in ledger.receipts]) for k in ledger.receipts[0]}
+    ledger.receipts = []
+    org_mail(life, rng, q["ts"], org=q["merchant"], intent="receipt_mail",
+             slots={"merchant": q["merchant"], "amount": life.money(q["amount"]),
+                    "date": life.dates(q["paid"], weekday=True)}, greet=False)
 
 
 def _rides(life: Life, ledger: Ledger, days: range) -> None:
