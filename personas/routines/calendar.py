@@ -381,6 +381,10 @@ def _personal(life: Life, rng, days: range) -> None:
     if len(item_days) and len(services):
         w = c.closeness[services] + 0.5
         party.append(services[rng.choice(len(services), len(item_days), p=w / w.sum())])
+        # Offices are closed on Sundays: those bookings fall on the Monday.
+        sunday = life.world.clock.local_weekday(life.world.clock.local_to_sim(
+            item_days * DAY)) == 6
+        item_days = np.where(sunday, item_days + 1, item_days)
         start.append(_snap(life.at_hours(item_days, rng, profile=_OFFICE), 15 * MINUTE))
         lead.append(rng.integers(2 * DAY, 21 * DAY, len(item_days)))
     if party:

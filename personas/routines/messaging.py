@@ -520,8 +520,9 @@ def _calls_period(life: Life, *, days: range) -> None:
     voicemail = (direction == "missed") & (rng.random(n) < 0.6)
     slots = {"first": c.first_name[party], "topic": pick(rng, life.pools.personal_topics, n),
              "time": life.plan_times(rng, n), "day": life.weekday_names(ts + 86_400)}
-    transcript = np.where(voicemail, life.grammar.documents(
-        "voicemail", rng, slots, rng.integers(1, 5, n)).to_numpy(zero_copy_only=False), None)
+    transcript = np.full(n, None, dtype=object)
+    transcript[voicemail] = _voicemails(life, rng, "voicemail", {k: v[voicemail] for k, v in
+                                                                 slots.items()})
     kind = np.select([direction == "incoming", direction == "outgoing"],
                      ["call_received", "call_placed"], "call_missed")
     _, ev = life.world.emit(
@@ -562,9 +563,9 @@ def _unknown_calls(life: Life, rng, days: range) -> None:
              "user_first": np.full(n, life.person.first_name, dtype=object),
              "topic": pick(rng, life.pools.personal_topics, n),
              "time": life.plan_times(rng, n), "day": life.weekday_names(ts + 86_400)}
-    transcript = np.where(voicemail, life.grammar.documents(
-        "voicemail_caller", rng, slots, rng.integers(2, 5, n)).to_numpy(zero_copy_only=False),
-        None)
+    transcript = np.full(n, None, dtype=object)
+    transcript[voicemail] = _voicemails(life, rng, "voicemail_caller", {
+        k: v[voicemail] for k, v in slots.items()})
     life.world.emit(
         "call_log", np.where(missed, "call_missed", "call_received"), ts,
         {"phone_number": number, "contact_name": number,
@@ -574,6 +575,38 @@ def _unknown_calls(life: Life, rng, days: range) -> None:
          "voicemail_transcript": transcript},
         actor=number.tolist(), device="phone",
     )
+
+
+# How a voicemail goes: who is calling (always), what about (often), how to follow up
+# (often); template indices of each part in the intent.
+_VOICEMAIL_PARTS = {
+    "voicemail": ((0, 1, 2, 3, 4, 5, 6, 7), (10, 11, 12), (8, 9, 13)),
+    "voicemail_caller": ((0, 1, 2), (7,), (3, 4, 5)),
+}
+
+
+def _voicemails(life: Life, rng, intent: str, slots: dict[str, np.ndarray]) -> np.ndarray:
+    """Voicemail transcripts in a caller's order: opener, then maybe the point and a
+    follow-up."""
+    n = len(next(iter(slots.values()))) if slots else 0
+    if n == 0:
+        return np.zeros(0, dtype=object)
+    g = life.grammar
+    pool = g.intent(intent).sentences
+    wanted = {k: v for k, v in slots.items() if k in g.intent(intent).slots}
+    out = np.full(n, "", dtype=object)
+    for part, share in zip(_VOICEMAIL_PARTS[intent], (1.0, 0.6, 0.7), strict=True):
+        on = rng.random(n) < share
+        if not on.any():
+            continue
+        k = int(on.sum())
+        t = np.asarray(part)[rng.integers(0, len(part), k)]
+        text = g.sentences(intent, rng, {key: v[on] for key, v in wanted.items()}, k,
+                           variants=pool.first_variant[t] + (
+                               rng.random(k) * pool.n_variants[t]).astype(np.int64))
+        out[on] = np.char.add(np.char.add(out[on].astype(str), " "),
+                              text.to_numpy(zero_copy_only=False).astype(str)).astype(object)
+    return np.char.strip(out.astype(str)).astype(object)
 
 
 # Businesses call in office hours.

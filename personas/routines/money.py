@@ -145,12 +145,12 @@ class Ledger:
         balance: thinning recomputes those). Queued; :meth:`send_alerts` writes them."""
         life = self.life
         rng = life.world.rng.stream("bank/alerts")
-        big = -3 * life.spec.money.typical_purchase_minor * life.person.budget_factor
+        big = -5 * life.spec.money.typical_purchase_minor * life.person.budget_factor
         kind, amount = rows["kind"], rows["amount"]
         template = np.select(
             [kind == "salary_deposited", (kind == "bill_paid") & (rows["category"] == "bills"),
              (kind == "card_charged") & (amount < big)], [0, 2, 1], -1)
-        on = (template >= 0) & (rng.random(len(kind)) < 0.8)
+        on = (template >= 0) & (rng.random(len(kind)) < 0.6)
         ts = rows["ts"] + rng.integers(MINUTE, 10 * MINUTE, len(kind))
         on &= ts < life.world.clock.end_seconds
         if on.any():

@@ -52,10 +52,10 @@ def _notes_period(life: Life, *, days: range) -> None:
             sub = {k: v[sel] for k, v in slots.items()}
             title[sel] = g.sentences(intent, rng, sub, int(sel.sum()), pool="subjects"
                                      ).to_numpy(zero_copy_only=False)
-            joiner = "\n" if intent == "note_people" else " "
-            docs = g.documents(intent, rng, sub, counts[sel]).to_numpy(zero_copy_only=False)
-            body[sel] = [d.replace(" - ", "\n- ").replace(". ", "." + joiner) if joiner == "\n"
-                         else d for d in docs]
+            docs = g.documents(intent, rng, sub, counts[sel])
+            if intent == "note_people":  # a list: one line per item
+                docs = pc.replace_substring_regex(docs, r"([.?!]) ", "\\1\n")
+            body[sel] = docs.to_numpy(zero_copy_only=False)
     title, body = pa.array(title, pa.string()), pa.array(body, pa.string())
     device = life.device(ts, phone_share=0.67)
     rec, ev = life.world.emit(
@@ -100,7 +100,8 @@ def _todos_period(life: Life, *, days: range) -> None:
         [rng.random(n) < 0.6, work], ["", np.char.add(np.char.add(" (", slots["project"].astype(
             str)), ")")], np.char.add(np.where(rng.random(n) < 0.5, " by ", " before "),
                                        when.astype(str)))
-    context = np.where(pc.ends_with(title, ")").to_numpy(zero_copy_only=False), "", context)
+    timed = pc.match_substring_regex(title, r"\)$| by | before ").to_numpy(zero_copy_only=False)
+    context = np.where(timed, "", context)
     title = pc.binary_join_element_wise(title, pa.array(context.astype(object), pa.string()), "")
     due = np.where(rng.random(n) < 0.7, life.local_days(ts + rng.integers(1, 10, n) * DAY),
                    NULL_DATE)
