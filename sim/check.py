@@ -171,10 +171,13 @@ def _balances_add_up(history) -> list[str]:
     out = []
     opening = accounts.filter(pl.col("version") == 1).select(
         pl.col("record_id").alias("account_id"), pl.col("balance_minor").alias("opening"))
-    chained = (txns.sort(["posted_at", "balance_after_minor"])
-               .join(opening, on="account_id")
+    # Transactions posted at the same instant (a batch of bills) count in table order,
+    # which is the order the bank posted them in (``rebalance`` reads it the same way).
+    chained = (txns.with_row_index("_order")
+               .join(opening, on="account_id", maintain_order="left")
                .with_columns((pl.col("opening") + pl.col("amount_minor").cum_sum()
-                              .over("account_id", order_by="posted_at")).alias("running")))
+                              .over("account_id", order_by=["posted_at", "_order"]))
+                             .alias("running")))
     bad = chained.filter(pl.col("running") != pl.col("balance_after_minor"))
     if bad.height:
         out.append(f"bank_transactions: {bad.height} balances do not add up")

@@ -176,3 +176,19 @@ def test_instances_and_their_milestones_are_exported_in_order():
             assert row["started_at"] <= row["need_detectable"] <= row["deadline"]
         if row["resolved"]:
             assert row["need_detectable"] is None or row["need_detectable"] <= row["resolved"]
+
+
+MONEY_FAMILIES = sorted(f for f, spec in FAMILIES.items() if "bank" in spec.services)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", MONEY_FAMILIES)
+def test_money_families_keep_the_bank_consistent_over_many_seeds(family):
+    spec = FAMILIES[family]
+    for seed in range(40):
+        lived = live(EVERYTHING, seed=seed, days=spec.min_days, families={family: spec},
+                     storylines=1)
+        world = lived.world
+        problems = check_world(lived.tables(), lived.event_log(), start=world.clock.epoch,
+                               end=window_end(world, spec.min_days))
+        assert problems == [], (seed, problems[:3])

@@ -102,6 +102,12 @@ class Ledger:
         rows = {k: v[due] for k, v in merged.items()}
         order = np.lexsort((np.arange(len(rows["ts"])), rows["ts"]))
         rows = {k: v[order] for k, v in rows.items()}
+        # No two postings of one account share an instant (two bills due at 14:00:00 post a
+        # second apart), so the order balances chain in is the time order, for anyone.
+        for acct in np.unique(rows["account"]):
+            sel = np.flatnonzero(rows["account"] == acct)
+            step = np.arange(len(sel))
+            rows["ts"][sel] = np.maximum.accumulate(rows["ts"][sel] - step) + step
         self._settle(rows)
         balance = np.empty(len(order), np.int64)
         for acct in np.unique(rows["account"]):
