@@ -1,0 +1,84 @@
+"""Routine life around storylines: people a storyline uses keep texting and calling outside
+its lock windows (never inside), state records are not all as old as the window, and the
+bank's text alerts never quote a balance."""
+
+import numpy as np
+import pytest
+
+from personas.library import load_personas
+from scenarios.build import live
+from scenarios.library import load_storylines
+
+FAMILIES = load_storylines()
+# Families that pick people the user texts and calls.
+PEOPLE = {k: FAMILIES[k] for k in ("party_vs_family", "stale_contact_number",
+                                   "medical_appointment_sms")}
+
+
+@pytest.fixture(scope="module")
+def lived():
+    return live(load_personas()["retiree"], seed=3, days=90, families=PEOPLE, storylines=6)
+
+
+def _signal(lived) -> set[tuple[str, str]]:
+    labels = lived.storylines.labels()
+    return set(zip(labels["table"].to_pylist(), labels["record_id"].to_pylist(), strict=True))
+
+
+def _routine_contact_records(lived):
+    """(contact index, instant) of every routine text and call with a contact on file."""
+    c = lived.life.person.contacts
+    index = {name: i for i, name in enumerate(c.full_name.tolist())}
+    signal = _signal(lived)
+    tables = lived.world.tables()
+    out = []
+    for table, when in (("sms_messages", "sent_at"), ("call_log", "started_at")):
+        t = tables[table]
+        clock = lived.world.clock
+        for rid, name, ts in zip(t["record_id"].to_pylist(), t["contact_name"].to_pylist(),
+                                 t[when].to_pylist(), strict=True):
+            if name in index and (table, rid) not in signal:
+                out.append((index[name], clock.seconds(ts)))
+    return out
+
+
+def test_locked_people_are_left_alone_inside_their_windows_only(lived):
+    windows = lived.life.state["lock_windows"]
+    people = {i: spans for (kind, i), spans in windows.items() if kind == "contact"}
+    assert people, "no storyline picked a person"
+    inside = outside = 0
+    for who, ts in _routine_contact_records(lived):
+        for lo, hi in people.get(who, ()):
+            if lo <= ts < hi:
+                inside += 1
+                break
+        else:
+            outside += who in people
+    assert inside == 0
+    assert outside > 0  # the same people text and call as usual outside their windows
+
+
+def test_some_state_records_start_during_the_window():
+    """Not every subscription, recurring payment, watch or channel predates the window."""
+    started = {}
+    for seed in range(3):
+        lw = live(load_personas()["staff_engineer"], seed=seed, days=100)
+        tables = lw.world.tables()
+        opening = int(lw.world.clock.to_arrow_us(np.array([0]))[0])
+        for name in ("subscriptions", "bank_recurring", "price_watches", "chat_channels"):
+            first = tables[name].filter(tables[name]["version"].to_numpy() == 1)
+            late = first["valid_from"].cast("int64").to_numpy() > opening
+            started[name] = started.get(name, 0) + int(late.sum())
+    assert all(started.values()), started
+
+
+def test_bank_alert_texts_quote_no_balance(lived):
+    """Thinning recomputes balances, so a routine text must never state one."""
+    signal = _signal(lived)
+    sms = lived.world.tables()["sms_messages"]
+    alerts = [text for rid, name, text in zip(sms["record_id"].to_pylist(),
+                                              sms["contact_name"].to_pylist(),
+                                              sms["text"].to_pylist(), strict=True)
+              if name == "Bank alerts" and ("sms_messages", rid) not in signal]
+    assert alerts
+    assert not [t for t in alerts if "balance" in t.lower()]
