@@ -202,7 +202,8 @@ def expansion(world: World, signal_events: set[str], *, target: float,
     ``world`` may be a measuring run at ``volume_share`` of the real volume: routine words
     scale with volume, the storylines' do not.
     """
-    ids, services, tables, ts = world.log.columns("event_id", "service", "table", "ts")
+    ids, causes, services, tables, ts = world.log.columns(
+        "event_id", "cause_event_id", "service", "table", "ts")
     # State (the catalogue, the watches) neither grows with volume nor thins away.
     inside = ((ts.astype(np.int64) < world.clock.end_seconds)
               & ~np.isin(tables.astype(str), sorted(STATE_TABLES)))
@@ -210,13 +211,20 @@ def expansion(world: World, signal_events: set[str], *, target: float,
     names, code = np.unique(services.astype(str), return_inverse=True)
     is_signal = np.isin(ids.astype(str), np.array(sorted(signal_events), dtype=str))
     k = len(names)
+    routine = ~is_signal & inside
     signal = np.bincount(code[is_signal & inside], weights=words[is_signal & inside],
                          minlength=k)
-    other = np.bincount(code[~is_signal & inside], weights=words[~is_signal & inside],
-                        minlength=k) / volume_share
+    own = code[cascade_roots(ids, causes)] == code
+    other = np.bincount(code[routine], weights=words[routine], minlength=k) / volume_share
+    foreign = np.bincount(code[routine & ~own], weights=words[routine & ~own],
+                          minlength=k) / volume_share
+    # Words in cascades rooted in another service (a draft replying to a mail) are kept
+    # only as often as those cascades are, about the world's overall keep rate.
+    keep = min(1.0, target * signal.sum() / max(other.sum(), 1.0))
+    usable = other - foreign * (1.0 - keep)
     boost: dict[str, float] = {}
     for i, service in enumerate(names.tolist()):
-        need = target * signal[i] * HEADROOM / max(other[i], 1.0)
+        need = target * signal[i] * HEADROOM / max(usable[i], 1.0)
         for rate in SERVICE_RATES.get(service, ()):
             boost[rate] = max(boost.get(rate, 1.0), min(need, MAX_BOOST))
     return {r: round(float(b), 3) for r, b in sorted(boost.items()) if b > 1.0}
