@@ -87,17 +87,18 @@ def _todos_period(life: Life, *, days: range) -> None:
     n = len(item_days)
     if n == 0:
         return
-    ts = life.at_hours(item_days, rng)
-    slots = _slots(life, rng, n, ts)
     lists = np.where(rng.random(n) < 0.5, "Personal",
                      "Work" if life.spec.work.blocks else "Errands")
     work = lists == "Work"
+    # Work to-dos are jotted down at work; the rest whenever.
+    ts = np.where(work, life.in_work(item_days, rng), life.at_hours(item_days, rng))
+    slots = _slots(life, rng, n, ts)
     slots["topic"] = np.where(work, pick(rng, life.pools.work_topics, n), slots["topic"])
     title = life.grammar.sentences("todo", rng, slots, n, pool="subjects")
     # Many to-dos carry a little context: what they are for, or when.
     when = life.weekday_names(ts + rng.integers(1, 6, n) * DAY)
     context = np.select(
-        [rng.random(n) < 0.6, work], ["", np.char.add(np.char.add(" (", slots["project"].astype(
+        [rng.random(n) < 0.45, work], ["", np.char.add(np.char.add(" (", slots["project"].astype(
             str)), ")")], np.char.add(np.where(rng.random(n) < 0.5, " by ", " before "),
                                        when.astype(str)))
     timed = pc.match_substring_regex(title, r"\)$| by | before ").to_numpy(zero_copy_only=False)
