@@ -224,18 +224,23 @@ def _meetings(life: Life, rng, days: range) -> None:
     )
     rec, ev = np.array(rec, dtype=object), np.array(ev, dtype=object)
     invited = ~user_hosts & (created > OPENING)  # older invitations were mailed before
-    if life.world.has("work_email") and invited.any():
-        _invite_mail(life, rng, created[invited], host[invited], title[invited],
-                     start[invited], location[invited], rec[invited], ev[invited])
-    start, held, last_ev = _changes(life, rng, rec, ev, start, duration, created, title, desc,
-                                    location, organizer, attendees, host)
+    first = (created[invited], host[invited], title[invited], start[invited],
+             location[invited], rec[invited], ev[invited])
+    start, held, last_ev, moved = _changes(life, rng, rec, ev, start, duration, created, title,
+                                           desc, location, organizer, attendees, host)
+    if life.world.has("work_email") and (invited.any() or len(moved[0])):
+        # Invitations, and updated ones for the meetings that moved (written together).
+        both = [np.concatenate([a, b]) for a, b in zip(first, moved, strict=True)]
+        prefix = np.r_[np.full(len(first[0]), "Invitation: ", dtype=object),
+                       np.full(len(moved[0]), "Updated invitation: ", dtype=object)]
+        _invite_mail(life, rng, *both, prefix=prefix)
     # Only meetings that took place leave traces, at the time they really ended.
     _aftermath(life, rng, start[held] + duration[held], host[held], title[held], rec[held],
                last_ev[held])
 
 
 def _invite_mail(life, rng, ts, host, title, start, location, rec, ev,
-                 prefix: str = "Invitation: ") -> None:
+                 prefix: str | np.ndarray = "Invitation: ") -> None:
     c = life.person.contacts
     n = len(ts)
     slots = {"title": title, "date": life.dates(start, weekday=True),
@@ -266,6 +271,9 @@ def _changes(life, rng, rec, ev, start, duration, created, title, desc, location
     changed it (what its aftermath follows from).
     """
     n = len(rec)
+    none = np.zeros(0, dtype=object)
+    moved_mail = (np.zeros(0, np.int64), np.zeros(0, np.int64), none, np.zeros(0, np.int64),
+                  none, none, none)
     roll = rng.random(n)
     moved = roll < 0.15
     cancelled = (roll >= 0.15) & (roll < 0.2)
@@ -294,14 +302,14 @@ def _changes(life, rng, rec, ev, start, duration, created, title, desc, location
                       "new_start": life.world.clock.instant(b).isoformat()}
                      for a, b in zip(start[mask].tolist(), new_start.tolist(), strict=True)],
         )
-        sent = (organizer[mask] != life.person.full_name) & life.world.has("work_email")
-        if kind == "event_rescheduled" and sent.any():
-            _invite_mail(life, rng, when[sent], host[mask][sent], title[mask][sent],
-                         new_start[sent], location[mask][sent], rec[mask][sent],
-                         np.array(change_ev, dtype=object)[sent], prefix="Updated invitation: ")
+        sent = organizer[mask] != life.person.full_name
+        if kind == "event_rescheduled":
+            moved_mail = (when[sent], host[mask][sent], title[mask][sent], new_start[sent],
+                     location[mask][sent], rec[mask][sent],
+                     np.array(change_ev, dtype=object)[sent])
         start[mask] = new_start
         last_ev[mask] = change_ev
-    return start, ~cancelled, last_ev
+    return start, ~cancelled, last_ev, moved_mail
 
 
 def _aftermath(life, rng, end, host, title, rec, ev) -> None:

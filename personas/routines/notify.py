@@ -56,13 +56,16 @@ def org_mail(
     person = life.person
     counts = rng.integers(sentences[0], sentences[1] + 1, n)
     paragraph = g.documents(intent, rng, slots, counts)
-    footer = np.array([_FOOTER.format(org=o) for o in org], dtype=object)
+    # Sign-off, footer and address per organisation (a batch names few of them).
+    names, which = np.unique(np.asarray(org, dtype=str), return_inverse=True)
+    footer = np.array([_FOOTER.format(org=o) for o in names], dtype=object)[which]
+    team = np.array([f"{o} team" if o.startswith("The ") else f"The {o} team" for o in names],
+                    dtype=object)[which]
+    address_of = np.array([sender_address(o) for o in names], dtype=object)[which]
     parts = []
     if greet:
         parts += [g.sentences("greeting", rng, {"first": np.full(n, person.first_name,
                                                                  dtype=object)}, n), "\n\n"]
-    team = np.array([f"{o} team" if o.startswith("The ") else f"The {o} team" for o in org],
-                    dtype=object)
     parts += [paragraph, "\n\n", team, "\n-- \n", footer]
     body = join(*parts)
     variants = None
@@ -81,7 +84,7 @@ def org_mail(
             "thread_id": life.world.ids.mint(f"threads/{table}", "th_", n),
             "folder": folder,
             "from_name": org,
-            "from_address": np.array([sender_address(o) for o in org], dtype=object),
+            "from_address": address_of,
             "to_addresses": address,
             "cc_addresses": "",
             "subject": subject,
