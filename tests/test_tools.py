@@ -1,0 +1,92 @@
+"""Agent tools: valid function-calling schemas, documented search rules, errors not crashes."""
+
+import datetime as dt
+
+import jsonschema
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.services import CATALOGUE
+from sim.snapshot import snapshot_schema
+from sim.tools import NAME, PAGE, Toolbox
+from sim.workspace import Workspace
+
+AS_OF = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+
+
+def _mail(i: int, days_ago: float, subject: str, body: str = "hello") -> dict:
+    at = AS_OF - dt.timedelta(days=days_ago)
+    return {"record_id": f"pm_{i:03d}", "version": 1, "valid_from": at, "thread_id": f"th_{i}",
+            "folder": "inbox", "from_name": "Ann Lee", "from_address": "ann@example.com",
+            "to_addresses": "me@example.com", "cc_addresses": "", "subject": subject,
+            "body": body, "sent_at": at, "in_reply_to": None, "related_id": None}
+
+
+@pytest.fixture
+def box():
+    rows = [_mail(i, days_ago=i * 0.5, subject=f"Invoice {i}" if i % 3 else f"Lunch {i}")
+            for i in range(50)]
+    rows.append(_mail(99, days_ago=45, subject="Old invoice from the plumber"))
+    mail = pa.Table.from_pylist(rows, schema=snapshot_schema("personal_emails"))
+    ws = Workspace({"personal_emails": mail}, as_of_us=int(AS_OF.timestamp() * 1e6))
+    return Toolbox(ws, ["personal_email", "notes"])
+
+
+def test_every_service_offers_valid_function_calling_schemas():
+    box = Toolbox(Workspace({}, as_of_us=0), sorted(CATALOGUE))
+    names = [s["name"] for s in box.specs()]
+    assert len(names) == len(set(names)) == 3 * len(CATALOGUE) + 2
+    for spec in box.specs():
+        assert NAME.match(spec["name"])
+        jsonschema.Draft202012Validator.check_schema(spec["parameters"])
+        assert spec["description"]
+
+
+def test_search_is_token_and_case_insensitive_newest_first_and_paged(box):
+    hits = box.call("personal_email_search", {"query": "INVOICE"})
+    assert hits["total"] == 33  # 50 mails over 25 days, 17 of them lunches; none too old
+    assert len(hits["results"]) == PAGE
+    times = [r["sent_at"] for r in hits["results"]]
+    assert times == sorted(times, reverse=True)
+    second = box.call("personal_email_search", {"query": "invoice", "page": 2})
+    assert len(second["results"]) == 13
+    assert not {r["record_id"] for r in second["results"]} & {r["record_id"]
+                                                             for r in hits["results"]}
+    assert box.call("personal_email_search", {"query": "invoice 7"})["total"] == 1
+
+
+def test_older_history_needs_an_explicit_range(box):
+    assert box.call("personal_email_search", {"query": "plumber"})["total"] == 0
+    found = box.call("personal_email_search", {"query": "plumber", "since": "2026-01-01"})
+    assert [r["record_id"] for r in found["results"]] == ["pm_099"]
+
+
+def test_read_and_errors(box):
+    assert box.call("personal_email_read", {"id": "pm_004"})["record"]["subject"] == "Invoice 4"
+    for name, args, code in [("personal_email_read", {"id": "pm_nope"}, "not_found"),
+                             ("personal_email_search", {}, "bad_arguments"),
+                             ("personal_email_search", {"query": "x", "page": 0},
+                              "bad_arguments"),
+                             ("personal_email_search", {"query": "x", "since": "March"},
+                              "bad_arguments"),
+                             ("personal_email_search", {"query": "x", "colour": 1},
+                              "bad_arguments"),
+                             ("fax_send", {}, "unknown_tool")]:
+        assert box.call(name, args)["error"]["code"] == code, (name, args)
+    assert len(box.log) == 7
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(["personal_email_search", "personal_email_list",
+                             "personal_email_read", "notes_search", "ask_user"]),
+       args=st.dictionaries(st.sampled_from(["query", "id", "page", "since", "until",
+                                             "table", "question"]),
+                            st.one_of(st.text(max_size=8), st.integers(-3, 5), st.none()),
+                            max_size=4))
+def test_arbitrary_calls_answer_and_never_write(name, args):
+    ws = Workspace({}, as_of_us=int(AS_OF.timestamp() * 1e6))
+    result = Toolbox(ws, ["personal_email", "notes"]).call(name, args)
+    assert isinstance(result, dict)
+    assert ws.changed() == {}
