@@ -29,8 +29,15 @@ from exporters.versions import FORMAT_VERSION, GENERATOR_VERSION, library_versio
 from personas.instance import instance_id
 from personas.spec import PersonaSpec, default_start
 from scenarios.build import live
-from scenarios.engine import CONFLICT_SCHEMA, INSTANCE_SCHEMA, LABEL_SCHEMA
 from scenarios.noise import NoiseProfile
+from scenarios.oracle_tables import (
+    CONFLICT_SCHEMA,
+    INSTANCE_SCHEMA,
+    LABEL_SCHEMA,
+    conflict_table,
+    instance_table,
+    label_table,
+)
 from scenarios.storyline_spec import StorylineSpec
 from sim.events import EVENT_LOG_SCHEMA
 from sim.services import TABLE_SERVICE, TABLES
@@ -111,9 +118,9 @@ def build_world(spec: PersonaSpec, *, seed: int = 0, days: int = 100,
         table = produced.get(name, TABLES[name].schema.empty_table())
         history[name] = _with_world_id(table, wid, schema)
     events = _with_world_id(lived.event_log(), wid, events_schema())
-    labels = _with_world_id(lived.storylines.labels(), wid, labels_schema())
-    conflicts = _with_world_id(lived.storylines.conflicts(), wid, conflicts_schema())
-    instances = _with_world_id(lived.storylines.instance_table(), wid, instances_schema())
+    labels = _with_world_id(label_table(lived.storylines), wid, labels_schema())
+    conflicts = _with_world_id(conflict_table(lived.storylines), wid, conflicts_schema())
+    instances = _with_world_id(instance_table(lived.storylines), wid, instances_schema())
     counts: dict[str, int] = {}
     for inst in lived.storylines.instances:
         if not inst.aborted:

@@ -11,6 +11,7 @@ from scenarios.build import live
 from scenarios.distractors import token_overlap
 from scenarios.library import load_storylines
 from scenarios.noise import NoiseProfile, SimilarityMix
+from scenarios.oracle_tables import conflict_table, label_table
 from sim.check import check_world
 
 PERSONA = load_personas()["staff_engineer"]
@@ -130,7 +131,7 @@ def test_lookalikes_are_labelled_and_differ_from_the_signal(meetup):
     noise = _profile(distractors_per_signal=2.0)
     lived = live(PERSONA, seed=6, days=40, families={"meetup": meetup}, storylines=4,
                  noise=noise, ratio=None)
-    labels = lived.storylines.labels().to_pylist()
+    labels = label_table(lived.storylines).to_pylist()
     lookalike_ids = {r["record_id"] for r in labels if r["class"] == "distractor"}
     signal_ids = {r["record_id"] for r in labels if r["class"] == "signal"}
     assert lookalike_ids
@@ -148,7 +149,7 @@ def _signal(lived) -> list[tuple]:
     """Each signal record version's table, id, instant and text columns."""
     tables = lived.world.tables()
     out = []
-    for row in lived.storylines.labels().to_pylist():
+    for row in label_table(lived.storylines).to_pylist():
         if row["class"] != "signal" or row["table"] == "bank_transactions":
             continue  # running balances depend on what else the bank posts
         t = tables[row["table"]]
@@ -176,7 +177,7 @@ def test_conflicts_per_storyline_rise_with_the_conflict_rate():
         lived = live(PERSONA, seed=9, days=100, families=family, storylines=10,
                      noise=_profile(conflict_rate=rate), ratio=None)
         happened = [i for i in lived.storylines.instances if not i.aborted]
-        per_storyline.append(lived.storylines.conflicts().num_rows / len(happened))
+        per_storyline.append(conflict_table(lived.storylines).num_rows / len(happened))
     assert per_storyline[0] < per_storyline[1] < per_storyline[2], per_storyline
 
 

@@ -8,6 +8,7 @@ import pytest
 from personas.library import load_personas
 from scenarios.build import live
 from scenarios.library import load_storylines
+from scenarios.oracle_tables import label_table
 
 FAMILIES = load_storylines()
 # Families that pick people the user texts and calls.
@@ -21,7 +22,7 @@ def lived():
 
 
 def _signal(lived) -> set[tuple[str, str]]:
-    labels = lived.storylines.labels()
+    labels = label_table(lived.storylines)
     return set(zip(labels["table"].to_pylist(), labels["record_id"].to_pylist(), strict=True))
 
 
