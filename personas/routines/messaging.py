@@ -290,11 +290,7 @@ def _sms_period(life: Life, *, days: range) -> None:
         roll = rng.random(n)
         intent = np.where(roll < 0.1, "sms_greeting", np.where(
             roll < 0.22, "sms_plans", np.where(family, "sms_family", "sms_friend")))
-        # Now and then a text runs to a second sentence.
-        counts = np.where(np.isin(intent, ["sms_family", "sms_friend"]),
-                          rng.choice([1, 1, 1, 2], n), 1)
-        parts.append(_contact_texts(life, ts, party, mine, _render(life, rng, intent, slots,
-                                                                   counts)))
+        parts.append(_contact_texts(life, ts, party, mine, _render(life, rng, intent, slots)))
     if days.start == 0:
         parts += _new_numbers(life, rng)
         parts += _strangers(life, rng, range(0, life.world.days))
