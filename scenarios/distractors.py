@@ -161,7 +161,7 @@ def _changed_names(runner: Storylines, inst: Instance, changed: list[str],
             names[name] = int(rng.choice(choices)) if choices else int(
                 names[name] + rng.choice([-1, 1]) * max(1, (high - low) // 5))
         else:
-            other = runner.another(param, names[name], rng, at)
+            other = runner.picker.another(param, names[name], rng, at)
             if other is None:
                 return None
             names[name] = other

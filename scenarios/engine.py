@@ -3,10 +3,9 @@ its steps, writing records through the same ``World.emit`` as routine life.
 
 Facts live once: an instance's parameters and the records it writes are bound by name, and
 every later step renders from those bindings. The people and products an instance uses are
-picked when it is planted, before the clock starts, and locked for the whole window
-(``life.state["locks"]``), so routine life never texts or calls them with facts the
-storyline contradicts.
+picked when it is planted, before the clock starts, and locked (``scenarios.picks``).
 Ids come from the instance's own stream, so they do not move when routine volume changes.
+Oracle-side tables are built from the instances by ``scenarios.oracle_tables``.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ import pyarrow as pa
 from personas.life import Life
 from scenarios.distractors import Lookalikes
 from scenarios.expressions import Context, ExpressionError, parse
+from scenarios.picks import NoCandidateError, Picker
 from scenarios.storyline_spec import (
     TEMPLATE_HOLES,
     BranchStep,
@@ -31,7 +31,6 @@ from scenarios.storyline_spec import (
     EmitStep,
     EndStep,
     MilestoneStep,
-    PickSpec,
     PropagateStep,
     StorylineSpec,
     UpdateStep,
@@ -78,10 +77,6 @@ class StorylineRunError(ValueError):
         return f"{self.where}: {self.why}"
 
 
-class NoCandidateError(LookupError):
-    """Everything a parameter could pick is already locked by another instance."""
-
-
 class Storylines:
     """Plants storyline instances in a world and runs them."""
 
@@ -92,7 +87,7 @@ class Storylines:
         self.instances: list[Instance] = []
         self.lookalikes = lookalikes
         self.conflict_rate = conflict_rate  # chance an instance is `conflicted`
-        life.state.setdefault("locks", set())
+        self.picker = Picker(life)
 
     # -- planting -----------------------------------------------------------------------
 
@@ -123,7 +118,7 @@ class Storylines:
             start = int(self.life.at_hours(np.array([day]), rng)[0])
             instance = Instance(iid, spec, start)
             try:  # people and products are chosen now, so routine life can avoid them
-                self._bind_picks(instance)
+                self.picker.bind(instance)
             except NoCandidateError:
                 instance.aborted = True
             planted.append(instance)
@@ -241,82 +236,12 @@ class Storylines:
         scale = {"minutes": MINUTE, "hours": HOUR, "days": DAY}[unit]
         return self.world.now + max(1, int(rng.uniform(low, high) * scale))
 
-    def _bind_picks(self, inst: Instance) -> None:
-        rng = self.world.rng.child(inst.instance_id).stream("picks")
-        for name, param in inst.spec.params.items():
-            if isinstance(param, PickSpec):
-                inst.names[name] = self._pick(inst, param, rng)
-
     def _bind_params(self, inst: Instance, rng) -> None:
         for name, param in inst.spec.params.items():
             if isinstance(param, DrawSpec):
                 inst.names[name] = int(rng.integers(param.uniform[0], param.uniform[1] + 1))
             elif isinstance(param, ComputeSpec):
                 inst.names[name] = self._eval(inst, param.expr)
-
-    def _pick(self, inst: Instance, param: PickSpec, rng) -> Any:
-        life, locks = self.life, self.life.state["locks"]
-        c, pools = life.person.contacts, life.pools
-        if param.pick in ("contact", "coworker", "manager"):
-            kinds = param.kinds or (["coworkers"] if param.pick != "contact"
-                                    else ["family", "friends"])
-            changing = set(np.asarray(life.state.get("phone_changes", ([],))[0]).tolist())
-            pool = [i for i in c.of_kind(*kinds).tolist()
-                    if ("contact", i) not in locks and i not in changing
-                    and (not param.relationships or c.relationship[i] in param.relationships)]
-            if param.pick == "manager":
-                pool = [i for i in pool if i == life.person.manager]
-            if not pool:
-                raise NoCandidateError(f"no free contact for {param.pick} {kinds}")
-            i = int(pool[int(rng.integers(len(pool)))])
-            self._lock(("contact", i), inst)
-            ids = life.state.get("contact_ids")
-            return {"id": None if ids is None else ids[i], "name": c.full_name[i],
-                    "first": c.first_name[i], "email": c.email[i], "phone": c.phone[i],
-                    "relationship": c.relationship[i], "company": c.company[i],
-                    "job_title": c.job_title[i], "birthday": c.birthday[i],
-                    "conversation_id": f"cv_{i:03d}",  # the thread routine texts are in
-                    "_pick_table": "contacts",
-                    "next_birthday": _next_birthday(c.birthday[i], self.world.clock.start)}
-        if param.pick == "product":
-            p = pools.products
-            candidates = np.flatnonzero(p.interest) if param.liked and p.interest.any() \
-                else np.arange(len(p))
-            watched = set(np.asarray(life.state.get("watched", [])).tolist())
-            # Products routine life already watches change price on their own; leave them.
-            pool = [int(j) for j in candidates
-                    if ("product", int(j)) not in locks and int(j) not in watched]
-            if not pool:
-                raise NoCandidateError("no free product")
-            j = pool[int(rng.integers(len(pool)))]
-            self._lock(("product", j), inst)
-            return self._product(j, self.world.now)
-        choices = self._choices(param.pick)
-        return str(choices[int(rng.integers(len(choices)))])
-
-    def _product(self, j: int, at: int) -> dict[str, Any]:
-        """A catalogue product as expressions see it, at its price at instant ``at``."""
-        p, book = self.life.pools.products, self.life.state.get("prices")
-        price = int(book.at(np.array([j]), np.array([at]))[0]) if book \
-            else int(p.price_minor[j])
-        ids = self.life.state.get("product_ids")
-        return {"id": None if ids is None else ids[j], "title": p.title[j],
-                "brand": p.brand[j], "merchant": p.merchant[j], "price": price,
-                "category": p.category[j], "_pick_table": "shop_products"}
-
-    def _choices(self, pick: str) -> np.ndarray:
-        pools = self.life.pools
-        return {"merchant": pools.merchants, "place": pools.places,
-                "project": np.array(self.life.spec.projects, dtype=object),
-                "topic": pools.work_topics}[pick]
-
-    def _lock(self, key: tuple[str, int], inst: Instance) -> None:
-        """Reserve a person or product: no other instance picks it, and routine life
-        leaves it alone from a few days before the instance starts to its ``min_days``
-        after (``life.state["lock_windows"]``: key -> list of (from, to) seconds)."""
-        self.life.state["locks"].add(key)
-        window = (inst.start - 3 * DAY, inst.start + inst.spec.min_days * DAY)
-        self.life.state.setdefault("lock_windows", {}).setdefault(key, []).append(window)
 
     # -- writing ------------------------------------------------------------------------
 
@@ -376,19 +301,6 @@ class Storylines:
     def columns_of(self, inst: Instance, step: EmitStep) -> dict[str, Any]:
         """What ``step`` would write for ``inst`` (its bindings, its clock)."""
         return self._columns(inst, step.table, step.fields, step.text)
-
-    def another(self, param: PickSpec, current: Any, rng, at: int) -> Any:
-        """Something else ``param`` could have picked (a product at its price at ``at``),
-        without locking it."""
-        pools = self.life.pools
-        if param.pick == "product":
-            p = pools.products
-            same = np.flatnonzero(p.category == current["category"])
-            pool = [int(j) for j in (same if len(same) > 1 else np.arange(len(p)))
-                    if p.title[j] != current["title"]]
-            return self._product(pool[int(rng.integers(len(pool)))], at) if pool else None
-        choices = [c for c in self._choices(param.pick).tolist() if c != current]
-        return str(choices[int(rng.integers(len(choices)))]) if choices else None
 
     def write_lookalike(self, inst: Instance, step: EmitStep, columns: dict[str, Any],
                         at: int) -> str:
@@ -514,16 +426,6 @@ class Storylines:
         ids, entities, tables = self.world.log.columns("event_id", "entity_id", "table")
         return {i for i, e, t in zip(ids.tolist(), entities.tolist(), tables.tolist(),
                                      strict=True) if (t, e) in made}
-
-def _next_birthday(born: dt.date, start: dt.date) -> dt.date:
-    """The first birthday on or after ``start`` (29 February falls on 28 February)."""
-    for year in (start.year, start.year + 1):
-        day = born.replace(year=year) if (born.month, born.day) != (2, 29) else \
-            dt.date(year, 2, 28)
-        if day >= start:
-            return day
-    return day
-
 
 def _plain(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():

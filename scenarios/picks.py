@@ -1,0 +1,129 @@
+"""Picking what a storyline is about: a person, a product, a shop, a place, a topic.
+
+People and products are picked when an instance is planted, before the clock starts, and
+locked: no other instance picks them, and routine life leaves them alone around the
+instance's window (``life.state["lock_windows"]``), so it never texts them with facts the
+storyline contradicts. Look-alikes ask for "something else" through :meth:`Picker.another`,
+which locks nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from personas.life import Life
+from scenarios.storyline_spec import PickSpec
+from sim.clock import DAY
+
+if TYPE_CHECKING:
+    from scenarios.engine import Instance
+
+
+class NoCandidateError(LookupError):
+    """Everything a parameter could pick is already locked by another instance."""
+
+
+class Picker:
+    """Picks for one world's storylines."""
+
+    def __init__(self, life: Life) -> None:
+        self.life = life
+        life.state.setdefault("locks", set())
+
+    def bind(self, inst: Instance) -> None:
+        """Bind every pick parameter of ``inst`` and lock what was picked."""
+        rng = self.life.world.rng.child(inst.instance_id).stream("picks")
+        for name, param in inst.spec.params.items():
+            if isinstance(param, PickSpec):
+                inst.names[name] = self.pick(inst, param, rng)
+
+    def pick(self, inst: Instance, param: PickSpec, rng) -> Any:
+        """One free person, product, shop, place, project or topic for ``param``."""
+        life, locks = self.life, self.life.state["locks"]
+        c, pools = life.person.contacts, life.pools
+        if param.pick in ("contact", "coworker", "manager"):
+            kinds = param.kinds or (["coworkers"] if param.pick != "contact"
+                                    else ["family", "friends"])
+            changing = set(np.asarray(life.state.get("phone_changes", ([],))[0]).tolist())
+            pool = [i for i in c.of_kind(*kinds).tolist()
+                    if ("contact", i) not in locks and i not in changing
+                    and (not param.relationships or c.relationship[i] in param.relationships)]
+            if param.pick == "manager":
+                pool = [i for i in pool if i == life.person.manager]
+            if not pool:
+                raise NoCandidateError(f"no free contact for {param.pick} {kinds}")
+            i = int(pool[int(rng.integers(len(pool)))])
+            self._lock(("contact", i), inst)
+            ids = life.state.get("contact_ids")
+            return {"id": None if ids is None else ids[i], "name": c.full_name[i],
+                    "first": c.first_name[i], "email": c.email[i], "phone": c.phone[i],
+                    "relationship": c.relationship[i], "company": c.company[i],
+                    "job_title": c.job_title[i], "birthday": c.birthday[i],
+                    "conversation_id": f"cv_{i:03d}",  # the thread routine texts are in
+                    "_pick_table": "contacts",
+                    "next_birthday": _next_birthday(c.birthday[i], self.life.world.clock.start)}
+        if param.pick == "product":
+            p = pools.products
+            candidates = np.flatnonzero(p.interest) if param.liked and p.interest.any() \
+                else np.arange(len(p))
+            watched = set(np.asarray(life.state.get("watched", [])).tolist())
+            # Products routine life already watches change price on their own; leave them.
+            pool = [int(j) for j in candidates
+                    if ("product", int(j)) not in locks and int(j) not in watched]
+            if not pool:
+                raise NoCandidateError("no free product")
+            j = pool[int(rng.integers(len(pool)))]
+            self._lock(("product", j), inst)
+            return self.product(j, self.life.world.now)
+        choices = self.choices(param.pick)
+        return str(choices[int(rng.integers(len(choices)))])
+
+    def product(self, j: int, at: int) -> dict[str, Any]:
+        """A catalogue product as expressions see it, at its price at instant ``at``."""
+        p, book = self.life.pools.products, self.life.state.get("prices")
+        price = int(book.at(np.array([j]), np.array([at]))[0]) if book \
+            else int(p.price_minor[j])
+        ids = self.life.state.get("product_ids")
+        return {"id": None if ids is None else ids[j], "title": p.title[j],
+                "brand": p.brand[j], "merchant": p.merchant[j], "price": price,
+                "category": p.category[j], "_pick_table": "shop_products"}
+
+    def choices(self, pick: str) -> np.ndarray:
+        pools = self.life.pools
+        return {"merchant": pools.merchants, "place": pools.places,
+                "project": np.array(self.life.spec.projects, dtype=object),
+                "topic": pools.work_topics}[pick]
+
+    def _lock(self, key: tuple[str, int], inst: Instance) -> None:
+        """Reserve a person or product: no other instance picks it, and routine life
+        leaves it alone from a few days before the instance starts to its ``min_days``
+        after (``life.state["lock_windows"]``: key -> list of (from, to) seconds)."""
+        self.life.state["locks"].add(key)
+        window = (inst.start - 3 * DAY, inst.start + inst.spec.min_days * DAY)
+        self.life.state.setdefault("lock_windows", {}).setdefault(key, []).append(window)
+
+    def another(self, param: PickSpec, current: Any, rng, at: int) -> Any:
+        """Something else ``param`` could have picked (a product at its price at ``at``),
+        without locking it."""
+        pools = self.life.pools
+        if param.pick == "product":
+            p = pools.products
+            same = np.flatnonzero(p.category == current["category"])
+            pool = [int(j) for j in (same if len(same) > 1 else np.arange(len(p)))
+                    if p.title[j] != current["title"]]
+            return self.product(pool[int(rng.integers(len(pool)))], at) if pool else None
+        choices = [c for c in self.choices(param.pick).tolist() if c != current]
+        return str(choices[int(rng.integers(len(choices)))]) if choices else None
+
+
+def _next_birthday(born: dt.date, start: dt.date) -> dt.date:
+    """The first birthday on or after ``start`` (29 February falls on 28 February)."""
+    for year in (start.year, start.year + 1):
+        day = born.replace(year=year) if (born.month, born.day) != (2, 29) else \
+            dt.date(year, 2, 28)
+        if day >= start:
+            return day
+    return day
