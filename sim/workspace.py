@@ -93,16 +93,23 @@ class Workspace:
 
     # -- writing ------------------------------------------------------------------------
 
-    def insert(self, table: str, values: Mapping[str, Any]) -> dict:
-        """A new record with a fresh id; columns not given are null."""
+    def new_id(self, table: str) -> str:
+        """A fresh record id for ``table`` (deterministic: salt, table and count)."""
         self._check(table)
-        self._columns(table, values)
         self._created += 1
         digest = hashlib.blake2b(f"{self._salt}\x1f{table}\x1f{self._created}".encode(),
                                  digest_size=8).hexdigest()
+        return TABLES[table].id_prefix + digest
+
+    def insert(self, table: str, values: Mapping[str, Any], *,
+               record_id: str | None = None) -> dict:
+        """A new record (with a fresh id unless ``record_id`` comes from :meth:`new_id`);
+        columns not given are null."""
+        self._check(table)
+        self._columns(table, values)
         row = dict.fromkeys(snapshot_schema(table).names)
         row |= dict(values)
-        row |= {"record_id": TABLES[table].id_prefix + digest, "version": 1,
+        row |= {"record_id": record_id or self.new_id(table), "version": 1,
                 "valid_from": self._now()}
         self._delta.setdefault(table, {})[row["record_id"]] = row
         return dict(row)

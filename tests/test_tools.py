@@ -37,7 +37,10 @@ def box():
 def test_every_service_offers_valid_function_calling_schemas():
     box = Toolbox(Workspace({}, as_of_us=0), sorted(CATALOGUE))
     names = [s["name"] for s in box.specs()]
-    assert len(names) == len(set(names)) == 3 * len(CATALOGUE) + 2
+    assert len(names) == len(set(names))
+    for service in CATALOGUE:
+        assert {f"{service}_search", f"{service}_list", f"{service}_read"} <= set(names)
+    assert {"ask_user", "notify_user", "calendar_cancel", "work_email_reply"} <= set(names)
     for spec in box.specs():
         assert NAME.match(spec["name"])
         jsonschema.Draft202012Validator.check_schema(spec["parameters"])

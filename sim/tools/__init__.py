@@ -1,0 +1,74 @@
+"""Agent tools over a workspace: what an assistant may call, as function-calling JSON Schemas.
+
+Every installed service offers ``<service>_search``, ``<service>_list`` and
+``<service>_read`` (``sim.tools.reading``); notes, to-dos, contacts, calendar, mail, texts
+and chat also write (``sim.tools.writing``); every task offers ``ask_user`` and
+``notify_user``. Behaviour is documented because graders and agents rely on it:
+
+- **search** is case-insensitive token-AND over a table's text columns (a record matches
+  when every word of the query appears among its words), newest first by the table's time
+  column, 20 results per page;
+- **list** is the same without a query;
+- tables whose records carry a time (mail, texts, transactions...) are searched over the
+  30 days before the snapshot unless ``since``/``until`` (ISO dates, UTC days) say
+  otherwise, so older history has to be asked for;
+- bad arguments give ``{"error": {"code", "message"}}``; a tool never raises and never
+  changes the workspace it only reads.
+
+Every call and its result are logged on the :class:`Toolbox`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+
+from sim.tools.base import NAME, Tool, ToolError
+from sim.tools.reading import PAGE, WINDOW_DAYS, reading_tools, user_tools
+from sim.tools.writing import writing_tools
+from sim.workspace import Workspace
+
+__all__ = ["NAME", "PAGE", "WINDOW_DAYS", "Tool", "ToolError", "Toolbox"]
+
+
+@dataclass
+class Toolbox:
+    """The tools of a persona's installed services, acting on one workspace."""
+
+    workspace: Workspace
+    services: Iterable[str]
+    user: Mapping[str, str] = field(default_factory=dict)  # name, email, work_email, handle
+    tools: dict[str, Tool] = field(init=False)
+    log: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        tools = [t for s in sorted(self.services)
+                 for t in reading_tools(s) + writing_tools(s, self.user)] + user_tools()
+        self.tools = {t.name: t for t in tools}
+
+    def specs(self) -> list[dict]:
+        return [t.spec() for t in self.tools.values()]
+
+    def call(self, name: str, args: Any) -> dict:
+        """Run one call; the result (or error object) is logged and returned."""
+        try:
+            tool = self.tools.get(name)
+            if tool is None:
+                raise ToolError("unknown_tool", f"there is no tool {name!r}")
+            if not isinstance(args, dict):
+                raise ToolError("bad_arguments", "arguments must be a JSON object")
+            error = next(jsonschema.Draft202012Validator(tool.parameters).iter_errors(args),
+                         None)
+            if error is not None:
+                where = "/".join(str(p) for p in error.absolute_path) or "arguments"
+                raise ToolError("bad_arguments", f"{where}: {error.message}")
+            result = tool.run(self.workspace, args)
+        except ToolError as exc:
+            result = {"error": {"code": exc.code, "message": str(exc)}}
+        self.log.append({"tool": name, "args": args, "result": result})
+        return result
+
+
