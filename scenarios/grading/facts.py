@@ -1,0 +1,108 @@
+"""Answer facts: finding amounts, dates and phrases in a reply, and in what the agent saw.
+
+A fact is matched after normalisation: amounts as minor units (``$1,234.50``, ``1234.50 $``
+and ``EUR 1 234,50`` are all 123450; a number is an amount only with a currency sign or
+code, or with two decimals); dates in ISO form, English long form (``5 March
+2026``, ``Thursday, March 5``) or a numeric day/month form only when it cannot be read
+two ways (``25/3`` but not ``5/3``); text ignoring case, accents and runs of whitespace.
+A fact is *grounded* when its value appeared in a tool result during the run: an agent
+must have looked it up, not guessed it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+MONTHS = {m: i for i, m in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+     "october", "november", "december"], start=1)}
+MONTHS |= {m[:3]: i for m, i in list(MONTHS.items())} | {"sept": 9}
+_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
+_NUMBER = r"(\d{1,3}(?:[ ,\u202f]\d{3})+|\d+)(?:[.,](\d{1,2}))?(?![\d])"
+# An amount has a currency sign or code before or after it, or two decimals: a bare "5" is
+# a day, a count or a time far more often than money.
+_CURRENCY = r"(?:[$€£¥₹]|\b[A-Z]{3}\b)"
+_AMOUNT = re.compile(rf"{_CURRENCY}\s?{_NUMBER}|(?<![\w.,]){_NUMBER}\s?{_CURRENCY}"
+                     r"|(?<![\w.,:/-])(\d{1,3}(?:[ ,\u202f]\d{3})+|\d+)[.,](\d{2})(?![\d])")
+_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})")
+_DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH})\.?"
+                        r"(?:,?\s+(\d{4}))?\b", re.I)
+_MONTH_DAY = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b",
+                        re.I)
+_NUMERIC = re.compile(r"\b(\d{1,2})[/.](\d{1,2})(?:[/.](\d{4}))?\b")
+
+
+def normalise(text: str) -> str:
+    """Lower case, no accents, single spaces."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(plain.casefold().split())
+
+
+def amounts_in(text: str) -> set[int]:
+    """Every amount written in ``text``, in minor units (two decimals)."""
+    out = set()
+    for match in _AMOUNT.finditer(text):
+        groups = list(match.groups())
+        whole, cents = next((groups[i], groups[i + 1]) for i in (0, 2, 4) if groups[i])
+        digits = re.sub(r"[ ,\u202f]", "", whole)
+        out.add(int(digits) * 100 + int((cents or "0").ljust(2, "0")))
+    return out
+
+
+def dates_in(text: str, year: int) -> set[dt.date]:
+    """Every date written in ``text``; ``year`` completes dates written without one."""
+    out: set[dt.date] = set()
+
+    def add(y: int | str | None, m: int, d: int | str) -> None:
+        with contextlib.suppress(ValueError):
+            out.add(dt.date(int(y) if y else year, m, int(d)))
+
+    for y, m, d in _ISO.findall(text):
+        add(y, int(m), d)
+    for d, month, y in _DAY_MONTH.findall(text):
+        add(y, MONTHS[month.lower()], d)
+    for month, d, y in _MONTH_DAY.findall(text):
+        add(y, MONTHS[month.lower()], d)
+    for a, b, y in _NUMERIC.findall(text):
+        a_, b_ = int(a), int(b)
+        if a_ > 12 >= b_:  # only one reading: day/month
+            add(y, b_, a_)
+        elif b_ > 12 >= a_:  # month/day
+            add(y, a_, b_)
+        elif a_ == b_:
+            add(y, a_, a_)
+    return out
+
+
+def stated(kind: str, value: Any, reply: str, year: int) -> bool:
+    """Whether ``reply`` states ``value`` (an amount in minor units, an ISO date, a text)."""
+    if kind == "amount":
+        return int(value) in amounts_in(reply)
+    if kind == "date":
+        return dt.date.fromisoformat(str(value)[:10]) in dates_in(reply, year)
+    return normalise(str(value)) in normalise(reply)
+
+
+def seen(results: Iterable[Any]) -> str:
+    """Everything the agent was shown, as one searchable text."""
+    return "\n".join(json.dumps(r, ensure_ascii=False, sort_keys=True, default=str)
+                     for r in results)
+
+
+def grounded(kind: str, value: Any, shown: str, year: int) -> bool:
+    """Whether ``value`` appeared in what the agent was shown (``seen``)."""
+    if kind == "amount":
+        minor = int(value)
+        return (re.search(rf"_minor\": {minor}\b", shown) is not None
+                or minor in amounts_in(shown))
+    if kind == "date":
+        day = dt.date.fromisoformat(str(value)[:10])
+        return day.isoformat() in shown or day in dates_in(shown, year)
+    return normalise(str(value)) in normalise(shown)

@@ -1,0 +1,152 @@
+"""Grading: references and valid alternatives pass; near misses fail, each for its reason."""
+
+import datetime as dt
+
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from scenarios.grading import Fact, Oracle, Scope, WrongValue, grade
+from sim.snapshot import snapshot_schema
+from sim.tools import Toolbox
+from sim.workspace import Workspace
+
+AS_OF = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+USER = {"name": "Sam Rivera", "email": "sam@home.example", "work_email": "sam@work.example"}
+SERVICES = ["calendar", "notes", "personal_email", "sms"]
+V = "lifeloom.predicate/1"
+
+
+def _event(rid, title, start, minutes):
+    start = dt.datetime.fromisoformat(start)
+    end = start + dt.timedelta(minutes=minutes)
+    return {"record_id": rid, "version": 1, "valid_from": AS_OF - dt.timedelta(days=3),
+            "series_id": None, "title": title, "description": "", "location": "",
+            "start": start, "end": end, "all_day": False, "start_date": start.date(),
+            "end_date": end.date(), "organizer": "Sam Rivera", "attendees": "Sam Rivera",
+            "status": "confirmed", "calendar": "personal"}
+
+
+def _mail(rid, sender, subject, body):
+    at = AS_OF - dt.timedelta(days=1)
+    return {"record_id": rid, "version": 1, "valid_from": at, "thread_id": "th_" + rid,
+            "folder": "inbox", "from_name": sender, "from_address": f"{sender.lower()}@ex.com",
+            "to_addresses": USER["email"], "cc_addresses": "", "subject": subject,
+            "body": body, "sent_at": at, "in_reply_to": None, "related_id": None}
+
+
+SNAPSHOT = {
+    "calendar_events": pa.Table.from_pylist([
+        _event("ev_sync", "Team sync", "2026-03-04T10:00:00+00:00", 60),
+        _event("ev_dentist", "Dentist", "2026-03-03T09:00:00+00:00", 30)],
+        schema=snapshot_schema("calendar_events")),
+    "personal_emails": pa.Table.from_pylist([
+        _mail("pm_ann", "Ann", "Your refund", "We will refund $49.99 within 5 days."),
+        _mail("pm_shop", "Shop", "Refund for order 77", "A refund of $59.99 was issued.")],
+        schema=snapshot_schema("personal_emails")),
+}
+
+MOVE_DENTIST = Oracle(
+    year=2026,
+    required={"version": V, "predicate": {"op": "all", "of": [
+        {"op": "exists", "table": "calendar_events", "changed": True, "where": [
+            {"field": "record_id", "op": "=", "value": "ev_dentist"},
+            {"field": "start", "op": "between",
+             "value": ["2026-03-04T08:00:00+00:00", "2026-03-04T16:30:00+00:00"]},
+            {"field": "status", "op": "=", "value": "confirmed"}]},
+        {"op": "no_overlap", "table": "calendar_events",
+         "window": {"from": "2026-03-04T00:00:00+00:00", "to": "2026-03-05T00:00:00+00:00"},
+         "exclude_where": [{"field": "status", "op": "=", "value": "cancelled"}]}]}},
+    scope=(Scope("calendar_events", ids=("ev_dentist",)),))
+
+REFUND = Oracle(year=2026, facts=(Fact("refund", "amount", 4999),),
+                wrong=(WrongValue("refund", "amount", 5999, "distractor"),))
+
+TELL_ANN = Oracle(
+    year=2026,
+    required={"version": V, "predicate": {"op": "exists", "table": "personal_emails",
+                                          "created": True, "where": [
+        {"field": "to_addresses", "op": "contains_normalised", "value": "ann@ex.com"},
+        {"field": "body", "op": "contains_normalised", "value": "tuesday"}]}},
+    scope=(Scope("personal_emails", created=True),))
+
+
+def run(oracle: Oracle, calls: list[tuple[str, dict]], reply: str = ""):
+    ws = Workspace(SNAPSHOT, as_of_us=int(AS_OF.timestamp() * 1e6), salt="run")
+    box = Toolbox(ws, SERVICES, user=USER)
+    for name, args in calls:
+        box.call(name, args)
+    initial = {k: pl.from_arrow(v) for k, v in SNAPSHOT.items()}
+    final = {k: pl.from_arrow(v) for k, v in ws.final_state().items()}
+    return grade(oracle, initial, final, reply, box.log)
+
+
+def _move(start: str, record: str = "ev_dentist", minutes: int = 30):
+    end = dt.datetime.fromisoformat(start) + dt.timedelta(minutes=minutes)
+    return ("calendar_update", {"id": record, "start": start, "end": end.isoformat()})
+
+
+@pytest.mark.parametrize("slot", ["2026-03-04T12:00:00+00:00", "2026-03-04T14:30:00+00:00",
+                                  "2026-03-04T09:00:00+00:00"])
+def test_any_free_slot_that_day_passes(slot):
+    result = run(MOVE_DENTIST, [_move(slot)])
+    assert result.passed, result.checks
+    assert result.score == 1.0
+
+
+@pytest.mark.parametrize(("calls", "failing"), [
+    ([_move("2026-03-04T10:15:00+00:00")], ["required effects"]),  # clashes with the sync
+    ([_move("2026-03-05T12:00:00+00:00")], ["required effects"]),  # wrong day
+    ([_move("2026-03-04T12:00:00+00:00", record="ev_sync", minutes=60)],
+     ["required effects", "no harmful collateral"]),  # moved the wrong meeting
+    ([_move("2026-03-04T12:00:00+00:00"), ("sms_send", {"to": "+1 555 0100", "text": "hi"})],
+     ["no harmful collateral"]),  # right move plus an unrelated text
+    ([_move("2026-03-04T12:00:00+00:00"), ("calendar_cancel", {"id": "ev_sync"})],
+     ["no harmful collateral"]),
+])
+def test_near_misses_fail_for_their_reason(calls, failing):
+    result = run(MOVE_DENTIST, calls)
+    assert not result.passed
+    assert [c.name for c in result.checks if not c.passed] == failing
+
+
+def test_a_note_of_ones_own_is_benign_collateral():
+    result = run(MOVE_DENTIST, [("notes_create", {"title": "moved dentist"}),
+                                _move("2026-03-04T12:00:00+00:00")])
+    assert result.passed
+    assert result.collateral["benign"]
+    assert 0.5 <= result.score < 1.0
+
+
+def test_a_fact_must_be_stated_grounded_and_alone():
+    read = [("personal_email_read", {"id": "pm_ann"})]
+    assert run(REFUND, read, "Ann will refund $49.99.").passed
+    assert run(REFUND, read, "It's 49.99 dollars, i.e. 49.99").passed
+    assert not run(REFUND, [], "Ann will refund $49.99.").passed  # never looked it up
+    assert not run(REFUND, read, "I could not find it.").passed
+    both = run(REFUND, [*read, ("personal_email_read", {"id": "pm_shop"})],
+               "Either $49.99 or $59.99.")
+    assert not both.passed
+    assert "distractor" in both.checks[0].reason
+
+
+def test_a_new_mail_or_a_reply_both_pass_but_not_to_the_wrong_person():
+    new = ("personal_email_send", {"to": ["ann@ex.com"], "subject": "Dentist",
+                                   "body": "Moved to Tuesday noon."})
+    reply = ("personal_email_reply", {"id": "pm_ann", "body": "See you Tuesday."})
+    wrong = ("personal_email_send", {"to": ["shop@ex.com"], "subject": "Dentist",
+                                     "body": "Moved to Tuesday noon."})
+    assert run(TELL_ANN, [new]).passed
+    assert run(TELL_ANN, [reply]).passed
+    assert not run(TELL_ANN, [wrong]).passed
+
+
+def test_independent_writes_pass_in_either_order():
+    both = Oracle(year=2026, required={"version": V, "predicate": {"op": "all", "of": [
+        MOVE_DENTIST.required["predicate"], TELL_ANN.required["predicate"]]}},
+        scope=MOVE_DENTIST.scope + TELL_ANN.scope)
+    move = _move("2026-03-04T12:00:00+00:00")
+    mail = ("personal_email_send", {"to": ["ann@ex.com"], "subject": "x", "body": "Tuesday"})
+    assert run(both, [move, mail]).passed
+    assert run(both, [mail, move]).passed
+    assert run(both, [mail, move]).claw_score == 1.0
