@@ -375,7 +375,7 @@ def _new_numbers(life: Life, rng) -> list[dict]:
 
 def _strangers(life: Life, rng, days: range) -> list[dict]:
     """Short exchanges with numbers that are not in the address book."""
-    item_days = life.item_days("sms", days, rng, scale=0.03)
+    item_days = life.item_days("sms", days, rng, scale=0.02)
     if not len(item_days):
         return []
     starts = life.at_hours(item_days, rng)
@@ -547,7 +547,7 @@ def _calls_period(life: Life, *, days: range) -> None:
 def _unknown_calls(life: Life, rng, days: range) -> None:
     """Calls from numbers the address book does not know: mostly left to ring, some leave
     a message (a courier, a clinic's front desk, a business returning a call)."""
-    item_days = life.item_days("calls", days, rng, scale=0.12)
+    item_days = life.item_days("calls", days, rng, scale=0.08)
     n = len(item_days)
     if n == 0:
         return

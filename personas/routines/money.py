@@ -156,7 +156,7 @@ class Ledger:
         template = np.select(
             [kind == "salary_deposited", (kind == "bill_paid") & (rows["category"] == "bills"),
              (kind == "card_charged") & (amount < big)], [0, 2, 1], -1)
-        on = (template >= 0) & (rng.random(len(kind)) < 0.6)
+        on = (template >= 0) & (rng.random(len(kind)) < 0.4)
         ts = rows["ts"] + rng.integers(MINUTE, 10 * MINUTE, len(kind))
         on &= ts < life.world.clock.end_seconds
         if on.any():
@@ -270,8 +270,8 @@ def _recurring(life: Life, ledger: Ledger) -> None:
                    merchant=payee, category=category,
                    kind="bill_paid")
         _recurring_row(life, ledger, rng, payee, amount, "monthly", days, autopay, ts)
-        if category == "bills":
-            bills.append((payee, -amount, ts, days, autopay, rng.random() < 0.75,
+        if category == "bills":  # a third of billers text, most mail
+            bills.append((payee, -amount, ts, days, autopay, rng.random() < 0.35,
                           rng.random() < 0.7))
     income = [("Salary " + life.person.employer, money.salary_minor, money.salary_cadence)]
     if money.pension_minor:
@@ -416,7 +416,7 @@ def _period(life: Life, ledger: Ledger, *, days: range) -> None:
                    kind="card_charged",
                    account=np.where(on_card, ledger.card, ledger.checking))
         # Some cafes and restaurants mail a receipt.
-        mailed = (pools.merchant_category[shop] == "dining") & (rng.random(n) < 0.25)
+        mailed = (pools.merchant_category[shop] == "dining") & (rng.random(n) < 0.12)
         mailed &= ts < life.world.clock.end_seconds
         if mailed.any():
             ledger.receipts.append({"ts": after(rng, ts[mailed], 1, 30),
@@ -500,6 +500,7 @@ def _subscriptions(life: Life, ledger: Ledger) -> None:
     chosen = rng.choice(len(offered), min(k + extra, len(offered)), replace=False)
     signup = life.at_hours(rng.integers(3, max(4, life.world.days * 2 // 3), len(chosen)), rng)
     clock = life.world.clock
+    mail: list[dict] = []
     for i, j in enumerate(chosen.tolist()):
         provider, plan, price = offered[j]
         price = int(round(price * life.pools.fx / 100)) * 100 - 1  # x.99 in local currency
@@ -537,20 +538,23 @@ def _subscriptions(life: Life, ledger: Ledger) -> None:
         ledger.add(ts, np.full(len(ts), -price), description=f"{provider.upper()} {plan.upper()}",
                    merchant=provider, category="subscriptions", kind="card_charged",
                    account=ledger.card, related=[rid] * len(ts))
-        if since is not None:  # a welcome on signing up
-            org_mail(life, rng, after(rng, ts[:1], 1, 10), org=np.array([provider], dtype=object),
-                     intent="subscription_welcome",
-                     slots={"provider": np.array([provider], dtype=object),
-                            "plan": np.array([plan], dtype=object),
-                            "amount": life.money(np.array([price])),
-                            "date": life.dates(following[:1])}, related=[rid])
-        org_mail(life, rng, after(rng, ts, 1, 20), org=np.full(len(ts), provider, dtype=object),
-                 intent="subscription_receipt",
-                 slots={"provider": np.full(len(ts), provider, dtype=object),
-                        "plan": np.full(len(ts), plan, dtype=object),
-                        "amount": life.money(np.full(len(ts), price)),
-                        "date": life.dates(following)},
-                 related=[rid] * len(ts))
+        # A receipt for every charge (a welcome for a sign-up), mailed below in one go.
+        m = len(ts)
+        mail.append({"ts": after(rng, ts, 1, 20), "provider": np.full(m, provider, dtype=object),
+                     "plan": np.full(m, plan, dtype=object), "price": np.full(m, price),
+                     "following": following, "rid": np.full(m, rid, dtype=object),
+                     "welcome": np.r_[since is not None, np.zeros(m - 1, bool)]})
+    if not mail:
+        return
+    q = {k: np.concatenate([x[k] for x in mail]) for k in mail[0]}
+    for intent, sel in (("subscription_receipt", ~q["welcome"]),
+                        ("subscription_welcome", q["welcome"])):
+        if sel.any():
+            org_mail(life, rng, q["ts"][sel], org=q["provider"][sel], intent=intent,
+                     slots={"provider": q["provider"][sel], "plan": q["plan"][sel],
+                            "amount": life.money(q["price"][sel]),
+                            "date": life.dates(q["following"][sel])},
+                     related=q["rid"][sel].tolist())
 
 
 def _next_month_day(life: Life, day: int) -> int:

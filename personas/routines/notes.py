@@ -36,15 +36,20 @@ def _slots(life: Life, rng, n: int, ts: np.ndarray) -> dict[str, np.ndarray]:
 
 def _notes_period(life: Life, *, days: range) -> None:
     rng = life.world.rng.stream("notes")
-    item_days = life.item_days("notes", days, rng, scale=0.7)  # meetings add the rest
+    # Most notes are lists and ideas; some are about the people in the user's life (those
+    # drawn for the whole window at once). Meetings add the rest.
+    item_days = life.item_days("notes", days, rng, scale=0.7 * 0.7)
+    lists = len(item_days)
+    if days.start == 0:
+        item_days = np.r_[item_days, life.item_days("notes", range(0, life.world.days), rng,
+                                                    scale=0.7 * 0.3)]
     n = len(item_days)
     if n == 0:
         return
+    people = np.arange(n) >= lists
     ts = life.at_hours(item_days, rng)
     slots = _slots(life, rng, n, ts)
     g = life.grammar
-    # Most notes are lists and ideas; some are about the people in the user's life.
-    people = rng.random(n) < 0.3
     title, body = np.empty(n, dtype=object), np.empty(n, dtype=object)
     counts = rng.integers(2, 6, n)
     for intent, sel in (("note_personal", ~people), ("note_people", people)):
