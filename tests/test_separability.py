@@ -38,3 +38,12 @@ def test_probe_says_nothing_about_too_few_records():
     is_signal = np.arange(n) < MIN_RECORDS - 1
     assert probe(_table(["a"] * n, ["b"] * n), np.ones(n), is_signal, np.zeros(n),
                  np.zeros(n), "personal_emails", "body") is None
+
+
+def test_one_mixed_template_family_says_nothing():
+    n = 60
+    is_signal = np.arange(n) % 3 == 0
+    texts = [f"your parcel is on its way x{i}" for i in range(n)]
+    out = probe(_table(texts, ["Shop"] * n), np.full(n, 7), is_signal, np.full(n, 10),
+                np.arange(n) % 7, "personal_emails", "body")
+    assert out["template_family"] == 0.5
