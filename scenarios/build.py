@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from personas.build import prepare
 from personas.life import Life
-from personas.routines.money import rebalance
+from personas.routines.ledger import rebalance
 from personas.spec import PersonaSpec
 from scenarios.distractors import Lookalikes
 from scenarios.engine import Storylines

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from personas.library import load_personas
-from personas.routines.money import rebalance
+from personas.routines.ledger import rebalance
 from scenarios.build import live
 from scenarios.library import load_storylines
 from scenarios.noise import load_profiles, thin

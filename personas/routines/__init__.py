@@ -7,6 +7,7 @@ device activity comes last because it looks at what the others produced.
 
 from personas.routines import (
     calendar,
+    calls,
     commerce,
     contacts,
     device,
@@ -18,4 +19,5 @@ from personas.routines import (
     travel,
 )
 
-ROUTINES = (money, contacts, mail, calendar, messaging, commerce, travel, feed, notes, device)
+ROUTINES = (money, contacts, mail, calendar, messaging, calls, commerce, travel, feed, notes,
+            device)
