@@ -122,43 +122,33 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     with storyline chains, bank-started money and state tables they set the floor: the
     lowest ratio this world can reach.
     """
-    ids, causes, services, tables, kinds, ts = world.log.columns(
-        "event_id", "cause_event_id", "service", "table", "kind", "ts")
-    inside = ts.astype(np.int64) < world.clock.end_seconds
-    words = _words_by_event(world, ids)
-    roots = cascade_roots(ids, causes)
-    names, code = np.unique(services.astype(str), return_inverse=True)
-    is_signal = np.isin(ids.astype(str), np.array(sorted(signal_events), dtype=str))
+    ev = _events(world, signal_events)
+    ids, roots, tables, code, names = ev.ids, ev.roots, ev.tables, ev.code, ev.names
+    words, inside, is_signal = ev.words, ev.inside, ev.is_signal
     story_root = np.zeros(len(ids), bool)
     story_root[roots[is_signal]] = True
     # Money moves the bank started itself (pay, bills, card payoffs) stay: thinning them
     # would leave recurring bills describing absent rows. Card spending may go (with its
     # alert text); rebalance re-settles the payoffs and balances over what remains.
-    bank_root = ((tables[roots].astype(str) == "bank_transactions")
-                 & (kinds[roots].astype(str) != "card_charged"))
+    bank_root = ((tables[roots] == "bank_transactions")
+                 & (ev.kinds[roots] != "card_charged"))
     asked = np.isin(ids.astype(str), np.array(sorted(kept), dtype=str))
-    protected = (story_root[roots] | bank_root | asked
-                 | np.isin(tables.astype(str), sorted(STATE_TABLES)) | ~inside)
+    protected = story_root[roots] | bank_root | asked | ev.state | ~inside
     free = ~protected
     u = np.ones(len(ids))
     free_roots = np.unique(roots[free])
     u[free_roots] = stable_uniform(ids[free_roots], "thinning")
     root_u, root_code = u[roots], code[roots]
-    k = len(names)
-
-    def per_service(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(code[mask], weights=words[mask], minlength=k)
-
+    per_service = ev.per_service
     sig_words = per_service(is_signal & inside)
-    floor_words = per_service(protected & ~is_signal & inside).sum()
+    fixed = per_service(protected & ~is_signal & inside)  # words no target can drop
     if target is None:
         keep = np.ones(len(ids), bool)
     else:
         share = _solve(max(target, aim or target), code, root_code, root_u, words, free,
-                       sig_words, per_service(protected & ~is_signal & inside),
-                       np.array([(weights or {}).get(n, 1.0) for n in names]))
+                       sig_words, fixed, np.array([(weights or {}).get(n, 1.0) for n in names]))
         fraction = _match_total(share, target * sig_words.sum(), root_code, root_u, words,
-                                free & inside, per_service(protected & ~is_signal & inside).sum())
+                                free & inside, fixed.sum())
         keep = protected | (free & (root_u < fraction[root_code]))
     noise = per_service(keep & ~is_signal & inside)
     total_signal, total_noise = sig_words.sum(), noise.sum()
@@ -173,7 +163,7 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
         achieved_words=float(total_noise / total_signal) if total_signal else float("inf"),
         achieved_events=n_noise / n_signal if n_signal else float("inf"),
         by_service=by_service,
-        floor=float(floor_words / sig_words.sum()) if sig_words.sum() else float("inf"),
+        floor=float(fixed.sum() / sig_words.sum()) if sig_words.sum() else float("inf"),
     )
 
 
@@ -202,32 +192,58 @@ def expansion(world: World, signal_events: set[str], *, target: float,
     ``world`` may be a measuring run at ``volume_share`` of the real volume: routine words
     scale with volume, the storylines' do not.
     """
-    ids, causes, services, tables, ts = world.log.columns(
-        "event_id", "cause_event_id", "service", "table", "ts")
+    ev = _events(world, signal_events)
     # State (the catalogue, the watches) neither grows with volume nor thins away.
-    inside = ((ts.astype(np.int64) < world.clock.end_seconds)
-              & ~np.isin(tables.astype(str), sorted(STATE_TABLES)))
-    words = _words_by_event(world, ids)
-    names, code = np.unique(services.astype(str), return_inverse=True)
-    is_signal = np.isin(ids.astype(str), np.array(sorted(signal_events), dtype=str))
-    k = len(names)
-    routine = ~is_signal & inside
-    signal = np.bincount(code[is_signal & inside], weights=words[is_signal & inside],
-                         minlength=k)
-    own = code[cascade_roots(ids, causes)] == code
-    other = np.bincount(code[routine], weights=words[routine], minlength=k) / volume_share
-    foreign = np.bincount(code[routine & ~own], weights=words[routine & ~own],
-                          minlength=k) / volume_share
+    inside = ev.inside & ~ev.state
+    routine = ~ev.is_signal & inside
+    signal = ev.per_service(ev.is_signal & inside)
+    own = ev.code[ev.roots] == ev.code
+    other = ev.per_service(routine) / volume_share
+    foreign = ev.per_service(routine & ~own) / volume_share
     # Words in cascades rooted in another service (a draft replying to a mail) are kept
     # only as often as those cascades are, about the world's overall keep rate.
     keep = min(1.0, target * signal.sum() / max(other.sum(), 1.0))
     usable = other - foreign * (1.0 - keep)
     boost: dict[str, float] = {}
-    for i, service in enumerate(names.tolist()):
+    for i, service in enumerate(ev.names.tolist()):
         need = target * signal[i] * HEADROOM / max(usable[i], 1.0)
         for rate in SERVICE_RATES.get(service, ()):
             boost[rate] = max(boost.get(rate, 1.0), min(need, MAX_BOOST))
     return {r: round(float(b), 3) for r, b in sorted(boost.items()) if b > 1.0}
+
+
+@dataclass(frozen=True)
+class _Events:
+    """The event log as thinning and expansion read it, one entry per event."""
+
+    ids: np.ndarray
+    roots: np.ndarray  # index of each event's cascade root
+    tables: np.ndarray  # str
+    kinds: np.ndarray  # str
+    names: np.ndarray  # the services present, sorted
+    code: np.ndarray  # each event's service, as an index into names
+    words: np.ndarray  # readable words of the version it wrote
+    inside: np.ndarray  # happened inside the window
+    state: np.ndarray  # wrote a state table (never thinned)
+    is_signal: np.ndarray
+
+    def per_service(self, mask: np.ndarray) -> np.ndarray:
+        """Words of the events in ``mask``, summed per service."""
+        return np.bincount(self.code[mask], weights=self.words[mask],
+                           minlength=len(self.names))
+
+
+def _events(world: World, signal_events: set[str]) -> _Events:
+    ids, causes, services, tables, kinds, ts = world.log.columns(
+        "event_id", "cause_event_id", "service", "table", "kind", "ts")
+    tables = tables.astype(str)
+    names, code = np.unique(services.astype(str), return_inverse=True)
+    return _Events(
+        ids=ids, roots=cascade_roots(ids, causes), tables=tables, kinds=kinds.astype(str),
+        names=names, code=code, words=_words_by_event(world, ids),
+        inside=ts.astype(np.int64) < world.clock.end_seconds,
+        state=np.isin(tables, sorted(STATE_TABLES)),
+        is_signal=np.isin(ids.astype(str), np.array(sorted(signal_events), dtype=str)))
 
 
 def _words_by_event(world: World, ids: np.ndarray) -> np.ndarray:
