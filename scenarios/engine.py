@@ -167,11 +167,11 @@ class Storylines:
         if isinstance(step, WaitStep):
             return self._wait_until(inst, step, rng)
         if isinstance(step, BranchStep):
-            taken = (self._eval(inst, step.when) if step.when is not None
+            taken = (self.evaluate(inst, step.when) if step.when is not None
                      else rng.random() < step.probability)
             return step.goto if taken else None
         if isinstance(step, MilestoneStep):
-            at = world.now if step.at is None else self._instant(self._eval(inst, step.at))
+            at = world.now if step.at is None else self._instant(self.evaluate(inst, step.at))
             inst.milestones[step.milestone] = at
         elif isinstance(step, EmitStep):  # and PropagateStep, its subclass
             self._emit(inst, step, rng)
@@ -206,7 +206,8 @@ class Storylines:
             "time_text": lambda t: str(life.times(np.array([self._instant(t)]))[0]),
         })
 
-    def _eval(self, inst: Instance, expr) -> Any:
+    def evaluate(self, inst: Instance, expr) -> Any:
+        """An expression of ``inst``'s storyline, in its bindings and at its clock."""
         return parse(expr).evaluate(self._context(inst))
 
     def _render(self, inst: Instance, template: str) -> str:
@@ -229,7 +230,7 @@ class Storylines:
 
     def _wait_until(self, inst: Instance, step: WaitStep, rng) -> int:
         if step.until is not None:
-            return self._instant(self._eval(inst, step.until))
+            return self._instant(self.evaluate(inst, step.until))
         d = step.delay
         unit, (low, high) = next((u, b) for u, b in (("minutes", d.minutes), ("hours", d.hours),
                                                       ("days", d.days)) if b is not None)
@@ -241,7 +242,7 @@ class Storylines:
             if isinstance(param, DrawSpec):
                 inst.names[name] = int(rng.integers(param.uniform[0], param.uniform[1] + 1))
             elif isinstance(param, ComputeSpec):
-                inst.names[name] = self._eval(inst, param.expr)
+                inst.names[name] = self.evaluate(inst, param.expr)
 
     # -- writing ------------------------------------------------------------------------
 
@@ -250,7 +251,7 @@ class Storylines:
         types = {f.name: f.type for f in spec.columns}
         out: dict[str, Any] = {}
         for name, expr in fields.items():
-            out[name] = self._to_column(self._eval(inst, expr), types[name])
+            out[name] = self._to_column(self.evaluate(inst, expr), types[name])
         for name, template in text.items():
             out[name] = self._render(inst, template)
         return out
@@ -295,9 +296,6 @@ class Storylines:
 
     # -- for look-alikes (scenarios.distractors) -----------------------------------------
 
-    def evaluate(self, inst: Instance, expr) -> Any:
-        return self._eval(inst, expr)
-
     def columns_of(self, inst: Instance, step: EmitStep) -> dict[str, Any]:
         """What ``step`` would write for ``inst`` (its bindings, its clock)."""
         return self._columns(inst, step.table, step.fields, step.text)
@@ -319,7 +317,7 @@ class Storylines:
         created = TABLES[step.table].created_column
         if created:
             columns[created] = at
-        actor = "user" if step.actor == "user" else str(self._eval(inst, step.actor))
+        actor = "user" if step.actor == "user" else str(self.evaluate(inst, step.actor))
         rec, _ = self.world.emit(step.table, step.kind, np.array([at]),
                                  {k: [v] for k, v in columns.items()}, actor=actor,
                                  device=step.device if step.actor == "user" else None,
@@ -352,7 +350,7 @@ class Storylines:
         created = TABLES[table].created_column
         if created and record_id is None:
             columns[created] = now
-        actor_value = "user" if actor == "user" else str(self._eval(inst, actor))
+        actor_value = "user" if actor == "user" else str(self.evaluate(inst, actor))
         stream = f"storyline/{inst.instance_id}/{table}"
         if table == "bank_transactions":  # the bank posts it, so balances stay right
             rec, ev = self._post(columns, kind, stream, record_id)
@@ -384,8 +382,8 @@ class Storylines:
         inst.conflicts.append({
             "conflict_id": cid, "storyline_instance_id": inst.instance_id,
             "operator": spec.operator, "slot": spec.slot,
-            "authoritative": _plain(self._eval(inst, spec.authoritative)),
-            "superseded": json.dumps([_plain(self._eval(inst, e)) for e in spec.superseded]),
+            "authoritative": _plain(self.evaluate(inst, spec.authoritative)),
+            "superseded": json.dumps([_plain(self.evaluate(inst, e)) for e in spec.superseded]),
             "why": spec.why, "table": table, "record_id": rid, "valid_from": valid_from,
         })
         inst.conflict_records.append((table, rid, valid_from, cid, "authoritative"))

@@ -9,6 +9,7 @@ harness read the agent's final state exactly as they read the snapshot.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -110,7 +111,7 @@ class Workspace:
         row = dict.fromkeys(snapshot_schema(table).names)
         row |= dict(values)
         row |= {"record_id": record_id or self.new_id(table), "version": 1,
-                "valid_from": self._now()}
+                "valid_from": self.as_of}
         self._delta.setdefault(table, {})[row["record_id"]] = row
         return dict(row)
 
@@ -122,7 +123,7 @@ class Workspace:
         self._columns(table, changes)
         row |= dict(changes)
         row["version"] += 1
-        row["valid_from"] = self._now()
+        row["valid_from"] = self.as_of
         self._delta.setdefault(table, {})[record_id] = row
         return dict(row)
 
@@ -161,5 +162,7 @@ class Workspace:
         if unknown:
             raise WorkspaceError(f"{table} has no column {unknown[0]!r}")
 
-    def _now(self) -> Any:
-        return pa.scalar(self.as_of_us, pa.timestamp("us", tz="UTC")).as_py()
+    @property
+    def as_of(self) -> dt.datetime:
+        """The snapshot instant, when every write of this run happens."""
+        return dt.datetime.fromtimestamp(self.as_of_us / 1_000_000, dt.UTC)

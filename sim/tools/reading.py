@@ -66,9 +66,8 @@ def _find(ws: Workspace, tables: list[str], args: dict, query: str | None) -> di
     table = args.get("table", tables[0])
     time_column = TABLES[table].created_column
     since, until = _day(args.get("since"), "since"), _day(args.get("until"), "until")
-    as_of = dt.datetime.fromtimestamp(ws.as_of_us / 1_000_000, dt.UTC)
     if time_column and since is None and until is None:
-        since = as_of - dt.timedelta(days=WINDOW_DAYS)
+        since = ws.as_of - dt.timedelta(days=WINDOW_DAYS)
     if until is not None:
         until = until + dt.timedelta(days=1)  # the whole last day
     words = [w.lower() for w in _TOKEN.findall(query or "")]

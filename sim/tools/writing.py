@@ -59,10 +59,6 @@ def _existing(ws: Workspace, table: str, record_id: str) -> dict:
     return row
 
 
-def _now(ws: Workspace) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ws.as_of_us / 1_000_000, dt.UTC)
-
-
 def _done(table: str, row: dict) -> dict:
     return {"table": table, "record": json_record(row)}
 
@@ -74,12 +70,12 @@ def _notes() -> list:
     def create(ws, a, _):
         return _done("notes", ws.insert("notes", {
             "folder": a.get("folder", "Notes"), "title": a["title"], "body": a.get("body", ""),
-            "updated_at": _now(ws)}))
+            "updated_at": ws.as_of}))
 
     def update(ws, a, _):
         _existing(ws, "notes", a["id"])
         changes = {k: a[k] for k in ("title", "body", "folder") if k in a}
-        return _done("notes", ws.update("notes", a["id"], changes | {"updated_at": _now(ws)}))
+        return _done("notes", ws.update("notes", a["id"], changes | {"updated_at": ws.as_of}))
 
     return [
         ("notes_create", "Write a new note.",
@@ -106,7 +102,7 @@ def _todos() -> list:
             changes["due_date"] = _date(a["due_date"], "due_date")
         if "status" in a:
             changes["status"] = a["status"]
-            changes["completed_at"] = _now(ws) if a["status"] == "done" else None
+            changes["completed_at"] = ws.as_of if a["status"] == "done" else None
         return _done("todos", ws.update("todos", a["id"], changes))
 
     return [
@@ -205,7 +201,7 @@ def _mail(service: str, table: str, address_key: str) -> Callable[[], list]:
             "thread_id": thread or "th_" + record_id.split("_", 1)[1],
             "folder": "sent", "from_name": user["name"], "from_address": user[address_key],
             "to_addresses": ", ".join(a["to"]), "cc_addresses": ", ".join(a.get("cc", [])),
-            "subject": subject or a["subject"], "body": a["body"], "sent_at": _now(ws),
+            "subject": subject or a["subject"], "body": a["body"], "sent_at": ws.as_of,
             "in_reply_to": reply_to}))
 
     def reply(ws, a, user):
@@ -246,7 +242,7 @@ def _sms() -> list:
             "conversation_id": earlier[0]["conversation_id"] if earlier
             else "cv_" + number.strip("+"),
             "phone_number": a["to"], "contact_name": earlier[0]["contact_name"] if earlier
-            else None, "direction": "outgoing", "text": a["text"], "sent_at": _now(ws)}))
+            else None, "direction": "outgoing", "text": a["text"], "sent_at": ws.as_of}))
 
     return [("sms_send", "Text a phone number as the user.",
              object_schema({"to": _NONEMPTY, "text": _NONEMPTY}, ["to", "text"]), send)]
@@ -259,7 +255,7 @@ def _chat() -> list:
             _existing(ws, "chat_messages", a["reply_to"])
         return _done("chat_messages", ws.insert("chat_messages", {
             "channel_id": a["channel"], "sender_name": user["name"],
-            "sender_handle": user.get("handle"), "text": a["text"], "sent_at": _now(ws),
+            "sender_handle": user.get("handle"), "text": a["text"], "sent_at": ws.as_of,
             "reply_to": a.get("reply_to")}))
 
     return [("chat_send", "Post a message in a channel or direct conversation.",
