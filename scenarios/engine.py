@@ -269,21 +269,26 @@ class Storylines:
             return bool(value)
         return None if value is None else str(value)
 
-    def _defaults(self, table: str) -> dict[str, Any]:
+    def _with_defaults(self, table: str, columns: dict[str, Any],
+                       threads: str) -> dict[str, Any]:
+        """``columns`` completed the way an app fills them in: mail lands in the inbox of
+        the right address, in a new thread from the id stream ``threads``; a text is
+        incoming, in the thread routine life keeps for its number."""
         p = self.life.person
         if table in ("personal_emails", "work_emails"):
-            return {"thread_id": self.world.ids.one(f"threads/{table}", "th_"), "folder": "inbox",
+            return {"thread_id": self.world.ids.one(threads, "th_"), "folder": "inbox",
                     "to_addresses": p.personal_email if table == "personal_emails"
-                    else p.work_email, "cc_addresses": ""}
+                    else p.work_email, "cc_addresses": ""} | columns
         if table == "sms_messages":
-            return {"direction": "incoming"}
-        return {}
+            out = {"direction": "incoming"} | columns
+            out.setdefault("conversation_id", self._thread_of(str(out.get("phone_number", ""))))
+            return out
+        return dict(columns)
 
     def _emit(self, inst: Instance, step: EmitStep, rng) -> None:
-        columns = self._defaults(step.table) | self._columns(inst, step.table, step.fields,
-                                                             step.text)
-        if step.table == "sms_messages" and "conversation_id" not in columns:
-            columns["conversation_id"] = self._thread_of(str(columns.get("phone_number", "")))
+        columns = self._with_defaults(
+            step.table, self._columns(inst, step.table, step.fields, step.text),
+            threads=f"threads/{step.table}")
         cause = None
         if isinstance(step, PropagateStep):
             cause = inst.names[step.source].get("event_id")
@@ -304,16 +309,7 @@ class Storylines:
                         at: int) -> str:
         """Write a look-alike record at instant ``at``: its own root, its own ids."""
         stream = f"lookalikes/{inst.instance_id}/{step.table}"
-        columns = dict(columns)
-        if step.table in ("personal_emails", "work_emails"):
-            p = self.life.person
-            to = p.personal_email if step.table == "personal_emails" else p.work_email
-            columns = {"folder": "inbox", "cc_addresses": "", "to_addresses": to} | columns
-            columns.setdefault("thread_id", self.world.ids.one(f"{stream}/threads", "th_"))
-        elif step.table == "sms_messages":
-            columns.setdefault("direction", "incoming")
-            columns.setdefault("conversation_id",
-                               self._thread_of(str(columns.get("phone_number", ""))))
+        columns = self._with_defaults(step.table, columns, f"{stream}/threads")
         created = TABLES[step.table].created_column
         if created:
             columns[created] = at
