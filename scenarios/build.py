@@ -78,7 +78,6 @@ def live(
     if storylines is None:
         storylines = noise.storylines_for(days) if noise else 0
     target = ratio if ratio is not None else (noise.ratio if noise else None)
-
     volume = noise.volume if noise else 1.0
 
     def run(volume: float, boost: dict[str, float]) -> tuple[World, Life, Storylines,
@@ -97,7 +96,7 @@ def live(
         world.run()
         return world, life, runner, skipped
 
-    if target is None:
+    if target is None or storylines <= 0:  # no signal to measure noise against
         world, life, runner, skipped = run(volume, {})
         return LivedWorld(world, life, runner, skipped)
     # A quick run at a fraction of the volume measures the signal in each service and how
@@ -106,7 +105,7 @@ def live(
     # thins the very same world.
     world, _, runner, _ = run(volume * PROBE_VOLUME, {})
     signal = runner.signal_events()
-    if not signal:  # nothing to measure noise against: keep routine life whole
+    if not signal:  # no family fits this persona: keep routine life whole
         world, life, runner, skipped = run(volume, {})
         return LivedWorld(world, life, runner, skipped)
     aim = max(target, noise.ratio or 0.0) if noise else target
