@@ -28,7 +28,7 @@ storyline's own records are the same with or without them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -68,6 +68,8 @@ class Lookalike:
     similarity: str
     violates: str  # the parameters it changed, comma-separated
     overlap: float
+    # The bindings it was rendered from, so a task can say which wrong value it shows.
+    names: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 class Lookalikes:
@@ -112,7 +114,8 @@ class Lookalikes:
                           "medium" if overlap >= 0.5 else "low")
             record_id = runner.write_lookalike(shadow, step, columns, at)
             self.made.append(Lookalike(step.table, record_id, at, inst.instance_id, step.id,
-                                       similarity, ",".join(changed), round(overlap, 3)))
+                                       similarity, ",".join(changed), round(overlap, 3),
+                                       names))
 
 
 def _unlinked(inst: Instance, table: str, columns: dict[str, Any]) -> dict[str, Any]:

@@ -200,17 +200,23 @@ class Storylines:
             "today": now.astimezone(clock.tz).date(),
             **inst.names,
         }
-        return Context(names, self.world.holidays, clock.tz, formatters={
+        return Context(names, self.world.holidays, clock.tz, formatters=self.formatters())
+
+    def formatters(self) -> dict[str, Any]:
+        """How this world writes money, dates and times (the persona's locale)."""
+        life = self.life
+        return {
             "money": lambda minor: str(life.money(np.array([int(minor)]))[0]),
             "date_text": lambda d: self._date_text(d),
             "time_text": lambda t: str(life.times(np.array([self._instant(t)]))[0]),
-        })
+        }
 
     def evaluate(self, inst: Instance, expr) -> Any:
         """An expression of ``inst``'s storyline, in its bindings and at its clock."""
         return parse(expr).evaluate(self._context(inst))
 
-    def _render(self, inst: Instance, template: str) -> str:
+    def render(self, inst: Instance, template: str) -> str:
+        """A text template of ``inst``'s storyline, its {holes} filled at its clock."""
         ctx = self._context(inst)
         return TEMPLATE_HOLES.sub(lambda m: _plain(parse(m.group(1)).evaluate(ctx)), template)
 
@@ -253,7 +259,7 @@ class Storylines:
         for name, expr in fields.items():
             out[name] = self._to_column(self.evaluate(inst, expr), types[name])
         for name, template in text.items():
-            out[name] = self._render(inst, template)
+            out[name] = self.render(inst, template)
         return out
 
     def _to_column(self, value: Any, type_: pa.DataType) -> Any:

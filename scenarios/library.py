@@ -1,14 +1,23 @@
-"""Loading storyline families: the shipped library plus a user's ``--library`` directory."""
+"""Loading behaviour files: storyline and task families, shipped and from ``--library``."""
 
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
 
-from personas.errors import load_by_id, load_spec
+from personas.errors import SpecError, load_by_id, load_spec
 from scenarios.storyline_spec import StorylineSpec
+from scenarios.task_spec import TaskFamilySpec
+from sim.services import CATALOGUE
 
 SHIPPED = Path(str(resources.files("scenarios") / "library"))
+
+
+def _files(kind: str, library: Path | None) -> list[Path]:
+    files = sorted((SHIPPED / kind).glob("*.toml"))
+    if library is not None and (library / kind).is_dir():
+        files += sorted((library / kind).glob("*.toml"))
+    return files
 
 
 def load_storyline(path: Path) -> StorylineSpec:
@@ -18,9 +27,44 @@ def load_storyline(path: Path) -> StorylineSpec:
 
 def load_storylines(library: Path | None = None) -> dict[str, StorylineSpec]:
     """All storyline families by id: shipped first, then ``library``/storylines."""
-    files = sorted((SHIPPED / "storylines").glob("*.toml"))
-    if library is not None:
-        sub = library / "storylines"
-        if sub.is_dir():
-            files += sorted(sub.glob("*.toml"))
-    return load_by_id(files, load_storyline, "storyline")
+    return load_by_id(_files("storylines", library), load_storyline, "storyline")
+
+
+def load_task_families(library: Path | None = None,
+                       storylines: dict[str, StorylineSpec] | None = None,
+                       ) -> dict[str, TaskFamilySpec]:
+    """All task families by id (shipped, then ``library``/tasks), each checked against the
+    storyline it builds on: the storyline exists, its evidence names steps of it, and its
+    tools belong to real services."""
+    storylines = storylines if storylines is not None else load_storylines(library)
+    out = {}
+    for path in _files("tasks", library):
+        family = load_spec(path, TaskFamilySpec)
+        _check_against(path, family, storylines)
+        if family.id in out:
+            raise SpecError(f"{path}:id", f"task family id {family.id!r} is defined twice")
+        out[family.id] = family
+    return out
+
+
+def _check_against(path: Path, family: TaskFamilySpec,
+                   storylines: dict[str, StorylineSpec]) -> None:
+    story = storylines.get(family.storyline)
+    if story is None:
+        raise SpecError(f"{path}:storyline", f"no storyline family {family.storyline!r}")
+    steps = {s.id for s in story.steps}
+    for i, role in enumerate(family.evidence):
+        if role not in steps:
+            raise SpecError(f"{path}:evidence[{i}]",
+                            f"storyline {story.id} has no step {role!r}")
+    for m in (family.ask.after, *family.ask.before):
+        if m != "started" and m not in story.milestones:
+            raise SpecError(f"{path}:ask", f"storyline {story.id} never reaches {m!r}")
+    solutions = [("reference", family.reference)]
+    solutions += [(f"alternatives[{i}].calls", s.calls) for i, s in enumerate(family.alternatives)]
+    solutions += [(f"near_misses[{i}].calls", s.calls) for i, s in enumerate(family.near_misses)]
+    for key, calls in solutions:
+        for j, call in enumerate(calls):
+            service = call.tool.rsplit("_", 1)[0]
+            if call.tool not in ("ask_user", "notify_user") and service not in CATALOGUE:
+                raise SpecError(f"{path}:{key}[{j}].tool", f"no service {service!r}")

@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Iterable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from scenarios.predicates import normalise
 
@@ -31,6 +32,7 @@ _NUMBER = r"(\d{1,3}(?:[ ,\u202f]\d{3})+|\d+)(?:[.,](\d{1,2}))?(?![\d])"
 _CURRENCY = r"(?:[$€£¥₹]|\b[A-Z]{3}\b)"
 _AMOUNT = re.compile(rf"{_CURRENCY}\s?{_NUMBER}|(?<![\w.,]){_NUMBER}\s?{_CURRENCY}"
                      r"|(?<![\w.,:/-])(\d{1,3}(?:[ ,\u202f]\d{3})+|\d+)[.,](\d{2})(?![\d])")
+_INSTANT = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z)")
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})")
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH})\.?"
                         r"(?:,?\s+(\d{4}))?\b", re.I)
@@ -90,13 +92,26 @@ def seen(results: Iterable[Any]) -> str:
                      for r in results)
 
 
-def grounded(kind: str, value: Any, shown: str, year: int) -> bool:
-    """Whether ``value`` appeared in what the agent was shown (``seen``)."""
+def local_dates(text: str, tz: str) -> set[dt.date]:
+    """The local calendar dates (in zone ``tz``) of the ISO instants in ``text``: tools
+    give instants in UTC, and a meeting at 18:00 UTC may be tomorrow where the user is."""
+    zone = ZoneInfo(tz)
+    out = set()
+    for match in _INSTANT.finditer(text):
+        with contextlib.suppress(ValueError):
+            out.add(dt.datetime.fromisoformat(match.group(0)).astimezone(zone).date())
+    return out
+
+
+def grounded(kind: str, value: Any, shown: str, year: int, tz: str = "UTC") -> bool:
+    """Whether ``value`` appeared in what the agent was shown (``seen``); dates count in
+    any written form and as the local date of an instant in the user's zone ``tz``."""
     if kind == "amount":
         minor = int(value)
         return (re.search(rf"_minor\": {minor}\b", shown) is not None
                 or minor in amounts_in(shown))
     if kind == "date":
         day = dt.date.fromisoformat(str(value)[:10])
-        return day.isoformat() in shown or day in dates_in(shown, year)
+        return (day.isoformat() in shown or day in dates_in(shown, year)
+                or day in local_dates(shown, tz))
     return normalise(str(value)) in normalise(shown)

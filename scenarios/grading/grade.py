@@ -64,6 +64,7 @@ class Scope:
 @dataclass(frozen=True)
 class Oracle:
     year: int  # completes dates a reply writes without a year
+    tz: str = "UTC"  # the user's zone: the local date of an instant a tool showed
     required: Mapping[str, Any] | None = None  # a predicate document
     forbidden: tuple[Mapping[str, Any], ...] = ()
     facts: tuple[Fact, ...] = ()
@@ -130,7 +131,7 @@ def grade(oracle: Oracle, initial: State, final: State, reply: str,
 def _fact(fact: Fact, oracle: Oracle, reply: str, shown: str) -> tuple[bool, str]:
     if not stated(fact.kind, fact.value, reply, oracle.year):
         return False, f"the reply does not state {fact.value!r}"
-    if not grounded(fact.kind, fact.value, shown, oracle.year):
+    if not grounded(fact.kind, fact.value, shown, oracle.year, oracle.tz):
         return False, f"{fact.value!r} never appeared in a tool result"
     if not fact.contrastive:
         for wrong in oracle.wrong:
@@ -143,7 +144,10 @@ def _collateral(oracle: Oracle, initial: State, final: State,
                 log: list[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
     harmful, benign = [], []
     for table in sorted(set(initial) | set(final)):
-        before, after = _records(initial.get(table)), _records(final.get(table))
+        first, last = initial.get(table), final.get(table)
+        if first is not None and last is not None and first.equals(last):
+            continue  # most tables: nothing to diff row by row
+        before, after = _records(first), _records(last)
         for rid in sorted(set(before) | set(after)):
             if before.get(rid) == after.get(rid):
                 continue

@@ -19,7 +19,7 @@ import polars as pl
 from .document import parse_instant
 from .errors import PredicateError, Verdict, child
 from .overlap import SHOWN, overlaps
-from .state import State, contents, table
+from .state import State, contents, new_or_changed, table
 from .where import describe as describe_where
 from .where import matches
 
@@ -126,13 +126,8 @@ def _rows(node: Node, path: str, ctx: Context, bindings: Bindings) -> pl.DataFra
     name = node["table"]
     frame = table(ctx.final, name, child(path, "table"), "final")
     if node.get("created") or node.get("changed"):
-        known = ctx.contents("initial", name, path)
-        now = ctx.contents("final", name, path)
-        keep = ({r for r in now if r not in known} if node.get("created") else
-                {r for r, row in now.items() if r in known and known[r] != row})
-        if frame.height:
-            frame = frame.filter(pl.Series([r in keep for r in frame["record_id"].to_list()],
-                                           dtype=pl.Boolean))
+        before = table(ctx.state("initial", path), name, child(path, "table"), "initial")
+        frame = new_or_changed(frame, before, created=bool(node.get("created")))
     where = node.get("where", [])
     return frame.filter(matches(frame, where, child(path, "where"), bindings, name))
 

@@ -87,6 +87,23 @@ def contents(frame: pl.DataFrame, name: str, path: str) -> dict[str, dict[str, A
     return out
 
 
+def new_or_changed(final: pl.DataFrame, initial: pl.DataFrame, *, created: bool) -> pl.DataFrame:
+    """Rows of ``final`` that are new (``created``) or that changed content since
+    ``initial``, found with joins rather than row by row: states hold thousands of rows."""
+    if final.height == 0:
+        return final
+    ids = initial["record_id"] if initial.height else pl.Series([], dtype=pl.String)
+    known = pl.col("record_id").is_in(ids.implode())
+    if created:
+        return final.filter(~known)
+    if initial.height == 0 or final.equals(initial):
+        return final.clear()
+    columns = [c for c in final.columns if c not in BOOKKEEPING and c in initial.columns]
+    same = final.join(initial.select(columns).unique(), on=columns, how="semi",
+                      nulls_equal=True)
+    return final.filter(known & ~pl.col("record_id").is_in(same["record_id"].implode()))
+
+
 def _read(paths: list[Path]) -> pl.DataFrame:
     try:
         return pl.concat([pl.read_parquet(p) for p in paths], how="vertical")

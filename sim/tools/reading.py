@@ -12,6 +12,9 @@ from sim.workspace import Workspace
 PAGE = 20
 WINDOW_DAYS = 30
 _TOKEN = re.compile(r"\w+")
+# since/until select calendar entries by when they happen, not when they were made; and
+# the calendar has no default window, since what matters most is still ahead.
+_RANGE_COLUMN = {"calendar_events": "start"}
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -64,9 +67,9 @@ def user_tools() -> list[Tool]:
 
 def _find(ws: Workspace, tables: list[str], args: dict, query: str | None) -> dict:
     table = args.get("table", tables[0])
-    time_column = TABLES[table].created_column
+    time_column = _RANGE_COLUMN.get(table, TABLES[table].created_column)
     since, until = _day(args.get("since"), "since"), _day(args.get("until"), "until")
-    if time_column and since is None and until is None:
+    if TABLES[table].created_column and since is None and until is None:
         since = ws.as_of - dt.timedelta(days=WINDOW_DAYS)
     if until is not None:
         until = until + dt.timedelta(days=1)  # the whole last day

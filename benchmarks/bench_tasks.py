@@ -1,0 +1,112 @@
+"""Benchmark: worlds with snapshots, tasks and self-checks; tasks per world; drops by reason.
+
+For each persona and seed this builds the default 100-day world under the ``typical``
+profile with every shipped storyline, then its environments (``scenarios.environments``):
+snapshots, rendered tasks and their self-checks. Reports the median seconds per world
+(simulation and environments separately), tasks kept per world, and dropped tasks by
+reason. ``--verbose`` prints every dropped task with the checks that failed, which is what
+an author of a task family wants to see.
+
+    .venv/bin/python benchmarks/bench_tasks.py
+    .venv/bin/python benchmarks/bench_tasks.py --families resolve_double_booking --seeds 5 -v
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections import Counter
+from pathlib import Path
+
+from personas.library import load_personas
+from scenarios.build import live
+from scenarios.environments import environments
+from scenarios.library import load_storylines, load_task_families
+from scenarios.noise import load_profiles
+from scenarios.selfcheck import Snapshot, self_check
+from scenarios.tasks import instantiate, plan, share_snapshots
+
+HERE = Path(__file__).resolve().parent
+
+
+def explain(lived, families) -> None:
+    """Print each dropped task of one world with the checks its reference run failed."""
+    import numpy as np
+
+    from scenarios.environments import EVEN, user_of
+    from sim.snapshot import snapshot
+
+    runner, clock, history = lived.storylines, lived.world.clock, lived.tables()
+    formats = runner.formatters()
+    for at, group in share_snapshots(plan(runner, families, EVEN)):
+        us = int(clock.to_arrow_us(np.array([at]))[0])
+        snap = Snapshot(snapshot(history, us), us, sorted(lived.world.services),
+                        user_of(lived), formats["money"], formats["date_text"])
+        for ask in group:
+            task = instantiate(runner, ask, at)
+            reason = None if task is None else self_check(task, snap)
+            if reason is None:
+                continue
+            print(f"  DROP {task.key} ({task.difficulty}): {reason}\n    prompt: {task.prompt}")
+            for name, solution in [("reference", task.reference),
+                                   *[(f"alt {a.description}", a) for a in task.alternatives],
+                                   *[(f"miss {m.description}", m) for m in task.near_misses]]:
+                result, log = snap.run(task, solution)
+                failed = [f"{c.name}: {c.reason}" for c in result.checks if not c.passed]
+                print(f"    {name}: passed={result.passed} {failed}")
+                for entry in log:
+                    if "error" in (entry.get("result") or {}):
+                        print(f"      {entry['tool']} -> {entry['result']['error']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--personas", default=",".join(sorted(load_personas())))
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--families", default="", help="comma-separated task family ids")
+    parser.add_argument("--out", type=Path, default=None, help="write results as JSON")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args()
+    storylines, profile = load_storylines(), load_profiles()["typical"]
+    families = load_task_families(storylines=storylines)
+    if args.families:
+        families = {k: v for k, v in families.items() if k in args.families.split(",")}
+    world_s, env_s, kept, dropped, by_family = [], [], [], Counter(), Counter()
+    for persona in args.personas.split(","):
+        spec = load_personas()[persona]
+        for seed in range(args.seeds):
+            t0 = time.perf_counter()
+            lived = live(spec, seed=seed, days=100, families=storylines, noise=profile)
+            history = lived.tables()
+            t1 = time.perf_counter()
+            envs = environments(lived, families, history=history)
+            t2 = time.perf_counter()
+            world_s.append(t1 - t0)
+            env_s.append(t2 - t1)
+            kept.append(len(envs.tasks))
+            dropped.update(envs.dropped)
+            by_family.update(t.family.id for t in envs.tasks)
+            print(f"{persona} seed {seed}: {len(envs.tasks)} tasks in "
+                  f"{len(envs.environments)} snapshots, dropped {dict(envs.dropped)}, "
+                  f"world {t1 - t0:.2f} s, environments {t2 - t1:.2f} s")
+            if args.verbose and envs.dropped:
+                explain(lived, families)
+    result = {
+        "worlds": len(kept), "seconds_world_median": round(statistics.median(world_s), 3),
+        "seconds_environments_median": round(statistics.median(env_s), 3),
+        "seconds_total_median": round(statistics.median(
+            [a + b for a, b in zip(world_s, env_s, strict=True)]), 3),
+        "tasks_per_world_mean": round(sum(kept) / len(kept), 2),
+        "tasks_by_family": dict(sorted(by_family.items())),
+        "dropped": dict(sorted(dropped.items())),
+    }
+    print(json.dumps(result, indent=2))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""A lived world's environments: its snapshots and the verified tasks attached to them.
+
+``environments`` plans every ask the world offers, groups asks under shared snapshot
+instants, renders each task at its instant and keeps it only if it passes its self-check.
+Dropped tasks are counted by reason; the exporter writes what is kept.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from scenarios.build import LivedWorld
+from scenarios.selfcheck import Snapshot, self_check
+from scenarios.task_spec import TaskFamilySpec
+from scenarios.tasks import Task, instantiate, plan, share_snapshots
+from sim.snapshot import snapshot
+
+EVEN = {"simple": 1.0, "medium": 1.0, "hard": 1.0}
+
+
+@dataclass
+class Environment:
+    """One snapshot instant and the tasks that passed their self-check there."""
+
+    as_of: int  # world seconds
+    as_of_us: int  # microseconds since the Unix epoch, UTC
+    tables: dict[str, pa.Table]  # agent-visible, snapshot schemas
+    tasks: list[Task] = field(default_factory=list)
+
+
+@dataclass
+class Environments:
+    environments: list[Environment]
+    candidates: int  # tasks rendered (before self-checks)
+    dropped: Counter  # reason -> count
+    not_applicable: int  # asks whose family condition was false at the ask
+
+    @property
+    def tasks(self) -> list[Task]:
+        return [t for env in self.environments for t in env.tasks]
+
+
+def user_of(lived: LivedWorld) -> dict[str, str]:
+    """Who the tools act as: the persona's name and addresses."""
+    p = lived.life.person
+    return {"name": p.full_name, "email": p.personal_email, "work_email": p.work_email,
+            "phone": p.phone}
+
+
+def environments(lived: LivedWorld, families: Mapping[str, TaskFamilySpec], *,
+                 difficulty: Mapping[str, float] | None = None,
+                 history: Mapping[str, pa.Table] | None = None) -> Environments:
+    """Snapshots and verified tasks of ``lived`` for ``families`` (``history``: the world's
+    exported history tables, when the caller already has them)."""
+    runner, clock = lived.storylines, lived.world.clock
+    history = history if history is not None else lived.tables()
+    asks = plan(runner, families, difficulty or EVEN)
+    formats = runner.formatters()
+    services, user = sorted(lived.world.services), user_of(lived)
+    out, dropped, candidates, idle = [], Counter(), 0, 0
+    for at, group in share_snapshots(asks):
+        us = int(clock.to_arrow_us(np.array([at]))[0])
+        tables = snapshot(history, us)
+        snap = Snapshot(tables, us, services, user, formats["money"], formats["date_text"])
+        env = Environment(at, us, tables)
+        for ask in group:
+            task = instantiate(runner, ask, at)
+            if task is None:
+                idle += 1
+                continue
+            candidates += 1
+            reason = self_check(task, snap)
+            if reason is None:
+                env.tasks.append(task)
+            else:
+                dropped[reason] += 1
+        if env.tasks:
+            out.append(env)
+    return Environments(out, candidates, dropped, idle)

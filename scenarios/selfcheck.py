@@ -1,0 +1,137 @@
+"""Every task verified by construction (DESIGN.md contract 5), before it is written.
+
+A task is kept only when, replayed through the same workspace and tools an agent uses:
+
+- the reference solution passes (and none of its calls is refused);
+- doing nothing fails;
+- every declared alternative passes, and every declared near miss fails;
+- every answer fact is visible somewhere in the snapshot;
+- every service it requires really is required: the reference writes through it, or some
+  answer fact's value is visible in that service and in no other at the snapshot (and then
+  the reference must have read it there).
+
+A failing task is dropped with the first reason that failed (``REASONS``); the caller counts
+them. ``services_required`` and ``services_touched`` (every service holding evidence or
+receiving a write, the number to compare with Claw-Anything's 10.1) are filled in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import polars as pl
+import pyarrow as pa
+
+from scenarios.grading import Grade, grade
+from scenarios.tasks import Solution, Task
+from sim.services import TABLE_SERVICE, TABLES
+from sim.tools import Toolbox
+from sim.workspace import Workspace
+
+REASONS = ("reference_tool_error", "reference_fails", "doing_nothing_passes",
+           "alternative_fails", "near_miss_passes", "fact_not_visible",
+           "required_service_unread")
+READ_VERBS = ("search", "list", "read")
+
+
+@dataclass
+class Snapshot:
+    """One frozen snapshot, prepared once for every task that shares it."""
+
+    tables: Mapping[str, pa.Table]
+    as_of_us: int
+    services: list[str]
+    user: Mapping[str, str]
+    money: Callable[[int], str]  # the persona's way of writing an amount
+    date_text: Callable[[dt.date], str]
+
+    def __post_init__(self) -> None:
+        self.frames = {t: pl.from_arrow(v) for t, v in self.tables.items()}
+        self._base = Workspace(self.tables, as_of_us=self.as_of_us)
+
+    def run(self, task: Task, solution: Solution) -> tuple[Grade, list[dict]]:
+        """Replay ``solution`` on a fresh workspace and grade it."""
+        box = Toolbox(self._base.fork(salt=task.key), self.services, user=self.user)
+        for call in solution.calls:
+            box.call(call["tool"], call["args"])
+        final = {t: self.frames[t] if v is self.tables.get(t) else pl.from_arrow(v)
+                 for t, v in box.workspace.final_state().items()}  # unchanged: shared
+        return grade(task.oracle, self.frames, final, solution.reply, box.log), box.log
+
+    def showing(self, kind: str, value) -> set[str]:
+        """Services with a record that shows ``value`` (an answer fact) at the snapshot."""
+        if kind == "amount":
+            minor = abs(int(value))
+            texts, numbers = [self.money(minor)], [minor, -minor]
+        elif kind == "date":
+            day = dt.date.fromisoformat(str(value)[:10])
+            texts, numbers = [self.date_text(day), day.isoformat()], [day]
+        else:
+            texts, numbers = [str(value)], []
+        out = set()
+        for table, frame in self.frames.items():
+            if frame.height and _shows(frame, table, kind, texts, numbers):
+                out.add(TABLE_SERVICE[table])
+        return out
+
+
+def _shows(frame: pl.DataFrame, table: str, kind: str, texts: list[str],
+           numbers: list) -> bool:
+    spec = TABLES[table]
+    conditions = []
+    for column in spec.text_columns:
+        text = pl.col(column).fill_null("")
+        if kind == "text":
+            text = text.str.to_lowercase()
+        for t in texts:
+            conditions.append(text.str.contains(t.lower() if kind == "text" else t,
+                                                literal=True))
+    for f in spec.columns:
+        if kind == "amount" and f.name.endswith("_minor"):
+            conditions.append(pl.col(f.name).is_in(numbers))
+        if kind == "date" and pa.types.is_date32(f.type):
+            conditions.append(pl.col(f.name).is_in(numbers))
+    if not conditions:
+        return False
+    return bool(frame.select(pl.any_horizontal(conditions).any()).item())
+
+
+def service_of(tool: str) -> str | None:
+    """The service a ``<service>_<verb>`` tool belongs to (None for the user tools)."""
+    return tool.rsplit("_", 1)[0] if tool not in ("ask_user", "notify_user") else None
+
+
+def self_check(task: Task, snap: Snapshot) -> str | None:
+    """None when ``task`` is sound (and its service lists are filled in), else the reason
+    it must be dropped."""
+    result, log = snap.run(task, task.reference)
+    if any("error" in (entry.get("result") or {}) for entry in log):
+        return "reference_tool_error"
+    if not result.passed:
+        return "reference_fails"
+    if snap.run(task, Solution("nothing", (), ""))[0].passed:
+        return "doing_nothing_passes"
+    if any(not snap.run(task, alt)[0].passed for alt in task.alternatives):
+        return "alternative_fails"
+    if any(snap.run(task, miss)[0].passed for miss in task.near_misses):
+        return "near_miss_passes"
+    written = {service_of(c["tool"]) for c in task.reference.calls
+               if c["tool"].rsplit("_", 1)[-1] not in READ_VERBS} - {None}
+    read = {service_of(e["tool"]) for e in log
+            if str(e["tool"]).rsplit("_", 1)[-1] in READ_VERBS}
+    unique = set()
+    for fact in task.oracle.facts:
+        where = snap.showing(fact.kind, fact.value)
+        if not where:
+            return "fact_not_visible"
+        if len(where) == 1:
+            unique |= where
+    if unique - read:
+        return "required_service_unread"
+    task.services_required = sorted(written | unique)
+    evidence = {TABLE_SERVICE[table] for table, _ in task.evidence}
+    task.services_touched = sorted(evidence | written | unique)
+    return None
+

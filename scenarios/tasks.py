@@ -1,0 +1,293 @@
+"""Reactive tasks from a lived world: when the user asks, what, and what a right answer is.
+
+For every storyline instance and every task family built on its storyline, the user asks
+once, at a difficulty drawn from the recipe's mix. The ask falls inside the window the
+family names (after one milestone, before the first of others); difficulty picks how far
+in (``SHARES``), so a hard task's evidence lies deeper in history, often beyond the tools'
+default 30-day search window. Asks whose windows overlap share one snapshot instant
+(:func:`share_snapshots`), the way several requests land on one day of a user's life.
+
+Everything a task states is rendered from the instance at the ask: its bindings, the
+records it wrote so far, its look-alikes and conflicts. Nothing here decides whether a task
+is sound; :mod:`scenarios.selfcheck` replays it and drops those that fail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from scenarios.engine import Instance, Storylines
+from scenarios.grading import Fact, Oracle, Scope, WrongValue
+from scenarios.storyline_spec import EmitStep
+from scenarios.task_spec import DIFFICULTIES, SolutionSpec, TaskFamilySpec
+from sim.clock import HOUR, MINUTE
+
+# Where in its window each difficulty asks (shares of the window's length).
+SHARES = {"simple": (0.02, 0.25), "medium": (0.25, 0.6), "hard": (0.6, 0.95)}
+PHONE_TABLES = frozenset({"sms_messages", "call_log"})
+_WHOLE = re.compile(r"^\{([^{}]+)\}$")
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Tool calls (``{"tool", "args"}``) and a reply."""
+
+    description: str
+    calls: tuple[dict, ...]
+    reply: str
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One task to be: an instance, a family, a difficulty and the window it may fall in."""
+
+    instance: Instance
+    family: TaskFamilySpec
+    difficulty: str
+    low: int  # world seconds
+    high: int
+
+
+@dataclass
+class Task:
+    key: str  # "<storyline instance id>/<family id>": unique in a world
+    family: TaskFamilySpec
+    instance_id: str
+    difficulty: str
+    template: int  # which prompt template of the family and difficulty
+    as_of: int  # world seconds
+    prompt: str
+    oracle: Oracle
+    reference: Solution
+    alternatives: list[Solution]
+    near_misses: list[Solution]
+    evidence: list[tuple[str, str]]  # (table, record_id) visible at the ask
+    distractors: list[tuple[str, str]]
+    conflicts: list[dict]
+    devices: list[str]
+    services_required: list[str] = field(default_factory=list)  # filled by the self-check
+    services_touched: list[str] = field(default_factory=list)
+
+
+class TaskFamilyError(ValueError):
+    """A task family's data failed on a real instance; ``where`` names family and key."""
+
+    def __init__(self, where: str, why: str) -> None:
+        super().__init__(where, why)
+        self.where, self.why = where, why
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.why}"
+
+
+def plan(runner: Storylines, families: Mapping[str, TaskFamilySpec],
+         difficulty: Mapping[str, float]) -> list[Ask]:
+    """Every ask this world offers: one per (instance, family on its storyline) whose window
+    opened and is long enough. ``difficulty`` weighs simple, medium and hard."""
+    weights = np.array([difficulty.get(d, 0.0) for d in DIFFICULTIES], float)
+    weights = weights / weights.sum()
+    end = runner.world.clock.end_seconds
+    by_storyline: dict[str, list[TaskFamilySpec]] = {}
+    for fam in sorted(families.values(), key=lambda f: f.id):
+        by_storyline.setdefault(fam.storyline, []).append(fam)
+    asks = []
+    for inst in runner.instances:
+        if inst.aborted:
+            continue
+        for fam in by_storyline.get(inst.spec.id, []):
+            rng = runner.world.rng.child(inst.instance_id).stream(f"tasks/{fam.id}")
+            level = DIFFICULTIES[int(rng.choice(len(DIFFICULTIES), p=weights))]
+            opened = inst.start if fam.ask.after == "started" else inst.milestones.get(
+                fam.ask.after)
+            if opened is None:
+                continue
+            closes = [inst.milestones[m] for m in fam.ask.before if m in inst.milestones]
+            closed = min([*closes, end - HOUR])
+            if closed - opened < fam.ask.min_hours * HOUR:
+                continue
+            lo, hi = SHARES[level]
+            span = closed - opened
+            asks.append(Ask(inst, fam, level, opened + int(lo * span), opened + int(hi * span)))
+    return asks
+
+
+def share_snapshots(asks: list[Ask]) -> list[tuple[int, list[Ask]]]:
+    """Group asks whose windows overlap under one instant (fewest instants: greedy interval
+    stabbing), each instant the middle of its group's common window, on a whole minute."""
+    groups = []
+    todo = sorted(asks, key=lambda a: (a.high, a.low, a.instance.instance_id, a.family.id))
+    while todo:
+        first = todo[0]
+        group = [a for a in todo if a.low <= first.high]
+        start = max(a.low for a in group)
+        at = (start + first.high) // 2 // MINUTE * MINUTE
+        group = [a for a in group if a.low <= at <= a.high] or [first]
+        if first not in group:  # rounding fell before its window
+            at = first.high // MINUTE * MINUTE
+        groups.append((at, group))
+        todo = [a for a in todo if a not in group]
+    return sorted(groups, key=lambda g: g[0])
+
+
+def instantiate(runner: Storylines, ask: Ask, as_of: int) -> Task | None:
+    """The task ``ask`` becomes when the user asks at ``as_of`` (None when the family's
+    ``when`` is false for this instance then)."""
+    fam = ask.family
+    inst = replace(ask.instance, clock=as_of, names=_names_as_of(
+        ask.instance.names, runner.world.clock.instant(as_of)))
+    at = _Renderer(runner, inst, fam.id)
+    if fam.when is not None and not at.value("when", "{" + fam.when + "}"):
+        return None
+    rng = runner.world.rng.child(inst.instance_id).stream(f"tasks/{fam.id}/prompt")
+    templates = getattr(fam.prompts, ask.difficulty)
+    k = int(rng.integers(len(templates)))
+    visible = [(t, rid, role) for t, rid, vf, role in inst.records if vf <= as_of]
+    evidence = list(dict.fromkeys((t, rid) for t, rid, role in visible if role in fam.evidence))
+    made = runner.lookalikes.made if runner.lookalikes is not None else []
+    seen_lookalikes = [d for d in made if d.instance_id == inst.instance_id
+                       and d.valid_from <= as_of]
+    conflicts = [c for c in inst.conflicts if c["valid_from"] <= as_of]
+    facts = tuple(Fact(f.slot, f.kind, at.value(f"facts.{f.slot}", f.value), f.contrastive)
+                  for f in fam.facts)
+    oracle = Oracle(
+        year=runner.world.clock.instant(as_of).astimezone(runner.world.clock.tz).year,
+        tz=str(runner.world.clock.tz),
+        required=at.value("required", fam.required),
+        forbidden=tuple(at.value(f"forbidden[{i}]", d) for i, d in enumerate(fam.forbidden)),
+        facts=facts,
+        wrong=_wrong(runner, inst, fam, facts, seen_lookalikes, conflicts),
+        scope=tuple(Scope(s.table, None if s.ids is None else
+                          tuple(at.value(f"scope.{s.table}", i) for i in s.ids), s.created)
+                    for s in fam.scope))
+    reference = Solution("reference", tuple(at.calls("reference", fam.reference)),
+                         at.value("reply", fam.reply))
+
+    def solutions(key: str, specs: list[SolutionSpec]) -> list[Solution]:
+        return [Solution(s.description, tuple(at.calls(f"{key}[{i}]", s.calls)),
+                         reference.reply if s.reply is None else at.value(key, s.reply))
+                for i, s in enumerate(specs)]
+
+    steps = {s.id: s for s in inst.spec.steps}
+    devices = {fam.device}
+    for table, _rid, role in visible:
+        if role in fam.evidence:
+            step = steps.get(role)
+            if table in PHONE_TABLES:
+                devices.add("phone")
+            if isinstance(step, EmitStep) and step.device:
+                devices.add(step.device)
+    return Task(
+        key=f"{inst.instance_id}/{fam.id}", family=fam, instance_id=inst.instance_id,
+        difficulty=ask.difficulty, template=k, as_of=as_of,
+        prompt=at.value(f"prompts.{ask.difficulty}[{k}]", templates[k]), oracle=oracle,
+        reference=reference, alternatives=solutions("alternatives", fam.alternatives),
+        near_misses=solutions("near_misses", fam.near_misses), evidence=evidence,
+        distractors=list(dict.fromkeys((d.table, d.record_id) for d in seen_lookalikes)),
+        conflicts=[{k: v for k, v in c.items() if k != "valid_from"} for c in conflicts],
+        devices=sorted(devices))
+
+
+def _names_as_of(names: Mapping[str, Any], at: dt.datetime) -> dict[str, Any]:
+    """An instance's bindings as they stood at ``at``: a bound record that was updated
+    later is rewound along its ``previous`` chain to the version the user could see."""
+    out = {}
+    for name, value in names.items():
+        if isinstance(value, dict) and "_table" in value:
+            seen = value
+            while seen["at"] > at and seen.get("previous"):
+                seen = seen["previous"]
+            value = value if seen is value else {**seen, "_table": value["_table"]}
+        out[name] = value
+    return out
+
+
+class _Renderer:
+    """Fills a family's templates in one instance at its ask."""
+
+    def __init__(self, runner: Storylines, inst: Instance, family: str) -> None:
+        self.runner, self.inst, self.family = runner, inst, family
+
+    def value(self, key: str, template: Any) -> Any:
+        try:
+            return _fill(self.runner, self.inst, template)
+        except ValueError as exc:  # ExpressionError and StorylineRunError are ValueErrors
+            raise TaskFamilyError(f"task family {self.family}:{key}", str(exc)) from None
+
+    def calls(self, key: str, specs) -> list[dict]:
+        return [{"tool": c.tool, "args": self.value(f"{key}[{i}].args", c.args)}
+                for i, c in enumerate(specs)]
+
+
+def _fill(runner: Storylines, inst: Instance, template: Any) -> Any:
+    if isinstance(template, dict):
+        return {k: _fill(runner, inst, v) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_fill(runner, inst, v) for v in template]
+    if not isinstance(template, str):
+        return template
+    whole = _WHOLE.match(template)
+    if whole:
+        return _json(runner.evaluate(inst, whole.group(1)))
+    return runner.render(inst, template)
+
+
+def _json(value: Any) -> Any:
+    """A value as task JSON carries it: instants and dates in ISO-8601."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items() if not k.startswith("_")}
+    return value
+
+
+def _wrong(runner: Storylines, inst: Instance, fam: TaskFamilySpec, facts: tuple[Fact, ...],
+           lookalikes: list, conflicts: list[dict]) -> tuple[WrongValue, ...]:
+    """Values a reply must not state for a fact's slot: what the instance's visible
+    look-alikes show instead, and what its conflicts superseded."""
+    out: list[WrongValue] = []
+    for spec, fact in zip(fam.facts, facts, strict=True):
+        for d in lookalikes:
+            shadow = replace(inst, names=d.names)
+            try:
+                other = _fill(runner, shadow, spec.value)
+            except ValueError:
+                continue
+            if other != fact.value:
+                out.append(WrongValue(fact.slot, fact.kind, other, "distractor"))
+        for c in conflicts:
+            if c["slot"] != fact.slot:
+                continue
+            for old in json.loads(c["superseded"]):
+                value = _as_kind(fact.kind, old, runner)
+                if value is not None and value != fact.value:
+                    out.append(WrongValue(fact.slot, fact.kind, value, "superseded"))
+    return tuple(dict.fromkeys(out))
+
+
+def _as_kind(kind: str, text: str, runner: Storylines) -> Any:
+    """A conflict's recorded value (its text form) as a fact of ``kind``."""
+    if kind == "amount":
+        try:
+            return int(text)
+        except ValueError:
+            return None
+    if kind == "date":
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        if moment.tzinfo is not None:
+            return moment.astimezone(runner.world.clock.tz).date().isoformat()
+        return moment.date().isoformat()
+    return text
