@@ -10,7 +10,9 @@ Every string may embed ``{expression}`` holes (the grammar of :mod:`scenarios.ex
 over the instance's parameters and bound records, ``user``, and ``now``/``today`` = the
 moment the user asks). A string that is exactly one hole takes the expression's value and
 type: a record id, an amount in minor units, an instant (ISO-8601 in JSON). Otherwise the
-holes render as text, the way the storyline's own records render them.
+holes render as text, the way the storyline's own records render them. Bound records show
+the version the user could see at the ask; ``written`` lists the steps that had written a
+record by then and ``reached`` the milestones passed (``when = "'sorted' not in reached"``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from scenarios.storyline_spec import MILESTONES, TEMPLATE_HOLES, check_template
+from scenarios.storyline_spec import MILESTONES, check_expression, check_template
 from sim.services import TABLES
 from sim.tools.base import NAME
 
@@ -150,7 +152,9 @@ class TaskFamilySpec(Strict):
     @field_validator("when")
     @classmethod
     def _when(cls, value: str | None) -> str | None:
-        return value if value is None else check_template("{" + value + "}") and value
+        if value is not None:
+            check_expression(value)
+        return value
 
     @model_validator(mode="after")
     def _solvable(self) -> TaskFamilySpec:
@@ -160,6 +164,3 @@ class TaskFamilySpec(Strict):
             raise ValueError("a task with writes needs a scope that allows them")
         return self
 
-
-def holes(text: str) -> list[str]:
-    return TEMPLATE_HOLES.findall(text)

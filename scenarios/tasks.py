@@ -140,8 +140,12 @@ def instantiate(runner: Storylines, ask: Ask, as_of: int) -> Task | None:
     """The task ``ask`` becomes when the user asks at ``as_of`` (None when the family's
     ``when`` is false for this instance then)."""
     fam = ask.family
-    inst = replace(ask.instance, clock=as_of, names=_names_as_of(
-        ask.instance.names, runner.world.clock.instant(as_of)))
+    names = _names_as_of(ask.instance.names, runner.world.clock.instant(as_of))
+    # What a family may ask about the instance's progress: the steps that wrote a record
+    # and the milestones passed by the ask (`'refund_mail' in written`).
+    names["written"] = sorted({role for *_, vf, role in ask.instance.records if vf <= as_of})
+    names["reached"] = sorted(m for m, t in ask.instance.milestones.items() if t <= as_of)
+    inst = replace(ask.instance, clock=as_of, names=names)
     at = _Renderer(runner, inst, fam.id)
     if fam.when is not None and not at.value("when", "{" + fam.when + "}"):
         return None
