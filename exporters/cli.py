@@ -17,46 +17,21 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from exporters import cli_tasks  # noqa: F401  (registers generate, check, show, tools, grade)
 from exporters.atomic import OutputError
+from exporters.cli_common import LibraryOpt, UsageError, app, err, load_persona_library
 from exporters.dataset import dataset_hashes
+from exporters.loading import DatasetError
+from exporters.runs import RunError
 from exporters.stats import dataset_stats
 from exporters.world_dataset import write_world
 from personas.errors import SpecError
-from personas.library import load_personas
 from scenarios.build import BelowFloorError
 from scenarios.engine import StorylineRunError
 from scenarios.library import load_storylines
 from scenarios.noise import load_profiles
+from scenarios.tasks import TaskFamilyError
 from sim.graph import ServiceGraphError
-
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    help="lifeloom: seeded simulations of a person's digital life, as benchmark datasets.",
-)
-err = Console(stderr=True)
-
-
-class UsageError(Exception):
-    """A bad flag value found after parsing; ``where`` names the flag."""
-
-    def __init__(self, where: str, why: str) -> None:
-        super().__init__(why)
-        self.where = where
-        self.why = why
-
-
-LibraryOpt = Annotated[
-    Path | None,
-    typer.Option("--library", help="A directory of your own specs (personas/ inside or flat)."),
-]
-
-
-def _personas(library: Path | None):
-    if library is not None and not library.is_dir():
-        raise UsageError("--library", f"{library} is not a directory")
-    return load_personas(library)
 
 
 @app.command()
@@ -65,7 +40,7 @@ def personas(
     library: LibraryOpt = None,
 ) -> None:
     """List personas: id first on each line."""
-    specs = _personas(library)
+    specs = load_persona_library(library)
     if as_json:
         rows = [{"id": s.id, "occupation": s.occupation, "timezone": s.timezone,
                  "locale": s.locale, "services": s.services, "description": s.description}
@@ -133,7 +108,7 @@ def world(
         start_date = dt.date.fromisoformat(start)
     except ValueError:
         raise UsageError("--start", f"expected YYYY-MM-DD, got {start!r}") from None
-    specs = _personas(library)
+    specs = load_persona_library(library)
     families = load_storylines(library)  # validated even when none are planted
     profiles = load_profiles(library)
     if noise != "none" and noise not in profiles:
@@ -272,6 +247,8 @@ def main() -> None:
         _fail(exc.where, exc.why, 2)
     except OutputError as exc:
         _fail(exc.flag, str(exc), 2)
+    except (RunError, DatasetError, TaskFamilyError) as exc:  # a bad run file, id or family
+        _fail(exc.where, exc.why, 2)
     except Exception as exc:  # a runtime failure (a bug, a full disk): one clear line, exit 1
         _fail("lifeloom", f"{type(exc).__name__}: {exc}", 1)
 

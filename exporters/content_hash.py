@@ -3,13 +3,15 @@
 Two tables hash equal exactly when they hold the same multiset of rows under the same column
 names, whatever the row order, the chunking, the Parquet writer or the string/large-string
 flavour. Columns are taken in name order and cast to canonical types (timestamps to int64
-microseconds UTC, dates to int32 days, strings to large strings); rows are sorted on every
+microseconds UTC, dates to int32 days, strings to large strings, lists to their JSON
+text); rows are sorted on every
 column; then each column's validity, values and string offsets are fed to SHA-256.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +52,9 @@ def canonical(table: pa.Table) -> pa.Table:
             col = col.cast(pa.int64())
         elif pa.types.is_date(t):
             col = col.cast(pa.date32()).cast(pa.int32())
+        elif pa.types.is_list(t) or pa.types.is_large_list(t):  # as JSON text, order kept
+            col = pa.array([None if v is None else json.dumps(v, ensure_ascii=False)
+                            for v in col.to_pylist()], pa.large_string())
         else:
             col = col.cast(_canonical_type(t))
         cols.append(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)

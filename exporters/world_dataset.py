@@ -28,7 +28,7 @@ from exporters.content_hash import content_hash
 from exporters.versions import FORMAT_VERSION, GENERATOR_VERSION, library_versions
 from personas.instance import instance_id
 from personas.spec import PersonaSpec, default_start
-from scenarios.build import live
+from scenarios.build import LivedWorld, live
 from scenarios.noise import NoiseProfile
 from scenarios.oracle_tables import (
     CONFLICT_SCHEMA,
@@ -101,6 +101,17 @@ def build_world(spec: PersonaSpec, *, seed: int = 0, days: int = 100,
                 storylines: int | None = None, noise: NoiseProfile | None = None,
                 ratio: float | None = None) -> WorldTables:
     """Simulate and return the world's tables in their on-disk schemas."""
+    return lived_world(spec, seed=seed, days=days, start=start, variation=variation,
+                       families=families, storylines=storylines, noise=noise,
+                       ratio=ratio)[1]
+
+
+def lived_world(spec: PersonaSpec, *, seed: int = 0, days: int = 100,
+                start: dt.date | None = None, variation: int = 0,
+                families: dict[str, StorylineSpec] | None = None,
+                storylines: int | None = None, noise: NoiseProfile | None = None,
+                ratio: float | None = None) -> tuple[LivedWorld, WorldTables]:
+    """Simulate; return the live world (for tasks) and its tables as exported."""
     start = start or default_start()
     lived = live(spec, seed=seed, days=days, start=start, variation=variation,
                  families=families, storylines=storylines, noise=noise, ratio=ratio)
@@ -130,10 +141,10 @@ def build_world(spec: PersonaSpec, *, seed: int = 0, days: int = 100,
         "target": th.target, "achieved_words": round(th.achieved_words, 3),
         "achieved_events": round(th.achieved_events, 3), "floor": round(th.floor, 3),
         "expansion": lived.expansion}
-    return WorldTables(world_id=wid, persona_instance=pid, history=history, events=events,
-                       labels=labels, conflicts=conflicts, instances=instances,
-                       storylines=dict(sorted(counts.items())),
-                       skipped=lived.skipped, noise_to_signal=ratio_report)
+    return lived, WorldTables(world_id=wid, persona_instance=pid, history=history,
+                              events=events, labels=labels, conflicts=conflicts,
+                              instances=instances, storylines=dict(sorted(counts.items())),
+                              skipped=lived.skipped, noise_to_signal=ratio_report)
 
 
 def _write(table: pa.Table, path: Path) -> dict:

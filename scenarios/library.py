@@ -1,4 +1,5 @@
-"""Loading behaviour files: storyline and task families, shipped and from ``--library``."""
+"""Loading behaviour files: storyline and task families and recipes, shipped and from
+``--library``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from personas.errors import SpecError, load_by_id, load_spec
+from scenarios.recipe_spec import RecipeSpec
 from scenarios.storyline_spec import StorylineSpec
 from scenarios.task_spec import TaskFamilySpec
 from sim.services import CATALOGUE
@@ -68,3 +70,8 @@ def _check_against(path: Path, family: TaskFamilySpec,
             service = call.tool.rsplit("_", 1)[0]
             if call.tool not in ("ask_user", "notify_user") and service not in CATALOGUE:
                 raise SpecError(f"{path}:{key}[{j}].tool", f"no service {service!r}")
+
+
+def load_recipes(library: Path | None = None) -> dict[str, RecipeSpec]:
+    """All split recipes by id: shipped, then ``library``/recipes."""
+    return load_by_id(_files("recipes", library), lambda p: load_spec(p, RecipeSpec), "recipe")

@@ -1,0 +1,216 @@
+"""The benchmark commands: ``generate``, ``check``, ``show``, ``tools`` and ``grade``.
+
+Exit codes: 0 when the command ran (``grade`` also when the run failed its task), 1 when
+something checked fails (``check``) or generation drops too many tasks, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from exporters.check import check_dataset
+from exporters.cli_common import LibraryOpt, UsageError, app, err, load_persona_library
+from exporters.generate import TooManyDroppedError, generate
+from exporters.loading import Dataset, DatasetError
+from exporters.runs import grade_actions, grade_final_state, grade_runs, read_actions
+from scenarios.build import BelowFloorError
+from scenarios.library import load_recipes, load_storylines, load_task_families
+from scenarios.noise import load_profiles
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+TaskOpt = Annotated[str, typer.Option("--task", help="A task id (see tasks/).")]
+
+
+def _dataset(path: Path) -> Dataset:
+    try:
+        return Dataset(path)
+    except DatasetError as exc:
+        raise UsageError("PATH", exc.why if exc.where == str(path) else str(exc)) from None
+
+
+@app.command("generate")
+def generate_(
+    recipe: Annotated[str, typer.Option(help="Recipe id (shipped or in --library).")] = "smoke",
+    out: Annotated[Path | None, typer.Option(help="Output directory (default out/<recipe>).")]
+    = None,
+    noise_ratio: Annotated[float | None, typer.Option(
+        help="Override the recipe's noise-to-signal target (words).")] = None,
+    library: LibraryOpt = None,
+) -> None:
+    """Mint a benchmark dataset from a recipe: worlds, snapshots, verified tasks, oracle."""
+    if noise_ratio is not None and not 0 <= noise_ratio <= 1000:
+        raise UsageError("--noise-ratio", f"must be between 0 and 1000, got {noise_ratio}")
+    personas = load_persona_library(library)
+    recipes = load_recipes(library)
+    if recipe not in recipes:
+        raise UsageError("--recipe", f"unknown recipe {recipe!r}; known: "
+                         f"{', '.join(sorted(recipes))}")
+    storylines = load_storylines(library)
+    families = load_task_families(library, storylines)
+    out = out or Path("out") / recipe
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err, transient=True, disable=not err.is_terminal) as bar:
+        job = bar.add_task(f"{recipe}: starting", total=None)
+        try:
+            manifest = generate(
+                recipes[recipe], out, personas=personas, storylines=storylines,
+                families=families, profiles=load_profiles(library), ratio=noise_ratio,
+                where=f"recipe {recipe}",
+                progress=lambda msg: bar.update(job, description=f"{recipe}: {msg}"))
+        except BelowFloorError as exc:
+            where = "--noise-ratio" if noise_ratio is not None else f"recipe {recipe}:noise"
+            raise UsageError(where, str(exc)) from None
+        except TooManyDroppedError as exc:
+            err.print(f"error: recipe {recipe}: {exc}", markup=False)
+            raise typer.Exit(1) from None
+    err.print(f"wrote {out}: {len(manifest['worlds'])} worlds, {manifest['tasks']} tasks "
+              f"({sum(manifest['dropped'].values())} of {manifest['candidate_tasks']} "
+              f"candidates dropped: {manifest['dropped'] or 'none'})")
+
+
+@app.command()
+def check(
+    path: Annotated[Path, typer.Argument(help="A dataset directory.")],
+    sample: Annotated[int | None, typer.Option(
+        help="Self-check a seeded sample of this many tasks.", min=1)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Verify schemas, content hashes and every task's self-check (exit 1 on a failure)."""
+    _dataset(path)  # a clear usage error before any work
+    report = check_dataset(path, sample=sample)
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        for failure in report.failures:
+            err.print(f"FAIL {failure}", markup=False)
+        note = ("self-checks skipped (no oracle/)" if report.self_checks_skipped
+                else f"{report.tasks_checked} tasks self-checked")
+        err.print(f"{'ok' if report.ok else 'FAILED'}: {report.tables} tables, {note}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def show(path: Annotated[Path, typer.Argument(help="A dataset directory.")], task: TaskOpt,
+         as_json: JsonOpt = False) -> None:
+    """A task, readable: prompt, evidence chain, conflicts, oracle and reference."""
+    ds = _dataset(path)
+    row, gold = _task(ds, task), _gold(ds, task)
+    snapshot = ds.snapshot(row["snapshot_id"])
+    evidence = []
+    for name, table in snapshot.items():
+        hits = [r for r in table.to_pylist() if r["record_id"] in set(gold["evidence_ids"])]
+        evidence += [{"table": name, **{k: str(v) for k, v in r.items()}} for r in hits]
+    evidence.sort(key=lambda r: r["valid_from"])
+    if as_json:
+        typer.echo(json.dumps({"task": {k: str(v) if k == "as_of" else v
+                                        for k, v in row.items()},
+                               "evidence": evidence,
+                               "gold": gold}, indent=2, default=str))
+        return
+    out = Console()
+    out.rule(f"{task} · {row['family']} · {row['category']} · {row['difficulty']}")
+    out.print(f"[bold]as of[/] {row['as_of']}   [bold]services[/] {', '.join(row['services'])}"
+              f"   [bold]devices[/] {', '.join(row['devices'])}")
+    out.print(f"[bold]prompt[/] {row['prompt']}", highlight=False)
+    out.rule("evidence chain (oldest first)")
+    for r in evidence:
+        text = " | ".join(str(r.get(c) or "") for c in ("title", "subject", "body", "description",
+                                                          "text") if r.get(c))
+        out.print(f"{r['valid_from']}  {r['table']}:{r['record_id']}  {text[:160]}",
+                  highlight=False, markup=False)
+    out.rule("conflicts")
+    for c in json.loads(gold["conflict_resolutions"]) or [{"none": ""}]:
+        out.print(c, highlight=False)
+    out.rule("oracle")
+    for key in ("answer_facts", "wrong_values", "required_effects", "forbidden_effects",
+                "allowed_scope"):
+        out.print(f"[bold]{key}[/] {gold[key]}", highlight=False)
+    out.print(f"[bold]services required[/] {gold['services_required']}  "
+              f"[bold]distractors[/] {len(gold['distractor_ids'])}")
+    out.rule("reference")
+    for call in json.loads(gold["reference_actions"]):
+        out.print(json.dumps(call), highlight=False, markup=False)
+    out.print(f"[bold]reply[/] {gold['reference_reply']}", highlight=False)
+
+
+@app.command()
+def tools(path: Annotated[Path, typer.Argument(help="A dataset directory.")],
+          task: TaskOpt) -> None:
+    """The task's tools as JSON Schemas for function calling (every installed service)."""
+    ds = _dataset(path)
+    _task(ds, task)
+    typer.echo(json.dumps(ds.toolbox(task).specs(), indent=2))
+
+
+@app.command()
+def grade(
+    path: Annotated[Path, typer.Argument(help="A dataset directory.")],
+    task: Annotated[str | None, typer.Option("--task", help="The task graded.")] = None,
+    actions: Annotated[Path | None, typer.Option(
+        help="run.jsonl: one tool call per line, replayed through the task's workspace.")]
+    = None,
+    final_state: Annotated[Path | None, typer.Option(
+        help="A directory of final tables exported by a harness.")] = None,
+    reply: Annotated[Path | None, typer.Option(help="The agent's final reply (text file).")]
+    = None,
+    runs: Annotated[Path | None, typer.Option(
+        help="A directory of *.json runs {task_id, actions, reply} to grade together.")]
+    = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Grade a run (or many): exit 0 whenever grading ran, passed or not."""
+    ds = _dataset(path)
+    if runs is not None:
+        if task or actions or final_state:
+            raise UsageError("--runs", "grades whole runs; drop --task/--actions/--final-state")
+        result = grade_runs(ds, runs)
+        typer.echo(json.dumps(result, indent=2) if as_json else
+                   f"{result['passed']}/{result['runs']} runs passed "
+                   f"(mean score {result['mean_score']:.3f})")
+        return
+    if task is None:
+        raise UsageError("--task", "required unless --runs is given")
+    _task(ds, task)
+    if (actions is None) == (final_state is None):
+        raise UsageError("--actions", "give exactly one of --actions and --final-state")
+    text = ""
+    if reply is not None:
+        if not reply.is_file():
+            raise UsageError("--reply", f"{reply}: no such file")
+        text = reply.read_text(encoding="utf-8")
+    if actions is not None:
+        verdict = grade_actions(ds, task, read_actions(actions), text)
+    else:
+        if not final_state.is_dir():
+            raise UsageError("--final-state", f"{final_state} is not a directory")
+        verdict = grade_final_state(ds, task, final_state, text)
+    result = {"task_id": task, **verdict.to_json()}
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    typer.echo(f"{task}: {'PASSED' if verdict.passed else 'FAILED'} score {verdict.score} "
+               f"claw_score {verdict.claw_score}")
+    for c in verdict.checks:
+        typer.echo(f"  [{'x' if c.passed else ' '}] {c.name}{': ' + c.reason if c.reason else ''}")
+
+
+def _task(ds: Dataset, task_id: str) -> dict:
+    try:
+        return ds.task(task_id)
+    except DatasetError as exc:
+        raise UsageError("--task", exc.why) from None
+
+
+def _gold(ds: Dataset, task_id: str) -> dict:
+    try:
+        return ds.gold(task_id)
+    except DatasetError as exc:
+        raise UsageError("PATH", str(exc)) from None
+

@@ -1,0 +1,151 @@
+"""Reading a generated dataset back: its tasks, a task's snapshot, workspace and tools.
+
+Only files are read (the manifest, Parquet tables): nothing is simulated again, so a
+harness grades the very snapshots the dataset ships. A snapshot is read from its world's
+files alone (one file per world and table), so opening one task stays cheap in a big set.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from exporters.task_tables import oracle_of, solutions_of
+from scenarios.grading import Oracle
+from scenarios.tasks import Solution
+from sim.snapshot import snapshot_schema
+from sim.tools import Toolbox
+from sim.workspace import Workspace
+
+
+class DatasetError(ValueError):
+    """The path is not a usable dataset, or lacks what was asked of it; ``where`` names
+    the file, table or id."""
+
+    def __init__(self, where: str, why: str) -> None:
+        super().__init__(f"{where}: {why}")
+        self.where, self.why = where, why
+
+
+class Dataset:
+    """A generated dataset on disk (see :mod:`exporters.generate` for the layout)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        manifest = self.path / "manifest.json"
+        if not manifest.is_file():
+            raise DatasetError(str(self.path), "not a lifeloom dataset (no manifest.json)")
+        try:
+            self.manifest = json.loads(manifest.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise DatasetError(str(manifest), f"unreadable: {exc}") from None
+        if self.manifest.get("kind") != "dataset":
+            raise DatasetError(str(manifest), "a one-world dataset has no tasks; use "
+                                              "`lifeloom generate` to make a benchmark")
+        self._tasks: pl.DataFrame | None = None
+        self._gold: dict[str, dict] | None = None
+
+    # -- tables ---------------------------------------------------------------------------
+
+    def _files(self, group: str, name: str) -> list[Path]:
+        entry = self.manifest.get(group, {}).get(name)
+        if entry is None:
+            raise DatasetError(f"{self.path}/manifest.json", f"lists no table {name!r}")
+        return [self.path / f for f in entry["files"]]
+
+    @property
+    def has_oracle(self) -> bool:
+        return (self.path / "oracle").is_dir()
+
+    @property
+    def tasks(self) -> pl.DataFrame:
+        if self._tasks is None:
+            self._tasks = pl.concat([pl.read_parquet(f) for f in
+                                     self._files("tables", "tasks")]).sort("task_id")
+        return self._tasks
+
+    def task(self, task_id: str) -> dict[str, Any]:
+        rows = self.tasks.filter(pl.col("task_id") == task_id)
+        if not rows.height:
+            raise DatasetError("--task", f"no task {task_id!r} in {self.path}")
+        return rows.row(0, named=True)
+
+    def gold(self, task_id: str) -> dict[str, Any]:
+        if not self.has_oracle:
+            raise DatasetError(str(self.path), "has no oracle/ (shipped without answers)")
+        if self._gold is None:
+            table = pa.concat_tables([pq.read_table(f)
+                                      for f in self._files("oracle_tables", "gold")])
+            self._gold = {row["task_id"]: row for row in table.to_pylist()}
+        if task_id not in self._gold:
+            raise DatasetError("--task", f"no gold row for task {task_id!r}")
+        return self._gold[task_id]
+
+    def oracle(self, task_id: str) -> Oracle:
+        return oracle_of(self.gold(task_id))
+
+    def solutions(self, task_id: str, which: str) -> list[Solution]:
+        return solutions_of(self.gold(task_id), which)
+
+    def snapshot_info(self, snapshot_id: str) -> dict[str, Any]:
+        world = snapshot_id_world(self, snapshot_id)
+        table = pq.read_table(self._world_file("snapshots", world))
+        rows = table.filter(pc.equal(table["snapshot_id"], snapshot_id)).to_pylist()
+        if not rows:
+            raise DatasetError("snapshot_id", f"no snapshot {snapshot_id!r}")
+        return rows[0]
+
+    def snapshot(self, snapshot_id: str) -> dict[str, pa.Table]:
+        """Every agent-visible table of one snapshot, in snapshot schemas."""
+        world = snapshot_id_world(self, snapshot_id)
+        out = {}
+        for name in self.manifest["tables"]:
+            if name in ("tasks", "snapshots"):
+                continue
+            table = pq.read_table(self._world_file(name, world),
+                                  filters=[("snapshot_id", "=", snapshot_id)])
+            out[name] = table.select(snapshot_schema(name).names).cast(snapshot_schema(name))
+        return out
+
+    def _world_file(self, name: str, world_id: str) -> Path:
+        for f in self._files("tables", name):
+            if f.stem == world_id:
+                return f
+        raise DatasetError(f"data/{name}", f"no file for world {world_id}")
+
+    # -- running ----------------------------------------------------------------------
+
+    def toolbox(self, task_id: str, *, salt: str = "run") -> Toolbox:
+        """A fresh workspace on the task's snapshot and the tools of its world."""
+        task = self.task(task_id)
+        info = self.snapshot_info(task["snapshot_id"])
+        as_of_us = int(info["as_of"].timestamp() * 1_000_000)
+        workspace = Workspace(self.snapshot(task["snapshot_id"]), as_of_us=as_of_us,
+                              salt=f"{task_id}/{salt}")
+        user = {"name": info["user_name"], "email": info["user_email"],
+                "work_email": info["user_work_email"], "phone": info["user_phone"]}
+        return Toolbox(workspace, info["services"], user=user)
+
+
+def snapshot_id_world(ds: Dataset, snapshot_id: str) -> str:
+    """The world a snapshot belongs to (from the tasks table, or by scanning snapshots)."""
+    rows = ds.tasks.filter(pl.col("snapshot_id") == snapshot_id)
+    if rows.height:
+        return rows["world_id"][0]
+    for f in ds._files("tables", "snapshots"):
+        table = pq.read_table(f, columns=["snapshot_id", "world_id"])
+        hit = table.filter(pc.equal(table["snapshot_id"], snapshot_id))
+        if hit.num_rows:
+            return hit["world_id"][0].as_py()
+    raise DatasetError("snapshot_id", f"no snapshot {snapshot_id!r} in {ds.path}")
+
+
+def load(path: Path | str) -> Dataset:
+    """Open a dataset written by ``lifeloom generate``."""
+    return Dataset(path)

@@ -1,0 +1,134 @@
+"""Grading agents' runs on a dataset: replayed tool calls, exported final states, many runs.
+
+Three ways in, one grader (:func:`scenarios.grading.grade`):
+
+- **actions** (``run.jsonl``): one tool call per line, ``{"tool", "args"}`` (plus
+  ``"snapshot_id"``, which must be the task's), replayed in order through a fresh workspace
+  on the task's snapshot, so every result the agent saw is known and facts are checked for
+  grounding. A call the tools refuse is logged as the error the agent would have got.
+- **final state**: a directory of Parquet tables a harness exported after running its own
+  tools (layout: :mod:`scenarios.predicates.state`); a table it left out counts as
+  unchanged. Facts must be stated, but grounding cannot be checked.
+- **runs**: a directory of ``*.json`` files, each ``{"task_id", "actions", "reply"}``
+  (optional ``"trial"``), graded one by one and aggregated per task and overall.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from exporters.loading import Dataset, DatasetError
+from scenarios import predicates
+from scenarios.grading import Grade, grade
+
+
+class RunError(ValueError):
+    """A run file is malformed; ``where`` is ``file:line`` or ``file:key``."""
+
+    def __init__(self, where: str, why: str) -> None:
+        super().__init__(f"{where}: {why}")
+        self.where, self.why = where, why
+
+
+def read_actions(path: Path) -> list[dict]:
+    """The tool calls of a ``run.jsonl`` file (blank lines skipped)."""
+    if not path.is_file():
+        raise RunError(str(path), "no such file")
+    calls = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            call = json.loads(line)
+        except ValueError as exc:
+            raise RunError(f"{path}:{n}", f"not JSON: {exc}") from None
+        if not isinstance(call, dict) or not isinstance(call.get("tool"), str):
+            raise RunError(f"{path}:{n}", 'expected {"tool": <name>, "args": {...}}')
+        unknown = sorted(set(call) - {"tool", "args", "snapshot_id"})
+        if unknown:
+            raise RunError(f"{path}:{n}", f"unknown key {unknown[0]!r}")
+        calls.append(call)
+    return calls
+
+
+def grade_actions(ds: Dataset, task_id: str, actions: list[dict], reply: str) -> Grade:
+    """Replay ``actions`` on the task's snapshot and grade the result with ``reply``."""
+    task = ds.task(task_id)
+    box = ds.toolbox(task_id)
+    initial = _frames(box.workspace.final_state())
+    for i, call in enumerate(actions):
+        episode = call.get("snapshot_id", task["snapshot_id"])
+        if episode != task["snapshot_id"]:
+            raise RunError(f"actions[{i}].snapshot_id",
+                           f"{episode!r} is not this task's snapshot {task['snapshot_id']!r}")
+        box.call(call["tool"], call.get("args", {}))
+    final = _frames(box.workspace.final_state())
+    return grade(ds.oracle(task_id), initial, final, reply, box.log)
+
+
+def grade_final_state(ds: Dataset, task_id: str, state: Path, reply: str) -> Grade:
+    """Grade a final state a harness exported (tables it left out count as unchanged)."""
+    task = ds.task(task_id)
+    initial = _frames(ds.snapshot(task["snapshot_id"]))
+    try:
+        exported = predicates.load_state(state)
+    except predicates.PredicateError as exc:
+        raise RunError(f"--final-state {exc.path}", exc.why) from None
+    unknown = sorted(set(exported) - set(initial))
+    if unknown:
+        raise RunError(f"--final-state {state}", f"unknown table {unknown[0]!r}")
+    final = {**initial, **{k: v.drop([c for c in ("world_id",) if c in v.columns])
+                           for k, v in exported.items()}}
+    return grade(ds.oracle(task_id), initial, final, reply, [], replayed=False)
+
+
+def grade_runs(ds: Dataset, runs: Path) -> dict[str, Any]:
+    """Grade every ``*.json`` run in ``runs``; per-run verdicts and aggregates."""
+    if not runs.is_dir():
+        raise RunError(str(runs), "not a directory")
+    files = sorted(runs.glob("*.json"))
+    if not files:
+        raise RunError(str(runs), "holds no *.json runs")
+    results, by_task = [], defaultdict(list)
+    for path in files:
+        try:
+            run = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise RunError(str(path), f"not JSON: {exc}") from None
+        if not isinstance(run, dict) or "task_id" not in run:
+            raise RunError(f"{path}:task_id", "required key is missing")
+        unknown = sorted(set(run) - {"task_id", "actions", "reply", "trial"})
+        if unknown:
+            raise RunError(f"{path}:{unknown[0]}", "unknown key")
+        try:
+            verdict = grade_actions(ds, run["task_id"], run.get("actions", []),
+                                    run.get("reply", ""))
+        except DatasetError as exc:
+            raise RunError(f"{path}:task_id", exc.why) from None
+        row = {"run": path.name, "task_id": run["task_id"], "trial": run.get("trial", 0),
+               **verdict.to_json()}
+        results.append(row)
+        by_task[run["task_id"]].append(row)
+    per_task = {tid: {"trials": len(rows), "passed": sum(r["passed"] for r in rows),
+                      "pass_rate": sum(r["passed"] for r in rows) / len(rows),
+                      "pass_all": all(r["passed"] for r in rows),
+                      "mean_score": sum(r["score"] for r in rows) / len(rows)}
+                for tid, rows in sorted(by_task.items())}
+    n = len(results)
+    return {"runs": n, "tasks": len(per_task),
+            "passed": sum(r["passed"] for r in results),
+            "pass_rate": sum(r["passed"] for r in results) / n,
+            "mean_score": sum(r["score"] for r in results) / n,
+            "mean_claw_score": sum(r["claw_score"] for r in results) / n,
+            "pass_all_trials_rate": sum(t["pass_all"] for t in per_task.values())
+            / len(per_task),
+            "per_task": per_task, "results": results}
+
+
+def _frames(tables) -> dict[str, pl.DataFrame]:
+    return {k: pl.from_arrow(v) for k, v in tables.items()}
