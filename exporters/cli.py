@@ -229,7 +229,9 @@ def _param_name(exc: typer.TyperException) -> str:
 def main() -> None:
     """Entry point of the ``lifeloom`` console script."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # Click returns typer.Exit's code here
+        if isinstance(code, int) and code:
+            raise SystemExit(code)
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except typer.Abort:

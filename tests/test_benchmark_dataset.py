@@ -1,0 +1,288 @@
+"""A generated benchmark dataset, end to end through the command line.
+
+One small recipe (two worlds, two task families) is generated once per module with
+``lifeloom generate --library``; the tests read it back the way users and harnesses do:
+``check``, ``show``, ``tools``, ``grade`` with actions, a final state or many runs, the
+Python API, and the portable predicate evaluator reading only files.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+import lifeloom
+from exporters.loading import load
+from exporters.runs import grade_actions
+from scenarios import predicates
+from sim.tools import NAME
+
+RECIPE = """
+id = "tiny"
+version = 1
+description = "Two worlds, two task families: for tests."
+root_seed = 11
+task_families = ["meeting_current_time", "resolve_double_booking"]
+
+[[splits]]
+name = "test"
+worlds = 2
+personas = ["staff_engineer", "parent_of_two"]
+"""
+LABEL_COLUMNS = {"class", "label", "storyline_instance_id", "role", "template", "conflict_id"}
+
+
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "exporters.cli", *args], capture_output=True,
+                          text=True, timeout=600, env=env)
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("library")
+    (root / "recipes").mkdir()
+    (root / "recipes" / "tiny.toml").write_text(RECIPE)
+    return root
+
+
+@pytest.fixture(scope="module")
+def dataset(library, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("data") / "tiny"
+    r = cli("generate", "--recipe", "tiny", "--library", str(library), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_layout_tables_and_check(dataset):
+    manifest = json.loads((dataset / "manifest.json").read_text())
+    assert manifest["tasks"] > 0
+    assert {"tasks", "snapshots", "calendar_events"} <= set(manifest["tables"])
+    assert {"gold", "events", "labels"} <= set(manifest["oracle_tables"])
+    tasks = pl.read_parquet(dataset / "tasks" / "test" / "*.parquet")
+    for column in ("task_id", "snapshot_id", "world_id", "family", "mode", "category",
+                   "difficulty", "prompt", "services", "language"):
+        assert column in tasks.columns
+    r = cli("check", str(dataset))
+    assert r.returncode == 0, r.stderr
+    assert "tasks self-checked" in r.stderr
+
+
+def test_snapshots_hold_nothing_from_after_their_instant_and_no_labels(dataset):
+    snaps = pl.read_parquet(dataset / "data" / "snapshots" / "test" / "*.parquet")
+    as_of = dict(zip(snaps["snapshot_id"], snaps["as_of"], strict=True))
+    for table_dir in (dataset / "data").iterdir():
+        frame = pl.read_parquet(table_dir / "test" / "*.parquet")
+        assert not LABEL_COLUMNS & set(frame.columns), table_dir.name
+        assert "valid_to" not in frame.columns
+        if table_dir.name == "snapshots" or not frame.height:
+            continue
+        later = frame.filter(pl.col("valid_from") > pl.col("snapshot_id").replace_strict(as_of))
+        assert later.height == 0, table_dir.name
+
+
+def test_predicate_evaluator_reading_files_agrees_with_the_grader(dataset, tmp_path):
+    ds = load(dataset)
+    for task_id in ds.tasks["task_id"]:
+        gold = ds.gold(task_id)
+        documents = [json.loads(gold["required_effects"]),
+                     *json.loads(gold["forbidden_effects"])]
+        documents = [d for d in documents if d is not None]
+        reference = ds.solutions(task_id, "reference")[0]
+        for name, calls in (("reference", reference.calls), ("nothing", ())):
+            box = ds.toolbox(task_id)
+            initial_dir = tmp_path / task_id / name / "initial"
+            final_dir = tmp_path / task_id / name / "final"
+            _write_state(box.workspace.final_state(), initial_dir)
+            for call in calls:
+                box.call(call["tool"], call["args"])
+            _write_state(box.workspace.final_state(), final_dir)
+            verdict = grade_actions(ds, task_id, list(calls), reference.reply)
+            in_process = {c.name: c.passed for c in verdict.checks}
+            for i, document in enumerate(documents):
+                from_files = predicates.evaluate(document, final_dir, initial_dir).passed
+                if i == 0 and gold["required_effects"] != "null":
+                    assert from_files == in_process["required effects"], (task_id, name)
+                else:
+                    k = i - (gold["required_effects"] != "null")
+                    assert (not from_files) == in_process[f"forbidden effect {k}"], (task_id, name)
+
+
+def _write_state(tables, directory: Path) -> None:
+    directory.mkdir(parents=True)
+    for name, table in tables.items():
+        pq.write_table(table, directory / f"{name}.parquet")
+
+
+def test_grade_cli_actions_final_state_and_runs(dataset, tmp_path):
+    ds = load(dataset)
+    task_id = ds.tasks.filter(pl.col("family") == "meeting_current_time")["task_id"][0]
+    reference = ds.solutions(task_id, "reference")[0]
+    run = tmp_path / "run.jsonl"
+    run.write_text("".join(json.dumps(c) + "\n" for c in reference.calls))
+    reply = tmp_path / "reply.txt"
+    reply.write_text(reference.reply)
+    r = cli("grade", str(dataset), "--task", task_id, "--actions", str(run), "--reply",
+            str(reply), "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert {"task_id", "passed", "score", "claw_score", "checks"} <= set(out)
+    assert out["passed"]
+    assert all({"name", "passed", "reason"} <= set(c) for c in out["checks"])
+    # a failing run still exits 0: grading ran
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    r = cli("grade", str(dataset), "--task", task_id, "--actions", str(run), "--reply",
+            str(empty), "--json")
+    assert r.returncode == 0
+    assert not json.loads(r.stdout)["passed"]
+    # many runs, one of them passing
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "a.json").write_text(json.dumps({"task_id": task_id, "actions": list(reference.calls),
+                                             "reply": reference.reply}))
+    (runs / "b.json").write_text(json.dumps({"task_id": task_id, "actions": [], "reply": "",
+                                             "trial": 1}))
+    r = cli("grade", str(dataset), "--runs", str(runs), "--json")
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert (result["runs"], result["passed"]) == (2, 1)
+
+
+def test_grade_a_final_state_a_harness_exported(dataset, tmp_path):
+    ds = load(dataset)
+    task_id = ds.tasks.filter(pl.col("family") == "resolve_double_booking")["task_id"][0]
+    for solution, passes in ((ds.solutions(task_id, "reference")[0], True),
+                             (ds.solutions(task_id, "near_misses")[0], False)):
+        box = ds.toolbox(task_id)
+        for call in solution.calls:
+            box.call(call["tool"], call["args"])
+        state = tmp_path / solution.description[:20].replace(" ", "_")
+        state.mkdir()
+        for name in box.workspace.changed():
+            pq.write_table(box.workspace.final_state()[name], state / f"{name}.parquet")
+        r = cli("grade", str(dataset), "--task", task_id, "--final-state", str(state), "--json")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["passed"] is passes
+
+
+def test_tools_are_function_calling_schemas(dataset):
+    task_id = load(dataset).tasks["task_id"][0]
+    r = cli("tools", str(dataset), "--task", task_id)
+    assert r.returncode == 0, r.stderr
+    specs = json.loads(r.stdout)
+    names = {s["name"] for s in specs}
+    assert {"ask_user", "notify_user", "calendar_search", "calendar_update"} <= names
+    for spec in specs:
+        assert NAME.match(spec["name"])
+        jsonschema.Draft202012Validator.check_schema(spec["parameters"])
+        assert spec["parameters"]["type"] == "object"
+
+
+def test_show_reads_like_a_task(dataset):
+    task_id = load(dataset).tasks["task_id"][0]
+    r = cli("show", str(dataset), "--task", task_id, "--json")
+    assert r.returncode == 0, r.stderr
+    shown = json.loads(r.stdout)
+    assert shown["task"]["prompt"]
+    assert shown["evidence"]
+    assert shown["gold"]["reference_actions"]
+
+
+def test_check_fails_on_a_tampered_file_and_skips_self_checks_without_oracle(dataset, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(dataset, copy)
+    shutil.rmtree(copy / "oracle")
+    r = cli("check", str(copy), "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["self_checks_skipped"]
+    victim = next((copy / "data" / "calendar_events" / "test").glob("*.parquet"))
+    table = pq.read_table(victim)
+    pq.write_table(table.slice(1), victim)
+    r = cli("check", str(copy), "--json")
+    assert r.returncode == 1
+    assert any("calendar_events" in f for f in json.loads(r.stdout)["failures"])
+
+
+@pytest.mark.parametrize(("args", "where"), [
+    (["generate", "--recipe", "nope"], "--recipe"),
+    (["check", "/no/such/dir"], "PATH"),
+    (["grade", "DATASET", "--task", "tk_nope", "--actions", "RUN"], "--task"),
+    (["grade", "DATASET", "--task", "TASK", "--actions", "BAD"], "bad.jsonl:1"),
+    (["grade", "DATASET", "--task", "TASK"], "--actions"),
+    (["show", "DATASET", "--task", "tk_nope"], "--task"),
+])
+def test_bad_input_exits_2_naming_where(args, where, dataset, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n")
+    run = tmp_path / "run.jsonl"
+    run.write_text("")
+    task_id = load(dataset).tasks["task_id"][0]
+    swap = {"DATASET": str(dataset), "RUN": str(run), "BAD": str(bad), "TASK": task_id}
+    r = cli(*[swap.get(a, a) for a in args], "--out", str(tmp_path / "o")) \
+        if args[0] == "generate" else cli(*[swap.get(a, a) for a in args])
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert where in r.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "o").exists()
+
+
+def test_too_many_dropped_tasks_exit_1_and_write_nothing(library, tmp_path):
+    broken = tmp_path / "lib"
+    shutil.copytree(library, broken)
+    (broken / "tasks").mkdir()
+    text = (Path(predicates.__file__).parents[1] / "library" / "tasks"
+            / "meeting_current_time.toml").read_text()
+    # a reference reply that states nothing: every task fails its self-check
+    text = text.replace('id = "meeting_current_time"', 'id = "broken_family"')
+    text = text.replace("reply = \"{title} is now on", "reply = \"Sorry, no idea. {title} was on")
+    text = text.replace("{date_text(meeting.start)} at {time_text(meeting.start)}; ",
+                        "some day; ")
+    (broken / "tasks" / "broken_family.toml").write_text(text)
+    recipe = RECIPE.replace('["meeting_current_time", "resolve_double_booking"]',
+                            '["broken_family"]')
+    (broken / "recipes" / "tiny.toml").write_text(recipe)
+    out = tmp_path / "out"
+    r = cli("generate", "--recipe", "tiny", "--library", str(broken), "--out", str(out))
+    assert r.returncode == 1, r.stderr
+    assert "self-check" in r.stderr
+    assert not out.exists()
+
+
+def test_python_api_mirrors_the_cli(dataset):
+    ds = lifeloom.load(dataset)
+    task_id = ds.tasks["task_id"][0]
+    box = ds.toolbox(task_id)
+    reference = ds.solutions(task_id, "reference")[0]
+    for call in reference.calls:
+        box.call(call["tool"], call["args"])
+    assert isinstance(box.workspace, lifeloom.Workspace)
+    assert lifeloom.grade(ds, task_id, actions=box.log, reply=reference.reply).passed
+    assert not lifeloom.grade(ds, task_id, actions=[], reply="").passed
+    assert lifeloom.check_dataset(dataset, sample=1).ok
+
+
+@pytest.mark.slow
+def test_same_recipe_in_another_process_gives_identical_contents(dataset, library, tmp_path):
+    import os
+
+    out = tmp_path / "again"
+    env = {**os.environ, "PYTHONHASHSEED": "12345", "POLARS_MAX_THREADS": "1"}
+    r = cli("generate", "--recipe", "tiny", "--library", str(library), "--out", str(out),
+            env=env)
+    assert r.returncode == 0, r.stderr
+
+    def hashes(path: Path) -> dict:
+        m = json.loads((path / "manifest.json").read_text())
+        return {f"{group}/{name}": entry["content_hash"]
+                for group in ("tables", "oracle_tables", "history_tables")
+                for name, entry in m[group].items()}
+
+    assert hashes(out) == hashes(dataset)

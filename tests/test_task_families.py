@@ -1,0 +1,136 @@
+"""Task families: every shipped one yields verified tasks; bad family files are refused.
+
+The contract test lives worlds for a few personas that between them live every storyline a
+shipped task family builds on, and checks each family produced at least one task there
+that passed its whole self-check (reference passes, doing nothing fails, alternatives
+pass, near misses fail, required services read). The renderer is checked against the
+instance it renders: asks fall in their windows and see only what existed then.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from personas.errors import SpecError
+from personas.library import load_personas
+from scenarios.build import live
+from scenarios.environments import environments
+from scenarios.library import SHIPPED, load_storylines, load_task_families
+from scenarios.noise import load_profiles
+from scenarios.selfcheck import REASONS
+from scenarios.tasks import Ask, share_snapshots
+
+STORYLINES = load_storylines()
+FAMILIES = load_task_families(storylines=STORYLINES)
+# Between them these live every shipped storyline in 100 days (see bench_tasks.py).
+WORLDS = [("staff_engineer", 0), ("parent_of_two", 0), ("travelling_sales_rep", 0),
+          ("cafe_owner", 1), ("freelance_translator", 0), ("shift_nurse", 0)]
+
+
+@functools.cache
+def lived_environments(persona: str, seed: int):
+    lived = live(load_personas()[persona], seed=seed, days=100, families=STORYLINES,
+                 noise=load_profiles()["typical"])
+    return lived, environments(lived, FAMILIES)
+
+
+def all_tasks():
+    for persona, seed in WORLDS:
+        lived, envs = lived_environments(persona, seed)
+        for env in envs.environments:
+            for task in env.tasks:
+                yield lived, env, task
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_every_family_yields_verified_tasks(family):
+    kept = [t for _, _, t in all_tasks() if t.family.id == family]
+    assert kept, f"{family}: no task survived its self-check in {WORLDS}"
+    for task in kept:
+        assert task.near_misses, "a family must show what a near miss looks like"
+        assert task.services_required, "a verified task knows the services it requires"
+        assert set(task.services_required) <= set(task.services_touched)
+
+
+@pytest.mark.slow
+def test_few_candidates_drop_and_only_for_known_reasons():
+    dropped, candidates = Counter(), 0
+    for persona, seed in WORLDS:
+        _, envs = lived_environments(persona, seed)
+        dropped.update(envs.dropped)
+        candidates += envs.candidates
+    assert set(dropped) <= set(REASONS)
+    assert sum(dropped.values()) <= 0.1 * candidates, dropped
+
+
+def test_asks_see_only_what_existed_and_fall_in_their_window():
+    lived, envs = lived_environments("staff_engineer", 0)
+    assert envs.tasks
+    for env in envs.environments:
+        for task in env.tasks:
+            inst = next(i for i in lived.storylines.instances if i.instance_id == task.instance_id)
+            fam = task.family
+            opened = inst.start if fam.ask.after == "started" else inst.milestones[fam.ask.after]
+            assert task.as_of >= opened
+            closes = [inst.milestones[m] for m in fam.ask.before if m in inst.milestones]
+            assert all(task.as_of <= c for c in closes)
+            written = {}
+            for t, rid, vf, _ in inst.records:
+                written.setdefault((t, rid), vf)  # when the record first existed
+            for key in task.evidence:
+                assert written[key] <= task.as_of
+            visible = {name: set(table["record_id"].to_pylist())
+                       for name, table in env.tables.items()}
+            assert all(rid in visible[table] for table, rid in task.evidence)
+
+
+@given(st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 5_000)), min_size=1,
+                max_size=12))
+def test_shared_snapshot_instants_fall_inside_every_window_they_serve(windows):
+    lived, _ = lived_environments("staff_engineer", 0)
+    inst = lived.storylines.instances[0]
+    family = next(iter(FAMILIES.values()))
+    asks = [Ask(inst, family.model_copy(update={"id": f"f{i}"}), "simple", low * 60,
+                (low + span) * 60 + 60) for i, (low, span) in enumerate(windows)]
+    groups = share_snapshots(asks)
+    served = [a for _, group in groups for a in group]
+    assert sorted(a.family.id for a in served) == sorted(a.family.id for a in asks)
+    for at, group in groups:
+        assert all(a.low <= at <= a.high for a in group)
+
+
+BAD_FAMILIES = [
+    ("unknown key", {"colour": '"red"'}, "colour", "unknown key"),
+    ("unknown storyline", {"storyline": '"no_such_story"'}, "storyline", "no storyline"),
+    ("evidence not a step", {"evidence": '["nope"]'}, "evidence[0]", "no step"),
+    ("bad tool name", None, "reference[0].tool", "not a tool name"),
+    ("expression outside the grammar", {"when": '"__import__(1)"'}, "when", ""),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "key", "why"), BAD_FAMILIES,
+                         ids=[c[0] for c in BAD_FAMILIES])
+def test_bad_family_files_name_file_and_key(case, change, key, why, tmp_path):
+    text = (SHIPPED / "tasks" / "meeting_current_time.toml").read_text()
+    if change is None:
+        text = text.replace('tool = "work_email_search"', 'tool = "work email search!"')
+    else:
+        for name, value in change.items():
+            lines = [ln for ln in text.splitlines() if not ln.startswith(f"{name} =")]
+            lines.insert(1, f"{name} = {value}")
+            text = "\n".join(lines) + "\n"
+    (tmp_path / "tasks").mkdir()
+    path = tmp_path / "tasks" / "meeting_current_time_copy.toml"
+    path.write_text(text.replace('id = "meeting_current_time"',
+                                 'id = "meeting_current_time_copy"'))
+    with pytest.raises(SpecError) as exc:
+        load_task_families(Path(tmp_path), STORYLINES)
+    assert exc.value.where == f"{path}:{key}" or exc.value.where.startswith(f"{path}:{key}")
+    assert why in exc.value.why
