@@ -9,6 +9,10 @@ an author of a task family wants to see.
 
     .venv/bin/python benchmarks/bench_tasks.py
     .venv/bin/python benchmarks/bench_tasks.py --families resolve_double_booking --seeds 5 -v
+    .venv/bin/python benchmarks/bench_tasks.py --grade out/smoke   # seconds to grade a task
+
+``--grade DATASET`` times ``lifeloom grade``'s work instead: for every task of a generated
+dataset, reading its snapshot from Parquet, replaying the reference and grading it.
 """
 
 from __future__ import annotations
@@ -61,6 +65,23 @@ def explain(lived, families) -> None:
                         print(f"      {entry['tool']} -> {entry['result']['error']}")
 
 
+def time_grading(path: Path) -> dict:
+    """Median and worst seconds to grade one task of a dataset from its files."""
+    from exporters.loading import load
+    from exporters.runs import grade_actions
+
+    ds = load(path)
+    seconds, passed = [], 0
+    for task_id in ds.tasks["task_id"]:
+        reference = ds.solutions(task_id, "reference")[0]
+        t0 = time.perf_counter()
+        passed += grade_actions(ds, task_id, list(reference.calls), reference.reply).passed
+        seconds.append(time.perf_counter() - t0)
+    return {"tasks": len(seconds), "reference_passed": passed,
+            "seconds_per_grade_median": round(statistics.median(seconds), 3),
+            "seconds_per_grade_max": round(max(seconds), 3)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--personas", default=",".join(sorted(load_personas())))
@@ -68,7 +89,11 @@ def main() -> None:
     parser.add_argument("--families", default="", help="comma-separated task family ids")
     parser.add_argument("--out", type=Path, default=None, help="write results as JSON")
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--grade", type=Path, default=None, help="time grading this dataset")
     args = parser.parse_args()
+    if args.grade is not None:
+        print(json.dumps(time_grading(args.grade), indent=2))
+        return
     storylines, profile = load_storylines(), load_profiles()["typical"]
     families = load_task_families(storylines=storylines)
     if args.families:
