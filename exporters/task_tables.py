@@ -52,6 +52,8 @@ GOLD_SCHEMA = _schema(
     ("evidence_ids", _LIST), ("distractor_ids", _LIST),
     ("conflict_resolutions", _STR),  # [{conflict_id, operator, slot, authoritative, ...}]
     ("services_required", _LIST), ("services_touched", _LIST),
+    ("evidence_age_days", pa.float64()), ("hops", pa.int32()),
+    ("distractor_similarity", _LIST),  # of the look-alikes visible at the ask
     ("reference_actions", _STR),  # [{tool, args}]
     ("reference_reply", _STR),
     ("alternatives", _STR),  # [{description, actions, reply}]
@@ -104,6 +106,8 @@ def gold_row(task: Task, *, task_id: str, snapshot_id: str, world_id: str,
         "conflict_resolutions": _dump(task.conflicts),
         "services_required": task.services_required,
         "services_touched": task.services_touched,
+        "evidence_age_days": task.evidence_age_days, "hops": task.hops,
+        "distractor_similarity": task.distractor_similarity,
         "reference_actions": _dump(list(task.reference.calls)),
         "reference_reply": task.reference.reply,
         "alternatives": _solutions(task.alternatives),

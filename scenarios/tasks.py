@@ -27,7 +27,8 @@ from scenarios.engine import Instance, Storylines
 from scenarios.grading import Fact, Oracle, Scope, WrongValue
 from scenarios.storyline_spec import EmitStep
 from scenarios.task_spec import DIFFICULTIES, SolutionSpec, TaskFamilySpec
-from sim.clock import HOUR, MINUTE
+from sim.clock import DAY, HOUR, MINUTE
+from sim.services import TABLE_SERVICE
 
 # Where in its window each difficulty asks (shares of the window's length).
 SHARES = {"simple": (0.02, 0.25), "medium": (0.25, 0.6), "hard": (0.6, 0.95)}
@@ -72,6 +73,11 @@ class Task:
     distractors: list[tuple[str, str]]
     conflicts: list[dict]
     devices: list[str]
+    # How hard finding the evidence is, measured: how long before the ask its oldest record
+    # appeared, across how many services it lies, how alike its look-alikes are.
+    evidence_age_days: float
+    hops: int
+    distractor_similarity: list[str]
     services_required: list[str] = field(default_factory=list)  # filled by the self-check
     services_touched: list[str] = field(default_factory=list)
 
@@ -154,6 +160,8 @@ def instantiate(runner: Storylines, ask: Ask, as_of: int) -> Task | None:
     k = int(rng.integers(len(templates)))
     visible = [(t, rid, role) for t, rid, vf, role in inst.records if vf <= as_of]
     evidence = list(dict.fromkeys((t, rid) for t, rid, role in visible if role in fam.evidence))
+    first_seen = min((vf for t, rid, vf, role in inst.records
+                      if vf <= as_of and role in fam.evidence), default=as_of)
     made = runner.lookalikes.made if runner.lookalikes is not None else []
     seen_lookalikes = [d for d in made if d.instance_id == inst.instance_id
                        and d.valid_from <= as_of]
@@ -195,7 +203,9 @@ def instantiate(runner: Storylines, ask: Ask, as_of: int) -> Task | None:
         near_misses=solutions("near_misses", fam.near_misses), evidence=evidence,
         distractors=list(dict.fromkeys((d.table, d.record_id) for d in seen_lookalikes)),
         conflicts=[{k: v for k, v in c.items() if k != "valid_from"} for c in conflicts],
-        devices=sorted(devices))
+        devices=sorted(devices), evidence_age_days=round((as_of - first_seen) / DAY, 2),
+        hops=len({TABLE_SERVICE[t] for t, _ in evidence}),
+        distractor_similarity=sorted(d.similarity for d in seen_lookalikes))
 
 
 def _names_as_of(names: Mapping[str, Any], at: dt.datetime) -> dict[str, Any]:
