@@ -3,8 +3,9 @@
 Each write is one new record or one new version, stamped at the snapshot instant, so the
 final state reads like the snapshot did. Instants are ISO-8601 with an offset
 (``2026-02-03T10:00:00+01:00``), dates ``YYYY-MM-DD``; anything else is an argument error.
-Mail, texts and chat are sent as the user (``Toolbox.user``). Money, orders, bookings and
-subscriptions come with the task families that need them.
+Mail, texts and chat are sent as the user (``Toolbox.user``). Money and subscriptions
+(``sim.tools.money``) and orders, price watches, deliveries and trips (``sim.tools.commerce``)
+live in their own modules and are registered here.
 """
 
 from __future__ import annotations
@@ -263,9 +264,21 @@ def _chat() -> list:
                      ["channel", "text"]), send)]
 
 
+# The money and commerce modules build on the helpers above, so they are imported once
+# those exist (importing them at the top would be circular).
+from sim.tools.commerce import (  # noqa: E402
+    delivery_tools,
+    price_tracker_tools,
+    shopping_tools,
+    travel_tools,
+)
+from sim.tools.money import bank_tools, subscription_tools  # noqa: E402
+
 _TOOLS: dict[str, Callable[[], list]] = {
     "notes": _notes, "todos": _todos, "contacts": _contacts, "calendar": _calendar,
     "personal_email": _mail("personal_email", "personal_emails", "email"),
     "work_email": _mail("work_email", "work_emails", "work_email"),
     "sms": _sms, "chat": _chat,
+    "bank": bank_tools, "subscriptions": subscription_tools, "shopping": shopping_tools,
+    "price_tracker": price_tracker_tools, "deliveries": delivery_tools, "travel": travel_tools,
 }
