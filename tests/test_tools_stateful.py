@@ -234,10 +234,7 @@ class ToolCalls(RuleBasedStateMachine):
 
 # Bugs these machines found in tools outside the money and commerce modules. Their cases
 # are expected to fail (and are not shrunk, which takes minutes); drop an entry once fixed.
-KNOWN_BUGS = {
-    "calendar": "calendar_update on an all-day event compares its null start with the new "
-                "end (writing.py window())",
-}
+KNOWN_BUGS: dict[str, str] = {}  # service -> why its machine is expected to fail
 CASES = [pytest.param(s, marks=pytest.mark.xfail(reason=KNOWN_BUGS[s], raises=TypeError,
                                                  strict=False))
          if s in KNOWN_BUGS else s for s in SERVICES]

@@ -2,8 +2,11 @@
 
 Every installed service offers ``<service>_search``, ``<service>_list`` and
 ``<service>_read`` (``sim.tools.reading``); notes, to-dos, contacts, calendar, mail, texts
-and chat also write (``sim.tools.writing``); every task offers ``ask_user`` and
-``notify_user``. Behaviour is documented because graders and agents rely on it:
+and chat write through ``sim.tools.writing``, bank and subscriptions through
+``sim.tools.money``, shopping, price watches, deliveries and travel through
+``sim.tools.commerce``; every task offers ``ask_user`` and ``notify_user``.
+
+Behaviour is documented because graders and agents rely on it:
 
 - **search** is case-insensitive token-AND over a table's text columns (a record matches
   when every word of the query appears among its words), newest first by the table's time
@@ -11,7 +14,8 @@ and chat also write (``sim.tools.writing``); every task offers ``ask_user`` and
 - **list** is the same without a query;
 - tables whose records carry a time (mail, texts, transactions...) are searched over the
   30 days before the snapshot unless ``since``/``until`` (ISO dates, UTC days) say
-  otherwise, so older history has to be asked for;
+  otherwise, so older history has to be asked for; calendar entries are selected by their
+  start and have no default window (what matters most is still ahead);
 - bad arguments give ``{"error": {"code", "message"}}``; a tool never raises and never
   changes the workspace it only reads.
 

@@ -43,7 +43,10 @@ def _instant(value: str, name: str) -> dt.datetime:
         raise ToolError("bad_arguments", f"{name}: not an ISO-8601 instant: {value!r}") from None
     if moment.tzinfo is None:
         raise ToolError("bad_arguments", f"{name}: give an offset, e.g. {value}+00:00")
-    return moment.astimezone(dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC instant
+        raise ToolError("bad_arguments", f"{name}: out of range: {value!r}") from None
 
 
 def _date(value: str, name: str) -> dt.date:
@@ -151,6 +154,9 @@ def _calendar() -> list:
     def window(a: dict, row: dict | None = None) -> dict:
         start = _instant(a["start"], "start") if "start" in a else row["start"]
         end = _instant(a["end"], "end") if "end" in a else row["end"]
+        if start is None or end is None:  # an all-day event has dates, not instants
+            raise ToolError("bad_arguments", "an all-day event needs both start and end to "
+                                             "become a timed one")
         if end <= start:
             raise ToolError("bad_arguments", "end: must be after start")
         return {"start": start, "end": end, "all_day": False,
