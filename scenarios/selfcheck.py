@@ -51,11 +51,16 @@ class Snapshot:
         self.frames = {t: pl.from_arrow(v) for t, v in self.tables.items()}
         self._base = Workspace(self.tables, as_of_us=self.as_of_us)
 
-    def run(self, task: Task, solution: Solution) -> tuple[Grade, list[dict]]:
-        """Replay ``solution`` on a fresh workspace and grade it."""
+    def replay(self, task: Task, solution: Solution) -> Toolbox:
+        """``solution``'s calls on a fresh workspace; the toolbox holds the log and state."""
         box = Toolbox(self._base.fork(salt=task.key), self.services, user=self.user)
         for call in solution.calls:
             box.call(call["tool"], call["args"])
+        return box
+
+    def run(self, task: Task, solution: Solution) -> tuple[Grade, list[dict]]:
+        """Replay ``solution`` on a fresh workspace and grade it."""
+        box = self.replay(task, solution)
         final = {t: self.frames[t] if v is self.tables.get(t) else pl.from_arrow(v)
                  for t, v in box.workspace.final_state().items()}  # unchanged: shared
         return grade(task.oracle, self.frames, final, solution.reply, box.log), box.log

@@ -134,3 +134,43 @@ def test_bad_family_files_name_file_and_key(case, change, key, why, tmp_path):
         load_task_families(Path(tmp_path), STORYLINES)
     assert exc.value.where == f"{path}:{key}" or exc.value.where.startswith(f"{path}:{key}")
     assert why in exc.value.why
+
+
+
+@pytest.mark.slow
+def test_predicate_evaluator_on_files_agrees_with_the_grader_on_every_task(tmp_path):
+    """For every verified task: the reference's and doing nothing's final states, written
+    as Parquet and judged by the portable evaluator alone, get the grader's verdicts."""
+    import pyarrow.parquet as pq
+
+    from scenarios import predicates
+    from scenarios.environments import user_of
+    from scenarios.selfcheck import Snapshot
+    from scenarios.tasks import Solution
+
+    def write(tables, directory: Path) -> Path:
+        directory.mkdir(parents=True)
+        for name, table in tables.items():
+            pq.write_table(table, directory / f"{name}.parquet")
+        return directory
+
+    families = set()
+    for n, (lived, env, task) in enumerate(all_tasks()):
+        families.add(task.family.id)
+        formats = lived.storylines.formatters()
+        snap = Snapshot(env.tables, env.as_of_us, sorted(lived.world.services),
+                        user_of(lived), formats["money"], formats["date_text"])
+        initial = write(env.tables, tmp_path / f"{n}" / "initial")
+        documents = [("required effects", task.oracle.required)]
+        documents += [(f"forbidden effect {i}", d) for i, d in enumerate(task.oracle.forbidden)]
+        for k, solution in enumerate((task.reference, Solution("nothing", (), ""))):
+            box = snap.replay(task, solution)
+            final = write(box.workspace.final_state(), tmp_path / f"{n}" / f"final{k}")
+            verdicts = {c.name: c.passed for c in snap.run(task, solution)[0].checks}
+            for name, document in documents:
+                if document is None:
+                    continue
+                holds = predicates.evaluate(document, final, initial).passed
+                expected = verdicts[name] if name == "required effects" else not verdicts[name]
+                assert holds == expected, (task.key, solution.description, name)
+    assert families == set(FAMILIES)
