@@ -55,8 +55,9 @@ def test_every_family_yields_verified_tasks(family):
     assert kept, f"{family}: no task survived its self-check in {WORLDS}"
     for task in kept:
         assert task.near_misses, "a family must show what a near miss looks like"
-        assert task.services_required, "a verified task knows the services it requires"
+        # Required services may be none: an answer visible in two apps needs neither.
         assert set(task.services_required) <= set(task.services_touched)
+        assert task.services_touched
 
 
 @pytest.mark.slow
