@@ -28,6 +28,7 @@ from scenarios.grading import Grade, grade
 from scenarios.tasks import Solution, Task
 from sim.services import TABLE_SERVICE, TABLES
 from sim.tools import Toolbox
+from sim.tools.reading import searched_columns
 from sim.workspace import Workspace
 
 REASONS = ("reference_tool_error", "reference_fails", "doing_nothing_passes",
@@ -86,7 +87,9 @@ def _shows(frame: pl.DataFrame, table: str, kind: str, texts: list[str],
            numbers: list) -> bool:
     spec = TABLES[table]
     conditions = []
-    for column in spec.text_columns:
+    # Text facts (a name, a new phone number) may sit in any field search reads; amounts
+    # and dates are written out in the readable text.
+    for column in searched_columns(table) if kind == "text" else spec.text_columns:
         text = pl.col(column).fill_null("")
         if kind == "text":
             text = text.str.to_lowercase()

@@ -8,9 +8,10 @@ and chat write through ``sim.tools.writing``, bank and subscriptions through
 
 Behaviour is documented because graders and agents rely on it:
 
-- **search** is case-insensitive token-AND over a table's text columns (a record matches
-  when every word of the query appears among its words), newest first by the table's time
-  column, 20 results per page;
+- **search** is case-insensitive token-AND over a record's readable fields: its text and
+  every string a user would type (names, addresses, numbers, places, statuses), not the
+  ids that link records (a record matches when every word of the query appears among its
+  words), newest first by the table's time column, 20 results per page;
 - **list** is the same without a query;
 - tables whose records carry a time (mail, texts, transactions...) are searched over the
   30 days before the snapshot unless ``since``/``until`` (ISO dates, UTC days) say

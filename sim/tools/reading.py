@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+
+import pyarrow as pa
 
 from sim.services import CATALOGUE, TABLES
 from sim.tools.base import Tool, ToolError, json_record, object_schema
@@ -15,6 +18,16 @@ _TOKEN = re.compile(r"\w+")
 # since/until select calendar entries by when they happen, not when they were made; and
 # the calendar has no default window, since what matters most is still ahead.
 _RANGE_COLUMN = {"calendar_events": "start"}
+
+
+@functools.cache
+def searched_columns(table: str) -> tuple[str, ...]:
+    """What search reads in a record: its text and every other string a user would type
+    (names, addresses, numbers, places, statuses), not the internal ids that link records."""
+    spec = TABLES[table]
+    refs = set(spec.references)
+    return tuple(f.name for f in spec.columns if pa.types.is_string(f.type)
+                 and f.name not in refs and not f.name.endswith("_id"))
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -84,7 +97,7 @@ def _find(ws: Workspace, tables: list[str], args: dict, query: str | None) -> di
         if until is not None and (at is None or at >= until):
             continue
         if words:
-            have = {w.lower() for c in TABLES[table].text_columns
+            have = {w.lower() for c in searched_columns(table)
                     for w in _TOKEN.findall(row.get(c) or "")}
             if not all(w in have for w in words):
                 continue
