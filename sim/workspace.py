@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sim.services import TABLES
 from sim.snapshot import snapshot_schema
@@ -34,6 +35,7 @@ class _Base:
     tables: Mapping[str, pa.Table]
     index: dict[str, dict[str, int]] = field(default_factory=dict)
     rows: dict[str, list[dict]] = field(default_factory=dict)
+    memos: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def table_rows(self, table: str) -> list[dict]:
         if table not in self.rows:
@@ -92,6 +94,12 @@ class Workspace:
             if rid not in known and row is not _DELETED:
                 yield dict(row)
 
+    def memo(self, table: str, name: str) -> dict[str, Any]:
+        """A per-snapshot cache keyed by record id that every fork shares (a search index,
+        filled as records are first looked at). Only values derived from the *snapshot's*
+        version of a record belong in it: records this run wrote are in :meth:`changed`."""
+        return self._base.memos.setdefault((table, name), {})
+
     # -- writing ------------------------------------------------------------------------
 
     def new_id(self, table: str) -> str:
@@ -139,7 +147,8 @@ class Workspace:
         return {t: set(d) for t, d in self._delta.items() if d}
 
     def final_state(self) -> dict[str, pa.Table]:
-        """Every table as this run leaves it, in the snapshot schemas."""
+        """Every table as this run leaves it, in the snapshot schemas (records this run
+        wrote come after the snapshot's; row order carries no meaning)."""
         out = {}
         for table in sorted(set(self._base.tables) | set(self._delta)):
             schema = snapshot_schema(table)
@@ -147,7 +156,14 @@ class Workspace:
                 base = self._base.tables.get(table)
                 out[table] = base if base is not None else schema.empty_table()
                 continue
-            out[table] = pa.Table.from_pylist(list(self.rows(table)), schema=schema)
+            # The snapshot's untouched rows stay Arrow; only this run's rows are built.
+            delta = self._delta[table]
+            base = self._base.tables.get(table)
+            kept = schema.empty_table() if base is None else base.filter(pc.invert(pc.is_in(
+                base["record_id"], value_set=pa.array(sorted(delta), pa.string())))).cast(schema)
+            new = pa.Table.from_pylist([r for r in delta.values() if r is not _DELETED],
+                                       schema=schema)
+            out[table] = pa.concat_tables([kept, new])
         return out
 
     # -- checks -------------------------------------------------------------------------

@@ -48,6 +48,8 @@ pure and deterministic; nesting is bounded at ``MAX_DEPTH`` nodes.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -66,13 +68,25 @@ __all__ = ["MAX_DEPTH", "SCHEMA", "VERSION", "PredicateError", "Verdict", "evalu
 StateLike = Mapping[str, pl.DataFrame] | str | os.PathLike[str]
 
 
+@functools.lru_cache(maxsize=4096)
+def _validate_text(text: str) -> None:
+    """Validation of a document's JSON text, remembered: graders judge one task's documents
+    against many runs (failures raise and are not remembered)."""
+    validate(json.loads(text))
+
+
 def evaluate(document: Mapping[str, Any], final: StateLike,
              initial: StateLike | None = None) -> Verdict:
     """Judge ``final`` (tables by name, or a state directory) against ``document``.
 
     ``initial`` is needed only by ``created``, ``changed`` and ``unchanged``.
     """
-    validate(document)
+    try:
+        text = json.dumps(document, sort_keys=True)
+    except (TypeError, ValueError):
+        validate(document)  # not JSON: let the validator say why
+    else:
+        _validate_text(text)
     ctx = Context(as_state(final), None if initial is None else as_state(initial))
     verdict, _ = evaluate_node(document["predicate"], "predicate", ctx, {})
     return verdict

@@ -90,6 +90,8 @@ def _find(ws: Workspace, tables: list[str], args: dict, query: str | None) -> di
     if query is not None and not words:
         raise ToolError("bad_arguments", "query: needs at least one word")
     found = []
+    index = ws.memo(table, "search_words")
+    written = ws.changed().get(table, set())
     for row in ws.rows(table):
         at = row.get(time_column) if time_column else row["valid_from"]
         if since is not None and (at is None or at < since):
@@ -97,8 +99,11 @@ def _find(ws: Workspace, tables: list[str], args: dict, query: str | None) -> di
         if until is not None and (at is None or at >= until):
             continue
         if words:
-            have = {w.lower() for c in searched_columns(table)
-                    for w in _TOKEN.findall(row.get(c) or "")}
+            rid = row["record_id"]
+            if rid in written:
+                have = _words(table, row)
+            elif (have := index.get(rid)) is None:
+                have = index[rid] = _words(table, row)
             if not all(w in have for w in words):
                 continue
         found.append((at or row["valid_from"], row))
@@ -108,6 +113,11 @@ def _find(ws: Workspace, tables: list[str], args: dict, query: str | None) -> di
     chunk = found[(page - 1) * PAGE: page * PAGE]
     return {"table": table, "total": len(found), "page": page, "pages": pages,
             "results": [json_record(row) for _, row in chunk]}
+
+
+def _words(table: str, row: dict) -> frozenset[str]:
+    return frozenset(w.lower() for c in searched_columns(table)
+                     for w in _TOKEN.findall(row.get(c) or ""))
 
 
 def _read(ws: Workspace, tables: list[str], record_id: str) -> dict:
