@@ -24,8 +24,9 @@ from dataclasses import dataclass
 import polars as pl
 import pyarrow as pa
 
+from scenarios import predicates
 from scenarios.grading import Grade, grade
-from scenarios.tasks import Solution, Task
+from scenarios.tasks import Solution, Task, TaskFamilyError
 from sim.services import TABLE_SERVICE, TABLES
 from sim.tools import Toolbox
 from sim.tools.reading import searched_columns
@@ -113,7 +114,15 @@ def service_of(tool: str) -> str | None:
 
 def self_check(task: Task, snap: Snapshot) -> str | None:
     """None when ``task`` is sound (and its service lists are filled in), else the reason
-    it must be dropped."""
+    it must be dropped. A predicate the family wrote wrong is not a drop but an error in
+    the family's data (:class:`TaskFamilyError`)."""
+    try:
+        return _self_check(task, snap)
+    except predicates.PredicateError as exc:
+        raise TaskFamilyError(f"task family {task.family.id}:{exc.path}", exc.why) from None
+
+
+def _self_check(task: Task, snap: Snapshot) -> str | None:
     result, log = snap.run(task, task.reference)
     if any("error" in (entry.get("result") or {}) for entry in log):
         return "reference_tool_error"

@@ -35,7 +35,6 @@ class _Base:
     tables: Mapping[str, pa.Table]
     index: dict[str, dict[str, int]] = field(default_factory=dict)
     rows: dict[str, list[dict]] = field(default_factory=dict)
-    memos: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def table_rows(self, table: str) -> list[dict]:
         if table not in self.rows:
@@ -94,11 +93,12 @@ class Workspace:
             if rid not in known and row is not _DELETED:
                 yield dict(row)
 
-    def memo(self, table: str, name: str) -> dict[str, Any]:
-        """A per-snapshot cache keyed by record id that every fork shares (a search index,
-        filled as records are first looked at). Only values derived from the *snapshot's*
-        version of a record belong in it: records this run wrote are in :meth:`changed`."""
-        return self._base.memos.setdefault((table, name), {})
+    def snapshot_table(self, table: str) -> pa.Table:
+        """The snapshot's own version of ``table`` (without this run's writes), for tools
+        that filter it column-wise; :meth:`changed` says which records to read instead."""
+        self._check(table)
+        base = self._base.tables.get(table)
+        return base if base is not None else snapshot_schema(table).empty_table()
 
     # -- writing ------------------------------------------------------------------------
 

@@ -108,7 +108,7 @@ def grounded(kind: str, value: Any, shown: str, year: int, tz: str = "UTC") -> b
     any written form and as the local date of an instant in the user's zone ``tz``."""
     if kind == "amount":
         minor = int(value)
-        return (re.search(rf"_minor\": {minor}\b", shown) is not None
+        return (re.search(rf"_minor\": -?{abs(minor)}\b", shown) is not None
                 or minor in amounts_in(shown))
     if kind == "date":
         day = dt.date.fromisoformat(str(value)[:10])

@@ -6,7 +6,9 @@ import datetime as dt
 import functools
 import re
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sim.services import CATALOGUE, TABLES
 from sim.tools.base import Tool, ToolError, json_record, object_schema
@@ -89,23 +91,22 @@ def _find(ws: Workspace, tables: list[str], args: dict, query: str | None) -> di
     words = [w.lower() for w in _TOKEN.findall(query or "")]
     if query is not None and not words:
         raise ToolError("bad_arguments", "query: needs at least one word")
-    found = []
-    index = ws.memo(table, "search_words")
+    at_column = time_column or "valid_from"
     written = ws.changed().get(table, set())
-    for row in ws.rows(table):
-        at = row.get(time_column) if time_column else row["valid_from"]
+    # The snapshot's records are filtered in Arrow; those this run wrote, in Python.
+    found = [(row[at_column] or row["valid_from"], row)
+             for row in _search_snapshot(ws, table, at_column, since, until, words, written)]
+    for rid in sorted(written):
+        row = ws.get(table, rid)
+        if row is None:
+            continue
+        at = row.get(at_column)
         if since is not None and (at is None or at < since):
             continue
         if until is not None and (at is None or at >= until):
             continue
-        if words:
-            rid = row["record_id"]
-            if rid in written:
-                have = _words(table, row)
-            elif (have := index.get(rid)) is None:
-                have = index[rid] = _words(table, row)
-            if not all(w in have for w in words):
-                continue
+        if words and not set(words) <= _words(table, row):
+            continue
         found.append((at or row["valid_from"], row))
     found.sort(key=lambda pair: (pair[0], pair[1]["record_id"]), reverse=True)
     page = args.get("page", 1)
@@ -113,6 +114,38 @@ def _find(ws: Workspace, tables: list[str], args: dict, query: str | None) -> di
     chunk = found[(page - 1) * PAGE: page * PAGE]
     return {"table": table, "total": len(found), "page": page, "pages": pages,
             "results": [json_record(row) for _, row in chunk]}
+
+
+def _search_snapshot(ws: Workspace, table: str, at_column: str, since: dt.datetime | None,
+                     until: dt.datetime | None, words: list[str],
+                     written: set[str]) -> list[dict]:
+    """Snapshot records in the window whose searched fields hold every word as a token
+    (the same rule as :func:`_words`, in RE2: a word flanked by non-word characters)."""
+    base = ws.snapshot_table(table)
+    if not base.num_rows:
+        return []
+    mask = pa.array(np.ones(base.num_rows, bool))
+    if written:
+        mask = pc.and_(mask, pc.invert(pc.is_in(base["record_id"],
+                                                value_set=pa.array(sorted(written)))))
+    at = base[at_column]
+    if since is not None:
+        mask = pc.and_(mask, pc.fill_null(pc.greater_equal(at, _utc(since)), False))
+    if until is not None:
+        mask = pc.and_(mask, pc.fill_null(pc.less(at, _utc(until)), False))
+    for word in words:
+        pattern = f"(?:^|[^\\p{{L}}\\p{{N}}_]){word}(?:$|[^\\p{{L}}\\p{{N}}_])"
+        hit = None
+        for column in searched_columns(table):
+            found = pc.fill_null(pc.match_substring_regex(base[column], pattern,
+                                                          ignore_case=True), False)
+            hit = found if hit is None else pc.or_(hit, found)
+        mask = pc.and_(mask, hit) if hit is not None else pa.array(np.zeros(len(base), bool))
+    return base.filter(mask).to_pylist()
+
+
+def _utc(moment: dt.datetime) -> pa.Scalar:
+    return pa.scalar(moment, pa.timestamp("us", tz="UTC"))
 
 
 def _words(table: str, row: dict) -> frozenset[str]:
