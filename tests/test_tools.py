@@ -1,6 +1,7 @@
 """Agent tools: valid function-calling schemas, documented search rules, errors not crashes."""
 
 import datetime as dt
+import re
 
 import jsonschema
 import pyarrow as pa
@@ -93,3 +94,29 @@ def test_arbitrary_calls_answer_and_never_write(name, args):
     result = Toolbox(ws, ["personal_email", "notes"]).call(name, args)
     assert isinstance(result, dict)
     assert ws.changed() == {}
+
+
+WORDS = st.sampled_from(["Café", "cafe", "café", "naïve", "x_y", "A1", "tax", "taxes", "42",
+                         "Ann", "o'neil", "e-mail", "Zoë", "ZOË", "straße"])
+TEXTS = st.lists(st.tuples(WORDS, st.sampled_from([" ", ", ", "-", "/", ".", "\n", "—"])),
+                 max_size=6).map(lambda parts: "".join(w + sep for w, sep in parts))
+
+
+@given(st.lists(st.tuples(TEXTS, TEXTS), min_size=1, max_size=8),
+       st.lists(WORDS, min_size=1, max_size=2), st.booleans())
+def test_snapshot_search_matches_the_documented_token_rule(texts, query, rewrite):
+    """Search filters the snapshot in Arrow and this run's writes in Python: both must
+    follow one rule (every query word is a token of the record, ignoring case)."""
+    from sim.tools.reading import _words
+
+    rows = [_mail(i, days_ago=1, subject=s, body=b) for i, (s, b) in enumerate(texts)]
+    mail = pa.Table.from_pylist(rows, schema=snapshot_schema("personal_emails"))
+    box = Toolbox(Workspace({"personal_emails": mail}, as_of_us=int(AS_OF.timestamp() * 1e6)),
+                  ["personal_email"])
+    if rewrite:  # the first record now lives in this run's delta
+        box.workspace.update("personal_emails", rows[0]["record_id"], {"body": rows[0]["body"]})
+    q = " ".join(query)
+    words = {w.lower() for w in re.findall(r"\w+", q)}
+    expected = {r["record_id"] for r in rows if words <= _words("personal_emails", r)}
+    got = box.call("personal_email_search", {"query": q})
+    assert {r["record_id"] for r in got["results"]} == expected
