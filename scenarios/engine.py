@@ -134,6 +134,7 @@ class Storylines:
             yield world.env.timeout(inst.start - world.now)
         if inst.aborted:  # nothing free to build it from: it does not happen
             return
+        self.picker.refresh(inst)
         rng = world.rng.child(inst.instance_id).stream("steps")
         conflicted = world.rng.child(inst.instance_id).stream("conflicted").random()
         inst.names["conflicted"] = bool(conflicted < self.conflict_rate)

@@ -89,7 +89,15 @@ class Picker:
         ids = self.life.state.get("product_ids")
         return {"id": None if ids is None else ids[j], "title": p.title[j],
                 "brand": p.brand[j], "merchant": p.merchant[j], "price": price,
-                "category": p.category[j], "_pick_table": "shop_products"}
+                "category": p.category[j], "_pick_table": "shop_products", "_index": j}
+
+    def refresh(self, inst: Instance) -> None:
+        """Products picked at planting, seen again when the instance starts: the catalogue
+        (its ids) and the price book exist only once the clock runs, and the price that
+        counts is the one of the moment the story begins."""
+        for name, value in inst.names.items():
+            if isinstance(value, dict) and value.get("_pick_table") == "shop_products":
+                inst.names[name] = self.product(value["_index"], self.life.world.now)
 
     def choices(self, pick: str) -> np.ndarray:
         pools = self.life.pools
