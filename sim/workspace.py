@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,7 @@ class _Base:
     tables: Mapping[str, pa.Table]
     index: dict[str, dict[str, int]] = field(default_factory=dict)
     rows: dict[str, list[dict]] = field(default_factory=dict)
+    derived: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def table_rows(self, table: str) -> list[dict]:
         if table not in self.rows:
@@ -99,6 +100,15 @@ class Workspace:
         self._check(table)
         base = self._base.tables.get(table)
         return base if base is not None else snapshot_schema(table).empty_table()
+
+    def derived(self, table: str, name: str, derive: Callable[[pa.Table], Any]) -> Any:
+        """``derive(snapshot table)``, computed once per snapshot and shared by its forks
+        (a search index, say). It sees the snapshot only: this run's writes are in
+        :meth:`changed`."""
+        key = (table, name)
+        if key not in self._base.derived:
+            self._base.derived[key] = derive(self.snapshot_table(table))
+        return self._base.derived[key]
 
     # -- writing ------------------------------------------------------------------------
 

@@ -20,6 +20,10 @@ _TOKEN = re.compile(r"\w+")
 # since/until select calendar entries by when they happen, not when they were made; and
 # the calendar has no default window, since what matters most is still ahead.
 _RANGE_COLUMN = {"calendar_events": "start"}
+# The table search and list read unless told otherwise: what the app opens on (its
+# timeline), not the account list or the catalogue. Others default to their only table.
+OPENS_ON = {"bank": "bank_transactions", "shopping": "shop_orders",
+            "price_tracker": "price_alerts", "chat": "chat_messages"}
 
 
 @functools.cache
@@ -38,8 +42,9 @@ def searched_columns(table: str) -> tuple[str, ...]:
 def reading_tools(service: str) -> list[Tool]:
     """``search``, ``list`` and ``read`` for one service."""
     tables = [t.name for t in CATALOGUE[service].tables]
+    tables = sorted(tables, key=lambda t: t != OPENS_ON.get(service, tables[0]))
     which = {"table": {"type": "string", "enum": tables,
-                       "description": "Which kind of record (default: the first)."}}
+                       "description": f"Which kind of record (default: {tables[0]})."}}
     span = {"since": {"type": "string", "format": "date",
                       "description": "First day to include (YYYY-MM-DD, UTC)."},
             "until": {"type": "string", "format": "date",
@@ -133,15 +138,24 @@ def _search_snapshot(ws: Workspace, table: str, at_column: str, since: dt.dateti
         mask = pc.and_(mask, pc.fill_null(pc.greater_equal(at, _utc(since)), False))
     if until is not None:
         mask = pc.and_(mask, pc.fill_null(pc.less(at, _utc(until)), False))
-    for word in words:
-        pattern = f"(?:^|[^\\p{{L}}\\p{{N}}_]){word}(?:$|[^\\p{{L}}\\p{{N}}_])"
-        hit = None
-        for column in searched_columns(table):
-            found = pc.fill_null(pc.match_substring_regex(base[column], pattern,
-                                                          ignore_case=True), False)
-            hit = found if hit is None else pc.or_(hit, found)
-        mask = pc.and_(mask, hit) if hit is not None else pa.array(np.zeros(len(base), bool))
-    return base.filter(mask).to_pylist()
+    rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+    if words and len(rows):
+        text = ws.derived(table, "search_text", lambda t: _search_text(table, t)).take(rows)
+        for word in words:
+            pattern = f"(?:^|[^\\p{{L}}\\p{{N}}_]){word}(?:$|[^\\p{{L}}\\p{{N}}_])"
+            hit = pc.match_substring_regex(text, pattern).to_numpy(zero_copy_only=False)
+            rows, text = rows[hit], text.filter(pa.array(hit))
+    return base.take(rows).to_pylist()
+
+
+def _search_text(table: str, base: pa.Table) -> pa.Array:
+    """Every searched field of each record, lower-cased, one line per field (a token never
+    spans two fields)."""
+    columns = [pc.fill_null(base[c], "") for c in searched_columns(table)]
+    if not columns:
+        return pa.array([""] * base.num_rows)
+    joined = pc.binary_join_element_wise(*columns, "\n") if len(columns) > 1 else columns[0]
+    return pc.utf8_lower(joined).combine_chunks()
 
 
 def _utc(moment: dt.datetime) -> pa.Scalar:
