@@ -149,7 +149,7 @@ def _collateral(oracle: Oracle, initial: State, final: State,
     harmful, benign = [], []
     for table in sorted(set(initial) | set(final)):
         first, last = _frame(initial.get(table)), _frame(final.get(table))
-        if first.equals(last):
+        if first is last or first.equals(last):
             continue  # most tables: nothing to diff
         created, touched = _differences(first, last)
         for rid in sorted(created | touched):

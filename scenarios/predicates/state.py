@@ -90,12 +90,12 @@ def contents(frame: pl.DataFrame, name: str, path: str) -> dict[str, dict[str, A
 def new_or_changed(final: pl.DataFrame, initial: pl.DataFrame, *, created: bool) -> pl.DataFrame:
     """Rows of ``final`` that are new (``created``) or that changed content since
     ``initial``, found with joins rather than row by row: states hold thousands of rows."""
-    if final.height == 0:
-        return final
+    if final.height == 0 or (final is initial and not created):
+        return final.clear()
     ids = initial["record_id"] if initial.height else pl.Series([], dtype=pl.String)
     known = pl.col("record_id").is_in(ids.implode())
     if created:
-        return final.filter(~known)
+        return final.clear() if final is initial else final.filter(~known)
     if initial.height == 0 or final.equals(initial):
         return final.clear()
     columns = [c for c in final.columns if c not in BOOKKEEPING and c in initial.columns]
