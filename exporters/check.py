@@ -127,7 +127,7 @@ def _check_table(ds: Dataset, group: str, name: str, entry: dict, report: CheckR
 def _self_check(ds: Dataset, task_id: str) -> list[str]:
     problems = []
     try:
-        gold = ds.gold(task_id)
+        ds.gold(task_id)
     except ValueError as exc:
         return [str(exc)]
     reference = ds.solutions(task_id, "reference")[0]
@@ -141,5 +141,4 @@ def _self_check(ds: Dataset, task_id: str) -> list[str]:
     for miss in ds.solutions(task_id, "near_misses"):
         if grade_actions(ds, task_id, list(miss.calls), miss.reply).passed:
             problems.append(f"near miss {miss.description!r} passes")
-    del gold
     return problems

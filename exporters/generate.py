@@ -174,7 +174,8 @@ def _world_files(root: Path, files: dict, split: str, tables, envs: Environments
                               "as_of": env.as_of_us, "timezone": spec.timezone,
                               "user_name": user["name"], "user_email": user["email"],
                               "user_work_email": user["work_email"],
-                              "user_phone": user["phone"], "services": sorted(spec.services)})
+                              "user_phone": user["phone"], "user_handle": user["handle"],
+                              "services": sorted(spec.services)})
         for name, table in env.tables.items():
             n = table.num_rows
             by_table[name].append(table.add_column(0, WORLD_ID, pa.array([wid] * n, pa.string()))

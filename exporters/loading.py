@@ -94,7 +94,7 @@ class Dataset:
         return solutions_of(self.gold(task_id), which)
 
     def snapshot_info(self, snapshot_id: str) -> dict[str, Any]:
-        world = snapshot_id_world(self, snapshot_id)
+        world = self.world_of(snapshot_id)
         table = pq.read_table(self._world_file("snapshots", world))
         rows = table.filter(pc.equal(table["snapshot_id"], snapshot_id)).to_pylist()
         if not rows:
@@ -103,7 +103,7 @@ class Dataset:
 
     def snapshot(self, snapshot_id: str) -> dict[str, pa.Table]:
         """Every agent-visible table of one snapshot, in snapshot schemas."""
-        world = snapshot_id_world(self, snapshot_id)
+        world = self.world_of(snapshot_id)
         out = {}
         for name in self.manifest["tables"]:
             if name in ("tasks", "snapshots"):
@@ -112,6 +112,18 @@ class Dataset:
                                   filters=[("snapshot_id", "=", snapshot_id)])
             out[name] = table.select(snapshot_schema(name).names).cast(snapshot_schema(name))
         return out
+
+    def world_of(self, snapshot_id: str) -> str:
+        """The world a snapshot belongs to (from the tasks table, or the snapshots)."""
+        rows = self.tasks.filter(pl.col("snapshot_id") == snapshot_id)
+        if rows.height:
+            return rows["world_id"][0]
+        for f in self._files("tables", "snapshots"):
+            table = pq.read_table(f, columns=["snapshot_id", "world_id"])
+            hit = table.filter(pc.equal(table["snapshot_id"], snapshot_id))
+            if hit.num_rows:
+                return hit["world_id"][0].as_py()
+        raise DatasetError("snapshot_id", f"no snapshot {snapshot_id!r} in {self.path}")
 
     def _world_file(self, name: str, world_id: str) -> Path:
         for f in self._files("tables", name):
@@ -129,21 +141,9 @@ class Dataset:
         workspace = Workspace(self.snapshot(task["snapshot_id"]), as_of_us=as_of_us,
                               salt=f"{task_id}/{salt}")
         user = {"name": info["user_name"], "email": info["user_email"],
-                "work_email": info["user_work_email"], "phone": info["user_phone"]}
+                "work_email": info["user_work_email"], "phone": info["user_phone"],
+                "handle": info["user_handle"]}
         return Toolbox(workspace, info["services"], user=user)
-
-
-def snapshot_id_world(ds: Dataset, snapshot_id: str) -> str:
-    """The world a snapshot belongs to (from the tasks table, or by scanning snapshots)."""
-    rows = ds.tasks.filter(pl.col("snapshot_id") == snapshot_id)
-    if rows.height:
-        return rows["world_id"][0]
-    for f in ds._files("tables", "snapshots"):
-        table = pq.read_table(f, columns=["snapshot_id", "world_id"])
-        hit = table.filter(pc.equal(table["snapshot_id"], snapshot_id))
-        if hit.num_rows:
-            return hit["world_id"][0].as_py()
-    raise DatasetError("snapshot_id", f"no snapshot {snapshot_id!r} in {ds.path}")
 
 
 def load(path: Path | str) -> Dataset:

@@ -31,7 +31,7 @@ def _schema(*fields: tuple[str, pa.DataType]) -> pa.Schema:
 SNAPSHOTS_SCHEMA = _schema(
     ("snapshot_id", _STR), ("world_id", _STR), ("split", _STR), ("as_of", _TS),
     ("timezone", _STR), ("user_name", _STR), ("user_email", _STR), ("user_work_email", _STR),
-    ("user_phone", _STR), ("services", _LIST))
+    ("user_phone", _STR), ("user_handle", _STR), ("services", _LIST))
 
 TASKS_SCHEMA = _schema(
     ("task_id", _STR), ("snapshot_id", _STR), ("world_id", _STR), ("split", _STR),

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from personas.routines.messaging import chat_handle
 from scenarios.build import LivedWorld
 from scenarios.selfcheck import Snapshot, self_check
 from scenarios.task_spec import TaskFamilySpec
@@ -49,7 +50,7 @@ def user_of(lived: LivedWorld) -> dict[str, str]:
     """Who the tools act as: the persona's name and addresses."""
     p = lived.life.person
     return {"name": p.full_name, "email": p.personal_email, "work_email": p.work_email,
-            "phone": p.phone}
+            "phone": p.phone, "handle": chat_handle(p.full_name)}
 
 
 def environments(lived: LivedWorld, families: Mapping[str, TaskFamilySpec], *,

@@ -196,8 +196,8 @@ def _emit_chat(life, channels, ch, mine, sender, text, ts, reply_to, ids, rows, 
         ts,
         {"channel_id": channels["id"][ch],
          "sender_name": np.where(mine, life.person.full_name, c.full_name[sender]),
-         "sender_handle": np.where(mine, _handle(life.person.full_name),
-                                   [_handle(x) for x in c.full_name[sender]]),
+         "sender_handle": np.where(mine, chat_handle(life.person.full_name),
+                                   [chat_handle(x) for x in c.full_name[sender]]),
          "text": text, "sent_at": ts, "reply_to": reply_to},
         record_ids=np.array(ids, dtype=object)[rows].tolist(),
         actor=np.where(mine, "user", c.full_name[sender]).tolist(),
@@ -217,7 +217,8 @@ def _channel_name(project: str) -> str:
     return name
 
 
-def _handle(name: str) -> str:
+def chat_handle(name: str) -> str:
+    """How a person appears in team chat: ``@first.last``."""
     return "@" + name.lower().replace(" ", ".")
 
 
