@@ -29,40 +29,24 @@ from scenarios.build import live
 from scenarios.environments import environments
 from scenarios.library import load_storylines, load_task_families
 from scenarios.noise import load_profiles
-from scenarios.selfcheck import Snapshot, self_check
-from scenarios.tasks import instantiate, plan, share_snapshots
+from scenarios.selfcheck import Snapshot
+from scenarios.tasks import Task
 
 HERE = Path(__file__).resolve().parent
 
 
-def explain(lived, families) -> None:
-    """Print each dropped task of one world with the checks its reference run failed."""
-    import numpy as np
-
-    from scenarios.environments import EVEN, user_of
-    from sim.snapshot import snapshot
-
-    runner, clock, history = lived.storylines, lived.world.clock, lived.tables()
-    formats = runner.formatters()
-    for at, group in share_snapshots(plan(runner, families, EVEN)):
-        us = int(clock.to_arrow_us(np.array([at]))[0])
-        snap = Snapshot(snapshot(history, us), us, sorted(lived.world.services),
-                        user_of(lived), formats["money"], formats["date_text"])
-        for ask in group:
-            task = instantiate(runner, ask, at)
-            reason = None if task is None else self_check(task, snap)
-            if reason is None:
-                continue
-            print(f"  DROP {task.key} ({task.difficulty}): {reason}\n    prompt: {task.prompt}")
-            for name, solution in [("reference", task.reference),
-                                   *[(f"alt {a.description}", a) for a in task.alternatives],
-                                   *[(f"miss {m.description}", m) for m in task.near_misses]]:
-                result, log = snap.run(task, solution)
-                failed = [f"{c.name}: {c.reason}" for c in result.checks if not c.passed]
-                print(f"    {name}: passed={result.passed} {failed}")
-                for entry in log:
-                    if "error" in (entry.get("result") or {}):
-                        print(f"      {entry['tool']} -> {entry['result']['error']}")
+def explain(task: Task, reason: str, snap: Snapshot) -> None:
+    """Print a dropped task with the checks each of its solutions failed."""
+    print(f"  DROP {task.key} ({task.difficulty}): {reason}\n    prompt: {task.prompt}")
+    for name, solution in [("reference", task.reference),
+                           *[(f"alt {a.description}", a) for a in task.alternatives],
+                           *[(f"miss {m.description}", m) for m in task.near_misses]]:
+        result, log = snap.run(task, solution)
+        failed = [f"{c.name}: {c.reason}" for c in result.checks if not c.passed]
+        print(f"    {name}: passed={result.passed} {failed}")
+        for entry in log:
+            if "error" in (entry.get("result") or {}):
+                print(f"      {entry['tool']} -> {entry['result']['error']}")
 
 
 def time_grading(path: Path) -> dict:
@@ -106,7 +90,8 @@ def main() -> None:
             lived = live(spec, seed=seed, days=100, families=storylines, noise=profile)
             history = lived.tables()
             t1 = time.perf_counter()
-            envs = environments(lived, families, history=history)
+            envs = environments(lived, families, history=history,
+                                on_drop=explain if args.verbose else None)
             t2 = time.perf_counter()
             world_s.append(t1 - t0)
             env_s.append(t2 - t1)
@@ -116,8 +101,6 @@ def main() -> None:
             print(f"{persona} seed {seed}: {len(envs.tasks)} tasks in "
                   f"{len(envs.environments)} snapshots, dropped {dict(envs.dropped)}, "
                   f"world {t1 - t0:.2f} s, environments {t2 - t1:.2f} s")
-            if args.verbose and envs.dropped:
-                explain(lived, families)
     result = {
         "worlds": len(kept), "seconds_world_median": round(statistics.median(world_s), 3),
         "seconds_environments_median": round(statistics.median(env_s), 3),

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -103,9 +105,10 @@ def show(path: Annotated[Path, typer.Argument(help="A dataset directory.")], tas
     ds = _dataset(path)
     row, gold = _task(ds, task), _gold(ds, task)
     snapshot = ds.snapshot(row["snapshot_id"])
+    wanted = pa.array(gold["evidence_ids"], pa.string())
     evidence = []
     for name, table in snapshot.items():
-        hits = [r for r in table.to_pylist() if r["record_id"] in set(gold["evidence_ids"])]
+        hits = table.filter(pc.is_in(table["record_id"], value_set=wanted)).to_pylist()
         evidence += [{"table": name, **{k: str(v) for k, v in r.items()}} for r in hits]
     evidence.sort(key=lambda r: r["valid_from"])
     if as_json:

@@ -8,7 +8,7 @@ Dropped tasks are counted by reason; the exporter writes what is kept.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,9 +55,11 @@ def user_of(lived: LivedWorld) -> dict[str, str]:
 
 def environments(lived: LivedWorld, families: Mapping[str, TaskFamilySpec], *,
                  difficulty: Mapping[str, float] | None = None,
-                 history: Mapping[str, pa.Table] | None = None) -> Environments:
+                 history: Mapping[str, pa.Table] | None = None,
+                 on_drop: Callable[[Task, str, Snapshot], None] | None = None) -> Environments:
     """Snapshots and verified tasks of ``lived`` for ``families`` (``history``: the world's
-    exported history tables, when the caller already has them)."""
+    exported history tables, when the caller already has them). ``on_drop`` hears of each
+    dropped task, its reason and its snapshot (to explain it)."""
     runner, clock = lived.storylines, lived.world.clock
     history = history if history is not None else lived.tables()
     asks = plan(runner, families, difficulty or EVEN)
@@ -80,6 +82,8 @@ def environments(lived: LivedWorld, families: Mapping[str, TaskFamilySpec], *,
                 env.tasks.append(task)
             else:
                 dropped[reason] += 1
+                if on_drop is not None:
+                    on_drop(task, reason, snap)
         if env.tasks:
             out.append(env)
     return Environments(out, candidates, dropped, idle)

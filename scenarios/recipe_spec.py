@@ -14,13 +14,10 @@ import json
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from personas.spec import Strict
 from scenarios.task_spec import DIFFICULTIES
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SplitSpec(Strict):

@@ -22,8 +22,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from personas.spec import Strict
 from scenarios.expressions import ExpressionError, parse
 from sim.services import CATALOGUE, TABLE_SERVICE, TABLES
 
@@ -51,9 +52,6 @@ def _expressions(step) -> list:
         out += [conflict.authoritative, *conflict.superseded]
     return out
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def check_expression(value: str | int | float | bool) -> str | int | float | bool:

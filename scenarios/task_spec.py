@@ -20,8 +20,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from personas.spec import Strict
 from scenarios.storyline_spec import MILESTONES, check_expression, check_template
 from sim.services import TABLES
 from sim.tools.base import NAME
@@ -32,9 +33,6 @@ CATEGORIES = ("information_triage", "aggregation", "scheduling", "trade_off",
 PROMPTS_PER_DIFFICULTY = 5
 _VERB = re.compile(r"^[a-z_]+_[a-z]+$|^ask_user$|^notify_user$")
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _templates(value: Any) -> Any:

@@ -131,14 +131,13 @@ def share_snapshots(asks: list[Ask]) -> list[tuple[int, list[Ask]]]:
     todo = sorted(asks, key=lambda a: (a.high, a.low, a.instance.instance_id, a.family.id))
     while todo:
         first = todo[0]
-        group = [a for a in todo if a.low <= first.high]
-        start = max(a.low for a in group)
+        start = max(a.low for a in todo if a.low <= first.high)
         at = (start + first.high) // 2 // MINUTE * MINUTE
-        group = [a for a in group if a.low <= at <= a.high] or [first]
-        if first not in group:  # rounding fell before its window
-            at = first.high // MINUTE * MINUTE
-        groups.append((at, group))
-        todo = [a for a in todo if a not in group]
+        if at < first.low:  # rounding fell before its window: its end serves it
+            at = first.high
+        served = [a.low <= at <= a.high for a in todo]
+        groups.append((at, [a for a, hit in zip(todo, served, strict=True) if hit]))
+        todo = [a for a, hit in zip(todo, served, strict=True) if not hit]
     return sorted(groups, key=lambda g: g[0])
 
 
