@@ -182,7 +182,7 @@ def _world_files(root: Path, files: dict, split: str, tables, envs: Environments
                                   .add_column(0, SNAPSHOT_ID, pa.array([sid] * n, pa.string())))
         for task in env.tasks:
             tid = task_id(wid, task.key)
-            task_rows.append(task_row(task, task_id=tid, snapshot_id=sid, world_id=wid,
+            task_rows.append(task_row(task, task_id=tid, episodes=[sid], world_id=wid,
                                       split=split, as_of_us=env.as_of_us))
             gold_rows.append(gold_row(task, task_id=tid, snapshot_id=sid, world_id=wid,
                                       split=split))

@@ -76,6 +76,11 @@ class Dataset:
             raise DatasetError("--task", f"no task {task_id!r} in {self.path}")
         return rows.row(0, named=True)
 
+    def episodes(self, task_id: str) -> list[str]:
+        """The snapshot ids a task runs on, in order: one for a reactive task, one per
+        heartbeat for a proactive task. Agent writes never carry from one to the next."""
+        return list(self.task(task_id)["episodes"])
+
     def gold(self, task_id: str) -> dict[str, Any]:
         if not self.has_oracle:
             raise DatasetError(str(self.path), "has no oracle/ (shipped without answers)")
@@ -133,13 +138,18 @@ class Dataset:
 
     # -- running ----------------------------------------------------------------------
 
-    def toolbox(self, task_id: str, *, salt: str = "run") -> Toolbox:
-        """A fresh workspace on the task's snapshot and the tools of its world."""
-        task = self.task(task_id)
-        info = self.snapshot_info(task["snapshot_id"])
+    def toolbox(self, task_id: str, *, snapshot_id: str | None = None,
+                salt: str = "run") -> Toolbox:
+        """A fresh workspace on one of the task's episodes (the first by default) and the
+        tools of its world."""
+        episodes = self.episodes(task_id)
+        sid = snapshot_id if snapshot_id is not None else episodes[0]
+        if sid not in episodes:
+            raise DatasetError("snapshot_id", f"{sid!r} is not an episode of task {task_id!r}")
+        info = self.snapshot_info(sid)
         as_of_us = int(info["as_of"].timestamp() * 1_000_000)
-        workspace = Workspace(self.snapshot(task["snapshot_id"]), as_of_us=as_of_us,
-                              salt=f"{task_id}/{salt}")
+        workspace = Workspace(self.snapshot(sid), as_of_us=as_of_us,
+                              salt=f"{task_id}/{sid}/{salt}")
         user = {"name": info["user_name"], "email": info["user_email"],
                 "work_email": info["user_work_email"], "phone": info["user_phone"],
                 "handle": info["user_handle"]}

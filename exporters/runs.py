@@ -65,7 +65,7 @@ def grade_actions(ds: Dataset, task_id: str, actions: list[dict], reply: str) ->
         episode = call.get("snapshot_id", task["snapshot_id"])
         if episode != task["snapshot_id"]:
             raise RunError(f"actions[{i}].snapshot_id",
-                           f"{episode!r} is not this task's snapshot {task['snapshot_id']!r}")
+                           f"{episode!r} is not an episode of task {task_id!r}")
         box.call(call["tool"], call.get("args", {}))
     final = _frames(box.workspace.final_state())
     return grade(ds.oracle(task_id), initial, final, reply, box.log)

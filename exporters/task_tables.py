@@ -37,7 +37,9 @@ TASKS_SCHEMA = _schema(
     ("task_id", _STR), ("snapshot_id", _STR), ("world_id", _STR), ("split", _STR),
     ("family", _STR), ("mode", _STR), ("category", _STR), ("difficulty", _STR),
     ("prompt", _STR), ("services", _LIST), ("devices", _LIST), ("language", _STR),
-    ("as_of", _TS))
+    ("as_of", _TS),
+    ("episodes", _LIST))  # snapshot ids in order: one for a reactive task, the heartbeats
+                          # of a proactive one (snapshot_id is the first)
 
 GOLD_SCHEMA = _schema(
     ("task_id", _STR), ("snapshot_id", _STR), ("world_id", _STR), ("split", _STR),
@@ -78,13 +80,14 @@ def _solutions(items: Iterable[Solution]) -> str:
                   for s in items])
 
 
-def task_row(task: Task, *, task_id: str, snapshot_id: str, world_id: str, split: str,
+def task_row(task: Task, *, task_id: str, episodes: list[str], world_id: str, split: str,
              as_of_us: int) -> dict[str, Any]:
-    return {"task_id": task_id, "snapshot_id": snapshot_id, "world_id": world_id,
+    return {"task_id": task_id, "snapshot_id": episodes[0], "world_id": world_id,
             "split": split, "family": task.family.id, "mode": task.family.mode,
             "category": task.family.category, "difficulty": task.difficulty,
             "prompt": task.prompt, "services": task.services_touched,
-            "devices": task.devices, "language": "en", "as_of": as_of_us}
+            "devices": task.devices, "language": "en", "as_of": as_of_us,
+            "episodes": episodes}
 
 
 def gold_row(task: Task, *, task_id: str, snapshot_id: str, world_id: str,
