@@ -29,19 +29,19 @@ from scenarios.build import live
 from scenarios.environments import environments
 from scenarios.library import load_storylines, load_task_families
 from scenarios.noise import load_profiles
-from scenarios.selfcheck import Snapshot
+from scenarios.selfcheck import Snapshot, run
 from scenarios.tasks import Task
 
 HERE = Path(__file__).resolve().parent
 
 
-def explain(task: Task, reason: str, snap: Snapshot) -> None:
+def explain(task: Task, reason: str, snaps: list[Snapshot]) -> None:
     """Print a dropped task with the checks each of its solutions failed."""
     print(f"  DROP {task.key} ({task.difficulty}): {reason}\n    prompt: {task.prompt}")
     for name, solution in [("reference", task.reference),
                            *[(f"alt {a.description}", a) for a in task.alternatives],
                            *[(f"miss {m.description}", m) for m in task.near_misses]]:
-        result, log = snap.run(task, solution)
+        result, log = run(task, solution, snaps)
         failed = [f"{c.name}: {c.reason}" for c in result.checks if not c.passed]
         print(f"    {name}: passed={result.passed} {failed}")
         for entry in log:

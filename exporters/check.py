@@ -15,6 +15,7 @@ report says so.
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,4 +142,22 @@ def _self_check(ds: Dataset, task_id: str) -> list[str]:
     for miss in ds.solutions(task_id, "near_misses"):
         if grade_actions(ds, task_id, list(miss.calls), miss.reply).passed:
             problems.append(f"near miss {miss.description!r} passes")
+    if ds.need(task_id) is not None:
+        problems += _control_problems(ds, task_id)
+    return problems
+
+
+def _control_problems(ds: Dataset, task_id: str) -> list[str]:
+    """A proactive task's control heartbeats must lack a necessary evidence record."""
+    evidence = set(ds.gold(task_id)["evidence_ids"])
+    need = json.loads(ds.gold(task_id)["need"])
+    problems = []
+    for beat in need["heartbeats"]:
+        if beat["phase"] != "control":
+            continue
+        seen = {rid for table in ds.snapshot(beat["snapshot_id"]).values()
+                for rid in table.column("record_id").to_pylist()}
+        if evidence <= seen:
+            problems.append(f"control heartbeat {beat['snapshot_id']} already shows "
+                            "every evidence record")
     return problems

@@ -168,8 +168,9 @@ def _world_files(root: Path, files: dict, split: str, tables, envs: Environments
         put("history", name, table)
     snapshot_rows, task_rows, gold_rows = [], [], []
     by_table: dict[str, list[pa.Table]] = {name: [] for name in TABLES}
+    sid_at = {env.as_of: snapshot_id(wid, env.as_of_us) for env in envs.environments}
     for env in envs.environments:
-        sid = snapshot_id(wid, env.as_of_us)
+        sid = sid_at[env.as_of]
         snapshot_rows.append({"snapshot_id": sid, "world_id": wid, "split": split,
                               "as_of": env.as_of_us, "timezone": spec.timezone,
                               "user_name": user["name"], "user_email": user["email"],
@@ -182,9 +183,10 @@ def _world_files(root: Path, files: dict, split: str, tables, envs: Environments
                                   .add_column(0, SNAPSHOT_ID, pa.array([sid] * n, pa.string())))
         for task in env.tasks:
             tid = task_id(wid, task.key)
-            task_rows.append(task_row(task, task_id=tid, episodes=[sid], world_id=wid,
+            episodes = [sid_at[at] for at in task.instants]
+            task_rows.append(task_row(task, task_id=tid, episodes=episodes, world_id=wid,
                                       split=split, as_of_us=env.as_of_us))
-            gold_rows.append(gold_row(task, task_id=tid, snapshot_id=sid, world_id=wid,
+            gold_rows.append(gold_row(task, task_id=tid, episodes=episodes, world_id=wid,
                                       split=split))
     for name in sorted(TABLES):
         schema = data_schema(name)

@@ -16,8 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from exporters.task_tables import oracle_of, solutions_of
+from exporters.task_tables import need_of, oracle_of, solutions_of
 from scenarios.grading import Oracle
+from scenarios.grading.proactive import Need
 from scenarios.tasks import Solution
 from sim.snapshot import snapshot_schema
 from sim.tools import Toolbox
@@ -94,6 +95,10 @@ class Dataset:
 
     def oracle(self, task_id: str) -> Oracle:
         return oracle_of(self.gold(task_id))
+
+    def need(self, task_id: str) -> Need | None:
+        """A proactive task's need (heartbeat phases, its records): None when reactive."""
+        return need_of(self.gold(task_id))
 
     def solutions(self, task_id: str, which: str) -> list[Solution]:
         return solutions_of(self.gold(task_id), which)

@@ -25,6 +25,7 @@ import polars as pl
 from exporters.loading import Dataset, DatasetError
 from scenarios import predicates
 from scenarios.grading import Grade, grade
+from scenarios.grading.proactive import EpisodeRun, grade_episodes
 
 
 class RunError(ValueError):
@@ -57,23 +58,41 @@ def read_actions(path: Path) -> list[dict]:
 
 
 def grade_actions(ds: Dataset, task_id: str, actions: list[dict], reply: str) -> Grade:
-    """Replay ``actions`` on the task's snapshot and grade the result with ``reply``."""
-    task = ds.task(task_id)
-    box = ds.toolbox(task_id)
-    initial = _frames(box.workspace.final_state())
+    """Replay ``actions`` on the task's episodes (each call in the one its ``snapshot_id``
+    names; a one-episode task needs none) and grade the run with ``reply``."""
+    episodes = ds.episodes(task_id)
+    calls: dict[str, list[dict]] = {sid: [] for sid in episodes}
     for i, call in enumerate(actions):
-        episode = call.get("snapshot_id", task["snapshot_id"])
-        if episode != task["snapshot_id"]:
+        sid = call.get("snapshot_id", episodes[0] if len(episodes) == 1 else None)
+        if sid is None:
             raise RunError(f"actions[{i}].snapshot_id",
-                           f"{episode!r} is not an episode of task {task_id!r}")
-        box.call(call["tool"], call.get("args", {}))
-    final = _frames(box.workspace.final_state())
-    return grade(ds.oracle(task_id), initial, final, reply, box.log)
+                           f"required: task {task_id!r} has {len(episodes)} episodes")
+        if sid not in calls:
+            raise RunError(f"actions[{i}].snapshot_id",
+                           f"{sid!r} is not an episode of task {task_id!r}")
+        calls[sid].append(call)
+    runs = []
+    for sid, made in calls.items():
+        if not made and len(episodes) > 1:
+            runs.append(EpisodeRun({}, {}, []))  # untouched heartbeat: nothing to grade
+            continue
+        box = ds.toolbox(task_id, snapshot_id=sid)
+        initial = _frames(box.workspace.final_state())
+        for call in made:
+            box.call(call["tool"], call.get("args", {}))
+        final = _frames(box.workspace.final_state()) if made else initial
+        runs.append(EpisodeRun(initial, final, box.log))
+    return grade_episodes(ds.oracle(task_id), ds.need(task_id), runs, reply)
 
 
 def grade_final_state(ds: Dataset, task_id: str, state: Path, reply: str) -> Grade:
-    """Grade a final state a harness exported (tables it left out count as unchanged)."""
+    """Grade a final state a harness exported (tables it left out count as unchanged).
+    A proactive task has several episodes and is graded on what was raised when: it
+    needs its actions, not a final state."""
     task = ds.task(task_id)
+    if ds.need(task_id) is not None:
+        raise RunError("--final-state", f"task {task_id!r} is proactive: grade its "
+                                        "heartbeat episodes with --actions")
     initial = _frames(ds.snapshot(task["snapshot_id"]))
     try:
         exported = predicates.load_state(state)

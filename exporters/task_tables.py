@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from scenarios.grading import Fact, Oracle, Scope, WrongValue
+from scenarios.grading.proactive import Heartbeat, Need
 from scenarios.tasks import Solution, Task
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -59,7 +60,11 @@ GOLD_SCHEMA = _schema(
     ("reference_actions", _STR),  # [{tool, args}]
     ("reference_reply", _STR),
     ("alternatives", _STR),  # [{description, actions, reply}]
-    ("near_misses", _STR))
+    ("near_misses", _STR),
+    # Proactive tasks only ("null" otherwise): the notice tool, the window (detectable,
+    # deadline: ISO instants) and per heartbeat episode {snapshot_id, phase:
+    # control|window|late, own: the need's record ids, elsewhere: other open needs' ids}
+    ("need", _STR))
 
 
 def snapshot_id(world_id: str, as_of_us: int) -> str:
@@ -75,9 +80,27 @@ def _dump(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def _solutions(items: Iterable[Solution]) -> str:
-    return _dump([{"description": s.description, "actions": list(s.calls), "reply": s.reply}
-                  for s in items])
+def _actions(solution: Solution, episodes: list[str]) -> list[dict]:
+    """A solution's calls as a run file has them: with the episode's ``snapshot_id`` when
+    the task has several episodes."""
+    if len(episodes) == 1:
+        return list(solution.calls)
+    return [{**call, "snapshot_id": episodes[solution.episode]} for call in solution.calls]
+
+
+def _solutions(items: Iterable[Solution], episodes: list[str]) -> str:
+    return _dump([{"description": s.description, "actions": _actions(s, episodes),
+                   "reply": s.reply} for s in items])
+
+
+def _need(task: Task, episodes: list[str]) -> Any:
+    if task.need is None:
+        return None
+    return {"notice": task.need.notice, "detectable": task.window[0],
+            "deadline": task.window[1],
+            "heartbeats": [{"snapshot_id": sid, "phase": beat.phase, "own": list(beat.own),
+                            "elsewhere": list(beat.elsewhere)}
+                           for sid, beat in zip(episodes, task.need.heartbeats, strict=True)]}
 
 
 def task_row(task: Task, *, task_id: str, episodes: list[str], world_id: str, split: str,
@@ -90,11 +113,11 @@ def task_row(task: Task, *, task_id: str, episodes: list[str], world_id: str, sp
             "episodes": episodes}
 
 
-def gold_row(task: Task, *, task_id: str, snapshot_id: str, world_id: str,
+def gold_row(task: Task, *, task_id: str, episodes: list[str], world_id: str,
              split: str) -> dict[str, Any]:
     o = task.oracle
     return {
-        "task_id": task_id, "snapshot_id": snapshot_id, "world_id": world_id, "split": split,
+        "task_id": task_id, "snapshot_id": episodes[0], "world_id": world_id, "split": split,
         "family": task.family.id, "storyline_instance_id": task.instance_id,
         "prompt_template": task.template, "year": o.year, "timezone": o.tz,
         "required_effects": _dump(o.required),
@@ -111,10 +134,11 @@ def gold_row(task: Task, *, task_id: str, snapshot_id: str, world_id: str,
         "services_touched": task.services_touched,
         "evidence_age_days": task.evidence_age_days, "hops": task.hops,
         "distractor_similarity": task.distractor_similarity,
-        "reference_actions": _dump(list(task.reference.calls)),
+        "reference_actions": _dump(_actions(task.reference, episodes)),
         "reference_reply": task.reference.reply,
-        "alternatives": _solutions(task.alternatives),
-        "near_misses": _solutions(task.near_misses),
+        "alternatives": _solutions(task.alternatives, episodes),
+        "near_misses": _solutions(task.near_misses, episodes),
+        "need": _dump(_need(task, episodes)),
     }
 
 
@@ -129,6 +153,16 @@ def oracle_of(gold: dict[str, Any]) -> Oracle:
         facts=tuple(Fact(**f) for f in json.loads(gold["answer_facts"])),
         wrong=tuple(WrongValue(**w) for w in json.loads(gold["wrong_values"])),
         scope=scope, benign_tables=tuple(gold["benign_tables"]))
+
+
+def need_of(gold: dict[str, Any]) -> Need | None:
+    """A proactive task's need from its gold row (None for a reactive task)."""
+    need = json.loads(gold["need"])
+    if need is None:
+        return None
+    return Need(need["notice"], tuple(Heartbeat(b["phase"], tuple(b["own"]),
+                                                tuple(b["elsewhere"]))
+                                      for b in need["heartbeats"]))
 
 
 def solutions_of(gold: dict[str, Any], which: str) -> list[Solution]:

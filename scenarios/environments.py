@@ -22,11 +22,14 @@ from scenarios.tasks import Task, instantiate, plan, share_snapshots
 from sim.snapshot import snapshot
 
 EVEN = {"simple": 1.0, "medium": 1.0, "hard": 1.0}
+DropHook = Callable[[Task, str, list[Snapshot]], None]  # a task, why it dropped, its episodes
 
 
 @dataclass
 class Environment:
-    """One snapshot instant and the tasks that passed their self-check there."""
+    """One snapshot instant and the tasks that passed their self-check there (a proactive
+    task belongs to the environment of its first heartbeat; its later heartbeats are
+    environments too, with or without tasks of their own)."""
 
     as_of: int  # world seconds
     as_of_us: int  # microseconds since the Unix epoch, UTC
@@ -56,34 +59,42 @@ def user_of(lived: LivedWorld) -> dict[str, str]:
 def environments(lived: LivedWorld, families: Mapping[str, TaskFamilySpec], *,
                  difficulty: Mapping[str, float] | None = None,
                  history: Mapping[str, pa.Table] | None = None,
-                 on_drop: Callable[[Task, str, Snapshot], None] | None = None) -> Environments:
+                 on_drop: DropHook | None = None) -> Environments:
     """Snapshots and verified tasks of ``lived`` for ``families`` (``history``: the world's
     exported history tables, when the caller already has them). ``on_drop`` hears of each
-    dropped task, its reason and its snapshot (to explain it)."""
+    dropped task, its reason and the snapshots of its episodes (to explain it)."""
     runner, clock = lived.storylines, lived.world.clock
     history = history if history is not None else lived.tables()
     asks = plan(runner, families, difficulty or EVEN)
     formats = runner.formatters()
     services, user = sorted(lived.world.services), user_of(lived)
-    out, dropped, candidates, idle = [], Counter(), 0, 0
+    snaps: dict[int, Snapshot] = {}
+
+    def snapshot_at(at: int) -> Snapshot:
+        if at not in snaps:
+            us = int(clock.to_arrow_us(np.array([at]))[0])
+            snaps[at] = Snapshot(snapshot(history, us), us, services, user,
+                                 formats["money"], formats["date_text"])
+        return snaps[at]
+
+    kept: dict[int, list[Task]] = {}
+    dropped, candidates, idle = Counter(), 0, 0
     for at, group in share_snapshots(asks):
-        us = int(clock.to_arrow_us(np.array([at]))[0])
-        tables = snapshot(history, us)
-        snap = Snapshot(tables, us, services, user, formats["money"], formats["date_text"])
-        env = Environment(at, us, tables)
         for ask in group:
             task = instantiate(runner, ask, at)
             if task is None:
                 idle += 1
                 continue
             candidates += 1
-            reason = self_check(task, snap)
+            episodes = [snapshot_at(t) for t in task.instants]
+            reason = self_check(task, episodes)
             if reason is None:
-                env.tasks.append(task)
+                kept.setdefault(task.instants[0], []).append(task)
             else:
                 dropped[reason] += 1
                 if on_drop is not None:
-                    on_drop(task, reason, snap)
-        if env.tasks:
-            out.append(env)
+                    on_drop(task, reason, episodes)
+    used = sorted({t for tasks in kept.values() for task in tasks for t in task.instants})
+    out = [Environment(at, snaps[at].as_of_us, dict(snaps[at].tables), kept.get(at, []))
+           for at in used]
     return Environments(out, candidates, dropped, idle)

@@ -8,7 +8,8 @@ A task is kept only when, replayed through the same workspace and tools an agent
 - every answer fact is visible somewhere in the snapshot;
 - every service it requires really is required: the reference writes through it, or some
   answer fact's value is visible in that service and in no other at the snapshot (and then
-  the reference must have read it there).
+  the reference must have read it there);
+- for a proactive task, its control heartbeat really lacks a necessary evidence record.
 
 A failing task is dropped with the first reason that failed (``REASONS``); the caller counts
 them. ``services_required`` and ``services_touched`` (every service holding evidence or
@@ -20,12 +21,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import polars as pl
 import pyarrow as pa
 
 from scenarios import predicates
-from scenarios.grading import Grade, grade
+from scenarios.grading import Grade
+from scenarios.grading.proactive import EpisodeRun, grade_episodes
 from scenarios.tasks import Solution, Task, TaskFamilyError
 from sim.services import TABLE_SERVICE, TABLES
 from sim.tools import Toolbox
@@ -34,7 +37,7 @@ from sim.workspace import Workspace
 
 REASONS = ("reference_tool_error", "reference_fails", "doing_nothing_passes",
            "alternative_fails", "near_miss_passes", "fact_not_visible",
-           "required_service_unread")
+           "required_service_unread", "control_sees_need")
 READ_VERBS = ("search", "list", "read")
 
 
@@ -60,12 +63,19 @@ class Snapshot:
             box.call(call["tool"], call["args"])
         return box
 
-    def run(self, task: Task, solution: Solution) -> tuple[Grade, list[dict]]:
-        """Replay ``solution`` on a fresh workspace and grade it."""
+    def episode(self, task: Task, solution: Solution) -> EpisodeRun:
+        """Replay ``solution`` on a fresh workspace: the state before and after, the log."""
+        if not solution.calls:
+            return EpisodeRun(self.frames, self.frames, [])
         box = self.replay(task, solution)
         final = {t: self.frames[t] if v is self.tables.get(t) else pl.from_arrow(v)
                  for t, v in box.workspace.final_state().items()}  # unchanged: shared
-        return grade(task.oracle, self.frames, final, solution.reply, box.log), box.log
+        return EpisodeRun(self.frames, final, box.log)
+
+    @cached_property
+    def record_ids(self) -> set[str]:
+        return {rid for frame in self.frames.values() if frame.height
+                for rid in frame["record_id"].to_list()}
 
     def showing(self, kind: str, value) -> set[str]:
         """Services with a record that shows ``value`` (an answer fact) at the snapshot."""
@@ -112,28 +122,46 @@ def service_of(tool: str) -> str | None:
     return tool.rsplit("_", 1)[0] if tool not in ("ask_user", "notify_user") else None
 
 
-def self_check(task: Task, snap: Snapshot) -> str | None:
+def run(task: Task, solution: Solution, snaps: list[Snapshot]) -> tuple[Grade, list[dict]]:
+    """Replay ``solution`` in its episode (``snaps``: one per episode of ``task``) and grade
+    the whole run; returns the grade and the log of the episode it acted in."""
+    runs = [snap.episode(task, solution if i == solution.episode else _NOTHING)
+            for i, snap in enumerate(snaps)]
+    return grade_episodes(task.oracle, task.need, runs, solution.reply), list(
+        runs[solution.episode].log)
+
+
+_NOTHING = Solution("nothing", (), "")
+
+
+def self_check(task: Task, snaps: list[Snapshot]) -> str | None:
     """None when ``task`` is sound (and its service lists are filled in), else the reason
-    it must be dropped. A predicate the family wrote wrong is not a drop but an error in
-    the family's data (:class:`TaskFamilyError`)."""
+    it must be dropped. ``snaps`` holds the snapshot of each of its episodes. A predicate
+    the family wrote wrong is not a drop but an error in the family's data
+    (:class:`TaskFamilyError`)."""
     try:
-        return _self_check(task, snap)
+        return _self_check(task, snaps)
     except predicates.PredicateError as exc:
         raise TaskFamilyError(f"task family {task.family.id}:{exc.path}", exc.why) from None
 
 
-def _self_check(task: Task, snap: Snapshot) -> str | None:
-    result, log = snap.run(task, task.reference)
+def _self_check(task: Task, snaps: list[Snapshot]) -> str | None:
+    result, log = run(task, task.reference, snaps)
     if any("error" in (entry.get("result") or {}) for entry in log):
         return "reference_tool_error"
     if not result.passed:
         return "reference_fails"
-    if snap.run(task, Solution("nothing", (), ""))[0].passed:
+    if run(task, _NOTHING, snaps)[0].passed:
         return "doing_nothing_passes"
-    if any(not snap.run(task, alt)[0].passed for alt in task.alternatives):
+    if any(not run(task, alt, snaps)[0].passed for alt in task.alternatives):
         return "alternative_fails"
-    if any(snap.run(task, miss)[0].passed for miss in task.near_misses):
+    if any(run(task, miss, snaps)[0].passed for miss in task.near_misses):
         return "near_miss_passes"
+    if task.need is not None:
+        control = next(i for i, e in enumerate(task.episodes) if e.phase == "control")
+        if all(rid in snaps[control].record_ids for _t, rid in task.evidence):
+            return "control_sees_need"
+    snap = snaps[task.reference.episode]
     written = {service_of(c["tool"]) for c in task.reference.calls
                if c["tool"].rsplit("_", 1)[-1] not in READ_VERBS} - {None}
     read = {service_of(e["tool"]) for e in log

@@ -1,10 +1,19 @@
-"""TaskFamilySpec: a reactive task built on a storyline, written as data.
+"""TaskFamilySpec: a task built on a storyline, written as data.
 
-A family says when, inside a storyline instance's life, the user asks (between two of its
-milestones), what they ask (prompt templates per difficulty, in the user's voice), and what
-a right answer is: the answer facts a reply must state, the writes that must (and must not)
-happen as predicate documents, the writes allowed at all, a reference solution as tool calls
-with its reply, valid alternatives, and near misses that must fail.
+A *reactive* family says when, inside a storyline instance's life, the user asks (between
+two of its milestones), what they ask (prompt templates per difficulty, in the user's
+voice), and what a right answer is: the answer facts a reply must state, the writes that
+must (and must not) happen as predicate documents, the writes allowed at all, a reference
+solution as tool calls with its reply, valid alternatives, and near misses that must fail.
+
+A *proactive* family (``mode = "proactive"``) is the same data read differently: ``ask``
+is the need window (from the milestone that makes the need detectable to its deadline),
+the prompts are heartbeat messages ("Good morning - anything I should know or do
+today?"), the reference raises the need with ``notice`` (``notify_user``, or ``ask_user``
+when the right move is to ask rather than act) at the first heartbeat inside the window,
+and the facts are what a notice may state to be recognised (:mod:`scenarios.heartbeats`,
+:mod:`scenarios.grading.proactive`). Near misses are optional there: the same notice at
+the control heartbeat, after the deadline, or about a look-alike is always checked.
 
 Every string may embed ``{expression}`` holes (the grammar of :mod:`scenarios.expressions`,
 over the instance's parameters and bound records, ``user``, and ``now``/``today`` = the
@@ -128,7 +137,8 @@ class TaskFamilySpec(Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str
     storyline: str  # the storyline family it is built on
-    mode: Literal["reactive"] = "reactive"
+    mode: Literal["reactive", "proactive"] = "reactive"
+    notice: Literal["notify_user", "ask_user"] = "notify_user"  # proactive: raises the need
     category: Literal[*CATEGORIES]
     device: Literal["laptop", "phone"] = "laptop"  # where the user asks
     when: str | None = None  # a condition on the instance at the ask; no task unless true
@@ -142,7 +152,7 @@ class TaskFamilySpec(Strict):
     reference: list[CallSpec] = Field(default_factory=list)
     reply: str  # the reference reply
     alternatives: list[SolutionSpec] = Field(default_factory=list)
-    near_misses: list[SolutionSpec] = Field(min_length=1)
+    near_misses: list[SolutionSpec] = Field(default_factory=list)
 
     _holes = field_validator("required", "forbidden")(_templates)
     _reply = field_validator("reply")(check_template)
@@ -160,5 +170,11 @@ class TaskFamilySpec(Strict):
             raise ValueError("a task needs required effects, answer facts or both")
         if self.required is not None and not self.scope and self.reference:
             raise ValueError("a task with writes needs a scope that allows them")
+        if self.mode == "reactive" and not self.near_misses:
+            raise ValueError("near_misses: a reactive task needs at least one")
+        if self.mode == "proactive" and self.required is None and not any(
+                c.tool == self.notice for c in self.reference):
+            raise ValueError(f"reference: a proactive task must raise the need "
+                             f"({self.notice}) or have required effects")
         return self
 

@@ -1,4 +1,4 @@
-"""Reactive tasks from a lived world: when the user asks, what, and what a right answer is.
+"""Tasks from a lived world: when the user asks, what, and what a right answer is.
 
 For every storyline instance and every task family built on its storyline, the user asks
 once, at a difficulty drawn from the recipe's mix. The ask falls inside the window the
@@ -6,6 +6,9 @@ family names (after one milestone, before the first of others); difficulty picks
 in (``SHARES``), so a hard task's evidence lies deeper in history, often beyond the tools'
 default 30-day search window. Asks whose windows overlap share one snapshot instant
 (:func:`share_snapshots`), the way several requests land on one day of a user's life.
+
+A proactive family's task has no ask: its episodes are the heartbeats around the need's
+window (:mod:`scenarios.heartbeats`), rendered at the first heartbeat inside it.
 
 Everything a task states is rendered from the instance at the ask: its bindings, the
 records it wrote so far, its look-alikes and conflicts. Nothing here decides whether a task
@@ -25,6 +28,8 @@ import numpy as np
 
 from scenarios.engine import Instance, Storylines
 from scenarios.grading import Fact, Oracle, Scope, WrongValue
+from scenarios.grading.proactive import Need
+from scenarios.heartbeats import Episode, episodes, heartbeat_of
 from scenarios.storyline_spec import EmitStep
 from scenarios.task_spec import DIFFICULTIES, SolutionSpec, TaskFamilySpec
 from sim.clock import DAY, HOUR, MINUTE
@@ -43,17 +48,21 @@ class Solution:
     description: str
     calls: tuple[dict, ...]
     reply: str
+    episode: int = 0  # which of the task's episodes the calls are made in
 
 
 @dataclass(frozen=True)
 class Ask:
-    """One task to be: an instance, a family, a difficulty and the window it may fall in."""
+    """One task to be: an instance, a family, a difficulty and the window it may fall in
+    (a proactive task's window is its first heartbeat inside the need's window)."""
 
     instance: Instance
     family: TaskFamilySpec
     difficulty: str
     low: int  # world seconds
     high: int
+    episodes: tuple[Episode, ...] = ()  # proactive: the heartbeats kept
+    window: tuple[int, int] | None = None  # proactive: need detectable, deadline (seconds)
 
 
 @dataclass
@@ -80,6 +89,14 @@ class Task:
     distractor_similarity: list[str]
     services_required: list[str] = field(default_factory=list)  # filled by the self-check
     services_touched: list[str] = field(default_factory=list)
+    episodes: tuple[Episode, ...] = ()  # proactive only; a reactive task is one episode
+    need: Need | None = None  # proactive only: what each heartbeat is for
+    window: tuple[str, str] | None = None  # proactive only: need detectable, deadline (ISO)
+
+    @property
+    def instants(self) -> list[int]:
+        """The snapshot instants of the task's episodes, in order."""
+        return [e.at for e in self.episodes] or [self.as_of]
 
 
 class TaskFamilyError(ValueError):
@@ -118,6 +135,14 @@ def plan(runner: Storylines, families: Mapping[str, TaskFamilySpec],
             closed = min([*closes, end - HOUR])
             if closed - opened < fam.ask.min_hours * HOUR:
                 continue
+            if fam.mode == "proactive":
+                beats = episodes(runner.world.clock, opened, closed,
+                                 deadline_reached=closed < end - HOUR)
+                if beats is not None:
+                    first = beats[1].at
+                    asks.append(Ask(inst, fam, level, first, first, tuple(beats),
+                                    (opened, closed)))
+                continue
             lo, hi = SHARES[level]
             span = closed - opened
             asks.append(Ask(inst, fam, level, opened + int(lo * span), opened + int(hi * span)))
@@ -126,7 +151,8 @@ def plan(runner: Storylines, families: Mapping[str, TaskFamilySpec],
 
 def share_snapshots(asks: list[Ask]) -> list[tuple[int, list[Ask]]]:
     """Group asks whose windows overlap under one instant (fewest instants: greedy interval
-    stabbing), each instant the middle of its group's common window, on a whole minute."""
+    stabbing), each instant the middle of its group's common window, on a whole minute.
+    A proactive ask is placed at its first heartbeat inside the window (low = high)."""
     groups = []
     todo = sorted(asks, key=lambda a: (a.high, a.low, a.instance.instance_id, a.family.id))
     while todo:
@@ -194,7 +220,7 @@ def instantiate(runner: Storylines, ask: Ask, as_of: int) -> Task | None:
                 devices.add("phone")
             if isinstance(step, EmitStep) and step.device:
                 devices.add(step.device)
-    return Task(
+    task = Task(
         key=f"{inst.instance_id}/{fam.id}", family=fam, instance_id=inst.instance_id,
         difficulty=ask.difficulty, template=k, as_of=as_of,
         prompt=at.value(f"prompts.{ask.difficulty}[{k}]", templates[k]), oracle=oracle,
@@ -205,6 +231,39 @@ def instantiate(runner: Storylines, ask: Ask, as_of: int) -> Task | None:
         devices=sorted(devices), evidence_age_days=round((as_of - first_seen) / DAY, 2),
         hops=len({TABLE_SERVICE[t] for t, _ in evidence}),
         distractor_similarity=sorted(d.similarity for d in seen_lookalikes))
+    return _proactive(runner, ask, task) if ask.episodes else task
+
+
+def _proactive(runner: Storylines, ask: Ask, task: Task) -> Task:
+    """A proactive task: its heartbeats, what the oracle knows at each, and the solutions
+    moved to the first window heartbeat. Beside the family's own, every proactive task
+    checks the reference at another window heartbeat (it must pass), at the control and
+    after the deadline (it must fail), and a notice about a look-alike (it must fail)."""
+    beats = ask.episodes
+    first = next(i for i, e in enumerate(beats) if e.phase == "window")
+
+    def at(solution: Solution, i: int, description: str | None = None) -> Solution:
+        return replace(solution, episode=i, description=description or solution.description)
+
+    alternatives = [at(s, first) for s in task.alternatives]
+    near_misses = [at(s, first) for s in task.near_misses]
+    for i, beat in enumerate(beats):
+        if i == first:
+            continue
+        moved = at(task.reference, i, f"the reference at the {beat.phase} heartbeat")
+        (alternatives if beat.phase == "window" else near_misses).append(moved)
+    if task.family.notice == "notify_user":
+        for table, rid in task.distractors:
+            near_misses.append(Solution(
+                f"a notice about the look-alike {rid}",
+                ({"tool": "notify_user", "args": {"title": "Heads up",
+                                                  "body": f"Please look at this {table} record.",
+                                                  "refs": [rid]}},), "", first))
+    need = Need(task.family.notice,
+                tuple(heartbeat_of(ask.instance, runner.instances, e) for e in beats))
+    iso = tuple(_json(runner.world.clock.instant(t)) for t in ask.window)
+    return replace(task, reference=at(task.reference, first), alternatives=alternatives,
+                   near_misses=near_misses, episodes=beats, need=need, window=iso)
 
 
 def _names_as_of(names: Mapping[str, Any], at: dt.datetime) -> dict[str, Any]:
