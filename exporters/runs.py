@@ -10,7 +10,9 @@ Three ways in, one grader (:func:`scenarios.grading.grade`):
   tools (layout: :mod:`scenarios.predicates.state`); a table it left out counts as
   unchanged. Facts must be stated, but grounding cannot be checked.
 - **runs**: a directory of ``*.json`` files, each ``{"task_id", "actions", "reply"}``
-  (optional ``"trial"``), graded one by one and aggregated per task and overall.
+  (optional ``"trial"``), graded one by one and aggregated per task, overall and by mode,
+  category, difficulty and split, with Pass@k and Pass^k over trials
+  (:mod:`exporters.aggregate`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 import polars as pl
 
+from exporters.aggregate import aggregate
 from exporters.loading import Dataset, DatasetError
 from scenarios import predicates
 from scenarios.grading import Grade, grade
@@ -138,15 +141,13 @@ def grade_runs(ds: Dataset, runs: Path) -> dict[str, Any]:
                       "pass_all": all(r["passed"] for r in rows),
                       "mean_score": sum(r["score"] for r in rows) / len(rows)}
                 for tid, rows in sorted(by_task.items())}
-    n = len(results)
-    return {"runs": n, "tasks": len(per_task),
-            "passed": sum(r["passed"] for r in results),
-            "pass_rate": sum(r["passed"] for r in results) / n,
-            "mean_score": sum(r["score"] for r in results) / n,
-            "mean_claw_score": sum(r["claw_score"] for r in results) / n,
+    summary = aggregate(results, ds.tasks)
+    return {"runs": len(results), "tasks": len(per_task),
+            **{k: summary["overall"][k] for k in ("passed", "pass_rate", "mean_score",
+                                                    "mean_claw_score", "pass_k")},
             "pass_all_trials_rate": sum(t["pass_all"] for t in per_task.values())
             / len(per_task),
-            "per_task": per_task, "results": results}
+            "by": summary["by"], "per_task": per_task, "results": results}
 
 
 def _frames(tables) -> dict[str, pl.DataFrame]:

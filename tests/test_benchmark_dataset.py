@@ -154,6 +154,11 @@ def test_grade_cli_actions_final_state_and_runs(dataset, tmp_path):
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
     assert (result["runs"], result["passed"]) == (2, 1)
+    # Two trials of one task, the first passing: Pass@2 holds, Pass^2 does not.
+    k2 = result["pass_k"][1]
+    assert (k2["pass_at_k_indicator"], k2["pass_hat_k_indicator"]) == (1.0, 0.0)
+    assert k2["pass_hat_k_power"] == 0.25
+    assert result["by"]["category"][ds.task(task_id)["category"]]["runs"] == 2
 
 
 def test_grade_a_final_state_a_harness_exported(dataset, tmp_path):
