@@ -113,7 +113,7 @@ def generate(recipe: RecipeSpec, out: Path, *, personas: dict[str, PersonaSpec],
                     personas[pid], seed=seed, days=recipe.days, start=start,
                     variation=variation, families=storylines, noise=profile, ratio=ratio)
                 envs = environments(lived, chosen, difficulty=recipe.difficulty,
-                                    history=tables.history)
+                                    history=tables.history, heartbeat=recipe.heartbeat_at)
                 candidates += envs.candidates
                 dropped.update(envs.dropped)
                 kept += len(envs.tasks)

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from personas.routines.messaging import chat_handle
 from scenarios.build import LivedWorld
+from scenarios.heartbeats import DEFAULT_AT
 from scenarios.selfcheck import Snapshot, self_check
 from scenarios.task_spec import TaskFamilySpec
 from scenarios.tasks import Task, instantiate, plan, share_snapshots
@@ -59,13 +60,15 @@ def user_of(lived: LivedWorld) -> dict[str, str]:
 def environments(lived: LivedWorld, families: Mapping[str, TaskFamilySpec], *,
                  difficulty: Mapping[str, float] | None = None,
                  history: Mapping[str, pa.Table] | None = None,
+                 heartbeat: tuple[int, int] = DEFAULT_AT,
                  on_drop: DropHook | None = None) -> Environments:
     """Snapshots and verified tasks of ``lived`` for ``families`` (``history``: the world's
-    exported history tables, when the caller already has them). ``on_drop`` hears of each
+    exported history tables, when the caller already has them; ``heartbeat``: the local
+    hour and minute proactive tasks are woken at). ``on_drop`` hears of each
     dropped task, its reason and the snapshots of its episodes (to explain it)."""
     runner, clock = lived.storylines, lived.world.clock
     history = history if history is not None else lived.tables()
-    asks = plan(runner, families, difficulty or EVEN)
+    asks = plan(runner, families, difficulty or EVEN, heartbeat=heartbeat)
     formats = runner.formatters()
     services, user = sorted(lived.world.services), user_of(lived)
     snaps: dict[int, Snapshot] = {}

@@ -40,6 +40,8 @@ class RecipeSpec(Strict):
     difficulty: dict[Literal[*DIFFICULTIES], float] = Field(
         default_factory=lambda: dict.fromkeys(DIFFICULTIES, 1.0))
     max_dropped_share: float = Field(default=0.10, ge=0, le=1)
+    # When a proactive assistant is woken each day, persona-local (HH:MM, 24-hour clock).
+    heartbeat: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     splits: list[SplitSpec] = Field(min_length=1)
 
     @field_validator("difficulty")
@@ -55,6 +57,11 @@ class RecipeSpec(Strict):
         if len(set(names)) != len(names):
             raise ValueError("split names must be unique")
         return self
+
+    @property
+    def heartbeat_at(self) -> tuple[int, int]:
+        hour, minute = self.heartbeat.split(":")
+        return int(hour), int(minute)
 
     def content_hash(self) -> str:
         """A digest of everything the recipe says (the manifest stores it)."""

@@ -29,7 +29,7 @@ import numpy as np
 from scenarios.engine import Instance, Storylines
 from scenarios.grading import Fact, Oracle, Scope, WrongValue
 from scenarios.grading.proactive import Need
-from scenarios.heartbeats import Episode, episodes, heartbeat_of
+from scenarios.heartbeats import DEFAULT_AT, Episode, episodes, heartbeat_of
 from scenarios.storyline_spec import EmitStep
 from scenarios.task_spec import DIFFICULTIES, SolutionSpec, TaskFamilySpec
 from sim.clock import DAY, HOUR, MINUTE
@@ -111,9 +111,11 @@ class TaskFamilyError(ValueError):
 
 
 def plan(runner: Storylines, families: Mapping[str, TaskFamilySpec],
-         difficulty: Mapping[str, float]) -> list[Ask]:
+         difficulty: Mapping[str, float], *,
+         heartbeat: tuple[int, int] = DEFAULT_AT) -> list[Ask]:
     """Every ask this world offers: one per (instance, family on its storyline) whose window
-    opened and is long enough. ``difficulty`` weighs simple, medium and hard."""
+    opened and is long enough. ``difficulty`` weighs simple, medium and hard; proactive
+    tasks are woken daily at ``heartbeat`` (local hour, minute)."""
     weights = np.array([difficulty.get(d, 0.0) for d in DIFFICULTIES], float)
     weights = weights / weights.sum()
     end = runner.world.clock.end_seconds
@@ -137,7 +139,7 @@ def plan(runner: Storylines, families: Mapping[str, TaskFamilySpec],
                 continue
             if fam.mode == "proactive":
                 beats = episodes(runner.world.clock, opened, closed,
-                                 deadline_reached=closed < end - HOUR)
+                                 deadline_reached=closed < end - HOUR, at=heartbeat)
                 if beats is not None:
                     first = beats[1].at
                     asks.append(Ask(inst, fam, level, first, first, tuple(beats),

@@ -9,6 +9,7 @@ necessary evidence record.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -171,3 +172,29 @@ def test_a_multi_episode_run_must_name_its_episodes(dataset):
     with pytest.raises(RunError, match="snapshot_id"):
         grade_actions(ds, tid, [{"tool": "notify_user", "args": {"title": "x", "body": ""}}],
                       "")
+
+
+@pytest.mark.parametrize("at", [(7, 0), (6, 30)])
+@pytest.mark.parametrize(("opened_h", "span_h"), [(30, 80), (50, 5), (100, 20), (75, 200)])
+def test_heartbeats_bracket_the_window_at_the_local_hour(at, opened_h, span_h):
+    from scenarios.heartbeats import episodes
+    from sim.clock import HOUR, Clock
+
+    clock = Clock("America/New_York", dt.date(2026, 3, 2), 30)  # spans the DST change
+    opened, closed = opened_h * HOUR, (opened_h + span_h) * HOUR
+    beats = episodes(clock, opened, closed, deadline_reached=True, at=at)
+    local_days = [clock.local(b) for b in range(opened, closed + 1, HOUR // 2)
+                  if (clock.local(b).hour, clock.local(b).minute) == at]
+    if not local_days:
+        assert beats is None  # no heartbeat inside the window: no proactive task
+        return
+    phases = [b.phase for b in beats]
+    assert phases[0] == "control"
+    assert phases[1] == "window"
+    assert set(phases) <= {"control", "window", "late"}
+    for beat in beats:
+        local = clock.local(beat.at)
+        assert (local.hour, local.minute) == at
+        assert {"control": beat.at < opened, "window": opened <= beat.at <= closed,
+                "late": beat.at > closed}[beat.phase]
+    assert beats[0].at > opened - 25 * HOUR  # the last heartbeat before, not any
