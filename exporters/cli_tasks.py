@@ -104,7 +104,9 @@ def show(path: Annotated[Path, typer.Argument(help="A dataset directory.")], tas
     """A task, readable: prompt, evidence chain, conflicts, oracle and reference."""
     ds = _dataset(path)
     row, gold = _task(ds, task), _gold(ds, task)
-    snapshot = ds.snapshot(row["snapshot_id"])
+    # A proactive task's evidence is all visible by its last heartbeat (not at the first,
+    # its control).
+    snapshot = ds.snapshot(row["episodes"][-1])
     wanted = pa.array(gold["evidence_ids"], pa.string())
     evidence = []
     for name, table in snapshot.items():
@@ -122,6 +124,14 @@ def show(path: Annotated[Path, typer.Argument(help="A dataset directory.")], tas
     out.print(f"[bold]as of[/] {row['as_of']}   [bold]services[/] {', '.join(row['services'])}"
               f"   [bold]devices[/] {', '.join(row['devices'])}")
     out.print(f"[bold]prompt[/] {row['prompt']}", highlight=False)
+    need = json.loads(gold["need"])
+    if need is not None:
+        out.rule(f"heartbeats (need window {need['detectable']} .. {need['deadline']}, "
+                 f"raised with {need['notice']})")
+        for beat in need["heartbeats"]:
+            info = ds.snapshot_info(beat["snapshot_id"])
+            out.print(f"{info['as_of']}  {beat['snapshot_id']}  {beat['phase']}",
+                      highlight=False)
     out.rule("evidence chain (oldest first)")
     for r in evidence:
         text = " | ".join(str(r.get(c) or "") for c in ("title", "subject", "body", "description",
