@@ -147,7 +147,30 @@ def grade_runs(ds: Dataset, runs: Path) -> dict[str, Any]:
                                                     "mean_claw_score", "pass_k")},
             "pass_all_trials_rate": sum(t["pass_all"] for t in per_task.values())
             / len(per_task),
-            "by": summary["by"], "per_task": per_task, "results": results}
+            "by": summary["by"], "joint": joint_recall(ds, results), "per_task": per_task,
+            "results": results}
+
+
+def joint_recall(ds: Dataset, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Proactive tasks that share a heartbeat snapshot and its prompt are one situation for
+    an agent: graded jointly, as the share of their needs raised in time (recall), averaged
+    over such groups of two or more tasks (a task's trials count by their mean)."""
+    timely: dict[str, list[bool]] = defaultdict(list)
+    for row in results:
+        timely[row["task_id"]].append(any(c["name"] == "noticed in time" and c["passed"]
+                                          for c in row["checks"]))
+    groups: dict[tuple[str, str], set[str]] = defaultdict(set)
+    proactive = ds.tasks.filter(pl.col("mode") == "proactive")
+    for tid, prompt in zip(proactive["task_id"], proactive["prompt"], strict=True):
+        if tid not in timely:
+            continue
+        for beat in json.loads(ds.gold(tid)["need"])["heartbeats"]:
+            if beat["phase"] == "window":
+                groups[(beat["snapshot_id"], prompt)].add(tid)
+    recalls = [sum(sum(timely[t]) / len(timely[t]) for t in group) / len(group)
+               for _, group in sorted(groups.items()) if len(group) > 1]
+    return {"groups": len(recalls),
+            "mean_recall": sum(recalls) / len(recalls) if recalls else None}
 
 
 def _frames(tables) -> dict[str, pl.DataFrame]:
