@@ -37,6 +37,7 @@ from sim.services import TABLE_SERVICE
 
 # Where in its window each difficulty asks (shares of the window's length).
 SHARES = {"simple": (0.02, 0.25), "medium": (0.25, 0.6), "hard": (0.6, 0.95)}
+SIMILARITY = ("low", "medium", "high")  # of a look-alike to the record it imitates
 PHONE_TABLES = frozenset({"sms_messages", "call_log"})
 _WHOLE = re.compile(r"^\{([^{}]+)\}$")
 
@@ -114,41 +115,70 @@ def plan(runner: Storylines, families: Mapping[str, TaskFamilySpec],
          difficulty: Mapping[str, float], *,
          heartbeat: tuple[int, int] = DEFAULT_AT) -> list[Ask]:
     """Every ask this world offers: one per (instance, family on its storyline) whose window
-    opened and is long enough. ``difficulty`` weighs simple, medium and hard; proactive
-    tasks are woken daily at ``heartbeat`` (local hour, minute)."""
-    weights = np.array([difficulty.get(d, 0.0) for d in DIFFICULTIES], float)
-    weights = weights / weights.sum()
+    opened and is long enough, at a difficulty dealt by :func:`deal_difficulty` from the
+    mix ``difficulty`` (weights of simple, medium and hard); proactive tasks are woken
+    daily at ``heartbeat`` (local hour, minute)."""
     end = runner.world.clock.end_seconds
     by_storyline: dict[str, list[TaskFamilySpec]] = {}
     for fam in sorted(families.values(), key=lambda f: f.id):
         by_storyline.setdefault(fam.storyline, []).append(fam)
-    asks = []
+    windows = []
     for inst in runner.instances:
         if inst.aborted:
             continue
         for fam in by_storyline.get(inst.spec.id, []):
-            rng = runner.world.rng.child(inst.instance_id).stream(f"tasks/{fam.id}")
-            level = DIFFICULTIES[int(rng.choice(len(DIFFICULTIES), p=weights))]
             opened = inst.start if fam.ask.after == "started" else inst.milestones.get(
                 fam.ask.after)
             if opened is None:
                 continue
             closes = [inst.milestones[m] for m in fam.ask.before if m in inst.milestones]
             closed = min([*closes, end - HOUR])
-            if closed - opened < fam.ask.min_hours * HOUR:
-                continue
-            if fam.mode == "proactive":
-                beats = episodes(runner.world.clock, opened, closed,
-                                 deadline_reached=closed < end - HOUR, at=heartbeat)
-                if beats is not None:
-                    first = beats[1].at
-                    asks.append(Ask(inst, fam, level, first, first, tuple(beats),
-                                    (opened, closed)))
-                continue
-            lo, hi = SHARES[level]
-            span = closed - opened
-            asks.append(Ask(inst, fam, level, opened + int(lo * span), opened + int(hi * span)))
+            if closed - opened >= fam.ask.min_hours * HOUR:
+                windows.append((inst, fam, opened, closed))
+    levels = deal_difficulty(runner, [(inst, fam) for inst, fam, *_ in windows], difficulty)
+    asks = []
+    for (inst, fam, opened, closed), level in zip(windows, levels, strict=True):
+        if fam.mode == "proactive":
+            beats = episodes(runner.world.clock, opened, closed,
+                             deadline_reached=closed < end - HOUR, at=heartbeat)
+            if beats is not None:
+                first = beats[1].at
+                asks.append(Ask(inst, fam, level, first, first, tuple(beats),
+                                (opened, closed)))
+            continue
+        lo, hi = SHARES[level]
+        span = closed - opened
+        asks.append(Ask(inst, fam, level, opened + int(lo * span), opened + int(hi * span)))
     return asks
+
+
+def deal_difficulty(runner: Storylines, candidates: list[tuple[Instance, TaskFamilySpec]],
+                    mix: Mapping[str, float]) -> list[str]:
+    """A difficulty per candidate, in the proportions of ``mix``, dealt by hardness: the
+    candidates whose evidence has the most alike look-alikes and spans the most services
+    get *hard*, with a seeded jitter so every family still meets every level. Difficulty
+    thus sets distractor similarity and hops, not only the prompt and evidence depth."""
+    weights = np.array([mix.get(d, 0.0) for d in DIFFICULTIES], float)
+    cumulative = np.cumsum(weights / weights.sum())
+    made = runner.lookalikes.made if runner.lookalikes is not None else []
+    alike: dict[str, int] = {}  # instance -> its most alike look-alike (0: none)
+    for d in made:
+        alike[d.instance_id] = max(alike.get(d.instance_id, 0),
+                                   SIMILARITY.index(d.similarity) + 1)
+    scores = []
+    for inst, fam in candidates:
+        steps = {s.id: s for s in inst.spec.steps}
+        tables = {getattr(steps.get(e), "table", None) for e in fam.evidence} - {None}
+        hops = len({TABLE_SERVICE[t] for t in tables})
+        similarity = alike.get(inst.instance_id, 0)
+        jitter = runner.world.rng.child(inst.instance_id).stream(f"tasks/{fam.id}").random()
+        scores.append(similarity + 0.5 * hops + 2.0 * jitter)
+    order = np.argsort(np.array(scores), kind="stable")
+    levels = [""] * len(candidates)
+    for rank, i in enumerate(order):
+        quantile = (rank + 0.5) / len(candidates)
+        levels[i] = DIFFICULTIES[int(np.searchsorted(cumulative, quantile))]
+    return levels
 
 
 def share_snapshots(asks: list[Ask]) -> list[tuple[int, list[Ask]]]:

@@ -191,3 +191,27 @@ def test_predicate_evaluator_on_files_agrees_with_the_grader_on_every_task(tmp_p
                             else not verdicts.get(name, True))
                 assert holds == expected, (task.key, solution.description, name)
     assert families == set(FAMILIES)
+
+
+@pytest.mark.slow
+def test_difficulty_deals_more_alike_look_alikes_to_harder_tasks():
+    rank = {"low": 1, "medium": 2, "high": 3}
+    alike: dict[str, list[int]] = {d: [] for d in ("simple", "medium", "hard")}
+    for _, _, task in all_tasks():
+        alike[task.difficulty].append(max((rank[s] for s in task.distractor_similarity),
+                                          default=0))
+    means = {d: sum(v) / len(v) for d, v in alike.items()}
+    assert means["simple"] < means["medium"] < means["hard"], means
+
+
+def test_difficulty_keeps_the_recipe_s_proportions():
+    from scenarios.tasks import deal_difficulty
+
+    lived, _ = lived_environments("staff_engineer", 0)
+    candidates = [(inst, fam) for inst in lived.storylines.instances for fam in
+                  FAMILIES.values() if fam.storyline == inst.spec.id]
+    for mix in ({"simple": 1, "medium": 1, "hard": 1}, {"simple": 0, "medium": 1, "hard": 3}):
+        levels = Counter(deal_difficulty(lived.storylines, candidates, mix))
+        total = sum(mix.values())
+        for level, weight in mix.items():
+            assert abs(levels[level] - len(candidates) * weight / total) <= 1, (mix, levels)
