@@ -30,17 +30,35 @@ class WorkspaceError(LookupError):
 
 @dataclass
 class _Base:
-    """The shared, read-only snapshot and a lazily built record-id index per table."""
+    """The shared, read-only snapshot, a lazily built record-id index per table, and rows
+    converted to Python only when asked for (most runs read a handful of records)."""
 
     tables: Mapping[str, pa.Table]
     index: dict[str, dict[str, int]] = field(default_factory=dict)
     rows: dict[str, list[dict]] = field(default_factory=dict)
+    one: dict[tuple[str, int], dict] = field(default_factory=dict)
     derived: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def ids(self, table: str) -> dict[str, int]:
+        if table not in self.index:
+            base = self.tables.get(table)
+            ids = base.column("record_id").to_pylist() if base is not None else []
+            self.index[table] = {rid: i for i, rid in enumerate(ids)}
+        return self.index[table]
+
+    def row(self, table: str, record_id: str) -> dict | None:
+        i = self.ids(table).get(record_id)
+        if i is None:
+            return None
+        if table in self.rows:
+            return self.rows[table][i]
+        if (table, i) not in self.one:
+            self.one[(table, i)] = self.tables[table].slice(i, 1).to_pylist()[0]
+        return self.one[(table, i)]
 
     def table_rows(self, table: str) -> list[dict]:
         if table not in self.rows:
             self.rows[table] = self.tables[table].to_pylist() if table in self.tables else []
-            self.index[table] = {r["record_id"]: i for i, r in enumerate(self.rows[table])}
         return self.rows[table]
 
 
@@ -74,9 +92,8 @@ class Workspace:
         if record_id in delta:
             row = delta[record_id]
             return None if row is _DELETED else dict(row)
-        rows = self._base.table_rows(table)
-        i = self._base.index[table].get(record_id)
-        return None if i is None else dict(rows[i])
+        row = self._base.row(table, record_id)
+        return None if row is None else dict(row)
 
     def rows(self, table: str) -> Iterator[dict]:
         """Every record as this run sees it: the snapshot's order, then new ones."""
@@ -89,7 +106,7 @@ class Workspace:
                     yield dict(delta[rid])
             else:
                 yield dict(row)
-        known = self._base.index[table]
+        known = self._base.ids(table)
         for rid, row in delta.items():
             if rid not in known and row is not _DELETED:
                 yield dict(row)

@@ -125,14 +125,21 @@ def _search_snapshot(ws: Workspace, table: str, at_column: str, since: dt.dateti
                      until: dt.datetime | None, words: list[str],
                      written: set[str]) -> list[dict]:
     """Snapshot records in the window whose searched fields hold every word as a token
-    (the same rule as :func:`_words`, in RE2: a word flanked by non-word characters)."""
-    base = ws.snapshot_table(table)
+    (the same rule as :func:`_words`, in RE2: a word flanked by non-word characters),
+    except those this run rewrote. The snapshot's hits are computed once per snapshot and
+    query, and shared by every run on it (a task's solutions repeat their searches)."""
+    key = f"search\x1f{at_column}\x1f{since}\x1f{until}\x1f{' '.join(words)}"
+    hits = ws.derived(table, key, lambda base: _hits(ws, table, base, at_column, since,
+                                                      until, words))
+    return [row for row in hits if row["record_id"] not in written] if written else hits
+
+
+def _hits(ws: Workspace, table: str, base: pa.Table, at_column: str,
+          since: dt.datetime | None, until: dt.datetime | None,
+          words: list[str]) -> list[dict]:
     if not base.num_rows:
         return []
     mask = pa.array(np.ones(base.num_rows, bool))
-    if written:
-        mask = pc.and_(mask, pc.invert(pc.is_in(base["record_id"],
-                                                value_set=pa.array(sorted(written)))))
     at = base[at_column]
     if since is not None:
         mask = pc.and_(mask, pc.fill_null(pc.greater_equal(at, _utc(since)), False))
