@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from exporters import cli_tasks  # noqa: F401  (registers generate, check, show, tools, grade)
+from exporters import cli_baseline, cli_tasks  # noqa: F401  (they register their commands)
 from exporters.atomic import OutputError
 from exporters.cli_common import LibraryOpt, UsageError, app, err, load_persona_library
 from exporters.dataset import dataset_hashes

@@ -1,0 +1,345 @@
+"""Baseline agents: fixed strategies that act only through a task's tools.
+
+They anchor the benchmark's scale (issue 5): ``oracle`` replays the reference solution and
+should pass everything, ``null`` does nothing and should pass almost nothing, and
+``naive`` is an honest, simple assistant that never reads gold data:
+
+1. it builds a keyword query from the prompt (stop words dropped; names, numbers and long
+   words first) and searches every installed service with the three most distinctive
+   words, dropping the least distinctive while nothing matches (search is token-AND); if
+   no query matches, it lists each service's recent records and keeps those sharing a
+   prompt word;
+2. it reads the newest match of each of the (up to) three services with the most recent
+   matches, most recent first;
+3. for each action the prompt asks for as a command (a verb opening a clause: pay, cancel,
+   reply, send, ask, tell, delete, mark done...), it calls that verb once, on the most
+   recent record whose service has the tool, with only the arguments the tool's JSON
+   Schema requires, filled from the record (a message's body is the prompt itself);
+4. it answers with those records' readable text;
+5. at heartbeats (proactive episodes) it first notifies the user about the most recent
+   alert-like record (due, overdue, failed, declined...) among each service's recent ones.
+
+Agents hold no state between calls and use no randomness or clock, so a run is a pure
+function of the prompt and the workspace. Nothing here reads or writes files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sim.services import TABLES
+from sim.tools import Toolbox
+
+AGENTS = ("naive", "null", "oracle")
+QUERY_WORDS = 3  # the most distinctive words tried together first
+_TOKEN = re.compile(r"[\w']+")
+_WORD = re.compile(r"\w+")
+# Words that say nothing about which record is meant (dates are written many ways).
+STOP_WORDS = frozenset({
+    "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "anything", "are",
+    "as", "ask", "at", "be", "because", "been", "before", "being", "both", "but", "by", "can",
+    "could", "did", "do", "does", "done", "don't", "each", "even", "every", "for", "from",
+    "get", "give", "go", "going", "got", "had", "has", "have", "having", "he", "her", "here",
+    "him", "his", "how", "i", "i'd", "i'll", "i'm", "if", "in", "into", "is", "it", "it's",
+    "its", "just", "keep", "know", "let", "like", "look", "make", "may", "me", "might", "more",
+    "most", "much", "my", "need", "no", "not", "now", "of", "off", "on", "once", "one", "only",
+    "or", "other", "our", "out", "over", "please", "pull", "really", "right", "said", "say",
+    "see", "she", "should", "so", "some", "something", "still", "sure", "take", "tell", "than",
+    "thank", "thanks", "that", "that's", "the", "their", "them", "then", "there", "these",
+    "they", "thing", "things", "this", "those", "through", "to", "today", "too", "up", "us",
+    "very", "want", "was", "way", "we", "well", "were", "what", "what's", "when", "where",
+    "whether", "which", "while", "who", "why", "will", "with", "would", "yes", "you", "your",
+    "yours", "morning", "good", "day", "week", "month", "year", "monday",
+    "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february",
+    "march", "april", "june", "july", "august", "september", "october", "november", "december",
+})
+# Prompt verbs the naive agent acts on, and the tool verbs each maps to (first that exists).
+ACTIONS = {
+    "pay": ("pay",), "cancel": ("cancel",), "stop": ("cancel",), "book": ("book",),
+    "delete": ("delete",), "remove": ("delete",),
+    "reply": ("reply", "send"), "answer": ("reply", "send"), "respond": ("reply", "send"),
+    "send": ("send", "reply"), "text": ("send", "reply"), "message": ("send", "reply"),
+    "email": ("reply", "send"), "write": ("reply", "send"), "ask": ("reply", "send"),
+    "contact": ("reply", "send"), "tell": ("reply", "send"), "let": ("reply", "send"),
+    "warn": ("reply", "send"),
+}
+# Words anywhere in the prompt that ask for a to-do to be ticked off ("mark it done").
+DONE_WORDS = frozenset({"done", "complete", "cross", "tick"})
+# Words after which a verb is an instruction ("and send", "please pay", "can you reply").
+_OPENERS = frozenset({"and", "then", "please", "also", "just", "to", "you", "pls", "now",
+                      "so"})
+ALERT_WORDS = frozenset({"due", "overdue", "failed", "declined", "alert", "reminder",
+                         "moved", "delayed", "cancelled", "price", "refund"})
+
+
+class Agent(Protocol):
+    """What the baseline runner drives: one prompt, one toolbox, one reply. Tool calls go
+    through ``box.call`` so ``box.log`` records them."""
+
+    name: str
+
+    def act(self, prompt: str, box: Toolbox, *, heartbeat: bool) -> str: ...
+
+
+@dataclass(frozen=True)
+class OracleAgent:
+    """Replays the reference solution's calls for one episode and gives its reply."""
+
+    calls: Sequence[Mapping[str, Any]] = ()
+    reply: str = ""
+    name: str = "oracle"
+
+    def act(self, prompt: str, box: Toolbox, *, heartbeat: bool) -> str:
+        for call in self.calls:
+            box.call(call["tool"], dict(call.get("args", {})))
+        return self.reply
+
+
+@dataclass(frozen=True)
+class NullAgent:
+    """No tool calls, an empty reply."""
+
+    name: str = "null"
+
+    def act(self, prompt: str, box: Toolbox, *, heartbeat: bool) -> str:
+        return ""
+
+
+@dataclass(frozen=True)
+class Match:
+    service: str
+    table: str
+    record: Mapping[str, Any]
+
+    @property
+    def at(self) -> str:
+        """When the record happened, as the tools order it (ISO strings sort in time)."""
+        column = "start" if self.table == "calendar_events" else TABLES[self.table].created_column
+        return str(self.record.get(column) or "") if column else ""
+
+
+@dataclass(frozen=True)
+class NaiveAgent:
+    """Keyword search, the most recent matches, the actions asked for, their text as the
+    answer. ``words`` is how many keywords the first query holds; ``per_service`` how
+    many services' newest matches it reads and reports (1: the most recent match only)."""
+
+    name: str = "naive"
+    words: int = QUERY_WORDS
+    per_service: int = 3
+    alert_words: frozenset[str] = field(default=ALERT_WORDS)
+
+    def act(self, prompt: str, box: Toolbox, *, heartbeat: bool) -> str:
+        said = []
+        if heartbeat:
+            alert = self._alert(box)
+            if alert is not None:
+                text = readable(alert)
+                box.call("notify_user", {"title": f"Heads-up from {alert.service}",
+                                         "body": text, "refs": [alert.record["record_id"]]})
+                said.append(text)
+        found = []
+        for match in self._find(prompt, box)[: self.per_service]:
+            read = box.call(f"{match.service}_read", {"id": match.record["record_id"]})
+            found.append(Match(match.service, read.get("table", match.table),
+                               read.get("record", match.record)))
+        if found:
+            done = self._act(prompt, box, found)
+            said += [readable(m) for m in found]
+            if done:
+                said.append(f"Done: {', '.join(done)}.")
+        return "\n\n".join(said)
+
+    # -- finding ---------------------------------------------------------------------------
+
+    def _find(self, prompt: str, box: Toolbox) -> list[Match]:
+        """The newest match of each service for the most distinctive query that matches
+        anything, most recent first; else recent records sharing a prompt word."""
+        ranked = keywords(prompt)[: self.words]
+        for size in range(len(ranked), 0, -1):  # back off: drop the least distinctive
+            hits = self._search(box, " ".join(ranked[:size]))
+            if hits:
+                return newest_first(hits)
+        words = set(keywords(prompt))
+        recent = [m for m in self._recent(box) if words & record_words(m.record)]
+        return newest_first(recent, per_service=True)
+
+    def _search(self, box: Toolbox, query: str) -> list[Match]:
+        hits = []
+        for service in services(box):
+            result = box.call(f"{service}_search", {"query": query})
+            hits += [Match(service, result["table"], r) for r in result.get("results", [])[:1]]
+        return hits
+
+    def _recent(self, box: Toolbox) -> list[Match]:
+        out = []
+        for service in services(box):
+            result = box.call(f"{service}_list", {})
+            out += [Match(service, result["table"], r) for r in result.get("results", [])]
+        return out
+
+    def _alert(self, box: Toolbox) -> Match | None:
+        alerts = [m for m in self._recent(box) if self.alert_words & record_words(m.record)]
+        return newest_first(alerts)[0] if alerts else None
+
+    # -- acting ----------------------------------------------------------------------------
+
+    def _act(self, prompt: str, box: Toolbox, found: Sequence[Match]) -> list[str]:
+        """For each command in the prompt, one call on the most recent record whose service
+        has a tool for it, with only the required arguments; the tools that succeeded."""
+        wanted = [ACTIONS[w] for w in commands(prompt)]
+        if DONE_WORDS & {w.lower() for w in _WORD.findall(prompt)}:
+            wanted.append(("update",))
+        done: list[str] = []
+        for verbs in dict.fromkeys(wanted):  # each command once
+            call = _first_call(box, verbs, found, prompt)
+            if call is not None and "error" not in box.call(*call):
+                done.append(call[0])
+        return done
+
+
+def _first_call(box: Toolbox, verbs: Sequence[str], found: Sequence[Match],
+                prompt: str) -> tuple[str, dict] | None:
+    """The first tool (by verb preference, then recency) whose required arguments the
+    found records can fill, with those arguments."""
+    for verb in verbs:
+        for match in found:
+            tool = box.tools.get(f"{match.service}_{verb}")
+            if tool is None:
+                continue
+            args = fill(tool.parameters, match.record, prompt, done=verb == "update")
+            if args is not None:
+                return tool.name, args
+    return None
+
+
+def make_agent(name: str, *, calls: Sequence[Mapping[str, Any]] = (), reply: str = "",
+               **options: Any) -> Agent:
+    """A baseline by name (``AGENTS``); ``calls`` and ``reply`` are the oracle's."""
+    if name == "oracle":
+        return OracleAgent(tuple(calls), reply)
+    if name == "null":
+        return NullAgent()
+    if name == "naive":
+        return NaiveAgent(**options)
+    raise ValueError(f"unknown agent {name!r}; known: {', '.join(AGENTS)}")
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def services(box: Toolbox) -> list[str]:
+    """Installed services that can be searched, in name order (the tools' own order)."""
+    return sorted(name.removesuffix("_search") for name in box.tools if name.endswith("_search"))
+
+
+def keywords(prompt: str) -> list[str]:
+    """The prompt's words without stop words, most distinctive first: capitalised names
+    (not opening a sentence), words with digits, then longer words; ties keep prompt order.
+    A possessive ("Sabrina's") counts as its name."""
+    seen: dict[str, tuple] = {}
+    for i, found in enumerate(_TOKEN.finditer(prompt)):
+        token = re.sub(r"'s$", "", found.group()).strip("'")
+        word = token.lower()
+        if len(word) < 3 or word in STOP_WORDS or not _WORD.fullmatch(word):
+            continue
+        before = prompt[: found.start()].rstrip()
+        opens = not before or before[-1] in ".!?:;-"
+        rank = (0 if token[:1].isupper() and not opens else
+                1 if any(ch.isdigit() for ch in word) else 2, -len(word), i)
+        seen.setdefault(word, rank)
+    return sorted(seen, key=seen.__getitem__)
+
+
+def commands(prompt: str) -> list[str]:
+    """The action verbs (``ACTIONS``) the prompt uses as commands, in order: a verb opens
+    a clause (after punctuation, "and", "please"... or "to"), so "my text messages" or
+    "from my email" ask for nothing."""
+    out = []
+    for found in _WORD.finditer(prompt):
+        word = found.group().lower()
+        if word not in ACTIONS:
+            continue
+        before = prompt[: found.start()].rstrip()
+        previous = _WORD.findall(before)[-1:]
+        following = _WORD.findall(prompt[found.end():])[:1]
+        if following and following[0].lower() in ("me", "us"):
+            continue  # "tell me", "let me know": the answer, not a message
+        if not before or before[-1] in ".,;:!?-(" or (
+                previous and previous[0].lower() in _OPENERS):
+            out.append(word)
+    return out
+
+
+def newest_first(matches: Sequence[Match], *, per_service: bool = False) -> list[Match]:
+    """Matches latest first by the tools' time order (ties by service, then record id);
+    ``per_service`` keeps each service's latest only."""
+    ordered = sorted(matches, key=lambda m: (m.at, m.service, str(m.record.get("record_id"))),
+                     reverse=True)
+    if not per_service:
+        return ordered
+    seen: set[str] = set()
+    return [m for m in ordered if not (m.service in seen or seen.add(m.service))]
+
+
+def record_words(record: Mapping[str, Any]) -> set[str]:
+    return {w.lower() for v in record.values() if isinstance(v, str) for w in _WORD.findall(v)}
+
+
+def readable(match: Match) -> str:
+    """A record as an app would show it: its text and values, amounts with two decimals
+    and their currency, no internal ids."""
+    record, lines = match.record, []
+    for key, value in record.items():
+        if key == "record_id" or key.endswith("_id") or value in (None, "") or isinstance(
+                value, bool):
+            continue
+        if key.endswith("_minor") and isinstance(value, int):
+            value = f"{abs(value) / 100:.2f} {record.get('currency') or ''}".strip()
+        lines.append(f"{key.replace('_', ' ')}: {value}")
+    return "\n".join(lines)
+
+
+def fill(schema: Mapping[str, Any], record: Mapping[str, Any], prompt: str, *,
+         done: bool = False) -> dict | None:
+    """The required arguments of a tool, from the record (and the prompt for a message
+    body); None when one cannot be filled."""
+    properties = schema.get("properties", {})
+    args: dict[str, Any] = {}
+    for name in schema.get("required", []):
+        value = _argument(name, properties.get(name, {}), record, prompt)
+        if value is None:
+            return None
+        args[name] = value
+    if done:
+        if "done" not in properties.get("status", {}).get("enum", []):
+            return None
+        args["status"] = "done"
+    return args
+
+
+def _argument(name: str, spec: Mapping[str, Any], record: Mapping[str, Any],
+              prompt: str) -> Any:
+    if name == "id":
+        return record.get("record_id")
+    if name in ("body", "text"):
+        return prompt
+    if name == "to":
+        who = record.get("from_address") or record.get("phone_number")
+        return ([who] if spec.get("type") == "array" else who) if who else None
+    if name == "channel":
+        return record.get("channel_id")
+    if name == "amount_minor":
+        amount = record.get("amount_minor")
+        return abs(amount) if isinstance(amount, int) and amount else None
+    if name in ("payee", "provider"):
+        return record.get(name) or record.get("merchant")
+    if name == "subject":
+        return record.get("subject") or "Re:"
+    if "enum" in spec:
+        return spec["enum"][0]
+    value = record.get(name)
+    return value if value not in (None, "") else None
