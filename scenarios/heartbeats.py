@@ -5,8 +5,9 @@ heartbeat (07:00 persona-local by default, every day) and sees the world as it s
 For one need (a storyline instance's window, from the milestone that makes it detectable
 to its deadline) the task keeps a few of those heartbeats as episodes:
 
-- ``control``: the last heartbeat before the need is detectable. Nothing should be raised
-  yet; the self-check verifies that a necessary evidence record is really not visible;
+- ``control``: the last heartbeat before the need is detectable and before the last of
+  its evidence records appeared. Nothing should be raised yet; the self-check verifies
+  that a necessary evidence record is really not visible;
 - ``window``: the first heartbeat inside the window, and its last when that is another day;
 - ``late``: the first heartbeat after the deadline, when the world lasts that long.
 
@@ -35,23 +36,32 @@ class Episode:
 
 
 def episodes(clock: Clock, opened: int, closed: int, *, deadline_reached: bool,
-             at: tuple[int, int] = DEFAULT_AT) -> list[Episode] | None:
+             evidence: list[int] = (), at: tuple[int, int] = DEFAULT_AT) -> list[Episode] | None:
     """The heartbeats kept for a need open from ``opened`` to ``closed`` (world seconds);
-    None when no heartbeat falls inside the window or none before it."""
-    first_day = int(clock.local_day(np.array([opened]))[0]) - 1
+    None when no heartbeat falls inside the window or none before it. ``evidence`` holds
+    when each evidence record first appeared: the control heartbeat falls before the
+    latest of those the window's first heartbeat sees, so a necessary record is missing
+    there even for a need the clock opens (a promised refund that never came)."""
+    first_day = int(clock.local_day(np.array([opened]))[0])
     last_day = int(clock.local_day(np.array([closed]))[0]) + 1
-    beats = [clock.at_local(d, *at) for d in range(max(first_day, 0), last_day + 1)]
-    beats = [b for b in beats if 0 <= b < clock.end_seconds]
-    before = [b for b in beats if b < opened]
-    inside = [b for b in beats if opened <= b <= closed]
-    after = [b for b in beats if b > closed]
-    if not before or not inside:
+    inside = [b for b in (clock.at_local(d, *at) for d in range(first_day, last_day + 1))
+              if opened <= b <= min(closed, clock.end_seconds - 1)]
+    if not inside:
         return None
-    out = [Episode(before[-1], "control"), Episode(inside[0], "window")]
+    seen = [t for t in evidence if t <= inside[0]]
+    before = min(opened, max(seen)) if seen else opened
+    day = int(clock.local_day(np.array([before]))[0])
+    control = max((b for b in (clock.at_local(d, *at) for d in (day - 1, day)) if b < before),
+                  default=None)
+    if control is None or control < 0:
+        return None
+    out = [Episode(control, "control"), Episode(inside[0], "window")]
     if inside[-1] - inside[0] >= DAY:
         out.append(Episode(inside[-1], "window"))
-    if deadline_reached and after:
-        out.append(Episode(after[0], "late"))
+    late = [b for b in (clock.at_local(d, *at) for d in (last_day - 1, last_day, last_day + 1))
+            if closed < b < clock.end_seconds]
+    if deadline_reached and late:
+        out.append(Episode(late[0], "late"))
     return out
 
 

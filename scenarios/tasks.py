@@ -139,8 +139,13 @@ def plan(runner: Storylines, families: Mapping[str, TaskFamilySpec],
     asks = []
     for (inst, fam, opened, closed), level in zip(windows, levels, strict=True):
         if fam.mode == "proactive":
+            first_seen: dict[str, int] = {}
+            for _t, rid, vf, role in inst.records:
+                if role in fam.evidence:
+                    first_seen.setdefault(rid, vf)
             beats = episodes(runner.world.clock, opened, closed,
-                             deadline_reached=closed < end - HOUR, at=heartbeat)
+                             deadline_reached=closed < end - HOUR,
+                             evidence=sorted(first_seen.values()), at=heartbeat)
             if beats is not None:
                 first = beats[1].at
                 asks.append(Ask(inst, fam, level, first, first, tuple(beats),
