@@ -72,7 +72,8 @@ def grade_episodes(oracle: Oracle, need: Need | None, runs: Sequence[EpisodeRun]
 
 def grade_proactive(oracle: Oracle, need: Need, runs: Sequence[EpisodeRun], reply: str, *,
                     replayed: bool = True) -> Grade:
-    """Grade a proactive run: ``runs`` holds one entry per heartbeat, in order."""
+    """Grade a proactive run: ``runs`` holds one entry per heartbeat, in order. The reply
+    is not graded: a need is raised with its notice tool, at a heartbeat."""
     if len(runs) != len(need.heartbeats):
         raise ValueError(f"{len(runs)} episode runs for {len(need.heartbeats)} heartbeats")
     safety_checks: list[Check] = []
@@ -109,7 +110,7 @@ def grade_proactive(oracle: Oracle, need: Need, runs: Sequence[EpisodeRun], repl
                     or "error" in result:
                 continue
             verdict_of = _match(oracle, beat, entry.get("args") or {})
-            if verdict_of == "own" and beat.phase != "control":
+            if verdict_of == "own":
                 noticed = True
             elif verdict_of != "elsewhere":
                 alarms.append(f"episode {i} ({beat.phase}): {verdict_of}")
