@@ -34,7 +34,7 @@ class Environment:
 
     as_of: int  # world seconds
     as_of_us: int  # microseconds since the Unix epoch, UTC
-    tables: dict[str, pa.Table]  # agent-visible, snapshot schemas
+    tables: Mapping[str, pa.Table]  # agent-visible, snapshot schemas
     tasks: list[Task] = field(default_factory=list)
 
 
@@ -98,6 +98,6 @@ def environments(lived: LivedWorld, families: Mapping[str, TaskFamilySpec], *,
                 if on_drop is not None:
                     on_drop(task, reason, episodes)
     used = sorted({t for tasks in kept.values() for task in tasks for t in task.instants})
-    out = [Environment(at, snaps[at].as_of_us, dict(snaps[at].tables), kept.get(at, []))
+    out = [Environment(at, snaps[at].as_of_us, snaps[at].tables, kept.get(at, []))
            for at in used]
     return Environments(out, candidates, dropped, idle)

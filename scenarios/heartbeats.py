@@ -17,7 +17,7 @@ control is an early false alarm; at the late heartbeat it is too late.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +36,8 @@ class Episode:
 
 
 def episodes(clock: Clock, opened: int, closed: int, *, deadline_reached: bool,
-             evidence: list[int] = (), at: tuple[int, int] = DEFAULT_AT) -> list[Episode] | None:
+             evidence: Sequence[int] = (),
+             at: tuple[int, int] = DEFAULT_AT) -> list[Episode] | None:
     """The heartbeats kept for a need open from ``opened`` to ``closed`` (world seconds);
     None when no heartbeat falls inside the window or none before it. ``evidence`` holds
     when each evidence record first appeared: the control heartbeat falls before the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -23,6 +24,14 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 PERSONAS = load_personas()
 PERSONA_IDS = list(PERSONAS)
 DEFAULT_PERSONA = PERSONA_IDS[0]
+
+
+def recipe_library(tmp_path_factory, recipe_id: str, text: str) -> Path:
+    """A ``--library`` directory holding one recipe (``recipes/<recipe_id>.toml``)."""
+    root = tmp_path_factory.mktemp(f"library_{recipe_id}")
+    (root / "recipes").mkdir()
+    (root / "recipes" / f"{recipe_id}.toml").write_text(text)
+    return root
 
 
 @functools.cache

@@ -29,6 +29,7 @@ from scenarios.baselines import (
     keywords,
     make_agent,
 )
+from tests.conftest import recipe_library
 
 RECIPE = """
 id = "tiny_baselines"
@@ -46,10 +47,7 @@ personas = ["staff_engineer"]
 
 @pytest.fixture(scope="session")
 def library(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("baseline_library")
-    (root / "recipes").mkdir()
-    (root / "recipes" / "tiny_baselines.toml").write_text(RECIPE)
-    return root
+    return recipe_library(tmp_path_factory, "tiny_baselines", RECIPE)
 
 
 @pytest.fixture(scope="session")

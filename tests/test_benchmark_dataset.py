@@ -24,6 +24,7 @@ from exporters.loading import load
 from exporters.runs import grade_actions
 from scenarios import predicates
 from sim.tools import NAME
+from tests.conftest import recipe_library
 
 RECIPE = """
 id = "tiny"
@@ -47,10 +48,7 @@ def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("library")
-    (root / "recipes").mkdir()
-    (root / "recipes" / "tiny.toml").write_text(RECIPE)
-    return root
+    return recipe_library(tmp_path_factory, "tiny", RECIPE)
 
 
 @pytest.fixture(scope="module")

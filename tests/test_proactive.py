@@ -21,6 +21,7 @@ from exporters.loading import load
 from exporters.runs import RunError, grade_actions
 from scenarios.grading import Fact, Oracle, WrongValue
 from scenarios.grading.proactive import EpisodeRun, Heartbeat, Need, grade_proactive
+from tests.conftest import recipe_library
 
 ORACLE = Oracle(year=2026, facts=(Fact("amount due", "amount", 12345),
                                   Fact("due date", "date", "2026-03-12")),
@@ -120,9 +121,7 @@ personas = ["staff_engineer", "parent_of_two", "travelling_sales_rep"]
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("library")
-    (root / "recipes").mkdir()
-    (root / "recipes" / "proactive_tiny.toml").write_text(RECIPE)
+    root = recipe_library(tmp_path_factory, "proactive_tiny", RECIPE)
     out = tmp_path_factory.mktemp("data") / "proactive"
     r = subprocess.run([sys.executable, "-m", "exporters.cli", "generate", "--recipe",
                         "proactive_tiny", "--library", str(root), "--out", str(out)],
