@@ -106,7 +106,7 @@ def main() -> None:
 
     # A world at another ratio is another world (its id says so); its tasks pair up by
     # what they are: the same storyline instance and family.
-    keys = {r: dict(zip(*pl.read_parquet(paths[r] / "oracle" / "gold" / "*" / "*.parquet")
+    keys = {r: dict(zip(*pl.read_parquet(paths[r] / "oracle" / "gold" / "*.parquet")
                         .select("task_id", pl.concat_str("storyline_instance_id", "family",
                                                          separator="/")).get_columns(),
                         strict=True)) for r in RATIOS}

@@ -14,10 +14,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from exporters.backends import BackendError
 from exporters.check import check_dataset
 from exporters.cli_common import LibraryOpt, UsageError, app, err, load_persona_library
+from exporters.cli_progress import progress_bars
 from exporters.generate import TooManyDroppedError, generate
 from exporters.loading import Dataset, DatasetError
 from exporters.runs import grade_actions, grade_final_state, grade_runs, read_actions
@@ -43,9 +44,19 @@ def generate_(
     = None,
     noise_ratio: Annotated[float | None, typer.Option(
         help="Override the recipe's noise-to-signal target (words).")] = None,
+    workers: Annotated[int, typer.Option(
+        help="Worlds generated at once (worker processes, or Ray CPUs).", min=1)] = 1,
+    backend: Annotated[str, typer.Option(help="local (this machine) or ray.")] = "local",
+    restart: Annotated[bool, typer.Option(
+        help="Discard an unfinished run at <out>.partial instead of resuming it.")] = False,
+    private_seeds: Annotated[bool, typer.Option(
+        help="Publish seed commitments only; the seeds go to <out>.seeds.json.")] = False,
     library: LibraryOpt = None,
 ) -> None:
-    """Mint a benchmark dataset from a recipe: worlds, snapshots, verified tasks, oracle."""
+    """Mint a benchmark dataset from a recipe: worlds, snapshots, verified tasks, oracle.
+
+    A run that stops resumes from <out>.partial; an <out> holding this recipe's dataset
+    is left as it is."""
     if noise_ratio is not None and not 0 <= noise_ratio <= 1000:
         raise UsageError("--noise-ratio", f"must be between 0 and 1000, got {noise_ratio}")
     personas = load_persona_library(library)
@@ -56,22 +67,23 @@ def generate_(
     storylines = load_storylines(library)
     families = load_task_families(library, storylines)
     out = out or Path("out") / recipe
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=err, transient=True, disable=not err.is_terminal) as bar:
-        job = bar.add_task(f"{recipe}: starting", total=None)
+    with progress_bars() as bars:
         try:
             manifest = generate(
                 recipes[recipe], out, personas=personas, storylines=storylines,
                 families=families, profiles=load_profiles(library), ratio=noise_ratio,
-                where=f"recipe {recipe}",
-                progress=lambda msg: bar.update(job, description=f"{recipe}: {msg}"))
+                workers=workers, backend=backend, restart=restart,
+                private_seeds=private_seeds, where=f"recipe {recipe}", progress=bars)
         except BelowFloorError as exc:
             where = "--noise-ratio" if noise_ratio is not None else f"recipe {recipe}:noise"
             raise UsageError(where, str(exc)) from None
+        except BackendError as exc:
+            raise UsageError(exc.flag, str(exc)) from None
         except TooManyDroppedError as exc:
             err.print(f"error: recipe {recipe}: {exc}", markup=False)
             raise typer.Exit(1) from None
-    err.print(f"wrote {out}: {len(manifest['worlds'])} worlds, {manifest['tasks']} tasks "
+    err.print(f"wrote {out}: {len(manifest['worlds'])} worlds, {manifest['environments']} "
+              f"environments, {manifest['tasks']} tasks "
               f"({sum(manifest['dropped'].values())} of {manifest['candidate_tasks']} "
               f"candidates dropped: {manifest['dropped'] or 'none'})")
 

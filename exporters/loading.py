@@ -1,8 +1,9 @@
 """Reading a generated dataset back: its tasks, a task's snapshot, workspace and tools.
 
 Only files are read (the manifest, Parquet tables): nothing is simulated again, so a
-harness grades the very snapshots the dataset ships. A snapshot is read from its world's
-files alone (one file per world and table), so opening one task stays cheap in a big set.
+harness grades the very snapshots the dataset ships. Files hold many worlds sorted by
+``world_id``, so reading one snapshot skips every other world's row groups and opening
+one task stays cheap in a big set.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from exporters.task_tables import need_of, oracle_of, solutions_of
@@ -104,42 +104,43 @@ class Dataset:
         return solutions_of(self.gold(task_id), which)
 
     def snapshot_info(self, snapshot_id: str) -> dict[str, Any]:
-        world = self.world_of(snapshot_id)
-        table = pq.read_table(self._world_file("snapshots", world))
-        rows = table.filter(pc.equal(table["snapshot_id"], snapshot_id)).to_pylist()
-        if not rows:
-            raise DatasetError("snapshot_id", f"no snapshot {snapshot_id!r}")
-        return rows[0]
+        split, world = self.locate(snapshot_id)
+        table = pq.read_table(self._split_file("snapshots", split),
+                              filters=[("world_id", "=", world),
+                                       ("snapshot_id", "=", snapshot_id)])
+        return table.to_pylist()[0]
 
     def snapshot(self, snapshot_id: str) -> dict[str, pa.Table]:
         """Every agent-visible table of one snapshot, in snapshot schemas."""
-        world = self.world_of(snapshot_id)
+        split, world = self.locate(snapshot_id)
         out = {}
         for name in self.manifest["tables"]:
             if name in ("tasks", "snapshots"):
                 continue
-            table = pq.read_table(self._world_file(name, world),
-                                  filters=[("snapshot_id", "=", snapshot_id)])
+            # Files are sorted by world: row-group statistics skip every other world.
+            table = pq.read_table(self._split_file(name, split),
+                                  filters=[("world_id", "=", world),
+                                           ("snapshot_id", "=", snapshot_id)])
             out[name] = table.select(snapshot_schema(name).names).cast(snapshot_schema(name))
         return out
 
-    def world_of(self, snapshot_id: str) -> str:
-        """The world a snapshot belongs to (from the tasks table, or the snapshots)."""
+    def locate(self, snapshot_id: str) -> tuple[str, str]:
+        """The split and world a snapshot belongs to (from the tasks, or the snapshots)."""
         rows = self.tasks.filter(pl.col("snapshot_id") == snapshot_id)
         if rows.height:
-            return rows["world_id"][0]
+            return rows["split"][0], rows["world_id"][0]
         for f in self._files("tables", "snapshots"):
-            table = pq.read_table(f, columns=["snapshot_id", "world_id"])
-            hit = table.filter(pc.equal(table["snapshot_id"], snapshot_id))
-            if hit.num_rows:
-                return hit["world_id"][0].as_py()
+            table = pq.read_table(f, columns=["snapshot_id", "world_id", "split"],
+                                  filters=[("snapshot_id", "=", snapshot_id)])
+            if table.num_rows:
+                return table["split"][0].as_py(), table["world_id"][0].as_py()
         raise DatasetError("snapshot_id", f"no snapshot {snapshot_id!r} in {self.path}")
 
-    def _world_file(self, name: str, world_id: str) -> Path:
+    def _split_file(self, name: str, split: str) -> Path:
         for f in self._files("tables", name):
-            if f.stem == world_id:
+            if f.stem == split:
                 return f
-        raise DatasetError(f"data/{name}", f"no file for world {world_id}")
+        raise DatasetError(f"data/{name}", f"no file for split {split!r}")
 
     # -- running ----------------------------------------------------------------------
 

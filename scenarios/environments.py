@@ -50,6 +50,13 @@ class Environments:
         return [t for env in self.environments for t in env.tasks]
 
 
+def spread(groups: list, n: int | None) -> list:
+    """At most ``n`` of ``groups``, evenly spaced from the first to the last."""
+    if n is None or len(groups) <= n:
+        return groups
+    return [groups[i] for i in np.linspace(0, len(groups) - 1, n).round().astype(int)]
+
+
 def user_of(lived: LivedWorld) -> dict[str, str]:
     """Who the tools act as: the persona's name and addresses."""
     p = lived.life.person
@@ -61,11 +68,15 @@ def environments(lived: LivedWorld, families: Mapping[str, TaskFamilySpec], *,
                  difficulty: Mapping[str, float] | None = None,
                  history: Mapping[str, pa.Table] | None = None,
                  heartbeat: tuple[int, int] = DEFAULT_AT,
+                 snapshots: int | None = None,
+                 held_out_prompts: frozenset[str] = frozenset(),
                  on_drop: DropHook | None = None) -> Environments:
     """Snapshots and verified tasks of ``lived`` for ``families`` (``history``: the world's
     exported history tables, when the caller already has them; ``heartbeat``: the local
-    hour and minute proactive tasks are woken at). ``on_drop`` hears of each
-    dropped task, its reason and the snapshots of its episodes (to explain it)."""
+    hour and minute proactive tasks are woken at; ``snapshots``: at most this many ask
+    instants, spread evenly over the world's; ``held_out_prompts``: prompt templates this
+    world must not use). ``on_drop`` hears of each dropped task, its reason and the
+    snapshots of its episodes (to explain it)."""
     runner, clock = lived.storylines, lived.world.clock
     history = history if history is not None else lived.tables()
     asks = plan(runner, families, difficulty or EVEN, heartbeat=heartbeat)
@@ -82,9 +93,9 @@ def environments(lived: LivedWorld, families: Mapping[str, TaskFamilySpec], *,
 
     kept: dict[int, list[Task]] = {}
     dropped, candidates, idle = Counter(), 0, 0
-    for at, group in share_snapshots(asks):
+    for at, group in spread(share_snapshots(asks), snapshots):
         for ask in group:
-            task = instantiate(runner, ask, at)
+            task = instantiate(runner, ask, at, held_out=held_out_prompts)
             if task is None:
                 idle += 1
                 continue

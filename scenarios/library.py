@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from personas.errors import SpecError, load_by_id, load_spec
-from scenarios.recipe_spec import RecipeSpec
+from scenarios.recipe_spec import RecipeSpec, check_splits
 from scenarios.storyline_spec import StorylineSpec
 from scenarios.task_spec import TaskFamilySpec
 from sim.services import CATALOGUE
@@ -74,4 +74,5 @@ def _check_against(path: Path, family: TaskFamilySpec,
 
 def load_recipes(library: Path | None = None) -> dict[str, RecipeSpec]:
     """All split recipes by id: shipped, then ``library``/recipes."""
-    return load_by_id(_files("recipes", library), lambda p: load_spec(p, RecipeSpec), "recipe")
+    return load_by_id(_files("recipes", library),
+                      lambda p: check_splits(load_spec(p, RecipeSpec), p), "recipe")

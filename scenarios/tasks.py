@@ -204,9 +204,11 @@ def share_snapshots(asks: list[Ask]) -> list[tuple[int, list[Ask]]]:
     return sorted(groups, key=lambda g: g[0])
 
 
-def instantiate(runner: Storylines, ask: Ask, as_of: int) -> Task | None:
+def instantiate(runner: Storylines, ask: Ask, as_of: int, *,
+                held_out: frozenset[str] = frozenset()) -> Task | None:
     """The task ``ask`` becomes when the user asks at ``as_of`` (None when the family's
-    ``when`` is false for this instance then)."""
+    ``when`` is false for this instance then, or every prompt template it could use is
+    ``held_out``: keys "<family>/<difficulty>/<index>" another split keeps for itself)."""
     fam = ask.family
     names = _names_as_of(ask.instance.names, runner.world.clock.instant(as_of))
     # What a family may ask about the instance's progress: the steps that wrote a record
@@ -219,7 +221,11 @@ def instantiate(runner: Storylines, ask: Ask, as_of: int) -> Task | None:
         return None
     rng = runner.world.rng.child(inst.instance_id).stream(f"tasks/{fam.id}/prompt")
     templates = getattr(fam.prompts, ask.difficulty)
-    k = int(rng.integers(len(templates)))
+    usable = [i for i in range(len(templates))
+              if f"{fam.id}/{ask.difficulty}/{i}" not in held_out]
+    if not usable:
+        return None
+    k = usable[int(rng.integers(len(usable)))]
     visible = [(t, rid, role) for t, rid, vf, role in inst.records if vf <= as_of]
     evidence = list(dict.fromkeys((t, rid) for t, rid, role in visible if role in fam.evidence))
     first_seen = min((vf for t, rid, vf, role in inst.records

@@ -64,7 +64,7 @@ def test_layout_tables_and_check(dataset):
     assert manifest["tasks"] > 0
     assert {"tasks", "snapshots", "calendar_events"} <= set(manifest["tables"])
     assert {"gold", "events", "labels"} <= set(manifest["oracle_tables"])
-    tasks = pl.read_parquet(dataset / "tasks" / "test" / "*.parquet")
+    tasks = pl.read_parquet(dataset / "tasks" / "test.parquet")
     for column in ("task_id", "snapshot_id", "world_id", "family", "mode", "category",
                    "difficulty", "prompt", "services", "language"):
         assert column in tasks.columns
@@ -74,10 +74,10 @@ def test_layout_tables_and_check(dataset):
 
 
 def test_snapshots_hold_nothing_from_after_their_instant_and_no_labels(dataset):
-    snaps = pl.read_parquet(dataset / "data" / "snapshots" / "test" / "*.parquet")
+    snaps = pl.read_parquet(dataset / "data" / "snapshots" / "test.parquet")
     as_of = dict(zip(snaps["snapshot_id"], snaps["as_of"], strict=True))
     for table_dir in (dataset / "data").iterdir():
-        frame = pl.read_parquet(table_dir / "test" / "*.parquet")
+        frame = pl.read_parquet(table_dir / "test.parquet")
         assert not LABEL_COLUMNS & set(frame.columns), table_dir.name
         assert "valid_to" not in frame.columns
         if table_dir.name == "snapshots" or not frame.height:
@@ -206,7 +206,7 @@ def test_check_fails_on_a_tampered_file_and_skips_self_checks_without_oracle(dat
     r = cli("check", str(copy), "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["self_checks_skipped"]
-    victim = next((copy / "data" / "calendar_events" / "test").glob("*.parquet"))
+    victim = copy / "data" / "calendar_events" / "test.parquet"
     table = pq.read_table(victim)
     pq.write_table(table.slice(1), victim)
     r = cli("check", str(copy), "--json")

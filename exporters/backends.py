@@ -1,0 +1,137 @@
+"""Where worlds are generated: in this process, a pool of spawned workers, or Ray.
+
+Every backend runs :func:`exporters.world_shard.make_shard` once per planned world and
+hands each finished world's record to ``on_done`` in the driver as it arrives; the order
+of arrival never changes what is written (the driver sorts by split and world index).
+Worker processes are started with ``spawn`` (never ``fork``: the driver may hold threads
+and open files), live for the whole run, and exit on their own if the driver dies.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import multiprocessing
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from exporters.atomic import OutputError
+from exporters.world_shard import Library, make_shard
+from scenarios.recipe_spec import RecipeSpec, WorldPlan
+
+OnDone = Callable[[dict], None]
+BACKENDS = ("local", "ray")
+
+
+class BackendError(RuntimeError):
+    """A backend cannot run here (Ray missing or unreachable); ``flag`` names the option."""
+
+    def __init__(self, flag: str, message: str) -> None:
+        super().__init__(message)
+        self.flag = flag
+
+
+def run(recipe: RecipeSpec, plans: list[WorldPlan], library: Library, partial: Path, *,
+        workers: int = 1, backend: str = "local", on_done: OnDone) -> None:
+    """Generate the worlds of ``plans`` into shards under ``partial``."""
+    if not plans:
+        return
+    if backend == "ray":
+        _run_ray(recipe, plans, library, partial, workers=workers, on_done=on_done)
+    elif workers <= 1:
+        for plan in plans:
+            on_done(make_shard(recipe, plan, library, partial))
+    else:
+        _run_pool(recipe, plans, library, partial, workers=workers, on_done=on_done)
+
+
+# -- a local pool of spawned processes ---------------------------------------------------
+
+_library: Library | None = None
+
+
+def _start_worker(library: Library, parent: int) -> None:
+    global _library
+    _library = library
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)  # the driver is gone: nobody would collect this worker's work
+
+
+def _pool_shard(recipe: RecipeSpec, plan: WorldPlan, partial: Path) -> dict:
+    assert _library is not None, "worker started without a library"
+    return make_shard(recipe, plan, _library, partial)
+
+
+def _run_pool(recipe: RecipeSpec, plans: list[WorldPlan], library: Library, partial: Path, *,
+              workers: int, on_done: OnDone) -> None:
+    with cf.ProcessPoolExecutor(max_workers=workers,
+                                mp_context=multiprocessing.get_context("spawn"),
+                                initializer=_start_worker,
+                                initargs=(library, os.getpid())) as pool:
+        futures = [pool.submit(_pool_shard, recipe, plan, partial) for plan in plans]
+        try:
+            for future in cf.as_completed(futures):
+                on_done(future.result())
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+# -- Ray ---------------------------------------------------------------------------------
+
+def _ray_shard(recipe: RecipeSpec, plan: WorldPlan, library: Library, partial: str) -> dict:
+    return make_shard(recipe, plan, library, Path(partial))
+
+
+def _ray_probe(path: str) -> str:
+    Path(path).write_text(socket.gethostname())
+    return socket.gethostname()
+
+
+def _run_ray(recipe: RecipeSpec, plans: list[WorldPlan], library: Library, partial: Path, *,
+             workers: int, on_done: OnDone) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise BackendError("--backend", "Ray is not installed; pip install 'lifeloom[ray]'") \
+            from None
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    started = not ray.is_initialized()
+    if started:
+        options = {"include_dashboard": False, "log_to_driver": False,
+                   "logging_level": "error"}
+        if not os.environ.get("RAY_ADDRESS"):  # no cluster named: a local one, this size
+            options["num_cpus"] = max(1, workers)
+        try:
+            ray.init(**options)
+        except (ConnectionError, RuntimeError) as exc:
+            raise BackendError("--backend", f"cannot start or reach Ray: {exc}") from None
+    try:
+        probe = partial / f"probe-{uuid.uuid4().hex}"
+        # A worker whose node lacks the directory fails to write: the check below says so.
+        with contextlib.suppress(ray.exceptions.RayTaskError):
+            ray.get(ray.remote(num_cpus=1)(_ray_probe).remote(str(probe.absolute())))
+        if not probe.exists():
+            raise OutputError("--out", f"{partial.parent} is not storage the Ray workers "
+                                       "share with this machine (their probe file never "
+                                       "appeared); use a shared filesystem")
+        probe.unlink()
+        task = ray.remote(num_cpus=1, max_retries=2)(_ray_shard)
+        shared = ray.put(library)
+        pending = [task.remote(recipe, plan, shared, str(partial.absolute())) for plan in plans]
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            on_done(ray.get(done[0]))
+    finally:
+        if started:
+            ray.shutdown()
