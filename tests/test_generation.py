@@ -1,0 +1,192 @@
+"""Generating a recipe at scale: worker counts, backends, resuming, refusing bad input.
+
+One small two-split recipe is generated once, in this process, as the reference every
+other way of generating it must equal (content hashes of every table).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from exporters import backends
+from exporters.api import generate
+from exporters.partial import partial_path
+from scenarios.library import load_recipes
+from scenarios.recipe_spec import plan_worlds
+from tests.conftest import recipe_library
+
+RECIPE = """
+id = "scale"
+version = 1
+description = "Two splits of two short worlds: for generation tests."
+root_seed = 5
+days = 40
+task_families = ["meeting_current_time", "resolve_double_booking"]
+
+[[splits]]
+name = "train"
+worlds = 3
+personas = ["staff_engineer", "parent_of_two"]
+
+[[splits]]
+name = "test"
+worlds = 2
+personas = ["staff_engineer", "parent_of_two"]
+first_variation = 50
+"""
+
+
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "exporters.cli", *args], capture_output=True,
+                          text=True, timeout=900, env=env)
+
+
+def hashes(out: Path) -> dict[str, str]:
+    manifest = json.loads((out / "manifest.json").read_text())
+    return {f"{group}/{name}": entry["content_hash"]
+            for group in ("tables", "oracle_tables", "history_tables")
+            for name, entry in manifest[group].items()}
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory) -> Path:
+    return recipe_library(tmp_path_factory, "scale", RECIPE)
+
+
+@pytest.fixture(scope="module")
+def reference(library, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("reference") / "scale"
+    generate("scale", out=out, library=library)
+    return out
+
+
+def test_layout_is_one_file_per_table_and_split(reference):
+    manifest = json.loads((reference / "manifest.json").read_text())
+    assert manifest["tables"]["tasks"]["files"] == ["tasks/test.parquet", "tasks/train.parquet"]
+    assert manifest["splits"]["train"]["worlds"] == 3
+    assert (reference / "README.md").is_file()
+    assert not partial_path(reference).exists()
+    assert [(w["split"], w["index"]) for w in manifest["worlds"]] == [
+        ("train", 0), ("train", 1), ("train", 2), ("test", 0), ("test", 1)]
+
+
+def test_two_workers_write_what_one_does(library, reference, tmp_path):
+    r = cli("generate", "--recipe", "scale", "--library", str(library), "--workers", "2",
+            "--out", str(tmp_path / "scale"))
+    assert r.returncode == 0, r.stderr
+    assert hashes(tmp_path / "scale") == hashes(reference)
+
+
+def test_ray_writes_what_the_local_pool_does(library, reference, tmp_path):
+    r = cli("generate", "--recipe", "scale", "--library", str(library), "--backend", "ray",
+            "--workers", "2", "--out", str(tmp_path / "scale"),
+            env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
+    assert r.returncode == 0, r.stderr
+    assert hashes(tmp_path / "scale") == hashes(reference)
+
+
+def test_a_run_killed_midway_resumes_without_redoing_finished_worlds(
+        library, reference, tmp_path, monkeypatch):
+    out = tmp_path / "scale"
+    env = {**os.environ, "LIFELOOM_FAULT_AFTER_WORLDS": "2"}
+    r = cli("generate", "--recipe", "scale", "--library", str(library), "--workers", "2",
+            "--out", str(out), env=env)
+    assert r.returncode == 75, r.stderr
+    assert not out.exists()
+    shards = sorted(partial_path(out).glob("worlds/*/*/world.json"))
+    assert len(shards) >= 2
+    made = []
+    real = backends.make_shard
+    monkeypatch.setattr(backends, "make_shard",
+                        lambda recipe, plan, *a: made.append((plan.split, plan.index))
+                        or real(recipe, plan, *a))
+    generate("scale", out=out, library=library)
+    finished = {(p.parent.parent.name, int(p.parent.name)) for p in shards}
+    assert not finished & set(made)
+    assert len(made) == 5 - len(finished)
+    assert hashes(out) == hashes(reference)
+    assert not partial_path(out).exists()
+
+
+def test_an_existing_dataset_of_the_same_recipe_is_left_alone(library, reference):
+    before = {p: p.stat().st_mtime_ns for p in reference.rglob("*.parquet")}
+    manifest = generate("scale", out=reference, library=library)
+    assert manifest == json.loads((reference / "manifest.json").read_text())
+    assert before == {p: p.stat().st_mtime_ns for p in reference.rglob("*.parquet")}
+
+
+def test_adding_a_split_renumbers_nothing_and_pairs_share_worlds():
+    recipes = load_recipes()
+    sweep = plan_worlds(recipes["noise_sweep"])
+    by_split: dict[str, list] = {}
+    for plan in sweep:
+        by_split.setdefault(plan.split, []).append(plan)
+    seeds = {split: [p.seed for p in plans] for split, plans in by_split.items()}
+    assert len({tuple(s) for s in seeds.values()}) == 1  # paired: the same worlds
+    assert {p.noise_ratio for p in sweep} == {1, 4, 16, 64}
+    train = plan_worlds(recipes["train_2k"])
+    alone = plan_worlds(recipes["train_2k"].model_copy(
+        update={"splits": recipes["train_2k"].splits[1:]}))
+    assert [p for p in train if p.split == "test"] == alone
+    assert len({p.seed for p in train}) == len(train)
+
+
+BAD = {
+    "unknown_key": ('surprise = 1\n', "surprise"),
+    "malformed": ('[[splits]\n', "malformed TOML"),
+    "unknown_persona": ('', "splits.train.personas[0]"),
+    "unknown_family": ('', "task_families[0]"),
+    "shared_people": ('', "splits.test.first_variation"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_a_bad_recipe_exits_2_naming_file_and_key(case, tmp_path):
+    text = RECIPE.replace('id = "scale"', 'id = "bad"')
+    extra, where = BAD[case]
+    if case == "unknown_persona":
+        text = text.replace('["staff_engineer", "parent_of_two"]\n\n[[splits]]',
+                            '["nobody"]\n\n[[splits]]')
+    elif case == "unknown_family":
+        text = text.replace('"meeting_current_time"', '"no_such_family"')
+    elif case == "shared_people":
+        text = text.replace("first_variation = 50", "first_variation = 1")
+    else:
+        text = extra + text
+    (tmp_path / "lib" / "recipes").mkdir(parents=True)
+    (tmp_path / "lib" / "recipes" / "bad.toml").write_text(text)
+    out = tmp_path / "out"
+    r = cli("generate", "--recipe", "bad", "--library", str(tmp_path / "lib"),
+            "--out", str(out))
+    assert r.returncode == 2, r.stderr
+    assert where in r.stderr
+    assert not out.exists() and not partial_path(out).exists()
+
+
+def test_a_partial_of_another_recipe_or_an_unwritable_out_exits_2(library, tmp_path):
+    out = tmp_path / "scale"
+    partial_path(out).mkdir(parents=True)
+    (partial_path(out) / "state.json").write_text('{"recipe_hash": "other"}')
+    r = cli("generate", "--recipe", "scale", "--library", str(library), "--out", str(out))
+    assert r.returncode == 2 and "--out" in r.stderr and "--restart" in r.stderr
+    assert not out.exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    r = cli("generate", "--recipe", "scale", "--library", str(library),
+            "--out", str(blocker / "x"))
+    assert r.returncode == 2 and "--out" in r.stderr
+
+
+def test_another_recipes_dataset_is_not_overwritten(library, reference, tmp_path):
+    out = tmp_path / "taken"
+    shutil.copytree(reference, out)
+    r = cli("generate", "--recipe", "smoke", "--out", str(out))
+    assert r.returncode == 2 and "another recipe" in r.stderr
+    assert hashes(out) == hashes(reference)
