@@ -88,4 +88,6 @@ def _concatenate(sources: list[Path], target: Path) -> None:
     schema = pq.read_schema(sources[0])
     with pq.ParquetWriter(target, schema, compression="zstd") as writer:
         for source in sources:
-            writer.write_table(pq.read_table(source, schema=schema))
+            table = pq.read_table(source, schema=schema)
+            if table.num_rows:  # a zero-row row group trips readers that size batches by it
+                writer.write_table(table)
