@@ -11,6 +11,11 @@ What is checked, in order:
 
 Without ``oracle/`` (a split shipped without answers) the self-checks are skipped, and the
 report says so.
+
+Always, even when a table check fails (a tampered table is where a leak is likeliest),
+the splits are checked leak-free (:mod:`exporters.leaks`); ``against`` checks the dataset
+shares no world or person with another, ``seeds`` verifies ``--private-seeds``
+commitments against the builder's seeds file.
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ import pyarrow.parquet as pq
 
 from exporters.compact import combined_hash, iter_worlds
 from exporters.content_hash import content_hash
+from exporters.leaks import cross_problems, read_seeds_file, split_problems
 from exporters.loading import Dataset
 from exporters.runs import grade_actions
+from exporters.seeds import verify_seeds
 from exporters.task_tables import GOLD_SCHEMA, SNAPSHOTS_SCHEMA, TASKS_SCHEMA
 from exporters.world_dataset import (
     conflicts_schema,
@@ -70,9 +77,15 @@ def expected_schema(group: str, name: str) -> pa.Schema | None:
             "conflicts": conflicts_schema(), "storylines": instances_schema()}.get(name)
 
 
-def check_dataset(path: Path | str, *, sample: int | None = None, seed: int = 0) -> CheckReport:
-    """Check the dataset at ``path`` (see the module docstring)."""
+def check_dataset(path: Path | str, *, sample: int | None = None, seed: int = 0,
+                  against: Path | str | None = None,
+                  seeds: Path | str | None = None) -> CheckReport:
+    """Check the dataset at ``path`` (see the module docstring): ``against`` another
+    dataset, ``seeds`` the secrets file of a ``--private-seeds`` run (both are read
+    before any work; :class:`DatasetError` when either is not what it should be)."""
     ds = Dataset(path)
+    other = Dataset(against) if against is not None else None
+    kept = read_seeds_file(seeds) if seeds is not None else None
     report = CheckReport(str(path))
     for group in ("tables", "history_tables", "oracle_tables"):
         if group == "oracle_tables" and not ds.has_oracle:
@@ -80,7 +93,15 @@ def check_dataset(path: Path | str, *, sample: int | None = None, seed: int = 0)
         for name, entry in sorted(ds.manifest.get(group, {}).items()):
             report.tables += 1
             _check_table(ds, group, name, entry, report)
-    if report.failures:
+    broken = bool(report.failures)
+    report.failures += split_problems(ds)
+    if other is not None:
+        report.failures += cross_problems(ds, other)
+    if kept is not None:
+        report.failures += (verify_seeds(ds.manifest, kept) if ds.manifest.get("private_seeds")
+                            else ["seeds file given, but the dataset publishes its seeds "
+                                  "(generated without --private-seeds)"])
+    if broken:  # the checks below read whole tables: not when a table is broken
         return report
     tasks = ds.tasks
     snapshots = pa.concat_tables([pq.read_table(ds.path / f) for f in

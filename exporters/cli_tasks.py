@@ -20,6 +20,7 @@ from exporters.check import check_dataset
 from exporters.cli_common import LibraryOpt, UsageError, app, err, load_persona_library
 from exporters.cli_progress import progress_bars
 from exporters.generate import TooManyDroppedError, generate
+from exporters.leaks import read_seeds_file
 from exporters.loading import Dataset, DatasetError
 from exporters.runs import grade_actions, grade_final_state, grade_runs, read_actions
 from scenarios.build import BelowFloorError
@@ -93,11 +94,24 @@ def check(
     path: Annotated[Path, typer.Argument(help="A dataset directory.")],
     sample: Annotated[int | None, typer.Option(
         help="Self-check a seeded sample of this many tasks.", min=1)] = None,
+    against: Annotated[Path | None, typer.Option(
+        help="Another dataset (say the training set): fail if the two share a world "
+             "seed, world id, persona instance or user.")] = None,
+    seeds: Annotated[Path | None, typer.Option(
+        help="The seeds file of a --private-seeds run (<out>.seeds.json): verify the "
+             "seed commitments against it.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Verify schemas, content hashes and every task's self-check (exit 1 on a failure)."""
+    """Verify schemas, content hashes, leak-free splits and every task's self-check (exit 1
+    on a failure)."""
     _dataset(path)  # a clear usage error before any work
-    report = check_dataset(path, sample=sample)
+    for flag, value, read in (("--against", against, Dataset), ("--seeds", seeds, read_seeds_file)):
+        if value is not None:
+            try:
+                read(value)
+            except DatasetError as exc:
+                raise UsageError(flag, str(exc)) from None
+    report = check_dataset(path, sample=sample, against=against, seeds=seeds)
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2))
     else:
