@@ -28,8 +28,8 @@ def run_baseline(ds: Dataset, agent_name: str, *,
     """Run ``agent_name`` (``oracle``, ``null`` or ``naive``) on every task of ``ds``.
 
     Returns ``{"agent", "tasks", "passed", "pass_rate", "mean_score", "mean_claw_score",
-    "noise_ratio", "pass_rate_by_mode", "false_alarm_rate", "by": {column: {value:
-    stats}}, "results"}``:
+    "noise_ratio" (when every world has the same), "pass_rate_by_mode",
+    "false_alarm_rate", "by": {column: {value: stats}}, "results"}``:
     ``by`` breaks the runs down by category, difficulty, mode and noise ratio
     (:func:`exporters.aggregate.aggregate`), ``results`` holds one row per task with the
     names of the checks it failed. ``progress(done, total)`` is called after each task.
@@ -48,8 +48,10 @@ def run_baseline(ds: Dataset, agent_name: str, *,
         if progress is not None:
             progress(done, ds.tasks.height)
     proactive = [r for r in results if r["mode"] == "proactive"]
-    ratio = noise_ratio(ds)
-    table = ds.tasks.with_columns(pl.lit(ratio, pl.Float64).alias("noise_ratio"))
+    ratios = noise_ratios(ds)
+    table = ds.tasks.with_columns(pl.col("world_id").replace_strict(
+        ratios, default=None, return_dtype=pl.Float64).alias("noise_ratio"))
+    ratio = next(iter(set(ratios.values()))) if len(set(ratios.values())) == 1 else None
     summary = aggregate(results, table, by=BY)
     overall = summary["overall"]
     return {
@@ -88,13 +90,18 @@ def run_task(ds: Dataset, task: Mapping[str, Any], agent_name: str) -> tuple[lis
     return actions, "\n\n".join(replies)
 
 
-def noise_ratio(ds: Dataset) -> float | None:
-    """The dataset's noise-to-signal target: the one it was generated with, else its noise
+def noise_ratios(ds: Dataset) -> dict[str, float | None]:
+    """Each world's noise-to-signal target: the one it was generated with, else its noise
     profile's own (None when that profile is not a shipped one)."""
-    if ds.manifest.get("noise_ratio") is not None:
-        return float(ds.manifest["noise_ratio"])
-    profile = load_profiles(None).get((ds.manifest.get("recipe") or {}).get("noise"))
-    return float(profile.ratio) if profile is not None else None
+    profiles = load_profiles(None)
+    out = {}
+    for world in ds.manifest["worlds"]:
+        if world.get("noise_ratio") is not None:
+            out[world["world_id"]] = float(world["noise_ratio"])
+        else:
+            profile = profiles.get(world.get("noise"))
+            out[world["world_id"]] = float(profile.ratio) if profile is not None else None
+    return out
 
 
 def _reference(ds: Dataset, task_id: str,
