@@ -2,8 +2,10 @@
 
 Runs ``lifeloom generate`` in a subprocess and samples, every half second, the resident
 memory of the driver and of each worker process (psutil), and how many environments the
-finished worlds in ``<out>.partial`` hold. Reports the peak RSS of the driver and of the
-largest worker as the run passes each ``--marks`` count of environments, the total time
+finished worlds in ``<out>.partial`` hold. Reports the RSS of the driver and of the largest
+worker, peak so far and at that moment, as the run passes each ``--marks`` count of
+environments (a peak rises until the largest world has been made; the moment's value shows
+whether memory grows with the number of worlds), the total time
 and the output size. Runs are listed as ``recipe:workers:backend``.
 
     .venv/bin/python benchmarks/bench_splits.py --runs train_2k:2:local
@@ -49,22 +51,25 @@ def measure(recipe: str, workers: int, backend: str, marks: list[int], root: Pat
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     driver = psutil.Process(proc.pid)
-    peak_driver = peak_worker = 0
+    peak_driver = peak_worker = now_driver = now_worker = 0
     at_marks: dict[int, dict] = {}
     partial = out.with_name(out.name + ".partial")
     while proc.poll() is None:
         try:
-            peak_driver = max(peak_driver, driver.memory_info().rss)
-            for child in driver.children(recursive=True):
-                peak_worker = max(peak_worker, child.memory_info().rss)
+            now_driver = driver.memory_info().rss
+            now_worker = max((c.memory_info().rss for c in driver.children(recursive=True)),
+                             default=0)
         except psutil.Error:
             pass
+        peak_driver, peak_worker = max(peak_driver, now_driver), max(peak_worker, now_worker)
         done = environments_done(partial)
         for mark in marks:
             if done >= mark and mark not in at_marks:
                 at_marks[mark] = {"seconds": round(time.perf_counter() - start, 1),
                                   "driver_peak_mib": round(peak_driver / 2**20),
-                                  "worker_peak_mib": round(peak_worker / 2**20)}
+                                  "worker_peak_mib": round(peak_worker / 2**20),
+                                  "driver_now_mib": round(now_driver / 2**20),
+                                  "worker_now_mib": round(now_worker / 2**20)}
         time.sleep(0.5)
     seconds = time.perf_counter() - start
     _, stderr = proc.communicate()

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-# ``datasets`` reads a Parquet file in batches the size of its first row group; a world
-# with no rows in a table leaves a zero-row group, which would make that size 0.
+# ``datasets`` reads a Parquet file in batches the size of its first row group, which is 0
+# when a file starts with an empty one (compaction writes none; a rewritten file might).
 BATCH_SIZE = 10_000
 SIZES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
          (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"))
