@@ -34,16 +34,7 @@ from exporters.leaks import cross_problems, read_seeds_file, split_problems
 from exporters.loading import Dataset
 from exporters.runs import grade_actions
 from exporters.seeds import verify_seeds
-from exporters.task_tables import GOLD_SCHEMA, SNAPSHOTS_SCHEMA, TASKS_SCHEMA
-from exporters.world_dataset import (
-    conflicts_schema,
-    events_schema,
-    history_schema,
-    instances_schema,
-    labels_schema,
-)
-from exporters.world_shard import data_schema
-from sim.services import TABLES
+from exporters.world_shard import dataset_schema
 
 
 @dataclass
@@ -65,16 +56,10 @@ class CheckReport:
 
 
 def expected_schema(group: str, name: str) -> pa.Schema | None:
+    """The schema of a table the manifest lists under ``group`` (None: unknown name)."""
     if group == "tables":
-        if name == "tasks":
-            return TASKS_SCHEMA
-        if name == "snapshots":
-            return SNAPSHOTS_SCHEMA
-        return data_schema(name) if name in TABLES else None
-    if group == "history_tables":
-        return history_schema(name) if name in TABLES else None
-    return {"gold": GOLD_SCHEMA, "events": events_schema(), "labels": labels_schema(),
-            "conflicts": conflicts_schema(), "storylines": instances_schema()}.get(name)
+        return dataset_schema("tasks" if name == "tasks" else f"data/{name}")
+    return dataset_schema(f"{group.removesuffix('_tables')}/{name}")
 
 
 def check_dataset(path: Path | str, *, sample: int | None = None, seed: int = 0,

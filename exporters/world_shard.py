@@ -39,6 +39,7 @@ from exporters.world_dataset import (
     WORLD_ID,
     conflicts_schema,
     events_schema,
+    history_schema,
     instances_schema,
     labels_schema,
     lived_world,
@@ -53,13 +54,37 @@ from sim.services import TABLES
 from sim.snapshot import snapshot_schema
 
 SNAPSHOT_ID = pa.field("snapshot_id", pa.string(), nullable=False)
+SPLIT = pa.field("split", pa.string(), nullable=False)
 RECORD = "world.json"
 _attempts = itertools.count()
 
 
 def data_schema(table: str) -> pa.Schema:
-    """An agent-visible table on disk: ``snapshot_id``, ``world_id``, then the snapshot."""
-    return pa.schema([SNAPSHOT_ID, WORLD_ID, *snapshot_schema(table)])
+    """An agent-visible table on disk: ``snapshot_id``, ``world_id``, ``split``, then the
+    snapshot's columns."""
+    return pa.schema([SNAPSHOT_ID, WORLD_ID, SPLIT, *snapshot_schema(table)])
+
+
+def dataset_schema(key: str) -> pa.Schema | None:
+    """The one schema of table ``key`` (``tasks``, ``data/<table>``, ``oracle/<name>``,
+    ``history/<table>``) in every file of a dataset; None for a name it does not have.
+    Every table carries ``world_id`` and ``split`` as real columns."""
+    group, _, name = key.partition("/")
+    fixed = {"tasks": TASKS_SCHEMA, "data/snapshots": SNAPSHOTS_SCHEMA,
+             "oracle/gold": GOLD_SCHEMA}
+    if key in fixed:
+        return fixed[key]
+    if group == "data":
+        return data_schema(name) if name in TABLES else None
+    world = {"oracle/events": events_schema, "oracle/labels": labels_schema,
+             "oracle/conflicts": conflicts_schema, "oracle/storylines": instances_schema}
+    if key in world:
+        schema = world[key]()
+    elif group == "history" and name in TABLES:
+        schema = history_schema(name)
+    else:
+        return None
+    return schema.insert(schema.get_field_index("world_id") + 1, SPLIT)
 
 
 @dataclass(frozen=True)
@@ -107,6 +132,7 @@ def make_shard(recipe: RecipeSpec, plan: WorldPlan, library: Library, partial: P
     tmp.mkdir(parents=True)
     hashes = {}
     for key, table in _world_tables(plan.split, tables, envs, user_of(lived), spec):
+        table = _with_split(table, plan.split, dataset_schema(key))
         pq.write_table(table, tmp / f"{key.replace('/', '__')}.parquet", compression="zstd")
         hashes[key] = {"rows": table.num_rows, "content_hash": content_hash(table)}
     record = {"split": plan.split, "index": plan.index, "seed": plan.seed,
@@ -126,6 +152,13 @@ def make_shard(recipe: RecipeSpec, plan: WorldPlan, library: Library, partial: P
         if read_record(final) is None:
             raise
     return read_record(final) or record
+
+
+def _with_split(table: pa.Table, split: str, schema: pa.Schema) -> pa.Table:
+    if "split" not in table.column_names:
+        table = table.add_column(table.schema.get_field_index("world_id") + 1, SPLIT,
+                                 pa.array([split] * table.num_rows, pa.string()))
+    return table.cast(schema)
 
 
 def _world_tables(split: str, tables, envs: Environments, user: dict[str, str],
@@ -149,7 +182,8 @@ def _world_tables(split: str, tables, envs: Environments, user: dict[str, str],
         for name, table in env.tables.items():
             n = table.num_rows
             by_table[name].append(table.add_column(0, WORLD_ID, pa.array([wid] * n, pa.string()))
-                                  .add_column(0, SNAPSHOT_ID, pa.array([sid] * n, pa.string())))
+                                  .add_column(0, SNAPSHOT_ID, pa.array([sid] * n, pa.string()))
+                                  .add_column(2, SPLIT, pa.array([split] * n, pa.string())))
         for task in env.tasks:
             tid = task_id(wid, task.key)
             episodes = [sid_at[at] for at in task.instants]
@@ -164,7 +198,7 @@ def _world_tables(split: str, tables, envs: Environments, user: dict[str, str],
     yield "data/snapshots", table_of(snapshot_rows, SNAPSHOTS_SCHEMA)
     yield "tasks", table_of(task_rows, TASKS_SCHEMA)
     yield "oracle/gold", table_of(gold_rows, GOLD_SCHEMA)
-    yield "oracle/events", tables.events.cast(events_schema())
-    yield "oracle/labels", tables.labels.cast(labels_schema())
-    yield "oracle/conflicts", tables.conflicts.cast(conflicts_schema())
-    yield "oracle/storylines", tables.instances.cast(instances_schema())
+    yield "oracle/events", tables.events
+    yield "oracle/labels", tables.labels
+    yield "oracle/conflicts", tables.conflicts
+    yield "oracle/storylines", tables.instances
