@@ -23,6 +23,7 @@ from exporters.cli_common import LibraryOpt, UsageError, app, err, load_persona_
 from exporters.dataset import dataset_hashes
 from exporters.loading import DatasetError
 from exporters.runs import RunError
+from exporters.split_stats import split_stats
 from exporters.stats import dataset_stats
 from exporters.world_dataset import write_world
 from personas.errors import SpecError
@@ -158,12 +159,16 @@ def _chosen_families(families: dict, chosen: list[str], spec, days: int) -> dict
 
 @app.command()
 def stats(
-    path: Annotated[Path, typer.Argument(help="A world dataset directory.")],
+    path: Annotated[Path, typer.Argument(help="A world or a benchmark dataset directory.")],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Events and words per service and label class, noise-to-signal, storylines, probes."""
+    """Events and words per service and label class, noise-to-signal, storylines, probes;
+    for a benchmark dataset, per split: worlds, environments, tasks and noise."""
     if not (path / "manifest.json").is_file():
         raise UsageError("PATH", f"{path} is not a lifeloom dataset (no manifest.json)")
+    if json.loads((path / "manifest.json").read_text()).get("kind") == "dataset":
+        _print_split_stats(split_stats(path), as_json)
+        return
     report = dataset_stats(path)
     if as_json:
         typer.echo(json.dumps(report, indent=2, sort_keys=True))
@@ -181,6 +186,23 @@ def stats(
     console.print(f"noise-to-signal: target {ratio['target']}, achieved "
                   f"{ratio['achieved_words']} (words), {ratio['achieved_events']} (events)")
     console.print(f"storylines: {report['storylines']}")
+
+
+def _print_split_stats(report: dict, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, sort_keys=True))
+        return
+    table = Table("split", "worlds", "environments", "tasks", "reactive", "proactive",
+                  "noise target", "achieved (words, median)", "paired with")
+    for name, s in report["splits"].items():
+        words = s["noise_to_signal"]["achieved_words"]
+        table.add_row(name, str(s["worlds"]), str(s["environments"]), str(s["tasks"]),
+                      str(s["tasks_by"]["mode"].get("reactive", 0)),
+                      str(s["tasks_by"]["mode"].get("proactive", 0)),
+                      ", ".join(map(str, s["noise_to_signal"]["target"])),
+                      "-" if words is None else str(words["median"]),
+                      ", ".join(s["paired_with"]) or "-")
+    Console().print(table)
 
 
 def _storyline_count(value: str | None) -> int | None:

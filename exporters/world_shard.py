@@ -143,6 +143,7 @@ def make_shard(recipe: RecipeSpec, plan: WorldPlan, library: Library, partial: P
               "environments": sum(1 for env in envs.environments if env.tasks),
               "candidate_tasks": envs.candidates, "dropped": dict(sorted(envs.dropped.items())),
               "storylines": sorted({i.spec.id for i in lived.storylines.instances}),
+              "noise_to_signal": tables.noise_to_signal,
               "tables": hashes}
     (tmp / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     try:

@@ -190,3 +190,17 @@ def test_another_recipes_dataset_is_not_overwritten(library, reference, tmp_path
     r = cli("generate", "--recipe", "smoke", "--out", str(out))
     assert r.returncode == 2 and "another recipe" in r.stderr
     assert hashes(out) == hashes(reference)
+
+
+def test_stats_of_a_dataset_are_per_split(reference):
+    r = cli("stats", str(reference), "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    manifest = json.loads((reference / "manifest.json").read_text())
+    assert set(report["splits"]) == {"train", "test"}
+    for name, split in report["splits"].items():
+        assert split["worlds"] == manifest["splits"][name]["worlds"]
+        assert split["tasks"] == manifest["splits"][name]["tasks"]
+        assert sum(split["tasks_by"]["mode"].values()) == split["tasks"]
+        words = split["noise_to_signal"]["achieved_words"]
+        assert words["min"] <= words["median"] <= words["max"]
