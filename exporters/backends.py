@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
+import signal
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -32,6 +36,7 @@ BACKENDS = ("local", "ray")
 # second to start) keep a long run's memory flat whatever its number of worlds. (Not
 # ``max_tasks_per_child``: on Python 3.11 the executor hangs once workers retire.)
 WORLDS_PER_WORKER = 24
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class BackendError(RuntimeError):
@@ -64,13 +69,26 @@ _library: Library | None = None
 def _start_worker(library: Library, parent: int) -> None:
     global _library
     _library = library
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    _exit_with_parent(parent)
 
 
 def _exit_with_parent(parent: int) -> None:
+    """Make this worker die with the driver: nobody would collect its work. On Linux the
+    kernel sends SIGKILL when the parent goes (a polling thread would wait for the GIL,
+    which a long native call can hold for seconds); elsewhere a daemon thread polls."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the driver died before prctl took effect
+            os._exit(1)
+        return
+    threading.Thread(target=_poll_parent, args=(parent,), daemon=True).start()
+
+
+def _poll_parent(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(0.5)
-    os._exit(1)  # the driver is gone: nobody would collect this worker's work
+    os._exit(1)
 
 
 def _pool_shard(recipe: RecipeSpec, plan: WorldPlan, partial: Path) -> dict:

@@ -192,8 +192,8 @@ def _print_split_stats(report: dict, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(report, indent=2, sort_keys=True))
         return
-    table = Table("split", "worlds", "environments", "tasks", "reactive", "proactive",
-                  "noise target", "achieved (words, median)", "paired with")
+    table = Table("split", "worlds", "envs", "tasks", "reactive", "proactive",
+                  "noise target", "noise (words)", "paired with")
     for name, s in report["splits"].items():
         words = s["noise_to_signal"]["achieved_words"]
         table.add_row(name, str(s["worlds"]), str(s["environments"]), str(s["tasks"]),

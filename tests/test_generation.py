@@ -11,8 +11,10 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from exporters import backends
@@ -167,7 +169,8 @@ def test_a_bad_recipe_exits_2_naming_file_and_key(case, tmp_path):
             "--out", str(out))
     assert r.returncode == 2, r.stderr
     assert where in r.stderr
-    assert not out.exists() and not partial_path(out).exists()
+    assert not out.exists()
+    assert not partial_path(out).exists()
 
 
 def test_a_partial_of_another_recipe_or_an_unwritable_out_exits_2(library, tmp_path):
@@ -175,20 +178,24 @@ def test_a_partial_of_another_recipe_or_an_unwritable_out_exits_2(library, tmp_p
     partial_path(out).mkdir(parents=True)
     (partial_path(out) / "state.json").write_text('{"recipe_hash": "other"}')
     r = cli("generate", "--recipe", "scale", "--library", str(library), "--out", str(out))
-    assert r.returncode == 2 and "--out" in r.stderr and "--restart" in r.stderr
+    assert r.returncode == 2
+    assert "--out" in r.stderr
+    assert "--restart" in r.stderr
     assert not out.exists()
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     r = cli("generate", "--recipe", "scale", "--library", str(library),
             "--out", str(blocker / "x"))
-    assert r.returncode == 2 and "--out" in r.stderr
+    assert r.returncode == 2
+    assert "--out" in r.stderr
 
 
 def test_another_recipes_dataset_is_not_overwritten(library, reference, tmp_path):
     out = tmp_path / "taken"
     shutil.copytree(reference, out)
     r = cli("generate", "--recipe", "smoke", "--out", str(out))
-    assert r.returncode == 2 and "another recipe" in r.stderr
+    assert r.returncode == 2
+    assert "another recipe" in r.stderr
     assert hashes(out) == hashes(reference)
 
 
@@ -204,3 +211,29 @@ def test_stats_of_a_dataset_are_per_split(reference):
         assert sum(split["tasks_by"]["mode"].values()) == split["tasks"]
         words = split["noise_to_signal"]["achieved_words"]
         assert words["min"] <= words["median"] <= words["max"]
+
+
+def test_workers_exit_when_the_driver_dies(tmp_path_factory, tmp_path):
+    # Worlds of 150 days take several seconds: the driver is killed while both workers are
+    # in the middle of one, so only their own watch on the driver can stop them in time.
+    library = recipe_library(tmp_path_factory, "long", RECIPE.replace(
+        'id = "scale"', 'id = "long"').replace("days = 40", "days = 150"))
+    driver = subprocess.Popen([sys.executable, "-m", "exporters.cli", "generate", "--recipe",
+                               "long", "--library", str(library), "--workers", "2",
+                               "--out", str(tmp_path / "long")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        workers: list[psutil.Process] = []
+        while len(workers) < 2 and time.monotonic() < deadline and driver.poll() is None:
+            workers = psutil.Process(driver.pid).children(recursive=True)
+            time.sleep(0.2)
+        assert len(workers) >= 2, "the pool never started"
+        time.sleep(4)  # imports done, a world under way in each worker
+        driver.kill()  # SIGKILL: no cleanup runs in the driver
+        driver.wait()
+        _, alive = psutil.wait_procs(workers, timeout=2)
+        assert not alive, f"workers outlived the driver: {[p.pid for p in alive]}"
+    finally:
+        for p in psutil.Process().children(recursive=True):
+            p.kill()
