@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 
 import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from exporters import backends
@@ -237,3 +239,20 @@ def test_workers_exit_when_the_driver_dies(tmp_path_factory, tmp_path):
     finally:
         for p in psutil.Process().children(recursive=True):
             p.kill()
+
+
+def test_check_catches_a_deleted_file_and_a_changed_row(reference, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(reference, copy)
+    r = cli("check", str(copy), "--sample", "1", "--json")
+    assert r.returncode == 0, r.stdout
+    (copy / "data" / "contacts" / "test.parquet").unlink()
+    table = pq.read_table(copy / "oracle" / "events" / "train.parquet")
+    changed = table.set_column(table.schema.get_field_index("service"), "service",
+                               pa.array(["mail"] * table.num_rows))
+    pq.write_table(changed.cast(table.schema), copy / "oracle" / "events" / "train.parquet")
+    r = cli("check", str(copy), "--json")
+    assert r.returncode == 1
+    failures = json.loads(r.stdout)["failures"]
+    assert "data/contacts/test.parquet: missing" in failures
+    assert "events: content hash differs from the manifest's" in failures
