@@ -17,6 +17,7 @@ nothing is printed.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +47,20 @@ def world(persona: str, *, seed: int = 0, days: int = 100, out: Path | str = "ou
 
 
 def generate(recipe: str = "smoke", *, out: Path | str | None = None,
-             noise_ratio: float | None = None, library: Path | None = None) -> dict:
-    """Mint the benchmark dataset ``recipe`` describes into ``out``; the manifest."""
+             noise_ratio: float | None = None, library: Path | None = None,
+             workers: int = 1, backend: str = "local", restart: bool = False,
+             private_seeds: bool = False,
+             progress: Callable[[str, int, int], None] | None = None) -> dict:
+    """Mint the benchmark dataset ``recipe`` describes into ``out`` (resuming an
+    unfinished run; see :func:`exporters.generate.generate`); the manifest.
+    ``progress(split, done, total)`` hears of every finished world."""
     storylines = load_storylines(library)
     return _generate(load_recipes(library)[recipe], Path(out or f"out/{recipe}"),
                      personas=load_personas(library), storylines=storylines,
                      families=load_task_families(library, storylines),
-                     profiles=load_profiles(library), ratio=noise_ratio,
-                     where=f"recipe {recipe}")
+                     profiles=load_profiles(library), ratio=noise_ratio, workers=workers,
+                     backend=backend, restart=restart, private_seeds=private_seeds,
+                     where=f"recipe {recipe}", progress=progress)
 
 
 def grade(dataset: Dataset | Path | str, task_id: str, *, reply: str = "",
