@@ -160,14 +160,18 @@ def _seeds(manifest: dict) -> list[str]:
 
 def _splits(manifest: dict) -> list[str]:
     lines = ["## Splits", "",
-             "| split | worlds | environments | tasks | paired with | held out | regenerable |",
-             "|---|---|---|---|---|---|---|"]
+             "| split | worlds | environments | tasks | noise ratio | paired with | held out "
+             "| regenerable |",
+             "|---|---|---|---|---|---|---|---|"]
     for name in split_names(manifest):
         split = manifest["splits"][name]
+        ratios = sorted({w["noise_ratio"] for w in manifest["worlds"]
+                         if w["split"] == name and w.get("noise_ratio") is not None})
+        ratio = ", ".join(f"{r:g}" for r in ratios) or "profile's"
         held = "; ".join(f"{key}: {', '.join(items)}"
                          for key, items in sorted(split.get("held_out", {}).items()) if items)
         lines.append(f"| {name} | {split['worlds']} | {split['environments']} | "
-                     f"{split['tasks']} | {', '.join(split['paired_with']) or '-'} | "
+                     f"{split['tasks']} | {ratio} | {', '.join(split['paired_with']) or '-'} | "
                      f"{held or '-'} | {'yes' if split['regenerable'] else 'no'} |")
     return [*lines, "",
             "Held-out items (personas, storylines, task families, prompt templates) appear in "
