@@ -77,8 +77,10 @@ class Snapshot:
         return {rid for frame in self.frames.values() if frame.height
                 for rid in frame["record_id"].to_list()}
 
-    def showing(self, kind: str, value) -> set[str]:
-        """Services with a record that shows ``value`` (an answer fact) at the snapshot."""
+    def showing(self, kind: str, value, *, enough: int | None = None) -> set[str]:
+        """Services with a record that shows ``value`` (an answer fact) at the snapshot;
+        with ``enough``, stops once it has found that many (a caller asking only whether
+        the fact is in no, one or several services need not scan every table)."""
         if kind == "amount":
             minor = abs(int(value))
             texts, numbers = [self.money(minor)], [minor, -minor]
@@ -89,6 +91,11 @@ class Snapshot:
             texts, numbers = [str(value)], []
         out = set()
         for table, frame in self.frames.items():
+            if enough is not None and len(out) >= enough:
+                break
+            # A service already found needs no second table (each scan is a Polars query).
+            if TABLE_SERVICE[table] in out:
+                continue
             if frame.height and _shows(frame, table, kind, texts, numbers):
                 out.add(TABLE_SERVICE[table])
         return out
@@ -168,7 +175,7 @@ def _self_check(task: Task, snaps: list[Snapshot]) -> str | None:
             if str(e["tool"]).rsplit("_", 1)[-1] in READ_VERBS}
     unique = set()
     for fact in task.oracle.facts:
-        where = snap.showing(fact.kind, fact.value)
+        where = snap.showing(fact.kind, fact.value, enough=2)  # none, one, or several
         if not where:
             return "fact_not_visible"
         if len(where) == 1:
