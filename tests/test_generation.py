@@ -216,10 +216,11 @@ def test_stats_of_a_dataset_are_per_split(reference):
 
 
 def test_workers_exit_when_the_driver_dies(tmp_path_factory, tmp_path):
-    # Worlds of 150 days take several seconds: the driver is killed while both workers are
-    # in the middle of one, so only their own watch on the driver can stop them in time.
+    # Worlds of 400 days take a quarter of a minute: the driver is killed while both workers
+    # are starting or in the middle of one, so only their own watch on the driver can stop
+    # them within the wait (generous, for a loaded machine).
     library = recipe_library(tmp_path_factory, "long", RECIPE.replace(
-        'id = "scale"', 'id = "long"').replace("days = 40", "days = 150"))
+        'id = "scale"', 'id = "long"').replace("days = 40", "days = 400"))
     driver = subprocess.Popen([sys.executable, "-m", "exporters.cli", "generate", "--recipe",
                                "long", "--library", str(library), "--workers", "2",
                                "--out", str(tmp_path / "long")],
@@ -234,7 +235,7 @@ def test_workers_exit_when_the_driver_dies(tmp_path_factory, tmp_path):
         time.sleep(4)  # imports done, a world under way in each worker
         driver.kill()  # SIGKILL: no cleanup runs in the driver
         driver.wait()
-        _, alive = psutil.wait_procs(workers, timeout=2)
+        _, alive = psutil.wait_procs(workers, timeout=8)
         assert not alive, f"workers outlived the driver: {[p.pid for p in alive]}"
     finally:
         for p in psutil.Process().children(recursive=True):
