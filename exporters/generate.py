@@ -112,13 +112,13 @@ def generate(recipe: RecipeSpec, out: Path, *, personas: dict[str, PersonaSpec],
     beside the dataset (keep that file private).
     """
     recipe = with_ratio(recipe, ratio)
-    out = Path(out)
-    seeds_file = out.with_name(out.name + ".seeds.json")
-    if private_seeds:
-        check_output(out)
-        recipe = recipe.model_copy(update={"root_seed": secret_root(seeds_file)})
     library = resolve(recipe, personas=personas, storylines=storylines, families=families,
                       profiles=profiles, where=where)
+    out = Path(out)
+    seeds_file = out.with_name(out.name + ".seeds.json")
+    if private_seeds:  # after every check of the recipe: a bad one leaves no seeds file
+        check_output(out)
+        recipe = recipe.model_copy(update={"root_seed": secret_root(seeds_file)})
     recipe_hash = recipe.content_hash()
     existing = _existing(out, recipe_hash)
     if existing is not None:
