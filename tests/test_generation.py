@@ -22,6 +22,7 @@ import pytest
 from exporters import backends
 from exporters.api import generate
 from exporters.partial import partial_path
+from scenarios.environments import spread
 from scenarios.library import load_recipes
 from scenarios.recipe_spec import plan_worlds
 from tests.conftest import recipe_library
@@ -257,3 +258,17 @@ def test_check_catches_a_deleted_file_and_a_changed_row(reference, tmp_path):
     failures = json.loads(r.stdout)["failures"]
     assert "data/contacts/test.parquet: missing" in failures
     assert "events: content hash differs from the manifest's" in failures
+
+
+def test_snapshots_caps_the_ask_instants_of_each_world(tmp_path_factory, tmp_path, reference):
+    assert spread(list(range(10)), 3) == [0, 4, 9]
+    assert spread(list(range(3)), 5) == [0, 1, 2]
+    text = RECIPE.replace('id = "scale"', 'id = "capped"').replace(
+        "worlds = 3\n", "worlds = 3\nsnapshots = 1\n")
+    library = recipe_library(tmp_path_factory, "capped", text)
+    manifest = generate("capped", out=tmp_path / "capped", library=library)
+    uncapped = json.loads((reference / "manifest.json").read_text())
+    capped = [w["environments"] for w in manifest["worlds"] if w["split"] == "train"]
+    full = [w["environments"] for w in uncapped["worlds"] if w["split"] == "train"]
+    assert max(capped) == 1
+    assert max(full) > 1  # the cap really cut something
