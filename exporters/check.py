@@ -30,10 +30,10 @@ import pyarrow.parquet as pq
 
 from exporters.compact import combined_hash, iter_worlds
 from exporters.content_hash import content_hash
-from exporters.leaks import cross_problems, read_seeds_file, split_problems
+from exporters.leaks import cross_problems, split_problems
 from exporters.loading import Dataset
 from exporters.runs import grade_actions
-from exporters.seeds import verify_seeds
+from exporters.seeds import read_seeds_file, verify_seeds
 from exporters.world_shard import dataset_schema
 
 

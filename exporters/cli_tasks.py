@@ -20,9 +20,9 @@ from exporters.check import check_dataset
 from exporters.cli_common import LibraryOpt, UsageError, app, err, load_persona_library
 from exporters.cli_progress import progress_bars
 from exporters.generate import TooManyDroppedError, generate
-from exporters.leaks import read_seeds_file
 from exporters.loading import Dataset, DatasetError
 from exporters.runs import grade_actions, grade_final_state, grade_runs, read_actions
+from exporters.seeds import read_seeds_file
 from scenarios.build import BelowFloorError
 from scenarios.library import load_recipes, load_storylines, load_task_families
 from scenarios.noise import load_profiles

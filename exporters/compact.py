@@ -51,14 +51,14 @@ def iter_worlds(path: Path) -> Iterator[tuple[str, pa.Table]]:
 
 def compact(partial: Path, records: list[dict], dest: Path) -> dict:
     """Write every table of every split under ``dest``; return the manifest's listing."""
-    splits = sorted({r["split"] for r in records})
+    by_split: dict[str, list[dict]] = {}
+    for r in sorted(records, key=lambda r: (r["split"], r["world_id"])):
+        by_split.setdefault(r["split"], []).append(r)
     keys = sorted({key for r in records for key in r["tables"]})
     listing: dict[str, dict] = {"tables": {}, "oracle_tables": {}, "history_tables": {}}
     for key in keys:
         files, rows, triples = [], 0, []
-        for split in splits:
-            worlds = sorted((r for r in records if r["split"] == split),
-                            key=lambda r: r["world_id"])
+        for split, worlds in by_split.items():
             rel = f"{key}/{split}.parquet"
             _concatenate([shard_dir(partial, split, r["index"]) / _shard_file(key)
                           for r in worlds], dest / rel)

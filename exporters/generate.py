@@ -115,15 +115,14 @@ def generate(recipe: RecipeSpec, out: Path, *, personas: dict[str, PersonaSpec],
     library = resolve(recipe, personas=personas, storylines=storylines, families=families,
                       profiles=profiles, where=where)
     out = Path(out)
+    check_output(out)  # a finished dataset passes here; _existing judges whose it is
     seeds_file = out.with_name(out.name + ".seeds.json")
     if private_seeds:  # after every check of the recipe: a bad one leaves no seeds file
-        check_output(out)
         recipe = recipe.model_copy(update={"root_seed": secret_root(seeds_file)})
     recipe_hash = recipe.content_hash()
     existing = _existing(out, recipe_hash)
     if existing is not None:
         return existing
-    check_output(out)
     if backend not in backends.BACKENDS:
         raise backends.BackendError("--backend", f"unknown backend {backend!r}; known: "
                                                  f"{', '.join(backends.BACKENDS)}")

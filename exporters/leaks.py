@@ -28,7 +28,6 @@ still show. A missing or unreadable file is skipped here: the table checks repor
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,9 +35,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from exporters.loading import Dataset, DatasetError
+from exporters.loading import Dataset
 
-__all__ = ["cross_problems", "read_seeds_file", "split_problems"]
+__all__ = ["cross_problems", "split_problems"]
 
 Ref = tuple[str, str]  # (split, world_id)
 Fact = tuple[str, str]  # (what, value): ("seed", "123"), ("user", "Ann Lee <...> +1 ...")
@@ -77,23 +76,6 @@ def cross_problems(ds: Dataset, other: Dataset) -> list[str]:
     return [f"world {a[1]} of split {a[0]} and world {b[1]} of split {b[0]} of "
             f"{other.path} share {what}"
             for a, b, what in _shared(_facts(ds), _facts(other), lambda a, b: True)]
-
-
-def read_seeds_file(path: Path | str) -> dict:
-    """The secrets file of a ``--private-seeds`` run, checked to have the shape
-    :func:`exporters.seeds.verify_seeds` reads (raises :class:`DatasetError`)."""
-    try:
-        kept = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DatasetError(str(path), f"unreadable seeds file ({exc})") from None
-    worlds = kept.get("worlds") if isinstance(kept, dict) else None
-    if not (isinstance(kept, dict) and isinstance(kept.get("root"), dict)
-            and isinstance(worlds, list) and all(
-                isinstance(w, dict) and {"split", "index", "seed", "nonce"} <= w.keys()
-                for w in worlds)):
-        raise DatasetError(str(path), "not a seeds file (expected root and worlds, as "
-                                      "`generate --private-seeds` writes)")
-    return kept
 
 
 # -- what each world is, and what each split uses -------------------------------------------

@@ -14,6 +14,8 @@ import json
 import secrets
 from pathlib import Path
 
+from exporters.loading import DatasetError
+
 
 def commitment(seed: int, nonce: str) -> str:
     return "sha256:" + hashlib.sha256(f"{nonce}:{seed}".encode()).hexdigest()
@@ -65,3 +67,20 @@ def verify_seeds(manifest: dict, kept: dict) -> list[str]:
         elif commitment(secret["seed"], secret["nonce"]) != world["seed"]:
             problems.append(f"world {world['world_id']}: seed does not match its commitment")
     return problems
+
+
+def read_seeds_file(path: Path | str) -> dict:
+    """The secrets file of a ``--private-seeds`` run, checked to have the shape
+    :func:`exporters.seeds.verify_seeds` reads (raises :class:`DatasetError`)."""
+    try:
+        kept = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DatasetError(str(path), f"unreadable seeds file ({exc})") from None
+    worlds = kept.get("worlds") if isinstance(kept, dict) else None
+    if not (isinstance(kept, dict) and isinstance(kept.get("root"), dict)
+            and isinstance(worlds, list) and all(
+                isinstance(w, dict) and {"split", "index", "seed", "nonce"} <= w.keys()
+                for w in worlds)):
+        raise DatasetError(str(path), "not a seeds file (expected root and worlds, as "
+                                      "`generate --private-seeds` writes)")
+    return kept
