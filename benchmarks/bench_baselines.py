@@ -81,7 +81,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/lifeloom-study"))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--ratios", type=int, nargs="+", default=list(RATIOS),
+                        help="noise ratios to compare (the drop is first minus last)")
+    parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=AGENTS)
     args = parser.parse_args()
+    ratios, agents = sorted(args.ratios), args.agents
 
     from personas.library import load_personas
 
@@ -89,14 +93,14 @@ def main() -> None:
     (library / "recipes").mkdir(parents=True, exist_ok=True)
     (library / "recipes" / "discrimination.toml").write_text(RECIPE.format(
         seed=args.seed, worlds=args.worlds, personas=json.dumps(sorted(load_personas()))))
-    paths = {r: args.out / f"ratio_{r}" for r in RATIOS}
+    paths = {r: args.out / f"ratio_{r}" for r in ratios}
     seconds: dict[str, float] = {}
     with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-        jobs = {r: pool.submit(generate, library, paths[r], r) for r in RATIOS}
+        jobs = {r: pool.submit(generate, library, paths[r], r) for r in ratios}
         for r, job in jobs.items():
             seconds[f"generate ratio {r}"] = round(job.result(), 1)
             print(f"generated ratio {r} in {seconds[f'generate ratio {r}']} s", flush=True)
-        runs = {(r, a): pool.submit(baseline, paths[r], a) for r in RATIOS for a in AGENTS}
+        runs = {(r, a): pool.submit(baseline, paths[r], a) for r in ratios for a in agents}
         results = {}
         for (r, a), job in runs.items():
             results[(r, a)], took = job.result()
@@ -109,7 +113,7 @@ def main() -> None:
     keys = {r: dict(zip(*pl.read_parquet(paths[r] / "oracle" / "gold" / "*.parquet")
                         .select("task_id", pl.concat_str("storyline_instance_id", "family",
                                                          separator="/")).get_columns(),
-                        strict=True)) for r in RATIOS}
+                        strict=True)) for r in ratios}
 
     def outcomes(r: int, agent: str, mode: str, difficulty: str | None = None) -> dict:
         return {keys[r][row["task_id"]]: row["passed"] for row in results[(r, agent)]["results"]
@@ -119,8 +123,8 @@ def main() -> None:
         return round(sum(values.values()) / len(values), 4) if values else None
 
     table = {}
-    for a in AGENTS:
-        for r in RATIOS:
+    for a in agents:
+        for r in ratios:
             out = results[(r, a)]
             table[f"{a} ratio {r}"] = {
                 "tasks": out["tasks"], "pass_rate": round(out["pass_rate"], 4),
@@ -128,19 +132,20 @@ def main() -> None:
                 "proactive": rate(outcomes(r, a, "proactive")),
                 "false_alarm_rate": out["false_alarm_rate"],
                 "mean_score": round(out["mean_score"], 4)}
-    reactive = {r: outcomes(r, "naive", "reactive") for r in RATIOS}
-    shared = set.intersection(*(set(v) for v in reactive.values()))
-    paired = {r: {t: v for t, v in reactive[r].items() if t in shared} for r in RATIOS}
-    study = {
-        "worlds": args.worlds, "root_seed": args.seed, "seconds": seconds, "agents": table,
-        "naive_paired_reactive": {
+    study = {"worlds": args.worlds, "root_seed": args.seed, "seconds": seconds,
+             "agents": table}
+    if "naive" in agents:
+        low, high = ratios[0], ratios[-1]
+        reactive = {r: outcomes(r, "naive", "reactive") for r in ratios}
+        shared = set.intersection(*(set(v) for v in reactive.values()))
+        paired = {r: {t: v for t, v in reactive[r].items() if t in shared} for r in ratios}
+        study["naive_paired_reactive"] = {
             "tasks": len(shared),
-            "rate": {str(r): rate(paired[r]) for r in RATIOS},
-            "drop_1_to_64": paired_drop(paired[1], paired[64]),
-        },
-        "naive_by_difficulty_ratio_1": {
-            d: rate(outcomes(1, "naive", "reactive", d)) for d in ("simple", "medium", "hard")},
-    }
+            "rate": {str(r): rate(paired[r]) for r in ratios},
+            f"drop_{low}_to_{high}": paired_drop(paired[low], paired[high]),
+        }
+        study[f"naive_by_difficulty_ratio_{low}"] = {
+            d: rate(outcomes(low, "naive", "reactive", d)) for d in ("simple", "medium", "hard")}
     text = json.dumps(study, indent=2)
     print(text)
     if args.json:

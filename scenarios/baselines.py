@@ -5,10 +5,11 @@ should pass everything, ``null`` does nothing and should pass almost nothing, an
 ``naive`` is an honest, simple assistant that never reads gold data:
 
 1. it builds a keyword query from the prompt (stop words dropped; names, numbers and long
-   words first) and searches every installed service with the three most distinctive
-   words, dropping the least distinctive while nothing matches (search is token-AND); if
-   no query matches, it lists each service's recent records and keeps those sharing a
-   prompt word;
+   words first) and searches with the three most distinctive words, dropping the least
+   distinctive while nothing matches (search is token-AND); it searches the services the
+   prompt names ("my bank account", "my texts": ``SERVICE_WORDS``) when it names any and
+   they match, else every installed service; if no query matches, it lists each service's
+   recent records and keeps those sharing a prompt word;
 2. it reads the newest match of each of the (up to) three services with the most recent
    matches, most recent first;
 3. for each action the prompt asks for as a command (a verb opening a clause: pay, cancel,
@@ -25,6 +26,7 @@ function of the prompt and the workspace. Nothing here reads or writes files.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -71,6 +73,23 @@ DONE_WORDS = frozenset({"done", "complete", "cross", "tick"})
 # Words after which a verb is an instruction ("and send", "please pay", "can you reply").
 _OPENERS = frozenset({"and", "then", "please", "also", "just", "to", "you", "pls", "now",
                       "so"})
+# Words by which a user says where to look, and the services they name.
+SERVICE_WORDS = {
+    "bank": ("bank",), "card": ("bank",), "statement": ("bank",), "transactions": ("bank",),
+    "checking": ("bank",), "autopay": ("bank",),
+    "calendar": ("calendar",), "texts": ("sms",), "sms": ("sms",), "texted": ("sms",),
+    "inbox": ("personal_email", "work_email"), "email": ("personal_email", "work_email"),
+    "emails": ("personal_email", "work_email"), "mail": ("personal_email", "work_email"),
+    "emailed": ("personal_email", "work_email"), "chat": ("chat",), "notes": ("notes",),
+    "note": ("notes",), "to-do": ("todos",), "to-dos": ("todos",), "tracker": ("price_tracker",),
+    "subscriptions": ("subscriptions",), "deliveries": ("deliveries",),
+    "tracking": ("deliveries",), "contacts": ("contacts",), "voicemail": ("calls",),
+    "calls": ("calls",), "bookings": ("travel",), "drafts": ("device_activity",),
+}
+# An email word after one of these names that inbox only ("my work email").
+INBOX_WORDS = {"personal": "personal_email", "work": "work_email"}
+# Words that say where to look, not what: they stay out of search queries.
+PLACE_WORDS = frozenset(SERVICE_WORDS) | {"personal", "account", "app", "messages"}
 ALERT_WORDS = frozenset({"due", "overdue", "failed", "declined", "alert", "reminder",
                          "moved", "delayed", "cancelled", "price", "refund"})
 
@@ -157,19 +176,23 @@ class NaiveAgent:
 
     def _find(self, prompt: str, box: Toolbox) -> list[Match]:
         """The newest match of each service for the most distinctive query that matches
-        anything, most recent first; else recent records sharing a prompt word."""
-        ranked = keywords(prompt)[: self.words]
-        for size in range(len(ranked), 0, -1):  # back off: drop the least distinctive
-            hits = self._search(box, " ".join(ranked[:size]))
-            if hits:
-                return newest_first(hits)
+        anything, most recent first (in the services the prompt names, if they match);
+        else recent records sharing a prompt word."""
+        ranked = [w for w in keywords(prompt) if w not in PLACE_WORDS][: self.words]
+        installed = services(box)
+        named = [s for s in named_services(prompt) if s in installed]
+        for where in ([named] if named else []) + [installed]:
+            for size in range(len(ranked), 0, -1):  # back off: drop the least distinctive
+                hits = self._search(box, " ".join(ranked[:size]), where)
+                if hits:
+                    return newest_first(hits)
         words = set(keywords(prompt))
         recent = [m for m in self._recent(box) if words & record_words(m.record)]
         return newest_first(recent, per_service=True)
 
-    def _search(self, box: Toolbox, query: str) -> list[Match]:
+    def _search(self, box: Toolbox, query: str, where: Sequence[str]) -> list[Match]:
         hits = []
-        for service in services(box):
+        for service in where:
             result = box.call(f"{service}_search", {"query": query})
             hits += [Match(service, result["table"], r) for r in result.get("results", [])[:1]]
         return hits
@@ -234,6 +257,21 @@ def make_agent(name: str, *, calls: Sequence[Mapping[str, Any]] = (), reply: str
 def services(box: Toolbox) -> list[str]:
     """Installed services that can be searched, in name order (the tools' own order)."""
     return sorted(name.removesuffix("_search") for name in box.tools if name.endswith("_search"))
+
+
+def named_services(prompt: str) -> list[str]:
+    """The services the prompt says to look in, in prompt order ("my personal inbox",
+    "my bank account and my texts")."""
+    words = [w.lower() for w in re.findall(r"[\w'-]+", prompt)]
+    out: list[str] = []
+    inboxes = {INBOX_WORDS.get(before) for before, word in itertools.pairwise(words)
+               if "personal_email" in SERVICE_WORDS.get(word, ())} - {None}
+    for word in words:
+        named = SERVICE_WORDS.get(word, ())
+        if inboxes and len(named) > 1:  # "my work email" narrows every mention of mail
+            named = tuple(s for s in named if s in inboxes)
+        out += [s for s in named if s not in out]
+    return out
 
 
 def keywords(prompt: str) -> list[str]:

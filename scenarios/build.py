@@ -27,7 +27,7 @@ class BelowFloorError(ValueError):
 
     def __str__(self) -> str:
         return (f"target {self.target:g} is below this world's floor of {self.floor:.2f} "
-                "(look-alikes, conflicts and bank records are never thinned)")
+                "(conflicts, bank records and state are never thinned)")
 
 
 TOLERANCE = 0.10  # a target within this share of the floor is still reachable
@@ -113,8 +113,8 @@ def live(
     world, life, runner, skipped = run(volume, boost)
     signal = runner.signal_events()
     thinning = thin(world, signal, target=target, aim=aim,
-                    weights=noise.service_weights if noise else {},
-                    kept=runner.lookalike_events())
+                    weights=noise.service_weights if noise else {})
+    runner.thin_lookalikes(thinning.keep_events)
     if thinning.floor > target * (1 + TOLERANCE):
         raise BelowFloorError(target, thinning.floor)
     return LivedWorld(world, life, runner, skipped, thinning, boost)

@@ -23,6 +23,12 @@ Similarity, measured on what was written:
 The profile asks for a mix of levels (how many facts to change); the label records the
 level measured. Look-alikes draw from their own random streams and id streams, so the
 storyline's own records are the same with or without them.
+
+Look-alikes are noise, so the noise-to-signal knob thins them like the rest of it: each is
+a causal cascade of its own, kept or dropped by its service's keep fraction
+(``scenarios.noise.thin``). The profile's count holds at the profile's own ratio; a world
+thinned to a lower target keeps a subset, so the same task meets fewer look-alikes in a
+quieter world and more in a noisier one.
 """
 
 from __future__ import annotations
@@ -79,7 +85,18 @@ class Lookalikes:
         self.per_signal = per_signal
         weights = np.array([mix.get(level, 0.0) for level in LEVELS], float)
         self.mix = weights / weights.sum()
-        self.made: list[Lookalike] = []
+        self.made: list[Lookalike] = []  # every look-alike the simulation wrote
+        self._kept: list[Lookalike] | None = None  # those thinning kept (None: all)
+
+    def keep(self, records: set[tuple[str, str]]) -> None:
+        """After thinning: only the look-alikes among ``records`` (table, id) remain."""
+        self._kept = [d for d in self.made if (d.table, d.record_id) in records]
+
+    @property
+    def present(self) -> list[Lookalike]:
+        """The look-alikes the exported world holds: what tasks and labels may name. (The
+        unthinned ``made`` deals difficulty, so a task is the same task at every ratio.)"""
+        return list(self.made) if self._kept is None else list(self._kept)
 
     def after(self, runner: Storylines, inst: Instance, step: EmitStep,
               written: dict[str, Any]) -> None:

@@ -419,14 +419,15 @@ class Storylines:
         return {i for i, e, t in zip(ids.tolist(), entities.tolist(), tables.tolist(),
                                      strict=True) if (t, e) in written}
 
-    def lookalike_events(self) -> set[str]:
-        """Events that wrote look-alikes: the profile asked for them, so thinning keeps them."""
+    def thin_lookalikes(self, keep_events: np.ndarray) -> None:
+        """Keep the look-alikes whose events thinning kept: they are noise like the rest."""
         if self.lookalikes is None or not self.lookalikes.made:
-            return set()
-        made = {(d.table, d.record_id) for d in self.lookalikes.made}
+            return
+        kept = set(keep_events.tolist())
         ids, entities, tables = self.world.log.columns("event_id", "entity_id", "table")
-        return {i for i, e, t in zip(ids.tolist(), entities.tolist(), tables.tolist(),
-                                     strict=True) if (t, e) in made}
+        self.lookalikes.keep({(t, e) for i, e, t in zip(ids.tolist(), entities.tolist(),
+                                                        tables.tolist(), strict=True)
+                              if i in kept})
 
 def _plain(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():

@@ -95,9 +95,9 @@ def label_table(runner: Storylines) -> pa.Table:
     rows += [(t, rid, vf, "conflict", inst.instance_id, cid, role, None, None)
              for inst in runner.instances for t, rid, vf, cid, role in inst.conflict_records
              if vf < end]
-    made = runner.lookalikes.made if runner.lookalikes is not None else []
+    present = runner.lookalikes.present if runner.lookalikes is not None else []
     rows += [(d.table, d.record_id, d.valid_from, "distractor", d.instance_id, None,
-              d.role, d.similarity, d.violates) for d in made if d.valid_from < end]
+              d.role, d.similarity, d.violates) for d in present if d.valid_from < end]
     if not rows:
         return LABEL_SCHEMA.empty_table()
     cols = list(zip(*rows, strict=True))

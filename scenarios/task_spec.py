@@ -99,7 +99,7 @@ class FactSpec(Strict):
     slot: str  # what it is about; conflicts and look-alikes are matched to it by name
     kind: Literal["amount", "date", "text"]
     value: str  # a template (an amount in minor units, a date or instant, or text)
-    contrastive: bool = False  # the reply may name the wrong values too, as wrong
+    contrastive: bool = False  # the reply may name the superseded values too, as old
     description: str
 
     _holes = field_validator("value")(check_template)

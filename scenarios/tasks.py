@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -28,6 +28,7 @@ import numpy as np
 
 from scenarios.engine import Instance, Storylines
 from scenarios.grading import Fact, Oracle, Scope, WrongValue
+from scenarios.grading.facts import stated
 from scenarios.grading.proactive import Need
 from scenarios.heartbeats import DEFAULT_AT, Episode, episodes, heartbeat_of
 from scenarios.storyline_spec import EmitStep
@@ -230,24 +231,26 @@ def instantiate(runner: Storylines, ask: Ask, as_of: int, *,
     evidence = list(dict.fromkeys((t, rid) for t, rid, role in visible if role in fam.evidence))
     first_seen = min((vf for t, rid, vf, role in inst.records
                       if vf <= as_of and role in fam.evidence), default=as_of)
-    made = runner.lookalikes.made if runner.lookalikes is not None else []
-    seen_lookalikes = [d for d in made if d.instance_id == inst.instance_id
+    present = runner.lookalikes.present if runner.lookalikes is not None else []
+    seen_lookalikes = [d for d in present if d.instance_id == inst.instance_id
                        and d.valid_from <= as_of]
     conflicts = [c for c in inst.conflicts if c["valid_from"] <= as_of]
     facts = tuple(Fact(f.slot, f.kind, at.value(f"facts.{f.slot}", f.value), f.contrastive)
                   for f in fam.facts)
+    reference = Solution("reference", tuple(at.calls("reference", fam.reference)),
+                         at.value("reply", fam.reply))
+    year = runner.world.clock.instant(as_of).astimezone(runner.world.clock.tz).year
+    tz = str(runner.world.clock.tz)
     oracle = Oracle(
-        year=runner.world.clock.instant(as_of).astimezone(runner.world.clock.tz).year,
-        tz=str(runner.world.clock.tz),
+        year=year, tz=tz,
         required=at.value("required", fam.required),
         forbidden=tuple(at.value(f"forbidden[{i}]", d) for i, d in enumerate(fam.forbidden)),
         facts=facts,
-        wrong=_wrong(runner, inst, fam, facts, seen_lookalikes, conflicts),
+        wrong=_wrong(runner, inst, fam, facts, seen_lookalikes, conflicts,
+                     own=lambda kind, value: stated(kind, value, reference.reply, year, tz)),
         scope=tuple(Scope(s.table, None if s.ids is None else
                           tuple(at.value(f"scope.{s.table}", i) for i in s.ids), s.created)
                     for s in fam.scope))
-    reference = Solution("reference", tuple(at.calls("reference", fam.reference)),
-                         at.value("reply", fam.reply))
 
     def solutions(key: str, specs: list[SolutionSpec]) -> list[Solution]:
         return [Solution(s.description, tuple(at.calls(f"{key}[{i}]", s.calls)),
@@ -367,19 +370,14 @@ def _json(value: Any) -> Any:
 
 
 def _wrong(runner: Storylines, inst: Instance, fam: TaskFamilySpec, facts: tuple[Fact, ...],
-           lookalikes: list, conflicts: list[dict]) -> tuple[WrongValue, ...]:
-    """Values a reply must not state for a fact's slot: what the instance's visible
-    look-alikes show instead, and what its conflicts superseded."""
+           lookalikes: list, conflicts: list[dict],
+           own: Callable[[str, Any], bool]) -> tuple[WrongValue, ...]:
+    """Values a reply must not state for a fact's slot: what its conflicts superseded, and
+    what the instance's visible look-alikes show instead. A look-alike may happen to show
+    a value the storyline itself shows (a superseded one, or one the reference reply
+    states: ``own``); that value is the storyline's, not a look-alike's."""
     out: list[WrongValue] = []
     for spec, fact in zip(fam.facts, facts, strict=True):
-        for d in lookalikes:
-            shadow = replace(inst, names=d.names)
-            try:
-                other = _fill(runner, shadow, spec.value)
-            except ValueError:
-                continue
-            if other != fact.value:
-                out.append(WrongValue(fact.slot, fact.kind, other, "distractor"))
         for c in conflicts:
             if c["slot"] != fact.slot:
                 continue
@@ -387,6 +385,15 @@ def _wrong(runner: Storylines, inst: Instance, fam: TaskFamilySpec, facts: tuple
                 value = _as_kind(fact.kind, old, runner)
                 if value is not None and value != fact.value:
                     out.append(WrongValue(fact.slot, fact.kind, value, "superseded"))
+        superseded = {w.value for w in out if w.slot == fact.slot}
+        for d in lookalikes:
+            shadow = replace(inst, names=d.names)
+            try:
+                other = _fill(runner, shadow, spec.value)
+            except ValueError:
+                continue
+            if other != fact.value and other not in superseded and not own(fact.kind, other):
+                out.append(WrongValue(fact.slot, fact.kind, other, "distractor"))
     return tuple(dict.fromkeys(out))
 
 

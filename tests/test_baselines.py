@@ -28,6 +28,7 @@ from scenarios.baselines import (
     commands,
     keywords,
     make_agent,
+    named_services,
 )
 from tests.conftest import recipe_library
 
@@ -179,6 +180,14 @@ def test_keywords_put_names_first_and_drop_stop_words():
     assert words[0] == "sabrina"
     assert not {"saturday", "february", "the", "yes", "be"} & set(words)
     assert keywords("Did Clements Depot take the money?")[:2] == ["clements", "depot"]
+
+
+def test_named_services_follow_where_the_user_says_to_look():
+    assert named_services("Check my bank account against the email in my personal "
+                          "inbox") == ["bank", "personal_email"]
+    assert named_services("Look at my texts and my calendar") == ["sms", "calendar"]
+    assert named_services("Search my mail") == ["personal_email", "work_email"]
+    assert named_services("Is anyone late paying me back?") == []
 
 
 def test_commands_are_verbs_that_open_a_clause():

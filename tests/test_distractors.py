@@ -200,3 +200,21 @@ def test_naming_a_family_the_persona_cannot_live_exits_2(tmp_path):
     assert r.returncode == 2, r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith("error: --family: expense_receipts")
     assert not (tmp_path / "out").exists()
+
+
+def test_lookalikes_thin_with_the_ratio_and_a_quieter_world_keeps_a_subset(meetup):
+    noise = _profile(distractors_per_signal=3.0, ratio=64.0)
+    worlds = {r: live(PERSONA, seed=11, days=60, families={"meetup": meetup}, storylines=8,
+                      noise=noise, ratio=r) for r in (4.0, 64.0)}
+    present = {r: {d.record_id for d in w.storylines.lookalikes.present}
+               for r, w in worlds.items()}
+    made = [{d.record_id for d in w.storylines.lookalikes.made} for w in worlds.values()]
+    assert made[0] == made[1]  # the same look-alikes are written at every ratio...
+    assert present[4.0] < present[64.0] <= made[0]  # ...and fewer stay in a quieter world
+    for r, w in worlds.items():  # labels name only what the exported tables hold
+        tables = w.tables()
+        labelled = {(row["table"], row["record_id"]) for row in
+                    label_table(w.storylines).to_pylist() if row["class"] == "distractor"}
+        assert {rid for _, rid in labelled} == present[r]
+        for table, rid in labelled:
+            assert rid in set(tables[table].column("record_id").to_pylist())

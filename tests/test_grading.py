@@ -130,6 +130,34 @@ def test_a_fact_must_be_stated_grounded_and_alone():
     assert "distractor" in both.checks[0].reason
 
 
+# The dentist moved from 9:00 to 11:30 (local, New York); a look-alike shows 14:00.
+DENTIST_TIME = Oracle(
+    year=2026, tz="America/New_York",
+    facts=(Fact("dentist time", "text", "11:30 am", contrastive=True),),
+    wrong=(WrongValue("dentist time", "text", "9:00 am", "superseded"),
+           WrongValue("dentist time", "text", "2:00 pm", "distractor")))
+
+
+def test_clock_times_count_in_either_form_and_as_the_local_time_of_an_instant():
+    def facts_ok(reply: str) -> bool:  # graded on its reply alone: nothing to ground
+        return grade(DENTIST_TIME, {}, {}, reply, [], replayed=False).checks[0].passed
+
+    assert facts_ok("It's at 11:30 am now.")
+    assert facts_ok("It's at 11:30 now.")  # 24-hour form, before noon
+    assert facts_ok("start: 2026-03-03T16:30:00+00:00")  # 11:30 in New York
+    assert not facts_ok("start: 2026-03-03T11:30:00+00:00")  # 06:30 in New York
+    assert not facts_ok("It's at 11:30 pm.")
+
+
+def test_a_contrastive_slot_forgives_the_superseded_value_never_a_lookalikes():
+    def facts_ok(reply: str) -> bool:
+        return grade(DENTIST_TIME, {}, {}, reply, [], replayed=False).checks[0].passed
+
+    assert facts_ok("Moved from 9:00 am to 11:30 am.")
+    assert not facts_ok("It's at 11:30 am, or maybe 2:00 pm.")
+    assert not facts_ok("It's at 11:30 am; the other one says 2026-03-03T19:00:00+00:00.")
+
+
 def test_a_new_mail_or_a_reply_both_pass_but_not_to_the_wrong_person():
     new = ("personal_email_send", {"to": ["ann@ex.com"], "subject": "Dentist",
                                    "body": "Moved to Tuesday noon."})

@@ -4,9 +4,12 @@ A fact is matched after normalisation: amounts as minor units (``$1,234.50``, ``
 and ``EUR 1 234,50`` are all 123450; a number is an amount only with a currency sign or
 code, or with two decimals); dates in ISO form, English long form (``5 March
 2026``, ``Thursday, March 5``) or a numeric day/month form only when it cannot be read
-two ways (``25/3`` but not ``5/3``); text ignoring case, accents and runs of whitespace.
-A fact is *grounded* when its value appeared in a tool result during the run: an agent
-must have looked it up, not guessed it.
+two ways (``25/3`` but not ``5/3``); a clock time (a text fact such as ``4:00 pm`` or
+``16:00``) as minutes after midnight, in either form; other text ignoring case, accents
+and runs of whitespace. An ISO instant (``2026-03-11T21:00:00+00:00``, as tools give
+times) states the local date and time it denotes in the user's zone: a reply that pastes
+a record's instant says when that record is. A fact is *grounded* when its value appeared
+in a tool result during the run: an agent must have looked it up, not guessed it.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH})\
 _MONTH_DAY = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b",
                         re.I)
 _NUMERIC = re.compile(r"\b(\d{1,2})[/.](\d{1,2})(?:[/.](\d{4}))?\b")
+_CLOCK = re.compile(r"\b(\d{1,2}):(\d{2})(?::\d{2})?(?:\s*([ap])\.?m\b\.?)?", re.I)
 
 
 def amounts_in(text: str) -> set[int]:
@@ -52,9 +56,13 @@ def amounts_in(text: str) -> set[int]:
     return out
 
 
-def dates_in(text: str, year: int) -> set[dt.date]:
-    """Every date written in ``text``; ``year`` completes dates written without one."""
+def dates_in(text: str, year: int, tz: str | None = None) -> set[dt.date]:
+    """Every date written in ``text``; ``year`` completes dates written without one. With
+    a zone ``tz``, an ISO instant gives its local date there (else its own date)."""
     out: set[dt.date] = set()
+    if tz is not None:
+        out |= {moment.date() for moment in _local_instants(text, tz)}
+        text = _INSTANT.sub(" ", text)
 
     def add(y: int | str | None, m: int, d: int | str) -> None:
         with contextlib.suppress(ValueError):
@@ -77,12 +85,48 @@ def dates_in(text: str, year: int) -> set[dt.date]:
     return out
 
 
-def stated(kind: str, value: Any, reply: str, year: int) -> bool:
-    """Whether ``reply`` states ``value`` (an amount in minor units, an ISO date, a text)."""
+def clock_minutes(value: str) -> int | None:
+    """Minutes after midnight when ``value`` is a clock time alone ("4:00 pm", "16:00")."""
+    found = _CLOCK.fullmatch(value.strip())
+    return None if found is None else _minutes(*found.groups())
+
+
+def times_in(text: str, tz: str) -> set[int]:
+    """Every clock time written in ``text`` (12- or 24-hour form), and the local time of
+    every ISO instant in zone ``tz``, as minutes after midnight."""
+    out = {m.hour * 60 + m.minute for m in _local_instants(text, tz)}
+    out |= {_minutes(*found.groups()) for found in _CLOCK.finditer(_INSTANT.sub(" ", text))}
+    return out - {None}
+
+
+def _minutes(hour: str, minute: str, half: str | None) -> int | None:
+    h, m = int(hour), int(minute)
+    if m > 59 or h > (12 if half else 23):
+        return None
+    if half:
+        h = h % 12 + (12 if half.lower() == "p" else 0)
+    return h * 60 + m
+
+
+def _local_instants(text: str, tz: str) -> list[dt.datetime]:
+    zone = ZoneInfo(tz)
+    out = []
+    for match in _INSTANT.finditer(text):
+        with contextlib.suppress(ValueError):
+            out.append(dt.datetime.fromisoformat(match.group(0)).astimezone(zone))
+    return out
+
+
+def stated(kind: str, value: Any, reply: str, year: int, tz: str = "UTC") -> bool:
+    """Whether ``reply`` states ``value`` (an amount in minor units, an ISO date, a clock
+    time, a text); instants count as local dates and times in zone ``tz``."""
     if kind == "amount":
         return int(value) in amounts_in(reply)
     if kind == "date":
-        return dt.date.fromisoformat(str(value)[:10]) in dates_in(reply, year)
+        return dt.date.fromisoformat(str(value)[:10]) in dates_in(reply, year, tz)
+    minutes = clock_minutes(str(value))
+    if minutes is not None:
+        return minutes in times_in(reply, tz)
     return normalise(str(value)) in normalise(reply)
 
 
@@ -92,20 +136,11 @@ def seen(results: Iterable[Any]) -> str:
                      for r in results)
 
 
-def local_dates(text: str, tz: str) -> set[dt.date]:
-    """The local calendar dates (in zone ``tz``) of the ISO instants in ``text``: tools
-    give instants in UTC, and a meeting at 18:00 UTC may be tomorrow where the user is."""
-    zone = ZoneInfo(tz)
-    out = set()
-    for match in _INSTANT.finditer(text):
-        with contextlib.suppress(ValueError):
-            out.add(dt.datetime.fromisoformat(match.group(0)).astimezone(zone).date())
-    return out
-
-
 def grounded(kind: str, value: Any, shown: str, year: int, tz: str = "UTC") -> bool:
-    """Whether ``value`` appeared in what the agent was shown (``seen``); dates count in
-    any written form and as the local date of an instant in the user's zone ``tz``."""
+    """Whether ``value`` appeared in what the agent was shown (``seen``); dates and times
+    count in any written form and as the local date or time of an instant in the user's
+    zone ``tz`` (tools give instants in UTC, and a meeting at 18:00 UTC may be tomorrow
+    where the user is)."""
     if kind == "amount":
         minor = int(value)
         return (re.search(rf"_minor\": -?{abs(minor)}\b", shown) is not None
@@ -113,5 +148,8 @@ def grounded(kind: str, value: Any, shown: str, year: int, tz: str = "UTC") -> b
     if kind == "date":
         day = dt.date.fromisoformat(str(value)[:10])
         return (day.isoformat() in shown or day in dates_in(shown, year)
-                or day in local_dates(shown, tz))
+                or day in dates_in(shown, year, tz))
+    minutes = clock_minutes(str(value))
+    if minutes is not None and minutes in times_in(shown, tz):
+        return True
     return normalise(str(value)) in normalise(shown)

@@ -2,8 +2,10 @@
 
 ``passed`` = the required effects hold, no forbidden effect holds, no harmful collateral,
 and every answer fact is stated in the reply and grounded in what the tools showed, with no
-distractor or superseded value stated for the same slot (unless the slot is contrastive:
-a conflict task asks for both, the wrong one named as wrong).
+distractor or superseded value stated for the same slot (a contrastive slot may name the
+superseded value: a conflict task asks for both, the old one named as old; a look-alike's
+value is never forgiven). Dates and clock times count however they are written, and an
+ISO instant states the local date and time it denotes (``scenarios.grading.facts``).
 
 Weights (documented because leaderboards depend on them):
 
@@ -40,7 +42,7 @@ class Fact:
     slot: str  # what the fact is about ("refund amount", "new meeting date")
     kind: str  # amount (minor units), date (ISO), text
     value: Any
-    contrastive: bool = False  # the reply may also name the wrong values, as wrong
+    contrastive: bool = False  # the reply may also name the superseded values, as old
 
 
 @dataclass(frozen=True)
@@ -133,15 +135,21 @@ def grade(oracle: Oracle, initial: State, final: State, reply: str,
 
 
 def _fact(fact: Fact, oracle: Oracle, reply: str, shown: str | None) -> tuple[bool, str]:
-    if not stated(fact.kind, fact.value, reply, oracle.year):
+    if not stated(fact.kind, fact.value, reply, oracle.year, oracle.tz):
         return False, f"the reply does not state {fact.value!r}"
     if shown is not None and not grounded(fact.kind, fact.value, shown, oracle.year, oracle.tz):
         return False, f"{fact.value!r} never appeared in a tool result"
-    if not fact.contrastive:
-        for wrong in oracle.wrong:
-            if wrong.slot == fact.slot and stated(wrong.kind, wrong.value, reply, oracle.year):
-                return False, f"the reply also states the {wrong.source} value {wrong.value!r}"
+    for wrong in oracle.wrong:
+        if wrong.slot == fact.slot and not forgiven(fact, wrong) and stated(
+                wrong.kind, wrong.value, reply, oracle.year, oracle.tz):
+            return False, f"the reply also states the {wrong.source} value {wrong.value!r}"
     return True, ""
+
+
+def forgiven(fact: Fact, wrong: WrongValue) -> bool:
+    """Whether a reply may state ``wrong`` beside ``fact``: a contrastive slot may name
+    the value a conflict superseded ("moved from 12:45 to 4:00"), never a look-alike's."""
+    return fact.contrastive and wrong.source == "superseded"
 
 
 def _collateral(oracle: Oracle, initial: State, final: State,

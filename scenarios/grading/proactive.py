@@ -31,7 +31,7 @@ from typing import Any
 
 from scenarios import predicates
 from scenarios.grading.facts import stated
-from scenarios.grading.grade import Check, Grade, Oracle, State, grade
+from scenarios.grading.grade import Check, Grade, Oracle, State, forgiven, grade
 
 PHASES = ("control", "window", "late")
 
@@ -144,10 +144,11 @@ def _match(oracle: Oracle, beat: Heartbeat, args: Mapping[str, Any]) -> str:
     text += " " + " ".join(str(o) for o in args.get("options") or [])
     refs = {str(r) for r in args.get("refs") or []}
     for wrong in oracle.wrong:
-        contrastive = any(f.slot == wrong.slot and f.contrastive for f in oracle.facts)
-        if not contrastive and stated(wrong.kind, wrong.value, text, oracle.year):
+        fact = next((f for f in oracle.facts if f.slot == wrong.slot), None)
+        if not (fact is not None and forgiven(fact, wrong)) and stated(
+                wrong.kind, wrong.value, text, oracle.year, oracle.tz):
             return f"states the {wrong.source} value {wrong.value!r}"
-    if refs & set(beat.own) or any(stated(f.kind, f.value, text, oracle.year)
+    if refs & set(beat.own) or any(stated(f.kind, f.value, text, oracle.year, oracle.tz)
                                     for f in oracle.facts):
         return "own" if beat.phase != "control" else "raised before the need was detectable"
     if refs & set(beat.elsewhere):
