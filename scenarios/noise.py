@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from personas.errors import load_by_id, load_spec
+from scenarios.keep_path import fit_ladder, group_cascades, walk
 from sim.cascades import cascade_roots, stable_uniform
 from sim.measure import word_counts
 from sim.services import CATALOGUE, TABLES
@@ -113,10 +114,11 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
          aim: float | None = None) -> Thinning:
     """Choose the cascades to keep so non-signal words are ``target`` times signal words.
 
-    How the services share the noise is fitted once, at ``aim`` (the highest target this
-    world serves; default ``target``); every target then keeps the cascades whose stable
-    draw falls under that share times one factor. The factor rises with the target, so a
-    lower-ratio world is a subset of a higher one.
+    Each service's share of the noise is fitted on a ladder of targets up to ``aim`` (the
+    highest target this world serves; default ``target``), per class of cascade
+    (``scenarios.keep_path``); every target walks the same ladder until the total meets it.
+    Class fractions only rise along the ladder, so a lower-ratio world is a subset of a
+    higher one.
 
     ``kept`` names events kept whatever the target (look-alikes the profile asked for);
     with storyline chains, bank-started money and state tables they set the floor: the
@@ -138,18 +140,19 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     u = np.ones(len(ids))
     free_roots = np.unique(roots[free])
     u[free_roots] = stable_uniform(ids[free_roots], "thinning")
-    root_u, root_code = u[roots], code[roots]
     per_service = ev.per_service
     sig_words = per_service(is_signal & inside)
     fixed = per_service(protected & ~is_signal & inside)  # words no target can drop
     if target is None:
         keep = np.ones(len(ids), bool)
     else:
-        share = _solve(max(target, aim or target), code, root_code, root_u, words, free,
-                       sig_words, fixed, np.array([(weights or {}).get(n, 1.0) for n in names]))
-        fraction = _match_total(share, target * sig_words.sum(), root_code, root_u, words,
-                                free & inside, fixed.sum())
-        keep = protected | (free & (root_u < fraction[root_code]))
+        cascades = group_cascades(roots, code, words, free, u[roots], len(names))
+        ladder = fit_ladder(cascades, sig_words, fixed,
+                            np.array([(weights or {}).get(n, 1.0) for n in names]),
+                            max(target, aim or target))
+        fraction = walk(ladder, cascades, target * sig_words.sum() - fixed.sum())
+        chosen = cascades.kept(fraction)
+        keep = protected | (free & chosen[np.maximum(cascades.of_event, 0)])
     noise = per_service(keep & ~is_signal & inside)
     total_signal, total_noise = sig_words.sum(), noise.sum()
     n_signal = int((is_signal & inside).sum())
@@ -266,58 +269,3 @@ def _words_by_event(world: World, ids: np.ndarray) -> np.ndarray:
     ids = ids.astype(str)
     at = np.clip(np.searchsorted(keys, ids), 0, len(keys) - 1)
     return np.where(keys[at] == ids, values[at], 0)
-
-
-def _solve(target: float, code: np.ndarray, root_code: np.ndarray, root_u: np.ndarray,
-           words: np.ndarray, free: np.ndarray, sig_words: np.ndarray, fixed: np.ndarray,
-           weight: np.ndarray) -> np.ndarray:
-    """Keep fractions per root service, found by a few rounds of proportional fitting.
-
-    Services that carry signal aim at ``target`` times their own signal (or all they have);
-    the others share what the overall target leaves, in proportion to weight and volume.
-    """
-    k = len(sig_words)
-    own = free & (code == root_code)
-    own_total = np.bincount(code[own], weights=words[own], minlength=k)
-    available = np.bincount(code[free], weights=words[free], minlength=k)
-    carries = sig_words > 0
-    goal = np.where(carries, np.minimum(target * sig_words, fixed + available), 0.0)
-    rest = max(0.0, target * sig_words.sum() - goal.sum())
-    mass = np.where(carries, 0.0, weight * available)
-    share = mass / mass.sum() if mass.sum() else np.zeros(k)
-    goal = np.where(carries, goal, fixed + rest * share)
-    fraction = np.ones(k)
-    for _ in range(25):
-        keep = free & (root_u < fraction[root_code])
-        others = keep & (code != root_code)
-        from_others = np.bincount(code[others], weights=words[others], minlength=k)
-        want = goal - fixed - from_others
-        fraction = np.where(own_total > 0, np.clip(want / np.maximum(own_total, 1), 0, 1), 1.0)
-    return fraction
-
-
-def _match_total(fraction: np.ndarray, goal: float, root_code: np.ndarray, root_u: np.ndarray,
-                 words: np.ndarray, free: np.ndarray, fixed: float) -> np.ndarray:
-    """Scale the fractions by one factor so the non-signal total meets ``goal``.
-
-    Per-service goals cannot all be met (a service may hold more protected words than its
-    goal, or get words from cascades rooted elsewhere); the overall ratio comes first. The
-    factor is the largest that stays within the goal, found by bisection.
-    """
-    f_code, f_u, f_words = root_code[free], root_u[free], words[free]
-
-    def total(scale: float) -> float:
-        kept = f_u < np.minimum(fraction * scale, 1.0)[f_code]
-        return fixed + float(f_words[kept].sum())
-
-    low, high = 0.0, 1.0 / max(float(fraction[fraction > 0].min(initial=1.0)), 1e-6)
-    if total(1.0) > goal:
-        high = 1.0
-    elif total(high) <= goal:
-        return np.minimum(fraction * high, 1.0)
-    else:
-        low = 1.0
-    for _ in range(40):
-        mid = (low + high) / 2
-        low, high = (mid, high) if total(mid) <= goal else (low, mid)
-    return np.minimum(fraction * low, 1.0)
