@@ -10,7 +10,8 @@ a subset of a higher one, and the signal is the same at every ratio.
 Kept whatever the target: storyline chains (and what they cause), look-alikes, money moves
 the bank started (pay, bills and card payoffs; card spending may go), and the tables that
 hold state rather than messages (accounts, recurring bills, the catalogue, subscriptions,
-contacts, channels, watches). A thinned order takes its card charge with it; ``rebalance``
+contacts, channels, watches), unless a routine event caused the change (a deal's reprice
+goes with its deal). A thinned order takes its card charge with it; ``rebalance``
 then re-settles running balances and card payoffs over what remains.
 """
 
@@ -135,7 +136,9 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     bank_root = ((tables[roots] == "bank_transactions")
                  & (ev.kinds[roots] != "card_charged"))
     asked = np.isin(ids.astype(str), np.array(sorted(kept), dtype=str))
-    protected = story_root[roots] | bank_root | asked | ev.state | ~inside
+    # State (the catalogue, the watches) stays, and so does whatever it caused; a state
+    # version caused by a routine event (a deal's reprice) goes with that event's cascade.
+    protected = story_root[roots] | bank_root | asked | ev.state[roots] | ~inside
     free = ~protected
     u = np.ones(len(ids))
     free_roots = np.unique(roots[free])
@@ -170,15 +173,16 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     )
 
 
-# The routine rates that put words into each service (``VolumeSpec`` names, plus "drafts",
-# which the device routine reads from ``Life.boost``). A service short of routine life is
-# expanded by raising them; the surplus is thinned away again down to the target. The
-# price tracker is not expanded: its words sit in watches, which are state and never thin,
-# so more of them would raise the floor for every lower target.
+# The routine rates that put words into each service (``VolumeSpec`` names, plus "drafts"
+# and "price_deals", which the device and commerce routines read from ``Life.boost``). A
+# service short of routine life is expanded by raising them; the surplus is thinned away
+# again down to the target. The price tracker is expanded with deals on the products already
+# watched, not with more watches: watches are state and never thin, so more of them would
+# raise the floor for every lower target.
 SERVICE_RATES = {
     "bank": ("card_purchases",), "calendar": ("meetings", "personal_events"),
     "calls": ("calls",), "chat": ("chat",), "deliveries": ("orders",), "notes": ("notes",),
-    "device_activity": ("drafts",),
+    "device_activity": ("drafts",), "price_tracker": ("price_deals",),
     "personal_email": ("personal_email", "newsletters", "promotions"),
     "shopping": ("orders",), "sms": ("sms",), "social": ("feed",), "todos": ("todos",),
     "travel": ("trips_per_month",), "work_email": ("work_email",),
