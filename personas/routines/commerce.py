@@ -350,7 +350,9 @@ def _deals(life: Life, prod: np.ndarray, ts: np.ndarray, price: np.ndarray) -> N
     rng = life.world.rng.stream("price_deals")
     order = np.lexsort((ts, prod))
     p, t, base = prod[order], ts[order], price[order]
-    same = p[1:] == p[:-1]  # consecutive looks at one product: the price holds between them
+    # Consecutive looks at one product (the price holds between them), far enough apart
+    # for a deal to begin and end in between.
+    same = (p[1:] == p[:-1]) & (t[1:] - t[:-1] >= 2 * HOUR)
     gap_start, gap_end, p, base = t[:-1][same], t[1:][same], p[:-1][same], base[:-1][same]
     pick = rng.random(len(p)) < min(DEAL_MAX, DEAL_RATE * (boost - 1))
     gap_start, gap_end, p, base = gap_start[pick], gap_end[pick], p[pick], base[pick]
@@ -373,7 +375,9 @@ def _deals(life: Life, prod: np.ndarray, ts: np.ndarray, price: np.ndarray) -> N
         "price_history", "price_changed", end,
         {"product_id": ids[p], "price_minor": base, "currency": currency, "observed_at": end},
         actor=None, cause=begun)
-    for when, old, new, cause in ((start, base, deal, begun), (end, deal, base, ended)):
+    # The shop's reprice is the observation's consequence, a second later (events come
+    # after their cause); the deal's price holds from then on.
+    for when, old, new, cause in ((start + 1, base, deal, begun), (end + 1, deal, base, ended)):
         life.world.emit(
             "shop_products", "product_repriced", when,
             {"title": cat.title[p], "brand": cat.brand[p], "category": cat.category[p],
@@ -383,9 +387,9 @@ def _deals(life: Life, prod: np.ndarray, ts: np.ndarray, price: np.ndarray) -> N
                      for a, b in zip(old.tolist(), new.tolist(), strict=True)])
     for j, a, b, d, was, e in zip(p.tolist(), start.tolist(), end.tolist(), deal.tolist(),
                                   base.tolist(), begun, strict=True):
-        books.insert(j, a, d)
-        books.insert(j, b, was)
-        deals.setdefault(j, []).append((a, b, e))
+        books.insert(j, a + 1, d)
+        books.insert(j, b + 1, was)
+        deals.setdefault(j, []).append((a + 1, b + 1, e))
     # The tracker's own rule: under the target, or down by more than 15%.
     target = life.state["target"][np.searchsorted(life.state["watched"], p)]
     loud = (deal <= target) | (deal < base * 0.85)
