@@ -17,7 +17,7 @@ then re-settles running balances and card payoffs over what remains.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -108,6 +108,14 @@ class Thinning:
     achieved_events: float
     by_service: dict[str, dict[str, float]]  # service -> signal/noise words, ratio
     floor: float  # the lowest ratio reachable: what thinning may not drop, over signal
+    # Per service that carries signal, the same floor: below it the service cannot meet its
+    # own ratio (bank-started money, the catalogue), whatever thinning does.
+    service_floors: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def service_floor(self) -> float:
+        """The lowest target at which every service that carries signal can meet it."""
+        return max(self.service_floors.values(), default=0.0)
 
 
 def thin(world: World, signal_events: set[str], *, target: float | None,
@@ -170,6 +178,8 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
         achieved_events=n_noise / n_signal if n_signal else float("inf"),
         by_service=by_service,
         floor=float(fixed.sum() / sig_words.sum()) if sig_words.sum() else float("inf"),
+        service_floors={str(n): round(float(fixed[i] / sig_words[i]), 3)
+                        for i, n in enumerate(names) if sig_words[i]},
     )
 
 
@@ -187,6 +197,7 @@ SERVICE_RATES = {
     "shopping": ("orders",), "sms": ("sms",), "social": ("feed",), "todos": ("todos",),
     "travel": ("trips_per_month",), "work_email": ("work_email",),
 }
+FIXED_VOLUME = frozenset({"price_tracker"})  # services whose routine words ignore volume
 MAX_BOOST = 25.0  # beyond this a person's life stops looking like one
 HEADROOM = 1.5  # generate a little more than the target needs: thinning is not exact
 
@@ -204,13 +215,13 @@ def expansion(world: World, signal_events: set[str], *, target: float,
     inside = ev.inside & ~ev.state
     routine = ~ev.is_signal & inside
     signal = ev.per_service(ev.is_signal & inside)
-    own = ev.code[ev.roots] == ev.code
-    other = ev.per_service(routine) / volume_share
-    foreign = ev.per_service(routine & ~own) / volume_share
-    # Words in cascades rooted in another service (a draft replying to a mail) are kept
-    # only as often as those cascades are, about the world's overall keep rate.
-    keep = min(1.0, target * signal.sum() / max(other.sum(), 1.0))
-    usable = other - foreign * (1.0 - keep)
+    # Routine words grow with volume, except the price tracker's: it looks at each watched
+    # product once a day, however busy the person is.
+    per_volume = np.where(np.isin(ev.names, sorted(FIXED_VOLUME)), 1.0, volume_share)
+    # Words in cascades rooted in another service (a draft replying to a mail, a parcel's
+    # scans) count in full: thinning fits a keep fraction per class of cascade, so it can
+    # keep the cascades that reach a short service more often than the rest.
+    usable = ev.per_service(routine) / per_volume
     boost: dict[str, float] = {}
     for i, service in enumerate(ev.names.tolist()):
         need = target * signal[i] * HEADROOM / max(usable[i], 1.0)
