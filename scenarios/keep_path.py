@@ -25,6 +25,8 @@ import numpy as np
 RUNG = 2 ** 0.5  # each rung of the ladder is this factor below the one above
 LOWEST_RUNG = 0.5  # ratios below this are reached by interpolating towards keeping nothing
 SMOOTH = 1e-3  # pull towards one common fraction, so classes no goal pins stay even
+SOME = 0.3  # no class keeps less than this share of the common fraction
+QUIET_SHARE = 0.1  # of the noise, kept for services that carry no signal
 MIN_SCALE = 100.0  # words: a goal smaller than this is weighed as if it were this big
 NEWTON_STEPS = 60
 
@@ -106,7 +108,12 @@ def goals(target: float, sig_words: np.ndarray, fixed: np.ndarray, available: np
     proportion to weight and volume.
     """
     carries = sig_words > 0
-    goal = np.clip(target * sig_words, fixed, fixed + available)
+    # Services without signal (the social feed) still get a slice: were every service with
+    # signal exactly at the target, they would have to be empty. A tenth at most, within
+    # the 25% each service may miss by, and no more than their natural share of life.
+    natural = available[~carries].sum() / max(available.sum(), 1.0)
+    quiet = min(QUIET_SHARE, float(natural))
+    goal = np.clip(target * sig_words * (1 - quiet), fixed, fixed + available)
     rest = max(0.0, target * sig_words.sum() - goal[carries].sum() - fixed[~carries].sum())
     mass = np.where(carries, 0.0, weight * available)
     share = mass / mass.sum() if mass.sum() else np.zeros(len(mass))
@@ -133,8 +140,12 @@ def fit_ladder(cascades: Cascades, sig_words: np.ndarray, fixed: np.ndarray,
         goal = goals(target, sig_words, fixed, available, weight)
         scale = np.maximum(goal, MIN_SCALE)
         common = float(np.clip((goal - fixed).sum() / max(available.sum(), 1.0), 0.0, 1.0))
+        # No class falls far under the common fraction: a kind of record (saved items, a
+        # feed) vanishing whole would make a life no one lives. ``common`` rises with the
+        # target, so the bound keeps the ladder rising.
+        low = np.maximum(ladder[-1], min(1.0, SOME * common))
         ladder.append(_bounded_least_squares(a / scale, (goal - fixed) / scale, mass, common,
-                                             low=ladder[-1]))
+                                             low=low))
     return np.array(ladder)
 
 
