@@ -25,7 +25,7 @@ import numpy as np
 RUNG = 2 ** 0.5  # each rung of the ladder is this factor below the one above
 LOWEST_RUNG = 0.5  # ratios below this are reached by interpolating towards keeping nothing
 SMOOTH = 1e-3  # pull towards one common fraction, so classes no goal pins stay even
-SOME = 0.3  # no class keeps less than this share of the common fraction
+SOME = 0.1  # no class keeps less than this share of the common fraction
 QUIET_SHARE = 0.1  # of the noise, kept for services that carry no signal
 MIN_SCALE = 100.0  # words: a goal smaller than this is weighed as if it were this big
 NEWTON_STEPS = 60
