@@ -10,13 +10,14 @@ a subset of a higher one, and the signal is the same at every ratio.
 Kept whatever the target: storyline chains (and what they cause), look-alikes, money moves
 the bank started (pay, bills and card payoffs; card spending may go), and the tables that
 hold state rather than messages (accounts, recurring bills, the catalogue, subscriptions,
-contacts, channels, watches). A thinned order takes its card charge with it; ``rebalance``
+contacts, channels, watches), unless a routine event caused the change (a deal's reprice
+goes with its deal). A thinned order takes its card charge with it; ``rebalance``
 then re-settles running balances and card payoffs over what remains.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -25,6 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from personas.errors import load_by_id, load_spec
+from scenarios.keep_path import fit_ladder, group_cascades, walk
 from sim.cascades import cascade_roots, stable_uniform
 from sim.measure import word_counts
 from sim.services import CATALOGUE, TABLES
@@ -106,6 +108,14 @@ class Thinning:
     achieved_events: float
     by_service: dict[str, dict[str, float]]  # service -> signal/noise words, ratio
     floor: float  # the lowest ratio reachable: what thinning may not drop, over signal
+    # Per service that carries signal, the same floor: below it the service cannot meet its
+    # own ratio (bank-started money, the catalogue), whatever thinning does.
+    service_floors: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def service_floor(self) -> float:
+        """The lowest target at which every service that carries signal can meet it."""
+        return max(self.service_floors.values(), default=0.0)
 
 
 def thin(world: World, signal_events: set[str], *, target: float | None,
@@ -113,10 +123,11 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
          aim: float | None = None) -> Thinning:
     """Choose the cascades to keep so non-signal words are ``target`` times signal words.
 
-    How the services share the noise is fitted once, at ``aim`` (the highest target this
-    world serves; default ``target``); every target then keeps the cascades whose stable
-    draw falls under that share times one factor. The factor rises with the target, so a
-    lower-ratio world is a subset of a higher one.
+    Each service's share of the noise is fitted on a ladder of targets up to ``aim`` (the
+    highest target this world serves; default ``target``), per class of cascade
+    (``scenarios.keep_path``); every target walks the same ladder until the total meets it.
+    Class fractions only rise along the ladder, so a lower-ratio world is a subset of a
+    higher one.
 
     ``kept`` names events kept whatever the target (look-alikes the profile asked for);
     with storyline chains, bank-started money and state tables they set the floor: the
@@ -133,23 +144,26 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     bank_root = ((tables[roots] == "bank_transactions")
                  & (ev.kinds[roots] != "card_charged"))
     asked = np.isin(ids.astype(str), np.array(sorted(kept), dtype=str))
-    protected = story_root[roots] | bank_root | asked | ev.state | ~inside
+    # State (the catalogue, the watches) stays, and so does whatever it caused; a state
+    # version caused by a routine event (a deal's reprice) goes with that event's cascade.
+    protected = story_root[roots] | bank_root | asked | ev.state[roots] | ~inside
     free = ~protected
     u = np.ones(len(ids))
     free_roots = np.unique(roots[free])
     u[free_roots] = stable_uniform(ids[free_roots], "thinning")
-    root_u, root_code = u[roots], code[roots]
     per_service = ev.per_service
     sig_words = per_service(is_signal & inside)
     fixed = per_service(protected & ~is_signal & inside)  # words no target can drop
     if target is None:
         keep = np.ones(len(ids), bool)
     else:
-        share = _solve(max(target, aim or target), code, root_code, root_u, words, free,
-                       sig_words, fixed, np.array([(weights or {}).get(n, 1.0) for n in names]))
-        fraction = _match_total(share, target * sig_words.sum(), root_code, root_u, words,
-                                free & inside, fixed.sum())
-        keep = protected | (free & (root_u < fraction[root_code]))
+        cascades = group_cascades(roots, code, words, free, u[roots], len(names))
+        ladder = fit_ladder(cascades, sig_words, fixed,
+                            np.array([(weights or {}).get(n, 1.0) for n in names]),
+                            max(target, aim or target))
+        fraction = walk(ladder, cascades, target * sig_words.sum() - fixed.sum())
+        chosen = cascades.kept(fraction)
+        keep = protected | (free & chosen[np.maximum(cascades.of_event, 0)])
     noise = per_service(keep & ~is_signal & inside)
     total_signal, total_noise = sig_words.sum(), noise.sum()
     n_signal = int((is_signal & inside).sum())
@@ -164,22 +178,26 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
         achieved_events=n_noise / n_signal if n_signal else float("inf"),
         by_service=by_service,
         floor=float(fixed.sum() / sig_words.sum()) if sig_words.sum() else float("inf"),
+        service_floors={str(n): round(float(fixed[i] / sig_words[i]), 3)
+                        for i, n in enumerate(names) if sig_words[i]},
     )
 
 
-# The routine rates that put words into each service (``VolumeSpec`` names, plus "drafts",
-# which the device routine reads from ``Life.boost``). A service short of routine life is
-# expanded by raising them; the surplus is thinned away again down to the target. The
-# price tracker is not expanded: its words sit in watches, which are state and never thin,
-# so more of them would raise the floor for every lower target.
+# The routine rates that put words into each service (``VolumeSpec`` names, plus "drafts"
+# and "price_deals", which the device and commerce routines read from ``Life.boost``). A
+# service short of routine life is expanded by raising them; the surplus is thinned away
+# again down to the target. The price tracker is expanded with deals on the products already
+# watched, not with more watches: watches are state and never thin, so more of them would
+# raise the floor for every lower target.
 SERVICE_RATES = {
     "bank": ("card_purchases",), "calendar": ("meetings", "personal_events"),
     "calls": ("calls",), "chat": ("chat",), "deliveries": ("orders",), "notes": ("notes",),
-    "device_activity": ("drafts",),
+    "device_activity": ("drafts",), "price_tracker": ("price_deals",),
     "personal_email": ("personal_email", "newsletters", "promotions"),
     "shopping": ("orders",), "sms": ("sms",), "social": ("feed",), "todos": ("todos",),
     "travel": ("trips_per_month",), "work_email": ("work_email",),
 }
+FIXED_VOLUME = frozenset({"price_tracker"})  # services whose routine words ignore volume
 MAX_BOOST = 25.0  # beyond this a person's life stops looking like one
 HEADROOM = 1.5  # generate a little more than the target needs: thinning is not exact
 
@@ -197,13 +215,13 @@ def expansion(world: World, signal_events: set[str], *, target: float,
     inside = ev.inside & ~ev.state
     routine = ~ev.is_signal & inside
     signal = ev.per_service(ev.is_signal & inside)
-    own = ev.code[ev.roots] == ev.code
-    other = ev.per_service(routine) / volume_share
-    foreign = ev.per_service(routine & ~own) / volume_share
-    # Words in cascades rooted in another service (a draft replying to a mail) are kept
-    # only as often as those cascades are, about the world's overall keep rate.
-    keep = min(1.0, target * signal.sum() / max(other.sum(), 1.0))
-    usable = other - foreign * (1.0 - keep)
+    # Routine words grow with volume, except the price tracker's: it looks at each watched
+    # product once a day, however busy the person is.
+    per_volume = np.where(np.isin(ev.names, sorted(FIXED_VOLUME)), 1.0, volume_share)
+    # Words in cascades rooted in another service (a draft replying to a mail, a parcel's
+    # scans) count in full: thinning fits a keep fraction per class of cascade, so it can
+    # keep the cascades that reach a short service more often than the rest.
+    usable = ev.per_service(routine) / per_volume
     boost: dict[str, float] = {}
     for i, service in enumerate(ev.names.tolist()):
         need = target * signal[i] * HEADROOM / max(usable[i], 1.0)
@@ -266,58 +284,3 @@ def _words_by_event(world: World, ids: np.ndarray) -> np.ndarray:
     ids = ids.astype(str)
     at = np.clip(np.searchsorted(keys, ids), 0, len(keys) - 1)
     return np.where(keys[at] == ids, values[at], 0)
-
-
-def _solve(target: float, code: np.ndarray, root_code: np.ndarray, root_u: np.ndarray,
-           words: np.ndarray, free: np.ndarray, sig_words: np.ndarray, fixed: np.ndarray,
-           weight: np.ndarray) -> np.ndarray:
-    """Keep fractions per root service, found by a few rounds of proportional fitting.
-
-    Services that carry signal aim at ``target`` times their own signal (or all they have);
-    the others share what the overall target leaves, in proportion to weight and volume.
-    """
-    k = len(sig_words)
-    own = free & (code == root_code)
-    own_total = np.bincount(code[own], weights=words[own], minlength=k)
-    available = np.bincount(code[free], weights=words[free], minlength=k)
-    carries = sig_words > 0
-    goal = np.where(carries, np.minimum(target * sig_words, fixed + available), 0.0)
-    rest = max(0.0, target * sig_words.sum() - goal.sum())
-    mass = np.where(carries, 0.0, weight * available)
-    share = mass / mass.sum() if mass.sum() else np.zeros(k)
-    goal = np.where(carries, goal, fixed + rest * share)
-    fraction = np.ones(k)
-    for _ in range(25):
-        keep = free & (root_u < fraction[root_code])
-        others = keep & (code != root_code)
-        from_others = np.bincount(code[others], weights=words[others], minlength=k)
-        want = goal - fixed - from_others
-        fraction = np.where(own_total > 0, np.clip(want / np.maximum(own_total, 1), 0, 1), 1.0)
-    return fraction
-
-
-def _match_total(fraction: np.ndarray, goal: float, root_code: np.ndarray, root_u: np.ndarray,
-                 words: np.ndarray, free: np.ndarray, fixed: float) -> np.ndarray:
-    """Scale the fractions by one factor so the non-signal total meets ``goal``.
-
-    Per-service goals cannot all be met (a service may hold more protected words than its
-    goal, or get words from cascades rooted elsewhere); the overall ratio comes first. The
-    factor is the largest that stays within the goal, found by bisection.
-    """
-    f_code, f_u, f_words = root_code[free], root_u[free], words[free]
-
-    def total(scale: float) -> float:
-        kept = f_u < np.minimum(fraction * scale, 1.0)[f_code]
-        return fixed + float(f_words[kept].sum())
-
-    low, high = 0.0, 1.0 / max(float(fraction[fraction > 0].min(initial=1.0)), 1e-6)
-    if total(1.0) > goal:
-        high = 1.0
-    elif total(high) <= goal:
-        return np.minimum(fraction * high, 1.0)
-    else:
-        low = 1.0
-    for _ in range(40):
-        mid = (low + high) / 2
-        low, high = (mid, high) if total(mid) <= goal else (low, mid)
-    return np.minimum(fraction * low, 1.0)

@@ -146,3 +146,23 @@ def test_every_target_up_to_the_profiles_thins_the_same_world(typical_worlds):
         assert low <= high
     signal = [typical_worlds[t].storylines.signal_events() for t in TARGETS]
     assert all(s == signal[0] for s in signal)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="deliveries lands ~26% under at targets 16-20: its words "
+                   "ride in order cascades whose shopping words compete with the never-thinned "
+                   "catalogue (a catalogue thinned by reference would free them)")
+def test_every_service_that_carries_signal_is_within_25_percent_of_the_target(typical_worlds):
+    # Below a service's floor (its never-thinned words over its signal: bank-started money,
+    # the catalogue) it cannot meet the target; twice the floor leaves room for the order
+    # cascades that write into several services at once.
+    checked = 0
+    for target, lw in typical_worlds.items():
+        th = lw.thinning
+        if target < 2 * th.service_floor:
+            continue
+        for service, v in th.by_service.items():
+            if v["ratio"] is not None:
+                checked += 1
+                assert abs(v["ratio"] - target) <= 0.25 * target, (target, service, v)
+    assert checked

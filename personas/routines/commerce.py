@@ -4,6 +4,7 @@ tracker raises alerts."""
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -46,6 +47,13 @@ class PriceBook:
         times, prices = self.changes.setdefault(product, ([], []))
         times.append(ts)
         prices.append(price)
+
+    def insert(self, product: int, ts: int, price: int) -> None:
+        """A change between ones already recorded (a deal inside the walk's steps)."""
+        times, prices = self.changes.setdefault(product, ([], []))
+        at = bisect.bisect_right(times, ts)
+        times.insert(at, ts)
+        prices.insert(at, price)
 
     def at(self, products: np.ndarray, ts: np.ndarray) -> np.ndarray:
         out = self.opening[products].astype(np.int64)
@@ -135,7 +143,8 @@ def _orders(life: Life, rng, days: range) -> None:
                   "currency": life.spec.money.currency, "placed_at": ts}
     rec, ev = life.world.emit("shop_orders", "order_placed", ts, order_cols | {"status": "placed"},
                               actor="user",
-                              device=life.device(ts, phone_share=0.5))
+                              device=life.device(ts, phone_share=0.5),
+                              cause=_deal_causes(life, prod, ts))
     rec, ev = np.array(rec, dtype=object), np.array(ev, dtype=object)
     legs = _leg_times(life, rng, ts)
     # The shop's estimate is usually right, sometimes a day optimistic.
@@ -160,6 +169,20 @@ def _orders(life: Life, rng, days: range) -> None:
             life.world.emit("shop_orders", f"order_{status}", when + 1,
                             order_cols | {"status": status}, record_ids=rec.tolist(),
                             actor=None, cause=list(cause))
+
+
+def _deal_causes(life: Life, prod: np.ndarray, ts: np.ndarray) -> list[str | None] | None:
+    """An order placed during a deal on its product pays the deal price, so it belongs to
+    the deal's cascade (and goes if thinning drops the deal)."""
+    deals = life.state.get("deals")
+    if not deals:
+        return None
+    causes: list[str | None] = [None] * len(ts)
+    for i, (j, when) in enumerate(zip(prod.tolist(), ts.tolist(), strict=True)):
+        for start, end, event in deals.get(j, ()):
+            if start <= when < end:
+                causes[i] = event
+    return causes
 
 
 def _leg_times(life: Life, rng, ts: np.ndarray) -> dict[str, np.ndarray]:
@@ -286,6 +309,7 @@ def _prices(life: Life, rng, days: range) -> None:
                      for a, b in zip(old[c].tolist(), out[c].tolist(), strict=True)],
         )
     target = life.state["target"][np.searchsorted(watch, prod)]
+    _deals(life, prod, ts, out)
     alert = changed & (out < old) & ((out <= target) | (out < old * 0.85))
     if alert.any():
         k = int(alert.sum())
@@ -306,3 +330,83 @@ def _prices(life: Life, rng, days: range) -> None:
                         "old_amount": life.money(old[alert]),
                         "merchant": p.merchant[prod[alert]]},
                  related=rec, cause=ev, greet=False, kind="email_received")
+
+
+# Lightning deals: a noise profile that needs more price-tracker traffic (``Life.boost``,
+# "price_deals") puts short deals on watched products between two of the tracker's daily
+# looks. A deal drops the price, the tracker alerts, and the price comes back before the
+# next look, so nothing else sees the deal price and each deal is one self-contained cascade
+# (its reprices included): thinning may drop a deal whole without leaving the price walk,
+# the catalogue or an alert describing a price that never was. Orders placed during a deal
+# join its cascade. Without a boost nothing is drawn, so unboosted worlds stay as they were.
+DEAL_RATE = 0.035  # deals per look at boost 2: about as many alerts again as the walk makes
+DEAL_MAX = 0.9  # at most this share of the gaps between looks holds a deal
+
+
+def _deals(life: Life, prod: np.ndarray, ts: np.ndarray, price: np.ndarray) -> None:
+    boost = life.boost.get("price_deals", 1.0)
+    if boost <= 1.0 or len(ts) < 2:
+        return
+    rng = life.world.rng.stream("price_deals")
+    order = np.lexsort((ts, prod))
+    p, t, base = prod[order], ts[order], price[order]
+    # Consecutive looks at one product (the price holds between them), far enough apart
+    # for a deal to begin and end in between.
+    same = (p[1:] == p[:-1]) & (t[1:] - t[:-1] >= 2 * HOUR)
+    gap_start, gap_end, p, base = t[:-1][same], t[1:][same], p[:-1][same], base[:-1][same]
+    pick = rng.random(len(p)) < min(DEAL_MAX, DEAL_RATE * (boost - 1))
+    gap_start, gap_end, p, base = gap_start[pick], gap_end[pick], p[pick], base[pick]
+    n = len(p)
+    if n == 0:
+        return
+    gap = gap_end - gap_start
+    start = gap_start + 1 + (rng.uniform(0.1, 0.5, n) * gap).astype(np.int64)
+    end = start + (rng.uniform(0.2, 0.45, n) * gap).astype(np.int64)
+    deal = np.maximum(99, (base * rng.uniform(0.6, 0.82, n)).astype(np.int64) // 100 * 100 + 99)
+    books: PriceBook = life.state["prices"]
+    deals = life.state.setdefault("deals", {})
+    cat, ids = life.pools.products, life.state["product_ids"]
+    currency = life.spec.money.currency
+    _, begun = life.world.emit(
+        "price_history", "price_changed", start,
+        {"product_id": ids[p], "price_minor": deal, "currency": currency, "observed_at": start},
+        actor=None)
+    _, ended = life.world.emit(
+        "price_history", "price_changed", end,
+        {"product_id": ids[p], "price_minor": base, "currency": currency, "observed_at": end},
+        actor=None, cause=begun)
+    # The shop's reprice is the observation's consequence, a second later (events come
+    # after their cause); the deal's price holds from then on.
+    for when, old, new, cause in ((start + 1, base, deal, begun), (end + 1, deal, base, ended)):
+        life.world.emit(
+            "shop_products", "product_repriced", when,
+            {"title": cat.title[p], "brand": cat.brand[p], "category": cat.category[p],
+             "merchant": cat.merchant[p], "price_minor": new, "currency": currency},
+            record_ids=ids[p].tolist(), actor=None, cause=cause,
+            payload=[{"old_price_minor": int(a), "new_price_minor": int(b)}
+                     for a, b in zip(old.tolist(), new.tolist(), strict=True)])
+    for j, a, b, d, was, e in zip(p.tolist(), start.tolist(), end.tolist(), deal.tolist(),
+                                  base.tolist(), begun, strict=True):
+        books.insert(j, a + 1, d)
+        books.insert(j, b + 1, was)
+        deals.setdefault(j, []).append((a + 1, b + 1, e))
+    # The tracker's own rule: under the target, or down by more than 15%.
+    target = life.state["target"][np.searchsorted(life.state["watched"], p)]
+    loud = (deal <= target) | (deal < base * 0.85)
+    k = int(loud.sum())
+    if not k:
+        return
+    a_ts = after(rng, start[loud], 1, 30)
+    q, was, now = p[loud], base[loud], deal[loud]
+    msg = np.array([f"{t} dropped from {o} to {n_}" for t, o, n_ in zip(
+        cat.title[q], life.money(was), life.money(now), strict=True)], dtype=object)
+    rec, ev = life.world.emit(
+        "price_alerts", "price_dropped", a_ts,
+        {"product_id": ids[q], "old_price_minor": was, "new_price_minor": now,
+         "currency": currency, "message": msg, "alerted_at": a_ts},
+        actor=None, cause=[e for e, x in zip(begun, loud.tolist(), strict=True) if x])
+    org_mail(life, rng, after(rng, a_ts, 0, 5), org=np.full(k, "Price Tracker", dtype=object),
+             intent="price_alert",
+             slots={"product": cat.title[q], "amount": life.money(now),
+                    "old_amount": life.money(was), "merchant": cat.merchant[q]},
+             related=rec, cause=ev, greet=False, kind="email_received")

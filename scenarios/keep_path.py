@@ -1,0 +1,217 @@
+"""The keep path: which routine cascades survive thinning, for every target at once.
+
+Thinning keeps or drops whole causal cascades (``sim.cascades``). A cascade often writes
+into several services (an order: shop, card, parcel, mails and texts; a draft replying to a
+mail: the mail and ``device_activity``), so one keep fraction per *root* service cannot put
+each service at its own goal: the services that only receive words from elsewhere
+(deliveries, device drafts) follow whatever their roots' services need. Cascades are
+therefore grouped into classes by their root service and the set of services they write
+into, and each class gets its own keep fraction.
+
+The fractions are fitted at a ladder of targets up to the highest target the world serves
+(its ``aim``), each rung a bounded least-squares fit of per-service goals that may only
+raise the rung below it. Any target then walks that ladder to the point where the total
+meets its goal. Because every class fraction only rises along the ladder and a cascade is
+kept when its stable draw falls under its class fraction, a lower target keeps a subset of
+what a higher one keeps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+RUNG = 2 ** 0.5  # each rung of the ladder is this factor below the one above
+LOWEST_RUNG = 0.5  # ratios below this are reached by interpolating towards keeping nothing
+SMOOTH = 1e-3  # pull towards one common fraction, so classes no goal pins stay even
+SOME = 0.1  # no class keeps less than this share of the common fraction
+QUIET_SHARE = 0.1  # of the noise, kept for services that carry no signal
+MIN_SCALE = 100.0  # words: a goal smaller than this is weighed as if it were this big
+NEWTON_STEPS = 60
+
+
+@dataclass(frozen=True)
+class Cascades:
+    """The routine cascades thinning may drop, one entry per cascade."""
+
+    of_event: np.ndarray  # each free event's cascade index (-1 for events not free)
+    position: np.ndarray  # where the cascade falls in its class, in [0, 1)
+    cls: np.ndarray  # class index
+    words: np.ndarray  # (cascades, services) words the cascade writes inside the window
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.cls.max(initial=-1)) + 1
+
+    def by_class(self) -> np.ndarray:
+        """(classes, services) words each class writes."""
+        out = np.zeros((self.n_classes, self.words.shape[1]))
+        np.add.at(out, self.cls, self.words)
+        return out
+
+    def kept(self, fraction: np.ndarray) -> np.ndarray:
+        """Which cascades a vector of class fractions keeps."""
+        return self.position < fraction[self.cls]
+
+
+def group_cascades(roots: np.ndarray, code: np.ndarray, words: np.ndarray, free: np.ndarray,
+                   root_u: np.ndarray, n_services: int) -> Cascades:
+    """Group the free events into cascades, and cascades into classes.
+
+    ``roots`` is each event's root index, ``code`` its service, ``root_u`` the stable draw
+    of its root; ``free`` marks the events thinning may drop (whole cascades are free or
+    not: a protected root protects everything it caused).
+    """
+    root_ids, of_free = np.unique(roots[free], return_inverse=True)
+    n = len(root_ids)
+    matrix = np.zeros((n, n_services))
+    np.add.at(matrix, (of_free, code[free]), words[free])
+    # A class: the service the cascade starts in, plus the services it writes words into.
+    bits = (matrix > 0) @ (2 ** np.arange(n_services, dtype=np.int64)).astype(np.float64)
+    signature = code[root_ids].astype(np.int64) * 2 ** n_services + bits.astype(np.int64)
+    _, cls = np.unique(signature, return_inverse=True)
+    of_event = np.full(len(roots), -1, np.int64)
+    of_event[free] = of_free
+    return Cascades(of_event=of_event, position=_positions(cls, root_u[root_ids],
+                                                           matrix.sum(axis=1)),
+                    cls=cls.astype(np.int64), words=matrix)
+
+
+def _positions(cls: np.ndarray, u: np.ndarray, words: np.ndarray) -> np.ndarray:
+    """Each cascade's place in its class: the share of the class's words held by cascades
+    with a smaller stable draw, plus half its own.
+
+    Keeping ``position < f`` keeps about ``f`` of a class's words, without the sampling
+    noise of ``u < f`` (a class of 60 voicemails would otherwise miss by ~13%), and the
+    order is still the stable draws', so a larger ``f`` keeps a superset. A class with no
+    words falls back on the draws themselves.
+    """
+    order = np.lexsort((u, cls))
+    c, w = cls[order], words[order]
+    total = np.bincount(c, weights=w)
+    before = np.cumsum(w) - w
+    start = np.searchsorted(c, np.arange(len(total)))
+    before -= (np.cumsum(w) - w)[start][c]  # restart the running sum at each class
+    place = np.where(total[c] > 0, (before + w / 2) / np.maximum(total[c], 1e-9), u[order])
+    out = np.empty(len(u))
+    out[order] = place
+    return out
+
+
+def goals(target: float, sig_words: np.ndarray, fixed: np.ndarray, available: np.ndarray,
+          weight: np.ndarray) -> np.ndarray:
+    """Non-signal words each service should hold at ``target``.
+
+    A service that carries signal aims at ``target`` times its own signal, bounded by what
+    it cannot drop and by all it has. The others share what the overall target leaves, in
+    proportion to weight and volume.
+    """
+    carries = sig_words > 0
+    # Services without signal (the social feed) still get a slice: were every service with
+    # signal exactly at the target, they would have to be empty. A tenth at most, within
+    # the 25% each service may miss by, and no more than their natural share of life.
+    natural = available[~carries].sum() / max(available.sum(), 1.0)
+    quiet = min(QUIET_SHARE, float(natural))
+    goal = np.clip(target * sig_words * (1 - quiet), fixed, fixed + available)
+    rest = max(0.0, target * sig_words.sum() - goal[carries].sum() - fixed[~carries].sum())
+    mass = np.where(carries, 0.0, weight * available)
+    share = mass / mass.sum() if mass.sum() else np.zeros(len(mass))
+    return np.where(carries, goal, fixed + rest * share)
+
+
+def fit_ladder(cascades: Cascades, sig_words: np.ndarray, fixed: np.ndarray,
+               weight: np.ndarray, aim: float) -> np.ndarray:
+    """Class fractions at each rung, lowest first; row 0 keeps nothing.
+
+    Each rung solves ``min sum_s ((fixed_s + (A^T f)_s - goal_s) / goal_s)^2`` over class
+    fractions ``f`` between the rung below and 1 (relative errors, so a small service
+    counts as much as a large one), with a faint pull towards one common fraction.
+    """
+    a = cascades.by_class()
+    n_classes = a.shape[0]
+    available = a.sum(axis=0)
+    targets = [aim]
+    while targets[-1] / RUNG >= LOWEST_RUNG:
+        targets.append(targets[-1] / RUNG)
+    ladder = [np.zeros(n_classes)]
+    mass = a.sum(axis=1) / max(a.sum(), 1.0)
+    for target in reversed(targets):
+        goal = goals(target, sig_words, fixed, available, weight)
+        scale = np.maximum(goal, MIN_SCALE)
+        common = float(np.clip((goal - fixed).sum() / max(available.sum(), 1.0), 0.0, 1.0))
+        # No class falls far under the common fraction: a kind of record (saved items, a
+        # feed) vanishing whole would make a life no one lives. ``common`` rises with the
+        # target, so the bound keeps the ladder rising.
+        low = np.maximum(ladder[-1], min(1.0, SOME * common))
+        ladder.append(_bounded_least_squares(a / scale, (goal - fixed) / scale, mass, common,
+                                             low=low))
+    return np.array(ladder)
+
+
+def _bounded_least_squares(m: np.ndarray, b: np.ndarray, mass: np.ndarray, common: float,
+                           low: np.ndarray) -> np.ndarray:
+    """``argmin |m^T f - b|^2 + SMOOTH * sum(mass * (f - common)^2)`` with ``low <= f <= 1``.
+
+    Projected Newton: guess which fractions sit at a bound, solve the rest exactly, and
+    accept the step only if it lowers the objective (else fall back on projected gradient
+    steps). Gradient methods alone need thousands of steps here: classes that write into
+    the same services make the problem badly conditioned. It is tiny (classes x services).
+    """
+    n = len(low)
+    # Every class gets some pull, so a class without words is still determined.
+    gram = m @ m.T + SMOOTH * np.diag(np.maximum(mass, 1e-6))
+    rhs = m @ b + SMOOTH * np.maximum(mass, 1e-6) * common
+
+    def objective(f: np.ndarray) -> float:
+        return float(0.5 * f @ gram @ f - rhs @ f)
+
+    lipschitz = max(float(np.linalg.eigvalsh(gram)[-1]), 1e-12)
+    f = np.clip(np.full(n, common), low, 1.0)
+    stuck = False
+    for _ in range(NEWTON_STEPS):
+        grad = gram @ f - rhs
+        pinned = ((f <= low + 1e-12) & (grad > 0)) | ((f >= 1.0 - 1e-12) & (grad < 0))
+        if np.abs(np.where(pinned, 0.0, grad)).max(initial=0.0) < 1e-10:
+            break  # optimal: no free direction goes downhill
+        loose = ~pinned
+        x = f.copy()
+        x[loose] = np.linalg.solve(gram[np.ix_(loose, loose)] + 1e-12 * np.eye(loose.sum()),
+                                   rhs[loose] - gram[np.ix_(loose, pinned)] @ f[pinned])
+        # Along the projected arc: fractions that would cross a bound stop at it, and the
+        # next round pins them.
+        before = objective(f)
+        step = 1.0
+        while step > 1e-3 and objective(np.clip(f + step * (x - f), low, 1.0)) >= before:
+            step /= 2
+        if step > 1e-3:
+            f = np.clip(f + step * (x - f), low, 1.0)
+            stuck = False
+        elif stuck:
+            break  # neither Newton nor gradient steps make progress: as good as it gets
+        else:  # the guess was wrong: let gradient steps find the bounds
+            stuck = True
+            for _ in range(20):
+                f = np.clip(f - (gram @ f - rhs) / lipschitz, low, 1.0)
+    return f
+
+
+def walk(ladder: np.ndarray, cascades: Cascades, budget: float) -> np.ndarray:
+    """Class fractions at the furthest point along the ladder whose kept words stay within
+    ``budget``. Between rungs the fractions are interpolated, so they only ever rise."""
+    total = cascades.words.sum(axis=1)
+
+    def at(x: float) -> np.ndarray:
+        k = min(int(x), len(ladder) - 2)
+        return ladder[k] + (x - k) * (ladder[k + 1] - ladder[k])
+
+    def kept(x: float) -> float:
+        return float(total[cascades.kept(at(x))].sum())
+
+    low, high = 0.0, float(len(ladder) - 1)
+    if kept(high) <= budget:
+        return at(high)
+    for _ in range(40):
+        mid = (low + high) / 2
+        low, high = (mid, high) if kept(mid) <= budget else (low, mid)
+    return at(low)
