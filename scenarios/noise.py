@@ -7,12 +7,13 @@ every routine cascade has a stable number ``u`` and is kept when ``u`` is below 
 service's keep fraction. Lowering the target lowers the fractions, so a lower-ratio world is
 a subset of a higher one, and the signal is the same at every ratio.
 
-Kept whatever the target: storyline chains (and what they cause), look-alikes, money moves
-the bank started (pay, bills and card payoffs; card spending may go), and the tables that
-hold state rather than messages (accounts, recurring bills, the catalogue, subscriptions,
-contacts, channels, watches), unless a routine event caused the change (a deal's reprice
-goes with its deal). A thinned order takes its card charge with it; ``rebalance``
-then re-settles running balances and card payoffs over what remains.
+Look-alikes are noise and thin like it (``scenarios.distractors``). Kept whatever the
+target: storyline chains (and what they cause), money moves the bank started (pay, bills
+and card payoffs; card spending may go), and the tables that hold state rather than
+messages (accounts, recurring bills, the catalogue, subscriptions, contacts, channels,
+watches), unless a routine event caused the change (a deal's reprice goes with its deal).
+A thinned order takes its card charge with it; ``rebalance`` then re-settles running
+balances and card payoffs over what remains.
 """
 
 from __future__ import annotations
@@ -119,8 +120,7 @@ class Thinning:
 
 
 def thin(world: World, signal_events: set[str], *, target: float | None,
-         weights: dict[str, float] | None = None, kept: set[str] = frozenset(),
-         aim: float | None = None) -> Thinning:
+         weights: dict[str, float] | None = None, aim: float | None = None) -> Thinning:
     """Choose the cascades to keep so non-signal words are ``target`` times signal words.
 
     Each service's share of the noise is fitted on a ladder of targets up to ``aim`` (the
@@ -129,9 +129,8 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     Class fractions only rise along the ladder, so a lower-ratio world is a subset of a
     higher one.
 
-    ``kept`` names events kept whatever the target (look-alikes the profile asked for);
-    with storyline chains, bank-started money and state tables they set the floor: the
-    lowest ratio this world can reach.
+    Storyline chains, bank-started money and state tables are never thinned: they set the
+    floor, the lowest ratio this world can reach.
     """
     ev = _events(world, signal_events)
     ids, roots, tables, code, names = ev.ids, ev.roots, ev.tables, ev.code, ev.names
@@ -143,10 +142,9 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     # alert text); rebalance re-settles the payoffs and balances over what remains.
     bank_root = ((tables[roots] == "bank_transactions")
                  & (ev.kinds[roots] != "card_charged"))
-    asked = np.isin(ids.astype(str), np.array(sorted(kept), dtype=str))
     # State (the catalogue, the watches) stays, and so does whatever it caused; a state
     # version caused by a routine event (a deal's reprice) goes with that event's cascade.
-    protected = story_root[roots] | bank_root | asked | ev.state[roots] | ~inside
+    protected = story_root[roots] | bank_root | ev.state[roots] | ~inside
     free = ~protected
     u = np.ones(len(ids))
     free_roots = np.unique(roots[free])
