@@ -22,6 +22,7 @@ from sim.services import TABLES
 from sim.snapshot import snapshot_schema
 
 _DELETED = None  # a delta entry meaning "this record is gone"
+_BOOKKEEPING = ("version", "valid_from")  # rewritten by every write, whatever it changes
 
 
 class WorkspaceError(LookupError):
@@ -173,6 +174,26 @@ class Workspace:
         """Record ids this run created, changed or deleted, per table."""
         return {t: set(d) for t, d in self._delta.items() if d}
 
+    def diff(self) -> dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]]:
+        """Per table this run wrote: the record ids it created, changed and deleted, as the
+        final state shows them. A record is changed when a content column (every column
+        but ``version`` and ``valid_from``) differs from the snapshot's once stored in the
+        snapshot schema (so rewriting a value with an equal one changes nothing)."""
+        out = {}
+        for table, delta in self._delta.items():
+            if not delta:
+                continue
+            known, schema = self._base.ids(table), snapshot_schema(table)
+            content = [n for n in schema.names if n not in _BOOKKEEPING]
+            stored = pa.Table.from_pylist([r for r in delta.values() if r is not _DELETED],
+                                          schema=schema).to_pylist()
+            created = {row["record_id"] for row in stored if row["record_id"] not in known}
+            changed = {row["record_id"] for row in stored if row["record_id"] in known
+                       and _differs(row, self._base.row(table, row["record_id"]), content)}
+            deleted = {rid for rid, row in delta.items() if row is _DELETED and rid in known}
+            out[table] = (frozenset(created), frozenset(changed), frozenset(deleted))
+        return out
+
     def final_state(self) -> dict[str, pa.Table]:
         """Every table as this run leaves it, in the snapshot schemas (records this run
         wrote come after the snapshot's; row order carries no meaning)."""
@@ -209,3 +230,7 @@ class Workspace:
     def as_of(self) -> dt.datetime:
         """The snapshot instant, when every write of this run happens."""
         return dt.datetime.fromtimestamp(self.as_of_us / 1_000_000, dt.UTC)
+
+
+def _differs(row: Mapping[str, Any], before: Mapping[str, Any], columns: list[str]) -> bool:
+    return any(row[c] != before[c] for c in columns)
