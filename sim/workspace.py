@@ -39,6 +39,7 @@ class _Base:
     rows: dict[str, list[dict]] = field(default_factory=dict)
     one: dict[tuple[str, int], dict] = field(default_factory=dict)
     derived: dict[tuple[str, str], Any] = field(default_factory=dict)
+    id_list: dict[str, list[str]] = field(default_factory=dict)
 
     def ids(self, table: str) -> dict[str, int]:
         if table not in self.index:
@@ -46,6 +47,13 @@ class _Base:
             ids = base.column("record_id").to_pylist() if base is not None else []
             self.index[table] = {rid: i for i, rid in enumerate(ids)}
         return self.index[table]
+
+    def row_id(self, table: str, i: int) -> str:
+        if table not in self.id_list:
+            base = self.tables.get(table)
+            self.id_list[table] = ([] if base is None
+                                   else base.column("record_id").to_pylist())
+        return self.id_list[table][i]
 
     def row(self, table: str, record_id: str) -> dict | None:
         i = self.ids(table).get(record_id)
@@ -56,6 +64,29 @@ class _Base:
         if (table, i) not in self.one:
             self.one[(table, i)] = self.tables[table].slice(i, 1).to_pylist()[0]
         return self.one[(table, i)]
+
+    def positions(self, table: str, column: str) -> dict[Any, list[int]]:
+        """Value -> the rows holding it in ``column``, in order (one column read, not the
+        table: a tool looking up a phone's messages needs a handful of its rows)."""
+        key = (table, "\x1fpositions\x1f" + column)
+        if key not in self.derived:
+            base = self.tables.get(table)
+            index: dict[Any, list[int]] = {}
+            values = base.column(column).to_pylist() if base is not None else []
+            for i, value in enumerate(values):
+                index.setdefault(value, []).append(i)
+            self.derived[key] = index
+        return self.derived[key]
+
+    def rows_at(self, table: str, positions: list[int]) -> list[dict]:
+        """The rows at ``positions``, converted in one batch unless already converted."""
+        if table in self.rows:
+            return [self.rows[table][i] for i in positions]
+        missing = [i for i in positions if (table, i) not in self.one]
+        if missing:
+            rows = self.tables[table].take(missing).to_pylist()
+            self.one.update(((table, i), row) for i, row in zip(missing, rows, strict=True))
+        return [self.one[(table, i)] for i in positions]
 
     def table_rows(self, table: str) -> list[dict]:
         if table not in self.rows:
@@ -111,6 +142,21 @@ class Workspace:
         for rid, row in delta.items():
             if rid not in known and row is not _DELETED:
                 yield dict(row)
+
+    def rows_where(self, table: str, column: str, value: Any) -> list[dict]:
+        """The records as this run sees them whose ``column`` equals ``value``, in the
+        order of :meth:`rows` (without reading every record of the table)."""
+        self._check(table)
+        delta = self._delta.get(table, {})
+        known = self._base.ids(table)
+        at = [i for i in self._base.positions(table, column).get(value, [])
+              if self._base.row_id(table, i) not in delta]
+        # Records this run rewrote match (or not) as rewritten, at their snapshot place.
+        at += [known[rid] for rid, row in delta.items()
+               if rid in known and row is not _DELETED and row[column] == value]
+        out = [dict(row) for row in self._base.rows_at(table, sorted(at))]
+        return out + [dict(row) for rid, row in delta.items() if rid not in known
+                      and row is not _DELETED and row[column] == value]
 
     def snapshot_table(self, table: str) -> pa.Table:
         """The snapshot's own version of ``table`` (without this run's writes), for tools
