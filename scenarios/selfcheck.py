@@ -98,7 +98,7 @@ class Snapshot:
         if not solution.calls:
             return EpisodeRun(self.frames, self.frames, [], {})
         box = self.replay(task, solution)
-        final = Frames(box.workspace.final_state(), shared=self.frames)
+        final = Frames(box.workspace.final_view(), shared=self.frames)
         changes = {t: predicates.TableChanges(*ids) for t, ids in box.workspace.diff().items()}
         return EpisodeRun(self.frames, final, box.log, changes)
 

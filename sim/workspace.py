@@ -165,6 +165,12 @@ class Workspace:
         base = self._base.tables.get(table)
         return base if base is not None else snapshot_schema(table).empty_table()
 
+    def snapshot_rows(self, table: str, positions: list[int]) -> list[dict]:
+        """Rows of :meth:`snapshot_table` by position, converted once per snapshot and
+        shared by its forks: treat them as read-only."""
+        self._check(table)
+        return self._base.rows_at(table, positions)
+
     def derived(self, table: str, name: str, derive: Callable[[pa.Table], Any]) -> Any:
         """``derive(snapshot table)``, computed once per snapshot and shared by its forks
         (a search index, say). It sees the snapshot only: this run's writes are in
@@ -243,22 +249,25 @@ class Workspace:
     def final_state(self) -> dict[str, pa.Table]:
         """Every table as this run leaves it, in the snapshot schemas (records this run
         wrote come after the snapshot's; row order carries no meaning)."""
-        out = {}
-        for table in sorted(set(self._base.tables) | set(self._delta)):
-            schema = snapshot_schema(table)
-            if table not in self._delta:
-                base = self._base.tables.get(table)
-                out[table] = base if base is not None else schema.empty_table()
-                continue
-            # The snapshot's untouched rows stay Arrow; only this run's rows are built.
-            delta = self._delta[table]
-            base = self._base.tables.get(table)
-            kept = schema.empty_table() if base is None else base.filter(pc.invert(pc.is_in(
-                base["record_id"], value_set=pa.array(sorted(delta), pa.string())))).cast(schema)
-            new = pa.Table.from_pylist([r for r in delta.values() if r is not _DELETED],
-                                       schema=schema)
-            out[table] = pa.concat_tables([kept, new])
-        return out
+        return dict(self.final_view())
+
+    def final_view(self) -> Mapping[str, pa.Table]:
+        """:meth:`final_state`, each table built when first read (a grader reads few of
+        them); read it once the run is over."""
+        return _FinalView(self)
+
+    def _final_table(self, table: str) -> pa.Table:
+        schema = snapshot_schema(table)
+        base = self._base.tables.get(table)
+        if table not in self._delta:
+            return base if base is not None else schema.empty_table()
+        # The snapshot's untouched rows stay Arrow; only this run's rows are built.
+        delta = self._delta[table]
+        kept = schema.empty_table() if base is None else base.filter(pc.invert(pc.is_in(
+            base["record_id"], value_set=pa.array(sorted(delta), pa.string())))).cast(schema)
+        new = pa.Table.from_pylist([r for r in delta.values() if r is not _DELETED],
+                                   schema=schema)
+        return pa.concat_tables([kept, new])
 
     # -- checks -------------------------------------------------------------------------
 
@@ -280,3 +289,29 @@ class Workspace:
 
 def _differs(row: Mapping[str, Any], before: Mapping[str, Any], columns: list[str]) -> bool:
     return any(row[c] != before[c] for c in columns)
+
+
+class _FinalView(Mapping[str, pa.Table]):
+    """A workspace's final state, table by table on demand."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
+        self._names = sorted(set(workspace._base.tables) | set(workspace._delta))
+        self._known = set(self._names)
+        self._built: dict[str, pa.Table] = {}
+
+    def __getitem__(self, table: str) -> pa.Table:
+        if table not in self._built:
+            if table not in self._known:
+                raise KeyError(table)
+            self._built[table] = self._workspace._final_table(table)
+        return self._built[table]
+
+    def __contains__(self, table: object) -> bool:
+        return table in self._known
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
