@@ -157,10 +157,12 @@ class _Shown:
         # amounts and dates are written out in the readable text.
         if kind == "text":
             columns = searched_columns(table)
+            cells = [v or "" for c in columns for v in arrow[c].to_pylist()]
+            if all(v.isascii() for v in cells):  # ASCII lower-cases alike everywhere
+                return cls([v.lower() for v in cells], set())
             lowered = frames[table].select(pl.col(c).fill_null("").str.to_lowercase()
-                                           for c in columns) if columns else None
-            cells = [v for c in columns for v in lowered[c].to_list()]
-            return cls(cells, set())
+                                           for c in columns)
+            return cls([v for c in columns for v in lowered[c].to_list()], set())
         cells = [v or "" for c in spec.text_columns for v in arrow[c].to_pylist()]
         numeric = [f.name for f in spec.columns if f.name.endswith("_minor")
                    or pa.types.is_date32(f.type)]

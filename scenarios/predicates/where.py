@@ -41,6 +41,8 @@ Bindings = Mapping[str, pl.DataFrame]
 
 def normalise(text: str) -> str:
     """Case-, accent- and whitespace-insensitive form: NFKD, no combining marks, casefold."""
+    if text.isascii():  # NFKD leaves ASCII as it is and it has no combining marks
+        return " ".join(text.casefold().split())
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(bare.casefold().split())
