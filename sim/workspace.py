@@ -151,12 +151,14 @@ class Workspace:
         known = self._base.ids(table)
         at = [i for i in self._base.positions(table, column).get(value, [])
               if self._base.row_id(table, i) not in delta]
+        found = list(zip(at, self._base.rows_at(table, at), strict=True))
         # Records this run rewrote match (or not) as rewritten, at their snapshot place.
-        at += [known[rid] for rid, row in delta.items()
-               if rid in known and row is not _DELETED and row[column] == value]
-        out = [dict(row) for row in self._base.rows_at(table, sorted(at))]
-        return out + [dict(row) for rid, row in delta.items() if rid not in known
-                      and row is not _DELETED and row[column] == value]
+        found += [(known[rid], row) for rid, row in delta.items()
+                  if rid in known and row is not _DELETED and row[column] == value]
+        found.sort(key=lambda pair: pair[0])
+        return [dict(row) for _, row in found] + [
+            dict(row) for rid, row in delta.items()
+            if rid not in known and row is not _DELETED and row[column] == value]
 
     def snapshot_table(self, table: str) -> pa.Table:
         """The snapshot's own version of ``table`` (without this run's writes), for tools
