@@ -20,7 +20,7 @@ from scenarios.heartbeats import DEFAULT_AT
 from scenarios.selfcheck import Snapshot, self_check
 from scenarios.task_spec import TaskFamilySpec
 from scenarios.tasks import Task, instantiate, plan, share_snapshots
-from sim.snapshot import snapshot
+from sim.snapshot import Snapshots
 
 EVEN = {"simple": 1.0, "medium": 1.0, "hard": 1.0}
 DropHook = Callable[[Task, str, list[Snapshot]], None]  # a task, why it dropped, its episodes
@@ -83,11 +83,12 @@ def environments(lived: LivedWorld, families: Mapping[str, TaskFamilySpec], *,
     formats = runner.formatters()
     services, user = sorted(lived.world.services), user_of(lived)
     snaps: dict[int, Snapshot] = {}
+    frozen = Snapshots(history)
 
     def snapshot_at(at: int) -> Snapshot:
         if at not in snaps:
             us = int(clock.to_arrow_us(np.array([at]))[0])
-            snaps[at] = Snapshot(snapshot(history, us), us, services, user,
+            snaps[at] = Snapshot(frozen.at(us), us, services, user,
                                  formats["money"], formats["date_text"])
         return snaps[at]
 

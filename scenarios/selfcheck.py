@@ -19,7 +19,7 @@ receiving a write, the number to compare with Claw-Anything's 10.1) are filled i
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -41,6 +41,34 @@ REASONS = ("reference_tool_error", "reference_fails", "doing_nothing_passes",
 READ_VERBS = ("search", "list", "read")
 
 
+class Frames(Mapping[str, pl.DataFrame]):
+    """Arrow tables read as polars frames, each converted on first use: a run's grading
+    reads a few of a snapshot's tables, and each conversion costs a query's overhead.
+    Tables that are the very objects of ``shared``'s come from it, so an unchanged table
+    is the same frame in the initial and the final state."""
+
+    def __init__(self, tables: Mapping[str, pa.Table], shared: Frames | None = None) -> None:
+        self.tables, self._shared = tables, shared
+        self._frames: dict[str, pl.DataFrame] = {}
+
+    def __getitem__(self, table: str) -> pl.DataFrame:
+        if table not in self._frames:
+            arrow = self.tables[table]
+            shared = self._shared
+            self._frames[table] = shared[table] if shared is not None and \
+                shared.tables.get(table) is arrow else pl.from_arrow(arrow)
+        return self._frames[table]
+
+    def __contains__(self, table: object) -> bool:
+        return table in self.tables  # without converting it
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tables)
+
+    def __len__(self) -> int:
+        return len(self.tables)
+
+
 @dataclass
 class Snapshot:
     """One frozen snapshot, prepared once for every task that shares it."""
@@ -53,8 +81,9 @@ class Snapshot:
     date_text: Callable[[dt.date], str]
 
     def __post_init__(self) -> None:
-        self.frames = {t: pl.from_arrow(v) for t, v in self.tables.items()}
+        self.frames = Frames(self.tables)
         self._base = Workspace(self.tables, as_of_us=self.as_of_us)
+        self._shown: dict[tuple[str, str], _Shown] = {}
 
     def replay(self, task: Task, solution: Solution) -> Toolbox:
         """``solution``'s calls on a fresh workspace; the toolbox holds the log and state."""
@@ -64,18 +93,19 @@ class Snapshot:
         return box
 
     def episode(self, task: Task, solution: Solution) -> EpisodeRun:
-        """Replay ``solution`` on a fresh workspace: the state before and after, the log."""
+        """Replay ``solution`` on a fresh workspace: the state before and after, the log,
+        and which records the run changed (so grading need not compare whole tables)."""
         if not solution.calls:
-            return EpisodeRun(self.frames, self.frames, [])
+            return EpisodeRun(self.frames, self.frames, [], {})
         box = self.replay(task, solution)
-        final = {t: self.frames[t] if v is self.tables.get(t) else pl.from_arrow(v)
-                 for t, v in box.workspace.final_state().items()}  # unchanged: shared
-        return EpisodeRun(self.frames, final, box.log)
+        final = Frames(box.workspace.final_view(), shared=self.frames)
+        changes = {t: predicates.TableChanges(*ids) for t, ids in box.workspace.diff().items()}
+        return EpisodeRun(self.frames, final, box.log, changes)
 
     @cached_property
     def record_ids(self) -> set[str]:
-        return {rid for frame in self.frames.values() if frame.height
-                for rid in frame["record_id"].to_list()}
+        return {rid for table in self.tables.values() if table.num_rows
+                for rid in table.column("record_id").to_pylist()}
 
     def showing(self, kind: str, value, *, enough: int | None = None) -> set[str]:
         """Services with a record that shows ``value`` (an answer fact) at the snapshot;
@@ -88,40 +118,69 @@ class Snapshot:
             day = dt.date.fromisoformat(str(value)[:10])
             texts, numbers = [self.date_text(day), day.isoformat()], [day]
         else:
-            texts, numbers = [str(value)], []
+            texts, numbers = [str(value).lower()], []
         out = set()
-        for table, frame in self.frames.items():
+        for table, arrow in self.tables.items():
             if enough is not None and len(out) >= enough:
                 break
-            # A service already found needs no second table (each scan is a Polars query).
+            # A service already found needs no second table.
             if TABLE_SERVICE[table] in out:
                 continue
-            if frame.height and _shows(frame, table, kind, texts, numbers):
+            if arrow.num_rows and self._shown_in(table, kind).shows(texts, numbers):
                 out.add(TABLE_SERVICE[table])
         return out
 
+    def _shown_in(self, table: str, kind: str) -> _Shown:
+        key = (table, "text" if kind == "text" else "written")
+        if key not in self._shown:
+            self._shown[key] = _Shown.of(self.tables[table], self.frames, table, kind)
+        return self._shown[key]
 
-def _shows(frame: pl.DataFrame, table: str, kind: str, texts: list[str],
-           numbers: list) -> bool:
-    spec = TABLES[table]
-    conditions = []
-    # Text facts (a name, a new phone number) may sit in any field search reads; amounts
-    # and dates are written out in the readable text.
-    for column in searched_columns(table) if kind == "text" else spec.text_columns:
-        text = pl.col(column).fill_null("")
+
+_SEP = "\x00"  # joins a table's cells into one text; a needle holding it is judged per cell
+
+
+@dataclass
+class _Shown:
+    """What one table of a snapshot shows, prepared once and asked about every fact: its
+    cells as one text (a substring of a cell is a substring of the text, and conversely
+    when the needle holds no separator) and the values of its amount or date columns."""
+
+    cells: list[str]
+    values: set
+
+    @classmethod
+    def of(cls, arrow: pa.Table, frames: Frames, table: str, kind: str) -> _Shown:
+        spec = TABLES[table]
+        # Text facts (a name, a new phone number) may sit in any field search reads, and
+        # are matched ignoring case (lower-cased by polars, as the check always was);
+        # amounts and dates are written out in the readable text.
         if kind == "text":
-            text = text.str.to_lowercase()
+            columns = searched_columns(table)
+            cells = [v or "" for c in columns for v in arrow[c].to_pylist()]
+            if all(v.isascii() for v in cells):  # ASCII lower-cases alike everywhere
+                return cls([v.lower() for v in cells], set())
+            lowered = frames[table].select(pl.col(c).fill_null("").str.to_lowercase()
+                                           for c in columns)
+            return cls([v for c in columns for v in lowered[c].to_list()], set())
+        cells = [v or "" for c in spec.text_columns for v in arrow[c].to_pylist()]
+        numeric = [f.name for f in spec.columns if f.name.endswith("_minor")
+                   or pa.types.is_date32(f.type)]
+        values = {v for c in numeric for v in arrow[c].to_pylist() if v is not None}
+        return cls(cells, values)
+
+    @cached_property
+    def text(self) -> str:
+        return _SEP.join(self.cells)
+
+    def shows(self, texts: list[str], numbers: list) -> bool:
         for t in texts:
-            conditions.append(text.str.contains(t.lower() if kind == "text" else t,
-                                                literal=True))
-    for f in spec.columns:
-        if kind == "amount" and f.name.endswith("_minor"):
-            conditions.append(pl.col(f.name).is_in(numbers))
-        if kind == "date" and pa.types.is_date32(f.type):
-            conditions.append(pl.col(f.name).is_in(numbers))
-    if not conditions:
-        return False
-    return bool(frame.select(pl.any_horizontal(conditions).any()).item())
+            if _SEP in t:
+                if any(t in cell for cell in self.cells):
+                    return True
+            elif self.cells and t in self.text:
+                return True
+        return any(n in self.values for n in numbers)
 
 
 def service_of(tool: str) -> str | None:

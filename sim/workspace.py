@@ -22,6 +22,7 @@ from sim.services import TABLES
 from sim.snapshot import snapshot_schema
 
 _DELETED = None  # a delta entry meaning "this record is gone"
+_BOOKKEEPING = ("version", "valid_from")  # rewritten by every write, whatever it changes
 
 
 class WorkspaceError(LookupError):
@@ -38,6 +39,7 @@ class _Base:
     rows: dict[str, list[dict]] = field(default_factory=dict)
     one: dict[tuple[str, int], dict] = field(default_factory=dict)
     derived: dict[tuple[str, str], Any] = field(default_factory=dict)
+    id_list: dict[str, list[str]] = field(default_factory=dict)
 
     def ids(self, table: str) -> dict[str, int]:
         if table not in self.index:
@@ -45,6 +47,13 @@ class _Base:
             ids = base.column("record_id").to_pylist() if base is not None else []
             self.index[table] = {rid: i for i, rid in enumerate(ids)}
         return self.index[table]
+
+    def row_id(self, table: str, i: int) -> str:
+        if table not in self.id_list:
+            base = self.tables.get(table)
+            self.id_list[table] = ([] if base is None
+                                   else base.column("record_id").to_pylist())
+        return self.id_list[table][i]
 
     def row(self, table: str, record_id: str) -> dict | None:
         i = self.ids(table).get(record_id)
@@ -55,6 +64,29 @@ class _Base:
         if (table, i) not in self.one:
             self.one[(table, i)] = self.tables[table].slice(i, 1).to_pylist()[0]
         return self.one[(table, i)]
+
+    def positions(self, table: str, column: str) -> dict[Any, list[int]]:
+        """Value -> the rows holding it in ``column``, in order (one column read, not the
+        table: a tool looking up a phone's messages needs a handful of its rows)."""
+        key = (table, "\x1fpositions\x1f" + column)
+        if key not in self.derived:
+            base = self.tables.get(table)
+            index: dict[Any, list[int]] = {}
+            values = base.column(column).to_pylist() if base is not None else []
+            for i, value in enumerate(values):
+                index.setdefault(value, []).append(i)
+            self.derived[key] = index
+        return self.derived[key]
+
+    def rows_at(self, table: str, positions: list[int]) -> list[dict]:
+        """The rows at ``positions``, converted in one batch unless already converted."""
+        if table in self.rows:
+            return [self.rows[table][i] for i in positions]
+        missing = [i for i in positions if (table, i) not in self.one]
+        if missing:
+            rows = self.tables[table].take(missing).to_pylist()
+            self.one.update(((table, i), row) for i, row in zip(missing, rows, strict=True))
+        return [self.one[(table, i)] for i in positions]
 
     def table_rows(self, table: str) -> list[dict]:
         if table not in self.rows:
@@ -111,12 +143,35 @@ class Workspace:
             if rid not in known and row is not _DELETED:
                 yield dict(row)
 
+    def rows_where(self, table: str, column: str, value: Any) -> list[dict]:
+        """The records as this run sees them whose ``column`` equals ``value``, in the
+        order of :meth:`rows` (without reading every record of the table)."""
+        self._check(table)
+        delta = self._delta.get(table, {})
+        known = self._base.ids(table)
+        at = [i for i in self._base.positions(table, column).get(value, [])
+              if self._base.row_id(table, i) not in delta]
+        found = list(zip(at, self._base.rows_at(table, at), strict=True))
+        # Records this run rewrote match (or not) as rewritten, at their snapshot place.
+        found += [(known[rid], row) for rid, row in delta.items()
+                  if rid in known and row is not _DELETED and row[column] == value]
+        found.sort(key=lambda pair: pair[0])
+        return [dict(row) for _, row in found] + [
+            dict(row) for rid, row in delta.items()
+            if rid not in known and row is not _DELETED and row[column] == value]
+
     def snapshot_table(self, table: str) -> pa.Table:
         """The snapshot's own version of ``table`` (without this run's writes), for tools
         that filter it column-wise; :meth:`changed` says which records to read instead."""
         self._check(table)
         base = self._base.tables.get(table)
         return base if base is not None else snapshot_schema(table).empty_table()
+
+    def snapshot_rows(self, table: str, positions: list[int]) -> list[dict]:
+        """Rows of :meth:`snapshot_table` by position, converted once per snapshot and
+        shared by its forks: treat them as read-only."""
+        self._check(table)
+        return self._base.rows_at(table, positions)
 
     def derived(self, table: str, name: str, derive: Callable[[pa.Table], Any]) -> Any:
         """``derive(snapshot table)``, computed once per snapshot and shared by its forks
@@ -173,25 +228,48 @@ class Workspace:
         """Record ids this run created, changed or deleted, per table."""
         return {t: set(d) for t, d in self._delta.items() if d}
 
+    def diff(self) -> dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]]:
+        """Per table this run wrote: the record ids it created, changed and deleted, as the
+        final state shows them. A record is changed when a content column (every column
+        but ``version`` and ``valid_from``) differs from the snapshot's once stored in the
+        snapshot schema (so rewriting a value with an equal one changes nothing)."""
+        out = {}
+        for table, delta in self._delta.items():
+            if not delta:
+                continue
+            known, schema = self._base.ids(table), snapshot_schema(table)
+            content = [n for n in schema.names if n not in _BOOKKEEPING]
+            stored = pa.Table.from_pylist([r for r in delta.values() if r is not _DELETED],
+                                          schema=schema).to_pylist()
+            created = {row["record_id"] for row in stored if row["record_id"] not in known}
+            changed = {row["record_id"] for row in stored if row["record_id"] in known
+                       and _differs(row, self._base.row(table, row["record_id"]), content)}
+            deleted = {rid for rid, row in delta.items() if row is _DELETED and rid in known}
+            out[table] = (frozenset(created), frozenset(changed), frozenset(deleted))
+        return out
+
     def final_state(self) -> dict[str, pa.Table]:
         """Every table as this run leaves it, in the snapshot schemas (records this run
         wrote come after the snapshot's; row order carries no meaning)."""
-        out = {}
-        for table in sorted(set(self._base.tables) | set(self._delta)):
-            schema = snapshot_schema(table)
-            if table not in self._delta:
-                base = self._base.tables.get(table)
-                out[table] = base if base is not None else schema.empty_table()
-                continue
-            # The snapshot's untouched rows stay Arrow; only this run's rows are built.
-            delta = self._delta[table]
-            base = self._base.tables.get(table)
-            kept = schema.empty_table() if base is None else base.filter(pc.invert(pc.is_in(
-                base["record_id"], value_set=pa.array(sorted(delta), pa.string())))).cast(schema)
-            new = pa.Table.from_pylist([r for r in delta.values() if r is not _DELETED],
-                                       schema=schema)
-            out[table] = pa.concat_tables([kept, new])
-        return out
+        return dict(self.final_view())
+
+    def final_view(self) -> Mapping[str, pa.Table]:
+        """:meth:`final_state`, each table built when first read (a grader reads few of
+        them); read it once the run is over."""
+        return _FinalView(self)
+
+    def _final_table(self, table: str) -> pa.Table:
+        schema = snapshot_schema(table)
+        base = self._base.tables.get(table)
+        if table not in self._delta:
+            return base if base is not None else schema.empty_table()
+        # The snapshot's untouched rows stay Arrow; only this run's rows are built.
+        delta = self._delta[table]
+        kept = schema.empty_table() if base is None else base.filter(pc.invert(pc.is_in(
+            base["record_id"], value_set=pa.array(sorted(delta), pa.string())))).cast(schema)
+        new = pa.Table.from_pylist([r for r in delta.values() if r is not _DELETED],
+                                   schema=schema)
+        return pa.concat_tables([kept, new])
 
     # -- checks -------------------------------------------------------------------------
 
@@ -209,3 +287,33 @@ class Workspace:
     def as_of(self) -> dt.datetime:
         """The snapshot instant, when every write of this run happens."""
         return dt.datetime.fromtimestamp(self.as_of_us / 1_000_000, dt.UTC)
+
+
+def _differs(row: Mapping[str, Any], before: Mapping[str, Any], columns: list[str]) -> bool:
+    return any(row[c] != before[c] for c in columns)
+
+
+class _FinalView(Mapping[str, pa.Table]):
+    """A workspace's final state, table by table on demand."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
+        self._names = sorted(set(workspace._base.tables) | set(workspace._delta))
+        self._known = set(self._names)
+        self._built: dict[str, pa.Table] = {}
+
+    def __getitem__(self, table: str) -> pa.Table:
+        if table not in self._built:
+            if table not in self._known:
+                raise KeyError(table)
+            self._built[table] = self._workspace._final_table(table)
+        return self._built[table]
+
+    def __contains__(self, table: object) -> bool:
+        return table in self._known
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)

@@ -7,6 +7,7 @@ import pyarrow as pa
 import pytest
 
 from scenarios.grading import Fact, Oracle, Scope, WrongValue, grade
+from scenarios.predicates import TableChanges
 from sim.snapshot import snapshot_schema
 from sim.tools import Toolbox
 from sim.workspace import Workspace
@@ -78,7 +79,11 @@ def run(oracle: Oracle, calls: list[tuple[str, dict]], reply: str = ""):
         box.call(name, args)
     initial = {k: pl.from_arrow(v) for k, v in SNAPSHOT.items()}
     final = {k: pl.from_arrow(v) for k, v in ws.final_state().items()}
-    return grade(oracle, initial, final, reply, box.log)
+    plain = grade(oracle, initial, final, reply, box.log)
+    # The workspace's own account of what changed must give the very same grade.
+    changes = {t: TableChanges(*ids) for t, ids in ws.diff().items()}
+    assert grade(oracle, initial, final, reply, box.log, changes=changes) == plain
+    return plain
 
 
 def _move(start: str, record: str = "ev_dentist", minutes: int = 30):

@@ -17,6 +17,7 @@ from scenarios.predicates import (
     SCHEMA,
     VERSION,
     PredicateError,
+    TableChanges,
     evaluate,
     load_state,
     normalise,
@@ -144,6 +145,43 @@ def test_each_node_passes_and_fails_on_a_near_miss(node: dict, state: str, passe
     assert judge(node, state) is passed
 
 
+def brute_changes(final: dict, initial: dict) -> dict[str, TableChanges]:
+    """What differs between two states, row by row (content: all but ``version``)."""
+    out = {}
+    for name in initial.keys() | final.keys():
+        def content(state, name=name):
+            frame = state.get(name, pl.DataFrame())
+            return {r["record_id"]: {k: v for k, v in r.items() if k != "version"}
+                    for r in frame.rows(named=True)}
+        old, new = content(initial), content(final)
+        known = TableChanges(frozenset(new.keys() - old.keys()),
+                             frozenset(r for r in new.keys() & old.keys() if new[r] != old[r]),
+                             frozenset(old.keys() - new.keys()))
+        if known != TableChanges():
+            out[name] = known
+    return out
+
+
+@pytest.mark.parametrize("state", sorted(STATES))
+@pytest.mark.parametrize("node", [
+    SLOT, RECIPIENT, ONE_NEW, UNTOUCHED, NO_NEW_PAYMENT, FREE_IGNORING_CANCELLED, MENTIONED,
+    {"op": "exists", "table": "calendar_events", "changed": True,
+     "where": [where("title", "contains_normalised", "moved")]},
+    {"op": "unchanged", "table": "calendar_events", "ids": ["ce_b", "ce_zz"]},
+    {"op": "not", "of": {"op": "count", "table": "work_emails", "created": True, "cmp": ">",
+                         "n": 0}}])
+def test_knowing_the_changes_gives_the_same_verdict(node: dict, state: str):
+    final, changes = STATES[state], brute_changes(STATES[state], INITIAL)
+
+    def outcome(**kwargs):
+        try:
+            return evaluate(doc(node), final, INITIAL, **kwargs)
+        except PredicateError as exc:
+            return f"error: {exc}"
+
+    assert outcome(changes=changes) == outcome()
+
+
 @pytest.mark.parametrize(("condition", "passed"), [
     (where("amount_minor", "between", [100_000, 120_000]), True),
     (where("amount_minor", "between", [120_001, 200_000]), False),
@@ -159,6 +197,15 @@ def test_each_node_passes_and_fails_on_a_near_miss(node: dict, state: str, passe
 ])
 def test_conditions_read_values_as_the_column_type(condition: dict, passed: bool):
     assert judge({"op": "exists", "table": "payments", "where": [condition]}) is passed
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(st.characters(max_codepoint=0x17F), max_size=24))
+def test_normalise_takes_a_shortcut_for_ascii_only_where_it_is_exact(text: str):
+    import unicodedata
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text)
+                   if not unicodedata.combining(c))
+    assert normalise(text) == " ".join(bare.casefold().split())
 
 
 def test_contains_normalised_ignores_case_accents_and_whitespace():

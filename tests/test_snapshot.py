@@ -11,7 +11,7 @@ from personas.library import load_personas
 from scenarios.build import live
 from scenarios.library import load_storylines
 from sim.services import TABLES
-from sim.snapshot import snapshot, snapshot_schema
+from sim.snapshot import Snapshots, as_of, snapshot, snapshot_schema
 
 DAYS = 30
 
@@ -69,3 +69,32 @@ def test_snapshot_columns_are_the_services_own():
         names = snapshot_schema(name).names
         assert names[:3] == ["record_id", "version", "valid_from"]
         assert names[3:] == [f.name for f in spec.columns]
+
+
+def test_one_snapshots_object_gives_every_instant_its_own_versions(history):
+    tables, _ = history
+    frozen = Snapshots(tables)
+    # Instants on the very edges of validity: a version starts, or ends, exactly there.
+    edges = sorted({_us(v) for t in tables.values() for c in ("valid_from", "valid_to")
+                    for v in t[c].to_pylist()[:40] if v is not None})
+    for at in [*edges[:: max(1, len(edges) // 12)], edges[-1] + 1]:
+        snap = frozen.at(at)
+        for name, table in tables.items():
+            got = {r["record_id"]: r for r in snap[name].to_pylist()}
+            assert got == _brute_force(table, at), (name, at)
+            assert snap[name].schema.equals(snapshot_schema(name))
+
+
+def test_histories_in_other_time_units_are_compared_by_arrow(history):
+    tables, clock = history
+    def in_ms(table: pa.Table) -> pa.Table:
+        for column in ("valid_from", "valid_to"):
+            table = table.set_column(table.schema.get_field_index(column), column,
+                                     table[column].cast(pa.timestamp("ms", tz="UTC")))
+        return table
+
+    coarse = {name: in_ms(t) for name, t in tables.items()}
+    at = _us(clock.epoch + dt.timedelta(days=DAYS // 3))
+    for name, snap in Snapshots(coarse).at(at).items():
+        assert snap.equals(as_of(coarse[name], at).select(snap.column_names)
+                           .cast(snapshot_schema(name))), name

@@ -63,6 +63,29 @@ def test_bad_writes_are_refused(workspace):
     assert workspace.changed() == {}
 
 
+def _diff(before: pa.Table, after: pa.Table) -> tuple[frozenset, frozenset, frozenset]:
+    """Created, changed (content, not version or valid_from) and deleted, row by row."""
+    def content(table):
+        return {r["record_id"]: {k: v for k, v in r.items() if k not in ("version", "valid_from")}
+                for r in table.to_pylist()}
+    old, new = content(before), content(after)
+    return (frozenset(new.keys() - old.keys()),
+            frozenset(rid for rid in new.keys() & old.keys() if new[rid] != old[rid]),
+            frozenset(old.keys() - new.keys()))
+
+
+def test_a_final_view_builds_tables_on_demand_as_final_state_does(workspace):
+    workspace.insert("todos", {"title": "call Ann"})
+    workspace.update("notes", "nt_2", {"title": "renamed"})
+    view = workspace.final_view()
+    assert list(view) == ["notes", "todos"]
+    assert "todos" in view
+    assert "faxes" not in view
+    final = workspace.final_state()
+    assert all(view[t].equals(final[t]) for t in final)
+    assert workspace.snapshot_rows("notes", [2, 0]) == [_notes(3).to_pylist()[i] for i in (2, 0)]
+
+
 class WorkspaceMatchesAModel(RuleBasedStateMachine):
     """Any sequence of writes leaves the workspace equal to a plain dict model."""
 
@@ -90,6 +113,12 @@ class WorkspaceMatchesAModel(RuleBasedStateMachine):
             self.ws.delete("notes", rid)
             del self.model[rid]
 
+    @rule(data=st.data())
+    def rewrite_unchanged(self, data):  # a new version whose content is the same
+        if self.model:
+            rid = data.draw(st.sampled_from(sorted(self.model)))
+            self.ws.update("notes", rid, {"title": self.model[rid]})
+
     @rule(rid=st.text(max_size=6))
     def bad_update(self, rid):
         if rid not in self.model:
@@ -102,6 +131,17 @@ class WorkspaceMatchesAModel(RuleBasedStateMachine):
         final = self.ws.final_state()["notes"]
         assert dict(zip(final["record_id"].to_pylist(), final["title"].to_pylist(),
                         strict=True)) == self.model
+
+    @invariant()
+    def diff_is_what_the_final_state_shows(self):
+        assert self.ws.diff().get("notes", (frozenset(),) * 3) == _diff(
+            _notes(4), self.ws.final_state()["notes"])
+
+    @invariant()
+    def rows_where_is_a_filter_of_rows(self):
+        for title in [*self.model.values(), "note 1", "absent"]:
+            assert self.ws.rows_where("notes", "title", title) == [
+                r for r in self.ws.rows("notes") if r["title"] == title]
 
 
 TestWorkspaceMatchesAModel = WorkspaceMatchesAModel.TestCase

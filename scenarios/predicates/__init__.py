@@ -59,11 +59,11 @@ import polars as pl
 from .document import MAX_DEPTH, SCHEMA, VERSION, validate
 from .errors import PredicateError, Verdict
 from .nodes import Context, evaluate_node
-from .state import as_state, load_state
+from .state import Changes, TableChanges, as_state, load_state
 from .where import normalise
 
-__all__ = ["MAX_DEPTH", "SCHEMA", "VERSION", "PredicateError", "Verdict", "evaluate",
-           "load_state", "normalise", "validate"]
+__all__ = ["MAX_DEPTH", "SCHEMA", "VERSION", "Changes", "PredicateError", "TableChanges",
+           "Verdict", "evaluate", "load_state", "normalise", "validate"]
 
 StateLike = Mapping[str, pl.DataFrame] | str | os.PathLike[str]
 
@@ -76,10 +76,12 @@ def _validate_text(text: str) -> None:
 
 
 def evaluate(document: Mapping[str, Any], final: StateLike,
-             initial: StateLike | None = None) -> Verdict:
+             initial: StateLike | None = None, *, changes: Changes | None = None) -> Verdict:
     """Judge ``final`` (tables by name, or a state directory) against ``document``.
 
-    ``initial`` is needed only by ``created``, ``changed`` and ``unchanged``.
+    ``initial`` is needed only by ``created``, ``changed`` and ``unchanged``. ``changes``
+    (optional) says which records differ between the two states, for a caller that knows
+    it; the verdict is the same, found without comparing whole tables. It must be right.
     """
     try:
         text = json.dumps(document, sort_keys=True)
@@ -87,6 +89,6 @@ def evaluate(document: Mapping[str, Any], final: StateLike,
         validate(document)  # not JSON: let the validator say why
     else:
         _validate_text(text)
-    ctx = Context(as_state(final), None if initial is None else as_state(initial))
+    ctx = Context(as_state(final), None if initial is None else as_state(initial), changes)
     verdict, _ = evaluate_node(document["predicate"], "predicate", ctx, {})
     return verdict

@@ -19,7 +19,7 @@ import polars as pl
 from .document import parse_instant
 from .errors import PredicateError, Verdict, child
 from .overlap import SHOWN, overlaps
-from .state import State, contents, new_or_changed, table
+from .state import Changes, State, contents, new_or_changed, record_ids, rows_with_ids, table
 from .where import describe as describe_where
 from .where import matches
 
@@ -33,11 +33,14 @@ _CMP: dict[str, Callable[[int, int], bool]] = {
 
 @dataclass
 class Context:
-    """The states under evaluation, plus per-evaluation caches of record contents."""
+    """The states under evaluation (and, when the caller knows them, the changes from one
+    to the other), plus per-evaluation caches of record contents and ids."""
 
     final: State
     initial: State | None
+    changes: Changes | None = None
     _contents: dict[tuple[str, str], dict[str, dict[str, Any]]] = field(default_factory=dict)
+    _ids: dict[tuple[str, str], set[str]] = field(default_factory=dict)
 
     def contents(self, which: str, name: str, path: str) -> dict[str, dict[str, Any]]:
         key = (which, name)
@@ -45,6 +48,13 @@ class Context:
             frame = table(self.state(which, path), name, child(path, "table"), which)
             self._contents[key] = contents(frame, name, path)
         return self._contents[key]
+
+    def ids(self, which: str, name: str, path: str) -> set[str]:
+        key = (which, name)
+        if key not in self._ids:
+            frame = table(self.state(which, path), name, child(path, "table"), which)
+            self._ids[key] = set(record_ids(frame, name, path))
+        return self._ids[key]
 
     def state(self, which: str, path: str) -> State:
         if which == "final":
@@ -127,13 +137,34 @@ def _rows(node: Node, path: str, ctx: Context, bindings: Bindings) -> pl.DataFra
     frame = table(ctx.final, name, child(path, "table"), "final")
     if node.get("created") or node.get("changed"):
         before = table(ctx.state("initial", path), name, child(path, "table"), "initial")
-        frame = new_or_changed(frame, before, created=bool(node.get("created")))
+        if ctx.changes is None:
+            frame = new_or_changed(frame, before, created=bool(node.get("created")))
+        else:
+            known = ctx.changes.get(name)
+            ids = frozenset() if known is None else (
+                known.created if node.get("created") else known.changed)
+            frame = rows_with_ids(frame, ids)
     where = node.get("where", [])
-    return frame.filter(matches(frame, where, child(path, "where"), bindings, name))
+    return _keep(frame, matches(frame, where, child(path, "where"), bindings, name))
+
+
+def _keep(frame: pl.DataFrame, mask: pl.Series) -> pl.DataFrame:
+    """``frame.filter(mask)``, without a query when it would keep every row."""
+    keeps_all = frame.height == 0 or (mask.null_count() == 0 and mask.all())
+    return frame if keeps_all else frame.filter(mask)
 
 
 def _unchanged(node: Node, path: str, ctx: Context) -> Verdict:
     name = node["table"]
+    if ctx.changes is not None and _untouched(node, ctx.changes, name):
+        # None of the records was changed or deleted: each holds if it is a real record.
+        before = ctx.ids("initial", name, path)
+        ctx.ids("final", name, path)  # refused as contents() would refuse it
+        for i, rid in enumerate(node["ids"]):
+            if rid not in before:
+                raise PredicateError(child(child(path, "ids"), i),
+                                     f"{name} {rid} is not in the initial state")
+        return Verdict(True)
     before = ctx.contents("initial", name, path)
     after = ctx.contents("final", name, path)
     reasons = []
@@ -150,13 +181,18 @@ def _unchanged(node: Node, path: str, ctx: Context) -> Verdict:
     return Verdict(not reasons, reasons)
 
 
+def _untouched(node: Node, changes: Changes, name: str) -> bool:
+    known = changes.get(name)
+    return known is None or not (known.changed | known.deleted) & set(node["ids"])
+
+
 def _no_overlap(node: Node, path: str, ctx: Context, bindings: Bindings) -> Verdict:
     name = node["table"]
     frame = table(ctx.final, name, child(path, "table"), "final")
-    frame = frame.filter(matches(frame, node.get("where", []), child(path, "where"), bindings,
+    frame = _keep(frame, matches(frame, node.get("where", []), child(path, "where"), bindings,
                                  name))
     if "exclude_where" in node:
-        frame = frame.filter(~matches(frame, node["exclude_where"], child(path, "exclude_where"),
+        frame = _keep(frame, ~matches(frame, node["exclude_where"], child(path, "exclude_where"),
                                       bindings, name))
     window = node["window"]
     span = (parse_instant(window["from"], path), parse_instant(window["to"], path))

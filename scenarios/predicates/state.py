@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,23 @@ from .errors import PredicateError
 BOOKKEEPING = frozenset({"version", "valid_from", "valid_to", "snapshot_id"})
 
 State = Mapping[str, pl.DataFrame]
+
+
+@dataclass(frozen=True)
+class TableChanges:
+    """How one table of a final state differs from the initial state, for a caller that
+    already knows (a copy-on-write workspace does): record ids new in the final state,
+    present in both with different content (every column but the bookkeeping ones), and
+    gone from it. With it, ``created``/``changed`` nodes and ``unchanged`` need no joins
+    over whole tables, and give the same verdicts."""
+
+    created: frozenset[str] = frozenset()
+    changed: frozenset[str] = frozenset()
+    deleted: frozenset[str] = frozenset()
+
+
+# Per table; a table not listed holds the same records with the same content in both states.
+Changes = Mapping[str, TableChanges]
 
 
 def load_state(directory: str | os.PathLike[str]) -> dict[str, pl.DataFrame]:
@@ -85,6 +103,33 @@ def contents(frame: pl.DataFrame, name: str, path: str) -> dict[str, dict[str, A
                                        "state holds one version per record")
         out[rid] = row
     return out
+
+
+def record_ids(frame: pl.DataFrame, name: str, path: str) -> list[str]:
+    """The record ids of ``frame`` in row order, refused exactly as :func:`contents` refuses
+    them (no record_id column, several rows for one record), without reading the rows."""
+    if frame.height == 0:
+        return []
+    if "record_id" not in frame.columns:
+        raise PredicateError(path, f"table {name} has no record_id column")
+    ids = frame["record_id"].to_list()
+    if len(set(ids)) != len(ids):
+        known: set[str] = set()
+        for rid in ids:
+            if rid in known:
+                raise PredicateError(path, f"table {name} has several rows for record {rid}; "
+                                           "a state holds one version per record")
+            known.add(rid)
+    return ids
+
+
+def rows_with_ids(frame: pl.DataFrame, ids: frozenset[str]) -> pl.DataFrame:
+    """The rows of ``frame`` whose record id is in ``ids``, in the frame's order (a gather:
+    a filter would cost a query plan, and ``ids`` is a run's handful of records)."""
+    if not ids or frame.height == 0:
+        return frame.clear()
+    positions = [i for i, rid in enumerate(frame["record_id"].to_list()) if rid in ids]
+    return frame.gather(positions) if positions else frame.clear()
 
 
 def new_or_changed(final: pl.DataFrame, initial: pl.DataFrame, *, created: bool) -> pl.DataFrame:

@@ -41,6 +41,8 @@ Bindings = Mapping[str, pl.DataFrame]
 
 def normalise(text: str) -> str:
     """Case-, accent- and whitespace-insensitive form: NFKD, no combining marks, casefold."""
+    if text.isascii():  # NFKD leaves ASCII as it is and it has no combining marks
+        return " ".join(text.casefold().split())
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(bare.casefold().split())
@@ -67,10 +69,12 @@ def matches(frame: pl.DataFrame, where: Sequence[Condition], path: str, bindings
         _operand_values(condition, kinds[condition["field"]], child(path, i), None)
     choices = _bound_choices(where, path, bindings)
     texts = sorted({c["field"] for c in where if c["op"] == "contains_normalised"})
-    frame = frame.with_columns(
-        pl.Series(_NORM + f, [None if v is None else normalise(v)
-                              for v in frame[f].cast(pl.String).to_list()], dtype=pl.String)
-        for f in texts)
+    if texts and frame.height:  # each query costs far more than these small tables
+        frame = frame.with_columns(
+            pl.Series(_NORM + f, [None if v is None else normalise(v)
+                                  for v in frame[f].cast(pl.String).to_list()],
+                      dtype=pl.String)
+            for f in texts)
     names = list(choices)
     alternatives = []
     for combo in itertools.product(*(choices[n] for n in names)):
@@ -80,6 +84,8 @@ def matches(frame: pl.DataFrame, where: Sequence[Condition], path: str, bindings
         alternatives.append(pl.all_horizontal(terms))
     if not alternatives:  # a variable bound no rows: nothing can match it
         return pl.Series("match", [False] * frame.height, dtype=pl.Boolean)
+    if not frame.height:  # the conditions were still built above: their errors still show
+        return pl.Series("match", [], dtype=pl.Boolean)
     return frame.select(pl.any_horizontal(alternatives).fill_null(False)).to_series()
 
 

@@ -25,6 +25,7 @@ Every call and its result are logged on the :class:`Toolbox`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,11 +49,15 @@ class Toolbox:
     user: Mapping[str, str] = field(default_factory=dict)  # name, email, work_email, handle
     tools: dict[str, Tool] = field(init=False)
     log: list[dict] = field(default_factory=list)
+    _validators: dict = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        tools = [t for s in sorted(self.services)
-                 for t in reading_tools(s) + writing_tools(s, self.user)] + user_tools()
-        self.tools = {t.name: t for t in tools}
+        services = sorted(self.services)
+        try:
+            kit = _kit(tuple(services), tuple(sorted(self.user.items())))
+        except TypeError:  # an unhashable user: build this box's own tools
+            kit = _build_kit(services, self.user)
+        self.tools, self._validators = dict(kit.tools), kit.validators
 
     def specs(self) -> list[dict]:
         return [t.spec() for t in self.tools.values()]
@@ -65,8 +70,7 @@ class Toolbox:
                 raise ToolError("unknown_tool", f"there is no tool {name!r}")
             if not isinstance(args, dict):
                 raise ToolError("bad_arguments", "arguments must be a JSON object")
-            error = next(jsonschema.Draft202012Validator(tool.parameters).iter_errors(args),
-                         None)
+            error = next(self._validator(tool).iter_errors(args), None)
             if error is not None:
                 where = "/".join(str(p) for p in error.absolute_path) or "arguments"
                 raise ToolError("bad_arguments", f"{where}: {error.message}")
@@ -76,4 +80,30 @@ class Toolbox:
         self.log.append({"tool": name, "args": args, "result": result})
         return result
 
+    def _validator(self, tool: Tool) -> jsonschema.Draft202012Validator:
+        """The tool's argument validator, built once per tool (schemas never change)."""
+        if self._validators.get(tool.name, (None,))[0] is not tool:
+            self._validators[tool.name] = (tool, jsonschema.Draft202012Validator(
+                tool.parameters))
+        return self._validators[tool.name][1]
 
+
+@dataclass(frozen=True)
+class _Kit:
+    """The tools of some services for one user, and their validators as they are built:
+    every replay of every task builds a toolbox, and building tools and validators costs
+    more than most calls."""
+
+    tools: dict[str, Tool]
+    validators: dict[str, tuple[Tool, jsonschema.Draft202012Validator]]
+
+
+def _build_kit(services: Iterable[str], user: Mapping[str, str]) -> _Kit:
+    tools = [t for s in sorted(services)
+             for t in reading_tools(s) + writing_tools(s, user)] + user_tools()
+    return _Kit({t.name: t for t in tools}, {})
+
+
+@functools.lru_cache(maxsize=32)
+def _kit(services: tuple[str, ...], user: tuple[tuple[str, str], ...]) -> _Kit:
+    return _build_kit(services, dict(user))

@@ -111,7 +111,7 @@ def shopping_tools() -> list:
 def price_tracker_tools() -> list:
     def create(ws, a, _):
         product = _existing(ws, "shop_products", a["product_id"])
-        for watch in ws.rows("price_watches"):
+        for watch in ws.rows_where("price_watches", "product_id", product["record_id"]):
             if watch["product_id"] == product["record_id"]:
                 raise ToolError("conflict", f"already watched by {watch['record_id']}; "
                                 "change its target with price_tracker_update")

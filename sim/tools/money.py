@@ -66,7 +66,7 @@ def running_balance(ws: Workspace, account: Mapping) -> int:
     """The balance after the account's latest transaction (ties: the later row), or the
     account's own balance when it has none."""
     last = None
-    for row in ws.rows("bank_transactions"):
+    for row in ws.rows_where("bank_transactions", "account_id", account["record_id"]):
         if row["account_id"] == account["record_id"] and row["posted_at"] is not None and (
                 last is None or row["posted_at"] >= last["posted_at"]):
             last = row
@@ -136,7 +136,7 @@ def refund(ws: Workspace, related_id: str) -> list[dict]:
     each account charged, as the ledger writes refunds."""
     owed: dict[str, int] = {}
     merchant: dict[str, str | None] = {}
-    for row in ws.rows("bank_transactions"):
+    for row in ws.rows_where("bank_transactions", "related_id", related_id):
         if row["related_id"] == related_id and row["amount_minor"] is not None:
             owed[row["account_id"]] = owed.get(row["account_id"], 0) - row["amount_minor"]
             if row["amount_minor"] < 0:

@@ -166,7 +166,7 @@ def _hits(ws: Workspace, table: str, base: pa.Table, at_column: str,
                     verdicts[i] = v
             hit = np.array(verdicts, bool)
             rows, text = rows[hit], text.filter(pa.array(hit))
-    return base.take(rows).to_pylist()
+    return ws.snapshot_rows(table, rows.tolist())  # rows another search found are reused
 
 
 def _token_in(text: str, word: str) -> bool | None:

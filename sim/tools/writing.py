@@ -244,7 +244,7 @@ def _sms() -> list:
         number = "".join(ch for ch in a["to"] if ch.isdigit() or ch == "+")
         if len(number.strip("+")) < 5:
             raise ToolError("bad_arguments", f"to: not a phone number: {a['to']!r}")
-        earlier = [r for r in ws.rows("sms_messages") if r["phone_number"] == a["to"]]
+        earlier = ws.rows_where("sms_messages", "phone_number", a["to"])
         return _done("sms_messages", ws.insert("sms_messages", {
             "conversation_id": earlier[0]["conversation_id"] if earlier
             else "cv_" + number.strip("+"),
