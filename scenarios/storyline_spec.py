@@ -14,7 +14,10 @@ list of steps from a fixed vocabulary as one SimPy process:
 - ``end``: stop here (the branch not taken is skipped by jumping past it).
 
 Field values are expressions of :mod:`scenarios.expressions`; text fields may embed them
-in braces (``"Refund for order {order.order_number}"``). Every step has a description.
+in braces (``"Refund for order {order.order_number}"``). A text field may also be a list of
+such templates: each instance then words the record with one of them (fixed per instance and
+step), as people and apps word the same kind of message several ways, so a storyline's records
+do not all open the same recognisable way. Every step has a description.
 """
 
 from __future__ import annotations
@@ -39,8 +42,9 @@ def _expressions(step) -> list:
     out: list = []
     for name in ("fields",):
         out += list(getattr(step, name, {}).values())
-    for template in getattr(step, "text", {}).values():
-        out += TEMPLATE_HOLES.findall(template)
+    for value in getattr(step, "text", {}).values():
+        for template in phrasings(value):
+            out += TEMPLATE_HOLES.findall(template)
     for name in ("when", "until", "at"):
         if getattr(step, name, None) is not None:
             out.append(getattr(step, name))
@@ -62,10 +66,23 @@ def check_expression(value: str | int | float | bool) -> str | int | float | boo
     return value
 
 
-def check_template(value: str) -> str:
-    for inner in TEMPLATE_HOLES.findall(value):
-        check_expression(inner)
+def phrasings(value: str | list[str]) -> list[str]:
+    """The templates a text field may be worded with (one, or a list of alternatives)."""
+    return [value] if isinstance(value, str) else list(value)
+
+
+def check_template(value: str | list[str]) -> str | list[str]:
+    templates = phrasings(value)
+    if not templates:
+        raise ValueError("a list of phrasings needs at least one template")
+    for template in templates:
+        for inner in TEMPLATE_HOLES.findall(template):
+            check_expression(inner)
     return value
+
+
+# A text field: one "{expr}" template, or alternatives of which each instance uses one.
+Text = str | list[str]
 
 
 Expr = Annotated[str | int | float | bool, Field(description="an expression")]
@@ -149,7 +166,7 @@ class EmitStep(Strict):
     table: str
     kind: str
     fields: dict[str, Expr] = Field(default_factory=dict)
-    text: dict[str, str] = Field(default_factory=dict)  # string columns as "{expr}" templates
+    text: dict[str, Text] = Field(default_factory=dict)  # string columns as "{expr}" templates
     actor: str = "user"  # "user", or an expression naming who acted
     device: Literal["laptop", "phone", "web"] | None = None
     bind: str | None = None  # name the record for later steps
@@ -189,7 +206,7 @@ class UpdateStep(Strict):
     record: str  # a name bound by an earlier emit
     kind: str
     fields: dict[str, Expr] = Field(default_factory=dict)
-    text: dict[str, str] = Field(default_factory=dict)
+    text: dict[str, Text] = Field(default_factory=dict)
     actor: str = "user"
     conflict: ConflictSpec | None = None
 
