@@ -31,6 +31,7 @@ from scenarios.storyline_spec import (
     EmitStep,
     EndStep,
     MilestoneStep,
+    PhrasingSpec,
     PropagateStep,
     StorylineSpec,
     UpdateStep,
@@ -262,8 +263,43 @@ class Storylines:
         for name, expr in fields.items():
             out[name] = self._to_column(self.evaluate(inst, expr), types[name])
         for name, value in text.items():
-            out[name] = self.render(inst, self._phrasing(inst, step_id, name, value))
+            if isinstance(value, PhrasingSpec):
+                out[name] = self._phrase(inst, step_id, name, value)
+            else:
+                out[name] = self.render(inst, self._phrasing(inst, step_id, name, value))
         return out
+
+    def _phrase(self, inst: Instance, step_id: str, column: str, spec: PhrasingSpec) -> str:
+        """``column`` worded as routine life words ``spec.intent``, from this instance's facts.
+
+        Drawn like routine text (a uniform template, then a uniform variant of it), among
+        the phrasings whose slots the storyline fills, so the record falls into the same
+        phrasing families as routine mail of its kind and in the same proportions.
+        """
+        where = f"storyline {inst.spec.id}:steps.{step_id}.text.{column}"
+        grammar = self.life.grammar
+        try:
+            intent = grammar.intent(spec.intent)
+        except KeyError as exc:
+            raise StorylineRunError(where, str(exc.args[0])) from None
+        pool = getattr(intent, spec.pool)
+        if pool is None:
+            raise StorylineRunError(where, f"text intent {spec.intent!r} has no {spec.pool}")
+        given = np.array([s in spec.slots for s in intent.slots] + [True])  # last: no slot
+        usable = given[np.where(pool.slots < 0, len(intent.slots), pool.slots)].all(axis=1)
+        templates = np.unique(pool.template_of[usable])
+        if not len(templates):
+            raise StorylineRunError(where, f"no phrasing of {spec.intent!r} uses only the "
+                                           f"slots {', '.join(sorted(spec.slots))}")
+        seq = self.world.rng.child(inst.instance_id).sequence(f"phrasing/{step_id}/{column}")
+        rng = np.random.Generator(np.random.PCG64(seq))
+        template = templates[rng.integers(len(templates))]
+        variants = np.flatnonzero(usable & (pool.template_of == template))
+        slots = {k: np.array([self.render(inst, t)], dtype=object)
+                 for k, t in spec.slots.items()}
+        text = grammar.sentences(spec.intent, rng, slots, 1, pool=spec.pool,
+                                 variants=variants[rng.integers(len(variants))][None])
+        return str(text[0].as_py())
 
     def _phrasing(self, inst: Instance, step_id: str, column: str, value: str | list[str]) -> str:
         """The template this instance words ``column`` of ``step_id`` with.

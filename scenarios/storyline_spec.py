@@ -17,7 +17,11 @@ Field values are expressions of :mod:`scenarios.expressions`; text fields may em
 in braces (``"Refund for order {order.order_number}"``). A text field may also be a list of
 such templates: each instance then words the record with one of them (fixed per instance and
 step), as people and apps word the same kind of message several ways, so a storyline's records
-do not all open the same recognisable way. Every step has a description.
+do not all open the same recognisable way. Or it may name a routine text intent
+(``{ intent = "order_confirmation", slots = { order_number = "{order.order_number}" } }``):
+the record is then worded with one of the phrasings routine life uses for that kind of
+message (``personas/text/templates``), its slots filled from the storyline's facts, so a
+storyline's mail reads like the other mail of its kind. Every step has a description.
 """
 
 from __future__ import annotations
@@ -66,12 +70,35 @@ def check_expression(value: str | int | float | bool) -> str | int | float | boo
     return value
 
 
-def phrasings(value: str | list[str]) -> list[str]:
-    """The templates a text field may be worded with (one, or a list of alternatives)."""
+class PhrasingSpec(Strict):
+    """Word a text field as routine life words this kind of message: a text intent's pool.
+
+    Only phrasings whose slots are all given here are used, so a phrasing never needs a
+    fact the storyline does not have.
+    """
+
+    intent: str
+    pool: Literal["subjects", "sentences"] = "subjects"
+    slots: dict[str, str] = Field(default_factory=dict)  # slot name -> "{expr}" template
+
+    @field_validator("slots")
+    @classmethod
+    def _slots(cls, value: dict[str, str]) -> dict[str, str]:
+        for template in value.values():
+            check_template(template)
+        return value
+
+
+def phrasings(value: str | list[str] | PhrasingSpec) -> list[str]:
+    """The templates a text field may be worded with (for an intent: its slot templates)."""
+    if isinstance(value, PhrasingSpec):
+        return list(value.slots.values())
     return [value] if isinstance(value, str) else list(value)
 
 
-def check_template(value: str | list[str]) -> str | list[str]:
+def check_template(value: str | list[str] | PhrasingSpec) -> str | list[str] | PhrasingSpec:
+    if isinstance(value, PhrasingSpec):
+        return value
     templates = phrasings(value)
     if not templates:
         raise ValueError("a list of phrasings needs at least one template")
@@ -81,8 +108,9 @@ def check_template(value: str | list[str]) -> str | list[str]:
     return value
 
 
-# A text field: one "{expr}" template, or alternatives of which each instance uses one.
-Text = str | list[str]
+# A text field: one "{expr}" template, alternatives of which each instance uses one, or a
+# routine text intent to word it with.
+Text = str | list[str] | PhrasingSpec
 
 
 Expr = Annotated[str | int | float | bool, Field(description="an expression")]
