@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from personas.life import Life
+from scenarios import phrasing
 from scenarios.distractors import Lookalikes
 from scenarios.expressions import Context, ExpressionError, parse
 from scenarios.picks import NoCandidateError, Picker
@@ -269,50 +270,17 @@ class Storylines:
                 out[name] = self.render(inst, self._phrasing(inst, step_id, name, value))
         return out
 
-    def _phrase(self, inst: Instance, step_id: str, column: str, spec: PhrasingSpec) -> str:
-        """``column`` worded as routine life words ``spec.intent``, from this instance's facts.
-
-        Drawn like routine text (a uniform template, then a uniform variant of it), among
-        the phrasings whose slots the storyline fills, so the record falls into the same
-        phrasing families as routine mail of its kind and in the same proportions.
-        """
-        where = f"storyline {inst.spec.id}:steps.{step_id}.text.{column}"
-        grammar = self.life.grammar
-        try:
-            intent = grammar.intent(spec.intent)
-        except KeyError as exc:
-            raise StorylineRunError(where, str(exc.args[0])) from None
-        pool = getattr(intent, spec.pool)
-        if pool is None:
-            raise StorylineRunError(where, f"text intent {spec.intent!r} has no {spec.pool}")
-        given = np.array([s in spec.slots for s in intent.slots] + [True])  # last: no slot
-        usable = given[np.where(pool.slots < 0, len(intent.slots), pool.slots)].all(axis=1)
-        templates = np.unique(pool.template_of[usable])
-        if not len(templates):
-            raise StorylineRunError(where, f"no phrasing of {spec.intent!r} uses only the "
-                                           f"slots {', '.join(sorted(spec.slots))}")
-        seq = self.world.rng.child(inst.instance_id).sequence(f"phrasing/{step_id}/{column}")
-        rng = np.random.Generator(np.random.PCG64(seq))
-        template = templates[rng.integers(len(templates))]
-        variants = np.flatnonzero(usable & (pool.template_of == template))
-        slots = {k: np.array([self.render(inst, t)], dtype=object)
-                 for k, t in spec.slots.items()}
-        text = grammar.sentences(spec.intent, rng, slots, 1, pool=spec.pool,
-                                 variants=variants[rng.integers(len(variants))][None])
-        return str(text[0].as_py())
-
     def _phrasing(self, inst: Instance, step_id: str, column: str, value: str | list[str]) -> str:
-        """The template this instance words ``column`` of ``step_id`` with.
+        return phrasing.choose(self.world.rng.child(inst.instance_id), step_id, column,
+                               phrasings(value))
 
-        Drawn from the instance's own seed, not its step stream, so adding alternatives
-        moves no other draw; and a look-alike (which keeps the instance id) words itself
-        the same way as the record it imitates.
-        """
-        templates = phrasings(value)
-        if len(templates) == 1:
-            return templates[0]
-        seq = self.world.rng.child(inst.instance_id).sequence(f"phrasing/{step_id}/{column}")
-        return templates[int(seq.generate_state(1, np.uint64)[0] % len(templates))]
+    def _phrase(self, inst: Instance, step_id: str, column: str, spec: PhrasingSpec) -> str:
+        try:
+            return phrasing.phrase(self.life.grammar, self.world.rng.child(inst.instance_id),
+                                   step_id, column, spec, lambda t: self.render(inst, t))
+        except ValueError as exc:
+            raise StorylineRunError(
+                f"storyline {inst.spec.id}:steps.{step_id}.text.{column}", str(exc)) from None
 
     def _to_column(self, value: Any, type_: pa.DataType) -> Any:
         if pa.types.is_timestamp(type_):
