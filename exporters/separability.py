@@ -83,25 +83,29 @@ def _halves(table: pl.DataFrame) -> np.ndarray:
     return rank.astype(np.int64) % 2
 
 
-def _family_score(text: pl.Series, is_signal: np.ndarray, half: np.ndarray) -> np.ndarray:
-    """The share of signal among records whose text opens the same way, cross-fitted.
-
-    A text's family is its first three *common* words (found in at least ``_COMMON`` texts
-    of the table), so names, numbers and product titles fall away and what is left stands
-    in for the template it came from. Each record is scored with the shares of the *other*
-    half of the table (``half``, alternate records): a score that saw the record's own label would
-    rank it (leave-one-out pushes every signal record just below the routine ones of its
-    family, which a folded AUC reads as a giveaway). A family unseen in the other half
-    scores the overall share.
-    """
+def template_families(text: pl.Series) -> np.ndarray:
+    """Each text's family: its first three words found in at least ``_COMMON`` texts."""
     tokens = [_WORD.findall((t or "").lower()) for t in text.to_list()]
     df: dict[str, int] = {}
     for words in tokens:
         for w in set(words):
             df[w] = df.get(w, 0) + 1
-    family = np.array([" ".join([w for w in words if df[w] >= _COMMON][:3])
-                       for words in tokens])
-    _, code = np.unique(family, return_inverse=True)
+    return np.array([" ".join([w for w in words if df[w] >= _COMMON][:3])
+                     for words in tokens])
+
+
+def _family_score(text: pl.Series, is_signal: np.ndarray, half: np.ndarray) -> np.ndarray:
+    """The share of signal among records whose text opens the same way, cross-fitted.
+
+    A text's family is its first three *common* words (found in at least ``_COMMON`` texts
+    of the table), so names, numbers and product titles fall away and what is left stands
+    in for the template it came from (:func:`template_families`). Each record is scored
+    with the shares of the *other* half of the table (``half``): a score that saw the
+    record's own label would rank it (leave-one-out pushes every signal record just below
+    the routine ones of its family, which a folded AUC reads as a giveaway). A family unseen
+    in the other half scores the overall share.
+    """
+    _, code = np.unique(template_families(text), return_inverse=True)
     score = np.full(len(code), is_signal.mean())
     for h in (0, 1):
         other = half != h
