@@ -8,6 +8,11 @@ feature, flagging any above ``--limit``. Writes JSON (default
 
     .venv/bin/python benchmarks/bench_separability.py                      # all personas, 3 seeds
     .venv/bin/python benchmarks/bench_separability.py --personas retiree --seeds 8 --days 60
+    .venv/bin/python benchmarks/bench_separability.py --seeds 1 --show-families 8
+
+``--show-families N`` prints, for each table whose template family is over the limit, the N
+families holding most signal records with their signal and rest counts: a family with much
+signal and little routine is a wording only storylines use.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from sim.services import TABLES
 HERE = Path(__file__).resolve().parent
 
 
-def pooled_probe(personas: list[str], seeds: int, days: int, profile: str) -> dict:
+def pooled_probe(personas: list[str], seeds: int, days: int, profile: str,
+                 show: int = 0, limit: float = 0.7) -> dict:
     specs, families, noise = load_personas(), load_storylines(), load_profiles()[profile]
     parts: dict[str, list[tuple[pl.DataFrame, np.ndarray, np.ndarray, np.ndarray]]] = {}
     for pid in personas:
@@ -64,7 +70,20 @@ def pooled_probe(personas: list[str], seeds: int, days: int, profile: str) -> di
             name, text[0] if text else None)
         if found is not None:
             report[name] = found
+            if show and found.get("template_family", 0) > limit:
+                _show_families(name, frame[text[0]], np.concatenate([c[1] for c in chunks]),
+                               show)
     return report
+
+
+def _show_families(name: str, text: pl.Series, is_signal: np.ndarray, top: int) -> None:
+    family = separability.template_families(text)
+    counts = pl.DataFrame({"family": family, "signal": is_signal}).group_by(
+        "family", maintain_order=True).agg(pl.col("signal").sum().alias("signal"),
+                                           (~pl.col("signal")).sum().alias("rest"))
+    print(f"{name}: families with most signal (signal, rest)")
+    for fam, sig, rest in counts.sort("signal", descending=True).head(top).iter_rows():
+        print(f"    {sig:5d} {rest:6d}  {fam!r}")
 
 
 def main() -> None:
@@ -75,9 +94,12 @@ def main() -> None:
     parser.add_argument("--profile", default="typical")
     parser.add_argument("--limit", type=float, default=0.7)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "separability.json")
+    parser.add_argument("--show-families", type=int, default=0, metavar="N",
+                        help="print the N families with most signal of each table over the limit")
     args = parser.parse_args()
     personas = [p for p in args.personas.split(",") if p] or sorted(load_personas())
-    report = pooled_probe(personas, args.seeds, args.days, args.profile)
+    report = pooled_probe(personas, args.seeds, args.days, args.profile, args.show_families,
+                          args.limit)
     worst = 0.5
     for name, features in report.items():
         flags = {k: v for k, v in features.items() if k != "signal_records" and v > args.limit}

@@ -63,30 +63,49 @@ def probe(table: pl.DataFrame, words: np.ndarray, is_signal: np.ndarray, hour: n
         freq = table.select(pl.len().over(keys)).to_series().to_numpy()
         out["sender_frequency"] = auc(freq.astype(float), is_signal)
     if text_column:
-        out["template_family"] = auc(_family_score(table[text_column], is_signal), is_signal)
+        out["template_family"] = auc(
+            _family_score(table[text_column], is_signal, _halves(table)), is_signal)
     return out
 
 
-def _family_score(text: pl.Series, is_signal: np.ndarray) -> np.ndarray:
-    """The share of signal among records whose text opens the same way, cross-fitted.
+def _halves(table: pl.DataFrame) -> np.ndarray:
+    """The cross-fitting half of each row: by record, so a record's versions stay together.
 
-    A text's family is its first three *common* words (found in at least ``_COMMON`` texts
-    of the table), so names, numbers and product titles fall away and what is left stands
-    in for the template it came from. Each record is scored with the shares of the *other*
-    half of the table (alternate records): a score that saw the record's own label would
-    rank it (leave-one-out pushes every signal record just below the routine ones of its
-    family, which a folded AUC reads as a giveaway). A family unseen in the other half
-    scores the overall share.
+    Versions of one record share its label and usually its text (an order placed, shipped,
+    delivered): split by row, a record's other versions would score it with its own label.
+    Record ids are opaque digests, so alternating over their sorted order is a fair coin.
+    Tables without ids (tests) alternate rows.
     """
+    if "record_id" not in table.columns:
+        return np.arange(table.height) % 2
+    keys = ["world_id", "record_id"] if "world_id" in table.columns else ["record_id"]
+    rank = table.select(pl.struct(keys).rank("dense")).to_series().to_numpy()
+    return rank.astype(np.int64) % 2
+
+
+def template_families(text: pl.Series) -> np.ndarray:
+    """Each text's family: its first three words found in at least ``_COMMON`` texts."""
     tokens = [_WORD.findall((t or "").lower()) for t in text.to_list()]
     df: dict[str, int] = {}
     for words in tokens:
         for w in set(words):
             df[w] = df.get(w, 0) + 1
-    family = np.array([" ".join([w for w in words if df[w] >= _COMMON][:3])
-                       for words in tokens])
-    _, code = np.unique(family, return_inverse=True)
-    half = np.arange(len(code)) % 2
+    return np.array([" ".join([w for w in words if df[w] >= _COMMON][:3])
+                     for words in tokens])
+
+
+def _family_score(text: pl.Series, is_signal: np.ndarray, half: np.ndarray) -> np.ndarray:
+    """The share of signal among records whose text opens the same way, cross-fitted.
+
+    A text's family is its first three *common* words (found in at least ``_COMMON`` texts
+    of the table), so names, numbers and product titles fall away and what is left stands
+    in for the template it came from (:func:`template_families`). Each record is scored
+    with the shares of the *other* half of the table (``half``): a score that saw the
+    record's own label would rank it (leave-one-out pushes every signal record just below
+    the routine ones of its family, which a folded AUC reads as a giveaway). A family unseen
+    in the other half scores the overall share.
+    """
+    _, code = np.unique(template_families(text), return_inverse=True)
     score = np.full(len(code), is_signal.mean())
     for h in (0, 1):
         other = half != h

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from personas.life import Life
+from scenarios import phrasing
 from scenarios.distractors import Lookalikes
 from scenarios.expressions import Context, ExpressionError, parse
 from scenarios.picks import NoCandidateError, Picker
@@ -31,10 +32,12 @@ from scenarios.storyline_spec import (
     EmitStep,
     EndStep,
     MilestoneStep,
+    PhrasingSpec,
     PropagateStep,
     StorylineSpec,
     UpdateStep,
     WaitStep,
+    phrasings,
 )
 from sim.clock import DAY, HOUR, MINUTE, day_number
 from sim.services import TABLES
@@ -253,15 +256,31 @@ class Storylines:
 
     # -- writing ------------------------------------------------------------------------
 
-    def _columns(self, inst: Instance, table: str, fields: dict, text: dict) -> dict[str, Any]:
+    def _columns(self, inst: Instance, table: str, fields: dict, text: dict,
+                 step_id: str) -> dict[str, Any]:
         spec = TABLES[table]
         types = {f.name: f.type for f in spec.columns}
         out: dict[str, Any] = {}
         for name, expr in fields.items():
             out[name] = self._to_column(self.evaluate(inst, expr), types[name])
-        for name, template in text.items():
-            out[name] = self.render(inst, template)
+        for name, value in text.items():
+            if isinstance(value, PhrasingSpec):
+                out[name] = self._phrase(inst, step_id, name, value)
+            else:
+                out[name] = self.render(inst, self._phrasing(inst, step_id, name, value))
         return out
+
+    def _phrasing(self, inst: Instance, step_id: str, column: str, value: str | list[str]) -> str:
+        return phrasing.choose(self.world.rng.child(inst.instance_id), step_id, column,
+                               phrasings(value))
+
+    def _phrase(self, inst: Instance, step_id: str, column: str, spec: PhrasingSpec) -> str:
+        try:
+            return phrasing.phrase(self.life.grammar, self.world.rng.child(inst.instance_id),
+                                   step_id, column, spec, lambda t: self.render(inst, t))
+        except ValueError as exc:
+            raise StorylineRunError(
+                f"storyline {inst.spec.id}:steps.{step_id}.text.{column}", str(exc)) from None
 
     def _to_column(self, value: Any, type_: pa.DataType) -> Any:
         if pa.types.is_timestamp(type_):
@@ -294,7 +313,7 @@ class Storylines:
 
     def _emit(self, inst: Instance, step: EmitStep, rng) -> None:
         columns = self._with_defaults(
-            step.table, self._columns(inst, step.table, step.fields, step.text),
+            step.table, self._columns(inst, step.table, step.fields, step.text, step.id),
             threads=f"threads/{step.table}")
         cause = None
         if isinstance(step, PropagateStep):
@@ -310,7 +329,7 @@ class Storylines:
 
     def columns_of(self, inst: Instance, step: EmitStep) -> dict[str, Any]:
         """What ``step`` would write for ``inst`` (its bindings, its clock)."""
-        return self._columns(inst, step.table, step.fields, step.text)
+        return self._columns(inst, step.table, step.fields, step.text, step.id)
 
     def write_lookalike(self, inst: Instance, step: EmitStep, columns: dict[str, Any],
                         at: int) -> str:
@@ -338,7 +357,8 @@ class Storylines:
     def _update(self, inst: Instance, step: UpdateStep) -> None:
         record = inst.names[step.record]
         table = record["_table"]
-        columns = dict(record["_columns"]) | self._columns(inst, table, step.fields, step.text)
+        columns = dict(record["_columns"]) | self._columns(inst, table, step.fields, step.text,
+                                                            step.id)
         self._write(inst, table, step.kind, columns, step.id, step.actor, None,
                     bind=step.record, record_id=record["id"])
         if step.conflict:

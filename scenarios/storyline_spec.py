@@ -14,7 +14,14 @@ list of steps from a fixed vocabulary as one SimPy process:
 - ``end``: stop here (the branch not taken is skipped by jumping past it).
 
 Field values are expressions of :mod:`scenarios.expressions`; text fields may embed them
-in braces (``"Refund for order {order.order_number}"``). Every step has a description.
+in braces (``"Refund for order {order.order_number}"``). A text field may also be a list of
+such templates: each instance then words the record with one of them (fixed per instance and
+step), as people and apps word the same kind of message several ways, so a storyline's records
+do not all open the same recognisable way. Or it may name a routine text intent
+(``{ intent = "order_confirmation", slots = { order_number = "{order.order_number}" } }``):
+the record is then worded with one of the phrasings routine life uses for that kind of
+message (``personas/text/templates``), its slots filled from the storyline's facts, so a
+storyline's mail reads like the other mail of its kind. Every step has a description.
 """
 
 from __future__ import annotations
@@ -39,8 +46,9 @@ def _expressions(step) -> list:
     out: list = []
     for name in ("fields",):
         out += list(getattr(step, name, {}).values())
-    for template in getattr(step, "text", {}).values():
-        out += TEMPLATE_HOLES.findall(template)
+    for value in getattr(step, "text", {}).values():
+        for template in phrasings(value):
+            out += TEMPLATE_HOLES.findall(template)
     for name in ("when", "until", "at"):
         if getattr(step, name, None) is not None:
             out.append(getattr(step, name))
@@ -62,10 +70,47 @@ def check_expression(value: str | int | float | bool) -> str | int | float | boo
     return value
 
 
-def check_template(value: str) -> str:
-    for inner in TEMPLATE_HOLES.findall(value):
-        check_expression(inner)
+class PhrasingSpec(Strict):
+    """Word a text field as routine life words this kind of message: a text intent's pool.
+
+    Only phrasings whose slots are all given here are used, so a phrasing never needs a
+    fact the storyline does not have.
+    """
+
+    intent: str
+    pool: Literal["subjects", "sentences"] = "subjects"
+    slots: dict[str, str] = Field(default_factory=dict)  # slot name -> "{expr}" template
+
+    @field_validator("slots")
+    @classmethod
+    def _slots(cls, value: dict[str, str]) -> dict[str, str]:
+        for template in value.values():
+            check_template(template)
+        return value
+
+
+def phrasings(value: str | list[str] | PhrasingSpec) -> list[str]:
+    """The templates a text field may be worded with (for an intent: its slot templates)."""
+    if isinstance(value, PhrasingSpec):
+        return list(value.slots.values())
+    return [value] if isinstance(value, str) else list(value)
+
+
+def check_template(value: str | list[str] | PhrasingSpec) -> str | list[str] | PhrasingSpec:
+    if isinstance(value, PhrasingSpec):
+        return value
+    templates = phrasings(value)
+    if not templates:
+        raise ValueError("a list of phrasings needs at least one template")
+    for template in templates:
+        for inner in TEMPLATE_HOLES.findall(template):
+            check_expression(inner)
     return value
+
+
+# A text field: one "{expr}" template, alternatives of which each instance uses one, or a
+# routine text intent to word it with.
+Text = str | list[str] | PhrasingSpec
 
 
 Expr = Annotated[str | int | float | bool, Field(description="an expression")]
@@ -149,7 +194,7 @@ class EmitStep(Strict):
     table: str
     kind: str
     fields: dict[str, Expr] = Field(default_factory=dict)
-    text: dict[str, str] = Field(default_factory=dict)  # string columns as "{expr}" templates
+    text: dict[str, Text] = Field(default_factory=dict)  # string columns as "{expr}" templates
     actor: str = "user"  # "user", or an expression naming who acted
     device: Literal["laptop", "phone", "web"] | None = None
     bind: str | None = None  # name the record for later steps
@@ -189,7 +234,7 @@ class UpdateStep(Strict):
     record: str  # a name bound by an earlier emit
     kind: str
     fields: dict[str, Expr] = Field(default_factory=dict)
-    text: dict[str, str] = Field(default_factory=dict)
+    text: dict[str, Text] = Field(default_factory=dict)
     actor: str = "user"
     conflict: ConflictSpec | None = None
 

@@ -47,3 +47,20 @@ def test_one_mixed_template_family_says_nothing():
     out = probe(_table(texts, ["Shop"] * n), np.full(n, 7), is_signal, np.full(n, 10),
                 np.arange(n) % 7, "personal_emails", "body")
     assert out["template_family"] == 0.5
+
+
+def test_a_records_own_versions_do_not_vouch_for_it():
+    # Every record has two versions with the same text, unique to the record (an order's
+    # product, placed then shipped): the text says nothing about the label, but scored by
+    # alternate rows each version would see its twin's label in the other half.
+    n_records = 40
+    is_signal = np.repeat(np.arange(n_records) < n_records // 4, 2)
+    vocab = ["lamp", "kettle", "blanket", "speaker"]  # common words, a distinct triple each
+    texts = [f"1 x {vocab[i % 4]} {vocab[i // 4 % 4]} {vocab[i // 16 % 4]}"
+             for i in np.repeat(np.arange(n_records), 2)]
+    table = _table(texts, ["Shop"] * len(texts)).with_columns(
+        record_id=pl.Series([f"r{i:02d}" for i in np.repeat(np.arange(n_records), 2)]))
+    n = len(texts)
+    out = probe(table, np.full(n, 7), is_signal, np.full(n, 10), np.arange(n) % 7,
+                "shop_orders", "body")
+    assert out["template_family"] <= 0.6
