@@ -149,9 +149,6 @@ def test_every_target_up_to_the_profiles_thins_the_same_world(typical_worlds):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="deliveries lands ~26% under at targets 16-20: its words "
-                   "ride in order cascades whose shopping words compete with the never-thinned "
-                   "catalogue (a catalogue thinned by reference would free them)")
 def test_every_service_that_carries_signal_is_within_25_percent_of_the_target(typical_worlds):
     # Below a service's floor (its never-thinned words over its signal: bank-started money,
     # the catalogue) it cannot meet the target; twice the floor leaves room for the order
