@@ -148,7 +148,7 @@ def grounded(kind: str, value: Any, shown: str, year: int, tz: str = "UTC") -> b
     if kind == "date":
         day = dt.date.fromisoformat(str(value)[:10])
         return (day.isoformat() in shown or day in dates_in(shown, year)
-                or day in dates_in(shown, year, tz))
+                or any(m.date() == day for m in _local_instants(shown, tz)))
     minutes = clock_minutes(str(value))
     if minutes is not None and minutes in times_in(shown, tz):
         return True
