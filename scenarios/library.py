@@ -8,7 +8,7 @@ from pathlib import Path
 
 from personas.errors import SpecError, load_by_id, load_spec
 from scenarios.recipe_spec import RecipeSpec, check_splits
-from scenarios.storyline_spec import StorylineSpec
+from scenarios.storyline_spec import EmitStep, StorylineSpec, UpdateStep
 from scenarios.task_spec import TaskFamilySpec
 from sim.services import CATALOGUE
 
@@ -59,9 +59,15 @@ def _check_against(path: Path, family: TaskFamilySpec,
         if role not in steps:
             raise SpecError(f"{path}:evidence[{i}]",
                             f"storyline {story.id} has no step {role!r}")
-    for m in (family.ask.after, *family.ask.before):
-        if m != "started" and m not in story.milestones:
-            raise SpecError(f"{path}:ask", f"storyline {story.id} never reaches {m!r}")
+    # An ask window opens and closes at the instance's start, a milestone, or a step's
+    # first record.
+    points = {"started", *story.milestones,
+              *(s.id for s in story.steps if isinstance(s, EmitStep | UpdateStep))}
+    for key, point in [("after", family.ask.after),
+                       *((f"before[{i}]", p) for i, p in enumerate(family.ask.before))]:
+        if point not in points:
+            raise SpecError(f"{path}:ask.{key}", f"storyline {story.id} has no milestone or "
+                            f"record-writing step {point!r}")
     solutions = [("reference", family.reference)]
     solutions += [(f"alternatives[{i}].calls", s.calls) for i, s in enumerate(family.alternatives)]
     solutions += [(f"near_misses[{i}].calls", s.calls) for i, s in enumerate(family.near_misses)]

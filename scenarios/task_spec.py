@@ -32,7 +32,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from personas.spec import Strict
-from scenarios.storyline_spec import MILESTONES, check_expression, check_template
+from scenarios.storyline_spec import check_expression, check_template
 from sim.services import TABLES
 from sim.tools.base import NAME
 
@@ -58,12 +58,13 @@ def _templates(value: Any) -> Any:
 
 
 class AskSpec(Strict):
-    """When the user asks: after milestone ``after``, before the first of ``before`` that
-    happened (or the end of the world). Difficulty picks how far into that window
+    """When the user asks: after ``after``, before the first of ``before`` that happened (or
+    the end of the world). Each names ``started``, a milestone, or a step (the moment its
+    first record is written). Difficulty picks how far into that window
     (``scenarios.tasks.SHARES``): later asks leave the evidence deeper in history."""
 
-    after: Literal["started", *MILESTONES]
-    before: list[Literal[*MILESTONES]] = Field(min_length=1)
+    after: str
+    before: list[str] = Field(min_length=1)
     min_hours: float = Field(default=1.0, ge=0)  # a window shorter than this has no task
 
 

@@ -128,12 +128,11 @@ def plan(runner: Storylines, families: Mapping[str, TaskFamilySpec],
         if inst.aborted:
             continue
         for fam in by_storyline.get(inst.spec.id, []):
-            opened = inst.start if fam.ask.after == "started" else inst.milestones.get(
-                fam.ask.after)
+            opened = reached_at(inst, fam.ask.after)
             if opened is None:
                 continue
-            closes = [inst.milestones[m] for m in fam.ask.before if m in inst.milestones]
-            closed = min([*closes, end - HOUR])
+            closes = [reached_at(inst, point) for point in fam.ask.before]
+            closed = min([t for t in closes if t is not None] + [end - HOUR])
             if closed - opened >= fam.ask.min_hours * HOUR:
                 windows.append((inst, fam, opened, closed))
     levels = deal_difficulty(runner, [(inst, fam) for inst, fam, *_ in windows], difficulty)
@@ -156,6 +155,16 @@ def plan(runner: Storylines, families: Mapping[str, TaskFamilySpec],
         span = closed - opened
         asks.append(Ask(inst, fam, level, opened + int(lo * span), opened + int(hi * span)))
     return asks
+
+
+def reached_at(inst: Instance, point: str) -> int | None:
+    """When ``inst`` reached ``point`` (``started``, a milestone, or a step's first record);
+    None if it never did."""
+    if point == "started":
+        return inst.start
+    if point in inst.milestones:
+        return inst.milestones[point]
+    return next((vf for *_, vf, role in inst.records if role == point), None)
 
 
 def deal_difficulty(runner: Storylines, candidates: list[tuple[Instance, TaskFamilySpec]],

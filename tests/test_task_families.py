@@ -24,7 +24,7 @@ from scenarios.environments import environments
 from scenarios.library import SHIPPED, load_storylines, load_task_families
 from scenarios.noise import load_profiles
 from scenarios.selfcheck import REASONS
-from scenarios.tasks import Ask, share_snapshots
+from scenarios.tasks import Ask, reached_at, share_snapshots
 
 STORYLINES = load_storylines()
 FAMILIES = load_task_families(storylines=STORYLINES)
@@ -85,9 +85,8 @@ def test_asks_see_only_what_existed_and_fall_in_their_window():
         env = env_at[task.as_of]
         inst = next(i for i in lived.storylines.instances if i.instance_id == task.instance_id)
         fam = task.family
-        opened = inst.start if fam.ask.after == "started" else inst.milestones[fam.ask.after]
-        assert task.as_of >= opened
-        closes = [inst.milestones[m] for m in fam.ask.before if m in inst.milestones]
+        assert task.as_of >= reached_at(inst, fam.ask.after)
+        closes = [t for t in (reached_at(inst, p) for p in fam.ask.before) if t is not None]
         assert all(task.as_of <= c for c in closes)
         written = {}
         for t, rid, vf, _ in inst.records:
@@ -118,6 +117,11 @@ BAD_FAMILIES = [
     ("unknown key", {"colour": '"red"'}, "colour", "unknown key"),
     ("unknown storyline", {"storyline": '"no_such_story"'}, "storyline", "no storyline"),
     ("evidence not a step", {"evidence": '["nope"]'}, "evidence[0]", "no step"),
+    ("ask after a point the storyline lacks",
+     {"ask": '{ after = "nope", before = ["deadline"] }'}, "ask.after", "no milestone or"),
+    ("ask before a step that writes nothing",
+     {"ask": '{ after = "started", before = ["deadline", "invite_time"] }'}, "ask.before[1]",
+     "no milestone or"),
     ("bad tool name", None, "reference[0].tool", "not a tool name"),
     ("expression outside the grammar", {"when": '"__import__(1)"'}, "when", ""),
 ]
@@ -195,11 +199,14 @@ def test_predicate_evaluator_on_files_agrees_with_the_grader_on_every_task(tmp_p
 
 @pytest.mark.slow
 def test_difficulty_deals_more_alike_look_alikes_to_harder_tasks():
+    # Dealt from every look-alike made (a task is the same task at every noise ratio), of
+    # which a quieter world keeps a subset: measure against those made.
     rank = {"low": 1, "medium": 2, "high": 3}
     alike: dict[str, list[int]] = {d: [] for d in ("simple", "medium", "hard")}
-    for _, _, task in all_tasks():
-        alike[task.difficulty].append(max((rank[s] for s in task.distractor_similarity),
-                                          default=0))
+    for lived, _, task in all_tasks():
+        made = [rank[d.similarity] for d in lived.storylines.lookalikes.made
+                if d.instance_id == task.instance_id]
+        alike[task.difficulty].append(max(made, default=0))
     means = {d: sum(v) / len(v) for d, v in alike.items()}
     assert means["simple"] < means["medium"] < means["hard"], means
 
