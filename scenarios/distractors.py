@@ -38,6 +38,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 
 from scenarios.expressions import parse
 from scenarios.storyline_spec import VARIABLE_PICKS, ComputeSpec, DrawSpec, EmitStep, PickSpec
@@ -76,6 +77,10 @@ class Lookalike:
     overlap: float
     # The bindings it was rendered from, so a task can say which wrong value it shows.
     names: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # What it shows and what the record it imitates shows (every field, instants in ISO
+    # form): the values only it shows are the facts it changed, however it words them.
+    shown: str = field(default="", compare=False, repr=False)
+    imitated: str = field(default="", compare=False, repr=False)
 
 
 class Lookalikes:
@@ -132,7 +137,8 @@ class Lookalikes:
             record_id = runner.write_lookalike(shadow, step, columns, at)
             self.made.append(Lookalike(step.table, record_id, at, inst.instance_id, step.id,
                                        similarity, ",".join(changed), round(overlap, 3),
-                                       names))
+                                       names, _shown(runner, step.table, columns),
+                                       _shown(runner, step.table, written)))
 
 
 def _unlinked(inst: Instance, table: str, columns: dict[str, Any]) -> dict[str, Any]:
@@ -195,15 +201,32 @@ def _changed_names(runner: Storylines, inst: Instance, changed: list[str],
 
 
 def _another_time(runner: Storylines, signal_at: int, rng: np.random.Generator) -> int | None:
-    """Two days to three weeks before or after the record, at the same time of day."""
+    """At the same time of day, either two days to three weeks before the record (an older
+    exchange of the same kind) or one to four days after it (the kind of message that keeps
+    coming: a later one lands while the user may still be asking about the first)."""
     clock = runner.world.clock
-    offset = int(rng.integers(2, 22)) * DAY
-    before, after = signal_at - offset, signal_at + offset
+    before = signal_at - int(rng.integers(2, 22)) * DAY
+    after = signal_at + int(rng.integers(1, 5)) * DAY
     can_before = before > DAY
     can_after = after < clock.end_seconds
     if can_before and (not can_after or rng.random() < 0.5):
         return before
     return after if can_after else None
+
+
+def _shown(runner: Storylines, table: str, columns: dict[str, Any]) -> str:
+    """Every field of a record but when it was written, as text, instants as ISO instants
+    (as tools show them)."""
+    clock, spec = runner.world.clock, TABLES[table]
+    out = []
+    for column in spec.columns:
+        value = columns.get(column.name)
+        if value is None or column.name == spec.created_column:
+            continue
+        if pa.types.is_timestamp(column.type) and isinstance(value, int | np.integer):
+            value = clock.instant(int(value)).isoformat()
+        out.append(str(value))
+    return "\n".join(out)
 
 
 def _text(table: str, columns: dict[str, Any]) -> str:

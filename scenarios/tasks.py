@@ -26,9 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from scenarios.distractors import Lookalike
 from scenarios.engine import Instance, Storylines
 from scenarios.grading import Fact, Oracle, Scope, WrongValue
-from scenarios.grading.facts import stated
+from scenarios.grading.facts import amounts_in, clock_minutes, dates_in, stated, times_in
 from scenarios.grading.proactive import Need
 from scenarios.heartbeats import DEFAULT_AT, Episode, episodes, heartbeat_of
 from scenarios.storyline_spec import EmitStep
@@ -255,7 +256,7 @@ def instantiate(runner: Storylines, ask: Ask, as_of: int, *,
         required=at.value("required", fam.required),
         forbidden=tuple(at.value(f"forbidden[{i}]", d) for i, d in enumerate(fam.forbidden)),
         facts=facts,
-        wrong=_wrong(runner, inst, fam, facts, seen_lookalikes, conflicts,
+        wrong=_wrong(runner, inst, fam, facts, seen_lookalikes, conflicts, year, tz,
                      own=lambda kind, value: stated(kind, value, reference.reply, year, tz)),
         scope=tuple(Scope(s.table, None if s.ids is None else
                           tuple(at.value(f"scope.{s.table}", i) for i in s.ids), s.created)
@@ -379,12 +380,15 @@ def _json(value: Any) -> Any:
 
 
 def _wrong(runner: Storylines, inst: Instance, fam: TaskFamilySpec, facts: tuple[Fact, ...],
-           lookalikes: list, conflicts: list[dict],
+           lookalikes: list[Lookalike], conflicts: list[dict], year: int, tz: str,
            own: Callable[[str, Any], bool]) -> tuple[WrongValue, ...]:
     """Values a reply must not state for a fact's slot: what its conflicts superseded, and
-    what the instance's visible look-alikes show instead. A look-alike may happen to show
-    a value the storyline itself shows (a superseded one, or one the reference reply
-    states: ``own``); that value is the storyline's, not a look-alike's."""
+    what the instance's visible look-alikes show instead (the fact rendered from their
+    bindings, and any amount, date or clock time of the fact's kind a look-alike shows but
+    the record it imitates does not). A look-alike may happen to show a value the storyline
+    itself shows (a superseded one, or one the reference reply states: ``own``); that value
+    is the storyline's, not a look-alike's. (``year`` completes dates written without
+    one; clock times are read in zone ``tz``.)"""
     out: list[WrongValue] = []
     for spec, fact in zip(fam.facts, facts, strict=True):
         for c in conflicts:
@@ -394,16 +398,44 @@ def _wrong(runner: Storylines, inst: Instance, fam: TaskFamilySpec, facts: tuple
                 value = _as_kind(fact.kind, old, runner)
                 if value is not None and value != fact.value:
                     out.append(WrongValue(fact.slot, fact.kind, value, "superseded"))
-        superseded = {w.value for w in out if w.slot == fact.slot}
+        taken = {_same(fact.kind, v) for v in
+                 [fact.value, *(w.value for w in out if w.slot == fact.slot)]}
         for d in lookalikes:
             shadow = replace(inst, names=d.names)
             try:
-                other = _fill(runner, shadow, spec.value)
+                others = [_fill(runner, shadow, spec.value)]
             except ValueError:
-                continue
-            if other != fact.value and other not in superseded and not own(fact.kind, other):
-                out.append(WrongValue(fact.slot, fact.kind, other, "distractor"))
+                others = []
+            for other in [*others, *shown_only(fact, d, year, tz)]:
+                if _same(fact.kind, other) not in taken and not own(fact.kind, other):
+                    taken.add(_same(fact.kind, other))
+                    out.append(WrongValue(fact.slot, fact.kind, other, "distractor"))
     return tuple(dict.fromkeys(out))
+
+
+def shown_only(fact: Fact, d: Lookalike, year: int, tz: str) -> list[Any]:
+    """The values of ``fact``'s kind look-alike ``d`` shows and the record it imitates
+    does not: the facts it changed, however its template words them."""
+    if fact.kind == "amount":
+        return sorted(amounts_in(d.shown) - amounts_in(d.imitated))
+    if fact.kind == "date":
+        return sorted(day.isoformat() for day in
+                      dates_in(d.shown, year, tz) - dates_in(d.imitated, year, tz))
+    if clock_minutes(str(fact.value)) is None:
+        return []
+    return [f"{m // 60}:{m % 60:02d}"
+            for m in sorted(times_in(d.shown, tz) - times_in(d.imitated, tz))]
+
+
+def _same(kind: str, value: Any) -> Any:
+    """What makes two values of ``kind`` the same: minor units, the ISO day, the minute of
+    a clock time, else the text."""
+    if kind == "amount":
+        return int(value)
+    if kind == "date":
+        return str(value)[:10]
+    minutes = clock_minutes(str(value))
+    return str(value) if minutes is None else minutes
 
 
 def _as_kind(kind: str, text: str, runner: Storylines) -> Any:

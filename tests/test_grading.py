@@ -163,6 +163,27 @@ def test_a_contrastive_slot_forgives_the_superseded_value_never_a_lookalikes():
     assert not facts_ok("It's at 11:30 am; the other one says 2026-03-03T19:00:00+00:00.")
 
 
+def test_a_lookalike_s_own_clock_times_and_days_are_wrong_however_it_words_them():
+    from scenarios.distractors import Lookalike
+    from scenarios.tasks import shown_only
+
+    # A look-alike calendar entry at another slot on the same day: its start is an instant,
+    # while the fact is written as a clock time; the record it imitates starts at 9:00.
+    entry = Lookalike("calendar_events", "ce_x", 0, "si_x", "entry", "high", "slot", 0.9,
+                      shown="Dentist\n2026-03-03T19:00:00+00:00\n2026-03-03T20:00:00+00:00",
+                      imitated="Dentist\n2026-03-03T14:00:00+00:00\n2026-03-03T15:00:00+00:00")
+    tz = "America/New_York"
+    assert shown_only(DENTIST_TIME.facts[0], entry, 2026, tz) == ["14:00", "15:00"]
+    assert shown_only(Fact("day", "date", "2026-03-03"), entry, 2026, tz) == []
+    moved = Lookalike("sms_messages", "sm_x", 0, "si_x", "moved", "high", "day", 0.9,
+                      shown="Your visit is moved to Friday, March 6 at 2:00 pm ($40 fee).",
+                      imitated="Your visit is moved to Thursday, March 5 at 2:00 pm ($40 fee).")
+    assert shown_only(Fact("day", "date", "2026-03-05"), moved, 2026, tz) == ["2026-03-06"]
+    assert shown_only(DENTIST_TIME.facts[0], moved, 2026, tz) == []
+    assert shown_only(Fact("fee", "amount", 4000), moved, 2026, tz) == []
+    assert shown_only(Fact("provider", "text", "Dr Lee"), moved, 2026, tz) == []
+
+
 def test_a_new_mail_or_a_reply_both_pass_but_not_to_the_wrong_person():
     new = ("personal_email_send", {"to": ["ann@ex.com"], "subject": "Dentist",
                                    "body": "Moved to Tuesday noon."})
