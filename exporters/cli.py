@@ -137,6 +137,10 @@ def world(
     events = manifest["oracle_tables"]["events"]["rows"]
     rows = sum(t["rows"] for t in manifest["tables"].values())
     err.print(f"wrote {out}: {events} events, {rows} record versions, world {manifest['world_id']}")
+    over = (manifest.get("noise_to_signal") or {}).get("service_floors_above_target") or {}
+    if over:  # reported, not refused: the world total still meets the target
+        err.print("note: never-thinned records keep these services above the target: "
+                  + ", ".join(f"{s} (floor {f:g})" for s, f in sorted(over.items())))
 
 
 def _chosen_families(families: dict, chosen: list[str], spec, days: int) -> dict:

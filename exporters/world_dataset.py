@@ -140,7 +140,8 @@ def lived_world(spec: PersonaSpec, *, seed: int = 0, days: int = 100,
     ratio_report = None if th is None else {
         "target": th.target, "achieved_words": round(th.achieved_words, 3),
         "achieved_events": round(th.achieved_events, 3), "floor": round(th.floor, 3),
-        "service_floors": th.service_floors, "expansion": lived.expansion}
+        "service_floors": th.service_floors,
+        "service_floors_above_target": th.floors_over_target, "expansion": lived.expansion}
     return lived, WorldTables(world_id=wid, persona_instance=pid, history=history,
                               events=events, labels=labels, conflicts=conflicts,
                               instances=instances, storylines=dict(sorted(counts.items())),

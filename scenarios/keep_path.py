@@ -18,7 +18,7 @@ what a higher one keeps.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,6 +39,12 @@ class Cascades:
     position: np.ndarray  # where the cascade falls in its class, in [0, 1)
     cls: np.ndarray  # class index
     words: np.ndarray  # (cascades, services) words the cascade writes inside the window
+    # Records that follow cascades (``scenarios.catalogue``): each is kept when any cascade
+    # in ``follow_pairs`` (follower, cascade) that refers to it is kept. For the fit, its
+    # words are also counted in ``words`` of one referrer (see ``group_cascades``).
+    follow_words: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    follow_pairs: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    own_words: np.ndarray | None = None  # ``words`` without the followers' share
 
     @property
     def n_classes(self) -> int:
@@ -54,19 +60,56 @@ class Cascades:
         """Which cascades a vector of class fractions keeps."""
         return self.position < fraction[self.cls]
 
+    def followers_kept(self, kept: np.ndarray) -> np.ndarray:
+        """Which followers the kept cascades bring along."""
+        out = np.zeros(len(self.follow_words), bool)
+        np.logical_or.at(out, self.follow_pairs[:, 0], kept[self.follow_pairs[:, 1]])
+        return out
+
+    def kept_words(self, fraction: np.ndarray) -> np.ndarray:
+        """Words per service that a vector of class fractions keeps, followers included."""
+        kept = self.kept(fraction)
+        own = self.words if self.own_words is None else self.own_words
+        out = own[kept].sum(axis=0)
+        if len(self.follow_words):
+            out = out + self.follow_words[self.followers_kept(kept)].sum(axis=0)
+        return out
+
 
 def group_cascades(roots: np.ndarray, code: np.ndarray, words: np.ndarray, free: np.ndarray,
-                   root_u: np.ndarray, n_services: int) -> Cascades:
+                   root_u: np.ndarray, n_services: int,
+                   follow_words: np.ndarray | None = None,
+                   follow_refs: np.ndarray | None = None) -> Cascades:
     """Group the free events into cascades, and cascades into classes.
 
     ``roots`` is each event's root index, ``code`` its service, ``root_u`` the stable draw
     of its root; ``free`` marks the events thinning may drop (whole cascades are free or
-    not: a protected root protects everything it caused).
+    not: a protected root protects everything it caused). ``follow_words`` (followers,
+    services) and ``follow_refs`` (follower, free event index) describe records kept when
+    any cascade holding a referring event is kept.
     """
     root_ids, of_free = np.unique(roots[free], return_inverse=True)
     n = len(root_ids)
     matrix = np.zeros((n, n_services))
     np.add.at(matrix, (of_free, code[free]), words[free])
+    own = None
+    pairs = np.zeros((0, 2), np.int64)
+    if follow_words is None or not len(follow_words):
+        follow_words = np.zeros((0, n_services))
+    else:
+        of_event = np.full(len(roots), -1, np.int64)
+        of_event[free] = of_free
+        pairs = np.unique(np.stack([follow_refs[:, 0], of_event[follow_refs[:, 1]]], axis=1),
+                          axis=0)
+        pairs = pairs[pairs[:, 1] >= 0]
+        own = matrix.copy()
+        # For the fit, a follower's words count with the referrer whose draw is lowest: the
+        # one likeliest to be kept first as fractions rise (exact at the ends: all kept or
+        # none). The kept words themselves are counted exactly (``kept_words``).
+        u = root_u[root_ids][pairs[:, 1]]
+        order = np.lexsort((u, pairs[:, 0]))
+        first = order[np.r_[True, np.diff(pairs[order, 0]) > 0]]
+        np.add.at(matrix, pairs[first, 1], follow_words[pairs[first, 0]])
     # A class: the service the cascade starts in, plus the services it writes words into.
     bits = (matrix > 0) @ (2 ** np.arange(n_services, dtype=np.int64)).astype(np.float64)
     signature = code[root_ids].astype(np.int64) * 2 ** n_services + bits.astype(np.int64)
@@ -75,7 +118,8 @@ def group_cascades(roots: np.ndarray, code: np.ndarray, words: np.ndarray, free:
     of_event[free] = of_free
     return Cascades(of_event=of_event, position=_positions(cls, root_u[root_ids],
                                                            matrix.sum(axis=1)),
-                    cls=cls.astype(np.int64), words=matrix)
+                    cls=cls.astype(np.int64), words=matrix, follow_words=follow_words,
+                    follow_pairs=pairs, own_words=own)
 
 
 def _positions(cls: np.ndarray, u: np.ndarray, words: np.ndarray) -> np.ndarray:
@@ -199,14 +243,12 @@ def _bounded_least_squares(m: np.ndarray, b: np.ndarray, mass: np.ndarray, commo
 def walk(ladder: np.ndarray, cascades: Cascades, budget: float) -> np.ndarray:
     """Class fractions at the furthest point along the ladder whose kept words stay within
     ``budget``. Between rungs the fractions are interpolated, so they only ever rise."""
-    total = cascades.words.sum(axis=1)
-
     def at(x: float) -> np.ndarray:
         k = min(int(x), len(ladder) - 2)
         return ladder[k] + (x - k) * (ladder[k + 1] - ladder[k])
 
     def kept(x: float) -> float:
-        return float(total[cascades.kept(at(x))].sum())
+        return float(cascades.kept_words(at(x)).sum())
 
     low, high = 0.0, float(len(ladder) - 1)
     if kept(high) <= budget:

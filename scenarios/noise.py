@@ -27,6 +27,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from personas.errors import load_by_id, load_spec
+from scenarios.catalogue import dependent_listings
 from scenarios.keep_path import fit_ladder, group_cascades, walk
 from sim.cascades import cascade_roots, stable_uniform
 from sim.measure import word_counts
@@ -118,6 +119,14 @@ class Thinning:
         """The lowest target at which every service that carries signal can meet it."""
         return max(self.service_floors.values(), default=0.0)
 
+    @property
+    def floors_over_target(self) -> dict[str, float]:
+        """Services whose never-thinned words alone exceed the target: reported, not
+        refused (see the README on noise profiles), since the world total still meets it."""
+        if self.target is None:
+            return {}
+        return {s: f for s, f in self.service_floors.items() if f > self.target}
+
 
 def thin(world: World, signal_events: set[str], *, target: float | None,
          weights: dict[str, float] | None = None, aim: float | None = None) -> Thinning:
@@ -145,7 +154,11 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     # State (the catalogue, the watches) stays, and so does whatever it caused; a state
     # version caused by a routine event (a deal's reprice) goes with that event's cascade.
     protected = story_root[roots] | bank_root | ev.state[roots] | ~inside
-    free = ~protected
+    # Catalogue listings only routine cascades refer to follow them (scenarios.catalogue).
+    listings = dependent_listings(world, ids, roots, ev.state, protected, inside)
+    follows = listings.unit >= 0
+    protected &= ~follows
+    free = ~protected & ~follows
     u = np.ones(len(ids))
     free_roots = np.unique(roots[free])
     u[free_roots] = stable_uniform(ids[free_roots], "thinning")
@@ -155,13 +168,18 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     if target is None:
         keep = np.ones(len(ids), bool)
     else:
-        cascades = group_cascades(roots, code, words, free, u[roots], len(names))
+        follow_words = np.zeros((listings.n_units, len(names)))
+        np.add.at(follow_words, (listings.unit[follows], code[follows]),
+                  (words * inside)[follows])
+        cascades = group_cascades(roots, code, words, free, u[roots], len(names),
+                                  follow_words, listings.pairs)
         ladder = fit_ladder(cascades, sig_words, fixed,
                             np.array([(weights or {}).get(n, 1.0) for n in names]),
                             max(target, aim or target))
         fraction = walk(ladder, cascades, target * sig_words.sum() - fixed.sum())
         chosen = cascades.kept(fraction)
         keep = protected | (free & chosen[np.maximum(cascades.of_event, 0)])
+        keep |= follows & cascades.followers_kept(chosen)[np.maximum(listings.unit, 0)]
     noise = per_service(keep & ~is_signal & inside)
     total_signal, total_noise = sig_words.sum(), noise.sum()
     n_signal = int((is_signal & inside).sum())

@@ -1,0 +1,110 @@
+"""Catalogue listings that follow what refers to them.
+
+The catalogue (``shop_products``) is state: it used to be kept whole, whatever the target.
+At low targets that alone put shopping several times over its own ratio (a hundred
+listings against a few dozen signal words) and, since the world total must still meet
+the target, pushed every other service well under it. Most listings are only there
+because an order, a saved item, a price alert or a session opened them, so a listing
+nothing kept refers to is noise.
+
+A listing becomes *dependent*: it is kept, with the reprices no routine event caused,
+exactly when some kept cascade refers to it. A listing referred to by anything thinning
+never drops (a storyline, a watch, bank-started money) stays, as before, and so does one
+nothing refers to (there is no cascade to follow). Kept cascades only grow with the
+target, so the listings kept do too: a lower target still keeps a subset, and the signal's
+own listings are always there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.services import TABLES
+from sim.world import World
+
+CATALOGUE_TABLE = "shop_products"
+
+
+@dataclass(frozen=True)
+class Listings:
+    """Dependent listings: which events belong to each, and which events refer to it."""
+
+    unit: np.ndarray  # per event: the dependent listing it writes, or -1
+    pairs: np.ndarray  # (n, 2): (listing, event index that refers to it), free events only
+    n_units: int
+
+
+def _index_of(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keys = ids.astype(str)
+    order = np.argsort(keys)
+    return keys[order], order
+
+
+def _lookup(sorted_keys: np.ndarray, order: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Index of each value in the original array, or -1 when absent."""
+    if not len(sorted_keys):
+        return np.full(len(values), -1, np.int64)
+    at = np.clip(np.searchsorted(sorted_keys, values), 0, len(sorted_keys) - 1)
+    return np.where(sorted_keys[at] == values, order[at], -1).astype(np.int64)
+
+
+def dependent_listings(world: World, ids: np.ndarray, roots: np.ndarray,
+                       state: np.ndarray, protected: np.ndarray,
+                       inside: np.ndarray) -> Listings:
+    """Find the listings that may follow their referrers.
+
+    ``ids``/``roots``/``state``/``protected``/``inside`` are per event of the log
+    (``state``: the event wrote a state table; ``protected``: thinning may not drop it;
+    ``inside``: it happened inside the window).
+    """
+    none = Listings(np.full(len(ids), -1, np.int64), np.zeros((0, 2), np.int64), 0)
+    history = world.history.get(CATALOGUE_TABLE)
+    if history is None or not len(history):
+        return none
+    ev_keys, ev_order = _index_of(ids)
+    products = history._buffer.column("record_id").astype(str)
+    listing_names, listing_of_version = np.unique(products, return_inverse=True)
+    version_event = _lookup(ev_keys, ev_order, history.event_ids().astype(str))
+    # A listing's own cascades: its versions no routine event caused (the listing, market
+    # reprices) and what they caused (a session opening it). They move with the listing; a
+    # reprice some other cascade caused refers to it like any other record.
+    own_root = (version_event >= 0) & state[roots[np.maximum(version_event, 0)]]
+    root_listing = np.full(len(ids), -1, np.int64)
+    root_listing[version_event[own_root]] = listing_of_version[own_root]
+    event_listing = root_listing[roots]
+    refs_event, refs_listing = [version_event], [listing_of_version]
+    for name, table in world.history.items():
+        targets = [c for c, t in TABLES[name].references.items() if t in (CATALOGUE_TABLE, "*")]
+        if not targets or not len(table) or name == CATALOGUE_TABLE:
+            continue
+        events = _lookup(ev_keys, ev_order, table.event_ids().astype(str))
+        for col in targets:
+            values = table._buffer.column(col)
+            values = np.array(["" if v is None else str(v) for v in values.tolist()])
+            hit = _lookup(listing_names, np.arange(len(listing_names)), values)
+            refs_event.append(events[hit >= 0])
+            refs_listing.append(hit[hit >= 0])
+    event = np.concatenate(refs_event)
+    listing = np.concatenate(refs_listing)
+    known = event >= 0
+    # Events missing from the log (none expected) count as protected referrers: safe side.
+    # Referrers after the window are never exported, so they hold nothing.
+    mine = known & (event_listing[np.maximum(event, 0)] == listing)
+    holds = ~known | (~mine & protected[np.maximum(event, 0)]
+                      & inside[np.maximum(event, 0)])
+    held = np.zeros(len(listing_names), bool)
+    np.logical_or.at(held, listing, holds)
+    use = known & ~mine & ~protected[np.maximum(event, 0)]
+    referred = np.zeros(len(listing_names), bool)
+    referred[listing[use]] = True
+    dependent = referred & ~held
+    if not dependent.any():
+        return none
+    number = np.cumsum(dependent) - 1
+    members = (event_listing >= 0) & dependent[np.maximum(event_listing, 0)]
+    unit = np.where(members, number[np.maximum(event_listing, 0)], -1).astype(np.int64)
+    use &= dependent[listing]
+    pairs = np.unique(np.stack([number[listing[use]], event[use]], axis=1), axis=0)
+    return Listings(unit=unit, pairs=pairs.astype(np.int64), n_units=int(dependent.sum()))
