@@ -163,3 +163,18 @@ def test_every_service_that_carries_signal_is_within_25_percent_of_the_target(ty
                 checked += 1
                 assert abs(v["ratio"] - target) <= 0.25 * target, (target, service, v)
     assert checked
+
+
+def test_listings_follow_the_records_that_refer_to_them(lived, thinnings):
+    # A listing only routine cascades refer to is kept exactly when one of them is: every
+    # kept order or saved item still finds its product, and a low target keeps fewer
+    # listings than a high one (the catalogue no longer sets shopping's floor).
+    listed = []
+    for r in RATIOS:
+        tables = lived.world.tables(thinnings[r].keep_events)
+        products = set(tables["shop_products"].column("record_id").to_pylist())
+        for name in ("shop_orders", "shop_saved_items"):
+            refs = set(tables[name].column("product_id").to_pylist()) - {None}
+            assert refs <= products, (r, name, sorted(refs - products)[:3])
+        listed.append(len(products))
+    assert listed[0] < listed[-1], listed
