@@ -134,8 +134,14 @@ class Expression:
     @property
     def names(self) -> set[str]:
         """The bound names it reads (so a spec can check they are defined)."""
-        return {n.id for n in ast.walk(self.tree)
-                if isinstance(n, ast.Name) and n.id not in FUNCTIONS}
+        return set(self._names)
+
+    @functools.cached_property
+    def _names(self) -> frozenset[str]:
+        # Walked once per parsed source: look-alikes ask for the names of the same few
+        # expressions thousands of times per world.
+        return frozenset(n.id for n in ast.walk(self.tree)
+                         if isinstance(n, ast.Name) and n.id not in FUNCTIONS)
 
     def evaluate(self, context: Context) -> Any:
         try:
