@@ -96,7 +96,8 @@ class ColumnBuffer:
         if not parts:
             return np.array([], dtype=object)
         if any(p.dtype == object for p in parts):
-            parts = [p.astype(object) for p in parts]
+            # One cast inside concatenate: the same Python values as casting each part.
+            return np.concatenate(parts, dtype=object)
         return np.concatenate(parts)
 
 
