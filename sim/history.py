@@ -67,6 +67,8 @@ class ColumnBuffer:
         self.types = dict(types)
         self._batches: list[dict[str, np.ndarray]] = []
         self._rows = 0
+        # name -> (batches joined, their concatenation, the dtypes of those batches)
+        self._joined: dict[str, tuple[int, np.ndarray | None, frozenset]] = {}
 
     def append(self, n: int, columns: Mapping[str, Any], where: str) -> None:
         batch = {}
@@ -84,21 +86,48 @@ class ColumnBuffer:
         return self._rows
 
     def column(self, name: str) -> np.ndarray:
-        """All values of ``name`` so far (missing in a batch: null)."""
+        """All values of ``name`` so far (missing in a batch: null), a fresh array.
+
+        Routines read columns of a growing buffer again and again (what exists to open,
+        what a storyline may pick): the batches concatenated last time are kept and only
+        the new ones joined on, where that gives the very values a full concatenation would.
+        """
         t = self.types[name]
+        done, joined, kinds = self._joined.get(name, (0, None, frozenset()))
         parts = []
-        for b in self._batches:
+        for b in self._batches[done:]:
             if name in b:
                 parts.append(b[name])
             else:
                 n = len(next(iter(b.values())))
                 parts.append(as_column(None, n, t))
         if not parts:
-            return np.array([], dtype=object)
-        if any(p.dtype == object for p in parts):
-            # One cast inside concatenate: the same Python values as casting each part.
-            return np.concatenate(parts, dtype=object)
-        return np.concatenate(parts)
+            return np.array([], dtype=object) if joined is None else joined.copy()
+        kinds = kinds | {p.dtype for p in parts}
+        # Joining onto the earlier result is exact when it already holds objects, or when
+        # every part so far has one dtype (no promotion that a later cast could undo).
+        if joined is not None and (joined.dtype == object or len(kinds) == 1):
+            parts = [joined, *parts]
+        elif joined is not None:
+            return self._join_all(name)
+        out = _concatenate(parts)
+        self._joined[name] = (len(self._batches), out, kinds)
+        return out.copy()
+
+    def _join_all(self, name: str) -> np.ndarray:
+        t = self.types[name]
+        parts = [b[name] if name in b else as_column(None, len(next(iter(b.values()))), t)
+                 for b in self._batches]
+        out = _concatenate(parts)
+        self._joined[name] = (len(self._batches), out, frozenset(p.dtype for p in parts))
+        return out.copy()
+
+
+def _concatenate(parts: list[np.ndarray]) -> np.ndarray:
+    if any(p.dtype == object for p in parts):
+        # One cast inside concatenate: the same Python values as casting each part.
+        return np.concatenate(parts, dtype=object)
+    return np.concatenate(parts)
 
 
 def member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
