@@ -40,15 +40,31 @@ def to_arrow_column(values: Any, type_: pa.DataType, clock: Clock) -> pa.Array:
 
 def as_column(values: Any, n: int, type_: pa.DataType) -> np.ndarray:
     """A batch column as a numpy array of length ``n`` (scalars are broadcast)."""
+    return _as_column(values, n, _kind(type_))
+
+
+_TIMESTAMP, _DATE, _OTHER = 0, 1, 2
+
+
+def _kind(type_: pa.DataType) -> int:
+    if pa.types.is_timestamp(type_):
+        return _TIMESTAMP
+    return _DATE if pa.types.is_date32(type_) else _OTHER
+
+
+def _as_column(values: Any, n: int, kind: int) -> np.ndarray:
     if values is None or isinstance(values, str | bool | int | float):
-        if pa.types.is_timestamp(type_):
+        if kind == _TIMESTAMP:
             return np.full(n, NULL_TS if values is None else values, np.int64)
-        if pa.types.is_date32(type_):
+        if kind == _DATE:
             return np.full(n, NULL_DATE if values is None else values, np.int32)
         return np.full(n, values, dtype=object)
-    if isinstance(values, pa.Array | pa.ChunkedArray):
-        values = values.to_numpy(zero_copy_only=False)
-    arr = np.asarray(values)
+    if type(values) is np.ndarray:  # what np.asarray would return: the array itself
+        arr = values
+    else:
+        if isinstance(values, pa.Array | pa.ChunkedArray):
+            values = values.to_numpy(zero_copy_only=False)
+        arr = np.asarray(values)
     if arr.dtype.kind in "US":
         arr = arr.astype(object)
     if len(arr) != n:
@@ -65,6 +81,7 @@ class ColumnBuffer:
 
     def __init__(self, types: Mapping[str, pa.DataType]) -> None:
         self.types = dict(types)
+        self._kinds = {name: _kind(t) for name, t in self.types.items()}  # read per batch
         self._batches: list[dict[str, np.ndarray]] = []
         self._rows = 0
         # name -> (batches joined, their concatenation, the dtypes of those batches)
@@ -72,11 +89,12 @@ class ColumnBuffer:
 
     def append(self, n: int, columns: Mapping[str, Any], where: str) -> None:
         batch = {}
+        kinds = self._kinds
         for name, values in columns.items():
-            if name not in self.types:
+            if name not in kinds:
                 raise KeyError(f"{where}: unknown column {name!r}")
             try:
-                batch[name] = as_column(values, n, self.types[name])
+                batch[name] = _as_column(values, n, kinds[name])
             except ValueError as exc:
                 raise ValueError(f"{where}.{name}: {exc}") from None
         self._batches.append(batch)
