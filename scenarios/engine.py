@@ -435,19 +435,23 @@ class Storylines:
     def signal_events(self) -> set[str]:
         """Events that wrote storyline records (bank rows get theirs when posted)."""
         written = {(t, r) for inst in self.instances for t, r, _, _ in inst.records}
+        # Record ids first: a string lookup rules out nearly every event without building
+        # a (table, id) pair for each of them.
+        records = {r for _, r in written}
         ids, entities, tables = self.world.log.columns("event_id", "entity_id", "table")
         return {i for i, e, t in zip(ids.tolist(), entities.tolist(), tables.tolist(),
-                                     strict=True) if (t, e) in written}
+                                     strict=True) if e in records and (t, e) in written}
 
     def thin_lookalikes(self, keep_events: np.ndarray) -> None:
         """Keep the look-alikes whose events thinning kept: they are noise like the rest."""
         if self.lookalikes is None or not self.lookalikes.made:
             return
         kept = set(keep_events.tolist())
+        made = {d.record_id for d in self.lookalikes.made}  # only these pairs are asked about
         ids, entities, tables = self.world.log.columns("event_id", "entity_id", "table")
         self.lookalikes.keep({(t, e) for i, e, t in zip(ids.tolist(), entities.tolist(),
                                                         tables.tolist(), strict=True)
-                              if i in kept})
+                              if e in made and i in kept})
 
 def _plain(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():

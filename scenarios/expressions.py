@@ -106,6 +106,21 @@ class Context:
         }
 
 
+class _Functions:
+    """``context.functions()``, built on the first call: most expressions call none, and
+    storylines evaluate thousands of them per world."""
+
+    __slots__ = ("_context", "_table")
+
+    def __init__(self, context: Context) -> None:
+        self._context, self._table = context, None
+
+    def __getitem__(self, name: str) -> Callable:
+        if self._table is None:
+            self._table = self._context.functions()
+        return self._table[name]
+
+
 def _unavailable(name: str) -> Callable:
     def fail(*_args):
         raise ExpressionError(f"{name}() needs a world to format for")
@@ -134,12 +149,18 @@ class Expression:
     @property
     def names(self) -> set[str]:
         """The bound names it reads (so a spec can check they are defined)."""
-        return {n.id for n in ast.walk(self.tree)
-                if isinstance(n, ast.Name) and n.id not in FUNCTIONS}
+        return set(self._names)
+
+    @functools.cached_property
+    def _names(self) -> frozenset[str]:
+        # Walked once per parsed source: look-alikes ask for the names of the same few
+        # expressions thousands of times per world.
+        return frozenset(n.id for n in ast.walk(self.tree)
+                         if isinstance(n, ast.Name) and n.id not in FUNCTIONS)
 
     def evaluate(self, context: Context) -> Any:
         try:
-            return _eval(self.tree.body, context, context.functions())
+            return _eval(self.tree.body, context, _Functions(context))
         except ExpressionError:
             raise
         except (TypeError, ValueError, ArithmeticError, KeyError, AttributeError,
@@ -186,7 +207,7 @@ def _check(node: ast.AST, source: str) -> None:
         raise ExpressionError(f"{source!r}: constant {node.value!r} is not allowed")
 
 
-def _eval(node: ast.AST, ctx: Context, fns: Mapping[str, Callable]) -> Any:
+def _eval(node: ast.AST, ctx: Context, fns: Mapping[str, Callable] | _Functions) -> Any:
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.Name):

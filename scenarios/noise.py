@@ -271,32 +271,30 @@ def _events(world: World, signal_events: set[str]) -> _Events:
     ids, causes, services, tables, kinds, ts = world.log.columns(
         "event_id", "cause_event_id", "service", "table", "kind", "ts")
     tables = tables.astype(str)
-    names, code = np.unique(services.astype(str), return_inverse=True)
+    # What np.unique(..., return_inverse=True) gives, by dict: a few services over tens of
+    # thousands of events, where sorting the strings costs more than looking them up.
+    services = services.tolist()
+    names = np.array(sorted(set(services)), dtype=str)
+    index = {name: i for i, name in enumerate(names.tolist())}
+    code = np.fromiter(map(index.__getitem__, services), np.intp, len(services))
     return _Events(
         ids=ids, roots=cascade_roots(ids, causes), tables=tables, kinds=kinds.astype(str),
         names=names, code=code, words=_words_by_event(world, ids),
         inside=ts.astype(np.int64) < world.clock.end_seconds,
         state=np.isin(tables, sorted(STATE_TABLES)),
-        is_signal=np.isin(ids.astype(str), np.array(sorted(signal_events), dtype=str)))
+        is_signal=np.fromiter(map(signal_events.__contains__, ids.tolist()), bool, len(ids)))
 
 
 def _words_by_event(world: World, ids: np.ndarray) -> np.ndarray:
     """Readable words of the record version each event wrote (0 for events that wrote
-    none), matched by sorted search rather than a dict of every event."""
-    written, counts = [], []
+    none). Each event writes at most one version (``World.emit`` mints its id), so a dict
+    of them matches exactly, and cheaper than sorting tens of thousands of id strings."""
+    words: dict[str, int] = {}
     for name, history in world.history.items():
         if not len(history) or not TABLES[name].text_columns:
             continue
         total = np.zeros(len(history), np.int64)
         for col in TABLES[name].text_columns:
             total += word_counts(history.text(col))
-        written.append(history.event_ids().astype(str))
-        counts.append(total)
-    if not written:
-        return np.zeros(len(ids), np.int64)
-    keys, values = np.concatenate(written), np.concatenate(counts)
-    order = np.argsort(keys)
-    keys, values = keys[order], values[order]
-    ids = ids.astype(str)
-    at = np.clip(np.searchsorted(keys, ids), 0, len(keys) - 1)
-    return np.where(keys[at] == ids, values[at], 0)
+        words.update(zip(history.event_ids().tolist(), total.tolist(), strict=True))
+    return np.fromiter((words.get(e, 0) for e in ids.tolist()), np.int64, len(ids))

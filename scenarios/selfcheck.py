@@ -47,17 +47,38 @@ class Frames(Mapping[str, pl.DataFrame]):
     Tables that are the very objects of ``shared``'s come from it, so an unchanged table
     is the same frame in the initial and the final state."""
 
-    def __init__(self, tables: Mapping[str, pa.Table], shared: Frames | None = None) -> None:
-        self.tables, self._shared = tables, shared
+    def __init__(self, tables: Mapping[str, pa.Table], shared: Frames | None = None,
+                 written: Callable[[str], tuple[list[int], pa.Table] | None] | None = None,
+                 ) -> None:
+        self.tables, self._shared, self._written = tables, shared, written
         self._frames: dict[str, pl.DataFrame] = {}
 
     def __getitem__(self, table: str) -> pl.DataFrame:
         if table not in self._frames:
+            parts = None if self._written is None or self._shared is None or \
+                table not in self._shared else self._written(table)
+            if parts is not None:
+                self._frames[table] = self._rewritten(table, *parts)
+                return self._frames[table]
             arrow = self.tables[table]
             shared = self._shared
             self._frames[table] = shared[table] if shared is not None and \
                 shared.tables.get(table) is arrow else pl.from_arrow(arrow)
         return self._frames[table]
+
+    def _rewritten(self, table: str, gone: list[int], rows: pa.Table) -> pl.DataFrame:
+        """A table a run wrote, from the shared frame of its snapshot: the slices between
+        the rows it replaced, then its own rows (``Workspace.written``). The same frame
+        as converting the final table, without converting the snapshot's rows again (a
+        mail table's bodies cost far more than the handful of rows a run writes)."""
+        base = self._shared[table]
+        pieces, at = [], 0
+        for i in [*gone, base.height]:
+            if i > at:
+                pieces.append(base.slice(at, i - at))
+            at = i + 1
+        pieces.append(pl.from_arrow(rows))
+        return pl.concat(pieces, how="vertical", rechunk=False)
 
     def __contains__(self, table: object) -> bool:
         return table in self.tables  # without converting it
@@ -98,7 +119,8 @@ class Snapshot:
         if not solution.calls:
             return EpisodeRun(self.frames, self.frames, [], {})
         box = self.replay(task, solution)
-        final = Frames(box.workspace.final_view(), shared=self.frames)
+        final = Frames(box.workspace.final_view(), shared=self.frames,
+                       written=box.workspace.written)
         changes = {t: predicates.TableChanges(*ids) for t, ids in box.workspace.diff().items()}
         return EpisodeRun(self.frames, final, box.log, changes)
 

@@ -29,9 +29,14 @@ def cascade_roots(event_ids: np.ndarray, causes: np.ndarray) -> np.ndarray:
 def stable_uniform(ids: np.ndarray, salt: str = "") -> np.ndarray:
     """A number in [0, 1) per id, from a digest: the same id always gets the same number."""
     key = hashlib.blake2b(salt.encode(), digest_size=8)
-    out = np.empty(len(ids), dtype=np.float64)
-    for i, value in enumerate(ids.tolist()):
-        h = key.copy()
+    copy = key.copy
+
+    def digest(value) -> bytes:
+        h = copy()
         h.update(str(value).encode())
-        out[i] = int.from_bytes(h.digest(), "little") / 2**64
-    return out
+        return h.digest()
+
+    # The digests read as little-endian uint64 in one go; uint64 -> float64 rounds to
+    # nearest like ``int / 2**64`` does, and dividing by a power of two is exact.
+    raw = b"".join(map(digest, ids.tolist()))
+    return np.frombuffer(raw, dtype="<u8").astype(np.float64) / 2.0**64

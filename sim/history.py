@@ -40,15 +40,31 @@ def to_arrow_column(values: Any, type_: pa.DataType, clock: Clock) -> pa.Array:
 
 def as_column(values: Any, n: int, type_: pa.DataType) -> np.ndarray:
     """A batch column as a numpy array of length ``n`` (scalars are broadcast)."""
+    return _as_column(values, n, _kind(type_))
+
+
+_TIMESTAMP, _DATE, _OTHER = 0, 1, 2
+
+
+def _kind(type_: pa.DataType) -> int:
+    if pa.types.is_timestamp(type_):
+        return _TIMESTAMP
+    return _DATE if pa.types.is_date32(type_) else _OTHER
+
+
+def _as_column(values: Any, n: int, kind: int) -> np.ndarray:
     if values is None or isinstance(values, str | bool | int | float):
-        if pa.types.is_timestamp(type_):
+        if kind == _TIMESTAMP:
             return np.full(n, NULL_TS if values is None else values, np.int64)
-        if pa.types.is_date32(type_):
+        if kind == _DATE:
             return np.full(n, NULL_DATE if values is None else values, np.int32)
         return np.full(n, values, dtype=object)
-    if isinstance(values, pa.Array | pa.ChunkedArray):
-        values = values.to_numpy(zero_copy_only=False)
-    arr = np.asarray(values)
+    if type(values) is np.ndarray:  # what np.asarray would return: the array itself
+        arr = values
+    else:
+        if isinstance(values, pa.Array | pa.ChunkedArray):
+            values = values.to_numpy(zero_copy_only=False)
+        arr = np.asarray(values)
     if arr.dtype.kind in "US":
         arr = arr.astype(object)
     if len(arr) != n:
@@ -65,16 +81,20 @@ class ColumnBuffer:
 
     def __init__(self, types: Mapping[str, pa.DataType]) -> None:
         self.types = dict(types)
+        self._kinds = {name: _kind(t) for name, t in self.types.items()}  # read per batch
         self._batches: list[dict[str, np.ndarray]] = []
         self._rows = 0
+        # name -> (batches joined, their concatenation, the dtypes of those batches)
+        self._joined: dict[str, tuple[int, np.ndarray | None, frozenset]] = {}
 
     def append(self, n: int, columns: Mapping[str, Any], where: str) -> None:
         batch = {}
+        kinds = self._kinds
         for name, values in columns.items():
-            if name not in self.types:
+            if name not in kinds:
                 raise KeyError(f"{where}: unknown column {name!r}")
             try:
-                batch[name] = as_column(values, n, self.types[name])
+                batch[name] = _as_column(values, n, kinds[name])
             except ValueError as exc:
                 raise ValueError(f"{where}.{name}: {exc}") from None
         self._batches.append(batch)
@@ -84,20 +104,48 @@ class ColumnBuffer:
         return self._rows
 
     def column(self, name: str) -> np.ndarray:
-        """All values of ``name`` so far (missing in a batch: null)."""
+        """All values of ``name`` so far (missing in a batch: null), a fresh array.
+
+        Routines read columns of a growing buffer again and again (what exists to open,
+        what a storyline may pick): the batches concatenated last time are kept and only
+        the new ones joined on, where that gives the very values a full concatenation would.
+        """
         t = self.types[name]
+        done, joined, kinds = self._joined.get(name, (0, None, frozenset()))
         parts = []
-        for b in self._batches:
+        for b in self._batches[done:]:
             if name in b:
                 parts.append(b[name])
             else:
                 n = len(next(iter(b.values())))
                 parts.append(as_column(None, n, t))
         if not parts:
-            return np.array([], dtype=object)
-        if any(p.dtype == object for p in parts):
-            parts = [p.astype(object) for p in parts]
-        return np.concatenate(parts)
+            return np.array([], dtype=object) if joined is None else joined.copy()
+        kinds = kinds | {p.dtype for p in parts}
+        # Joining onto the earlier result is exact when it already holds objects, or when
+        # every part so far has one dtype (no promotion that a later cast could undo).
+        if joined is not None and (joined.dtype == object or len(kinds) == 1):
+            parts = [joined, *parts]
+        elif joined is not None:
+            return self._join_all(name)
+        out = _concatenate(parts)
+        self._joined[name] = (len(self._batches), out, kinds)
+        return out.copy()
+
+    def _join_all(self, name: str) -> np.ndarray:
+        t = self.types[name]
+        parts = [b[name] if name in b else as_column(None, len(next(iter(b.values()))), t)
+                 for b in self._batches]
+        out = _concatenate(parts)
+        self._joined[name] = (len(self._batches), out, frozenset(p.dtype for p in parts))
+        return out.copy()
+
+
+def _concatenate(parts: list[np.ndarray]) -> np.ndarray:
+    if any(p.dtype == object for p in parts):
+        # One cast inside concatenate: the same Python values as casting each part.
+        return np.concatenate(parts, dtype=object)
+    return np.concatenate(parts)
 
 
 def member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:

@@ -258,6 +258,22 @@ class Workspace:
         them); read it once the run is over."""
         return _FinalView(self)
 
+    def written(self, table: str) -> tuple[list[int], pa.Table] | None:
+        """The two parts of ``final_state()[table]`` for a table this run wrote and the
+        snapshot has: the snapshot's row positions its writes replace or delete (sorted),
+        and its rows as the snapshot schema stores them; the final table is the snapshot
+        without those positions, then those rows. None for any other table (a reader
+        then takes the final table whole)."""
+        base, delta = self._base.tables.get(table), self._delta.get(table)
+        if base is None or not delta:
+            return None
+        index = self._base.ids(table)
+        if len(index) != base.num_rows:  # repeated record ids: only the filter is exact
+            return None
+        gone = sorted(index[rid] for rid in delta if rid in index)
+        return gone, pa.Table.from_pylist([r for r in delta.values() if r is not _DELETED],
+                                          schema=snapshot_schema(table))
+
     def _final_table(self, table: str) -> pa.Table:
         schema = snapshot_schema(table)
         base = self._base.tables.get(table)

@@ -124,8 +124,10 @@ class World:
         service = TABLE_SERVICE[table]
         if service not in self.services:
             raise KeyError(f"service {service!r} is not installed in this world")
-        kinds = {kind} if isinstance(kind, str) else set(np.unique(np.asarray(kind, dtype=object)))
-        undeclared = kinds - set(self.services[service].event_kinds)
+        # A set of the kinds, not np.unique: only membership is asked, once per batch.
+        kinds = {kind} if isinstance(kind, str) else set(
+            kind.tolist() if isinstance(kind, np.ndarray) else kind)
+        undeclared = kinds.difference(self.services[service].event_kinds)
         if undeclared:
             raise ValueError(f"{service} does not declare event kinds {sorted(undeclared)}")
         stream = id_stream or table
