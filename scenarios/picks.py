@@ -55,7 +55,11 @@ class Picker:
                 pool = [i for i in pool if i == life.person.manager]
             if not pool:
                 raise NoCandidateError(f"no free contact for {param.pick} {kinds}")
-            i = int(pool[int(rng.integers(len(pool)))])
+            # The people a story happens with are the ones the user deals with: drawn in
+            # proportion to the tie strength routine life writes to them with, so a
+            # storyline's correspondent is not someone who never appears otherwise.
+            w = c.closeness[np.array(pool, dtype=np.int64)]
+            i = int(pool[int(rng.choice(len(pool), p=w / w.sum()))])
             self._lock(("contact", i), inst)
             ids = life.state.get("contact_ids")
             return {"id": None if ids is None else ids[i], "name": c.full_name[i],
