@@ -1,4 +1,5 @@
-"""Picking what a storyline is about: a person, a product, a shop, a place, a topic.
+"""Picking what a storyline is about: a person, a product, a shop, a restaurant, a place, a
+topic.
 
 People and products are picked when an instance is planted, before the clock starts, and
 locked: no other instance picks them, and routine life leaves them alone around the
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from personas.life import Life
+from personas.pools import sender_address
 from scenarios.storyline_spec import PickSpec
 from sim.clock import DAY
 
@@ -82,6 +84,10 @@ class Picker:
             j = pool[int(rng.integers(len(pool)))]
             self._lock(("product", j), inst)
             return self.product(j, self.life.world.now)
+        if param.pick == "restaurant":  # one the user eats at anyway, mailing as routine's do
+            eateries = pools.merchants[pools.merchant_category == "dining"]
+            name = str(eateries[int(rng.integers(len(eateries)))])
+            return {"name": name, "email": sender_address(name)}
         choices = self.choices(param.pick)
         return str(choices[int(rng.integers(len(choices)))])
 

@@ -119,8 +119,8 @@ Expr = Annotated[str | int | float | bool, Field(description="an expression")]
 class PickSpec(Strict):
     """Bind a name to something from the world: a person, a product, a shop, a place."""
 
-    pick: Literal["contact", "coworker", "manager", "product", "merchant", "place", "project",
-                  "topic"]
+    pick: Literal["contact", "coworker", "manager", "product", "merchant", "restaurant",
+                  "place", "project", "topic"]
     kinds: list[Literal["family", "friends", "coworkers", "clients", "vendors", "services"]] = (
         Field(default_factory=list))
     relationships: list[str] = Field(default_factory=list)  # e.g. ["landlord", "dentist"]
