@@ -28,8 +28,10 @@ import pyarrow as pa
 from exporters import separability
 from exporters.world_dataset import build_world
 from personas.library import load_personas
+from personas.spec import default_start
 from scenarios.library import load_storylines
 from scenarios.noise import load_profiles
+from sim.clock import Clock
 from sim.measure import word_counts
 from sim.services import TABLES
 
@@ -39,10 +41,12 @@ HERE = Path(__file__).resolve().parent
 def pooled_probe(personas: list[str], seeds: int, days: int, profile: str,
                  show: int = 0, limit: float = 0.7) -> dict:
     specs, families, noise = load_personas(), load_storylines(), load_profiles()[profile]
-    parts: dict[str, list[tuple[pl.DataFrame, np.ndarray, np.ndarray, np.ndarray]]] = {}
+    parts: dict[str, list[tuple[pl.DataFrame, np.ndarray, np.ndarray, np.ndarray,
+                                np.ndarray]]] = {}
     for pid in personas:
         for seed in range(seeds):
             w = build_world(specs[pid], seed=seed, days=days, families=families, noise=noise)
+            opening = Clock(specs[pid].timezone, default_start(), days).epoch
             labels = w.labels.filter(pa.compute.equal(w.labels["class"], "signal"))
             signal = set(zip(labels["table"].to_pylist(), labels["record_id"].to_pylist(),
                              labels["valid_from"].to_pylist(), strict=True))
@@ -51,12 +55,13 @@ def pooled_probe(personas: list[str], seeds: int, days: int, profile: str,
                     continue
                 frame = pl.from_arrow(table)
                 hour, weekday = separability.local_hour_weekday(frame, specs[pid].timezone)
+                timed = separability.dated(frame, opening)
                 is_signal = np.array([(name, r, v) in signal for r, v in zip(
                     table["record_id"].to_pylist(), table["valid_from"].to_pylist(),
                     strict=True)], bool)
                 parts.setdefault(name, []).append(
                     (frame.with_columns(pl.col("valid_from").dt.replace_time_zone("UTC")),
-                     is_signal, hour, weekday))
+                     is_signal, hour, weekday, timed))
     report = {}
     for name, chunks in sorted(parts.items()):
         frame = pl.concat([c[0] for c in chunks])
@@ -67,7 +72,7 @@ def pooled_probe(personas: list[str], seeds: int, days: int, profile: str,
         found = separability.probe(
             frame, words, np.concatenate([c[1] for c in chunks]),
             np.concatenate([c[2] for c in chunks]), np.concatenate([c[3] for c in chunks]),
-            name, text[0] if text else None)
+            name, text[0] if text else None, np.concatenate([c[4] for c in chunks]))
         if found is not None:
             report[name] = found
             if show and found.get("template_family", 0) > limit:

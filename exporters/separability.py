@@ -11,6 +11,7 @@ so one world is usually too small and a dataset of many worlds is the place to r
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import numpy as np
@@ -40,13 +41,27 @@ def local_hour_weekday(table: pl.DataFrame, tz: str) -> tuple[np.ndarray, np.nda
     return local.dt.hour().to_numpy(), local.dt.weekday().to_numpy()
 
 
+def dated(table: pl.DataFrame, opening: dt.datetime) -> np.ndarray:
+    """Which record versions arrived inside the window (not at its first instant).
+
+    Records that already exist when the window opens (the address book, channels joined
+    long ago, standing watches and payments) carry the window's first instant, local
+    midnight of the start date, because every instant must lie inside the window
+    (``sim.check``). That instant says when the window opens, not when the record arrived,
+    and no storyline can write there, so their hour and weekday would measure the window.
+    """
+    return (table["valid_from"] != opening).to_numpy()
+
+
 def probe(table: pl.DataFrame, words: np.ndarray, is_signal: np.ndarray, hour: np.ndarray,
-          weekday: np.ndarray, name: str,
-          text_column: str | None) -> dict[str, float | int] | None:
+          weekday: np.ndarray, name: str, text_column: str | None,
+          timed: np.ndarray | None = None) -> dict[str, float | int] | None:
     """AUC per feature for one table (None when either side is too small to say).
 
     ``hour`` and ``weekday`` are local to each record's world, so tables of worlds in
-    different zones can be probed together.
+    different zones can be probed together. They are read only where ``timed`` (default:
+    everywhere), the records that arrived inside the window (:func:`dated`); with too few
+    of either side left there, the table has no time features.
     """
     n_signal = int(is_signal.sum())
     if n_signal < MIN_RECORDS or len(is_signal) - n_signal < MIN_RECORDS:
@@ -54,9 +69,12 @@ def probe(table: pl.DataFrame, words: np.ndarray, is_signal: np.ndarray, hour: n
     out: dict[str, float | int] = {
         "signal_records": n_signal,
         "length": auc(words.astype(float), is_signal),
-        "local_hour": auc(np.minimum(hour, 24 - hour).astype(float), is_signal),
-        "weekday": auc(weekday.astype(float), is_signal),
     }
+    t = np.ones(len(is_signal), bool) if timed is None else np.asarray(timed, bool)
+    sig_t = is_signal[t]
+    if MIN_RECORDS <= int(sig_t.sum()) <= len(sig_t) - MIN_RECORDS:
+        out["local_hour"] = auc(np.minimum(hour[t], 24 - hour[t]).astype(float), sig_t)
+        out["weekday"] = auc(weekday[t].astype(float), sig_t)
     sender = SENDER.get(name)
     if sender:  # how often this sender appears in the same world
         keys = ["world_id", sender] if "world_id" in table.columns else [sender]

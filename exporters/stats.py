@@ -6,6 +6,7 @@ from the rest by surface features alone.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pyarrow as pa
 from exporters import separability
 from exporters.content_hash import read_table_dir
 from personas.text.diversity import text_diversity
+from sim.clock import Clock
 from sim.measure import word_counts
 from sim.services import TABLE_SERVICE, TABLES
 
@@ -24,6 +26,8 @@ def dataset_stats(path: Path) -> dict:
     """Stats of a one-world dataset directory (stable keys; see the README)."""
     manifest = json.loads((path / "manifest.json").read_text())
     labels = _read(path / "oracle" / "labels")
+    # The window's first instant, where records that predate it are stamped.
+    opening = Clock(manifest["timezone"], dt.date.fromisoformat(manifest["start"]), 1).epoch
     class_of = _classes(labels)
     events_by, words_by, classes = {}, {}, {}
     probe = {}
@@ -49,7 +53,8 @@ def dataset_stats(path: Path) -> dict:
         text_columns = TABLES[name].text_columns
         hour, weekday = separability.local_hour_weekday(table, manifest["timezone"])
         found = separability.probe(table, words, is_signal, hour, weekday, name,
-                                   text_columns[0] if text_columns else None)
+                                   text_columns[0] if text_columns else None,
+                                   timed=separability.dated(table, opening))
         if found is not None:
             probe[name] = found
     events = _read(path / "oracle" / "events")

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from personas.life import Life
+from personas.life import DAY_PROFILE, Life
 from scenarios import phrasing
 from scenarios.distractors import Lookalikes
 from scenarios.expressions import Context, ExpressionError, parse
@@ -250,7 +250,7 @@ class Storylines:
     def _bind_params(self, inst: Instance, rng) -> None:
         for name, param in inst.spec.params.items():
             if isinstance(param, DrawSpec):
-                inst.names[name] = int(rng.integers(param.uniform[0], param.uniform[1] + 1))
+                inst.names[name] = _draw(param, rng)
             elif isinstance(param, ComputeSpec):
                 inst.names[name] = self.evaluate(inst, param.expr)
 
@@ -452,6 +452,19 @@ class Storylines:
         self.lookalikes.keep({(t, e) for i, e, t in zip(ids.tolist(), entities.tolist(),
                                                         tables.tolist(), strict=True)
                               if e in made and i in kept})
+
+def _draw(param: DrawSpec, rng: np.random.Generator) -> int:
+    """A drawn parameter; an awake time of day is accepted in proportion to how busy its
+    hour is in routine life, so storyline texts and entries keep routine hours."""
+    low, high = param.uniform
+    if param.hours == "uniform":
+        return int(rng.integers(low, high + 1))
+    weight = DAY_PROFILE / DAY_PROFILE.max()
+    while True:  # rejection sampling: 09:00-24:00 weights are all >= 0.25, so it is quick
+        value = int(rng.integers(low, high + 1))
+        if rng.random() < weight[(9 + value // 3600) % 24]:
+            return value
+
 
 def _plain(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():

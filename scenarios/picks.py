@@ -1,4 +1,5 @@
-"""Picking what a storyline is about: a person, a product, a shop, a place, a topic.
+"""Picking what a storyline is about: a person, a product, a shop, a restaurant, a place, a
+topic.
 
 People and products are picked when an instance is planted, before the clock starts, and
 locked: no other instance picks them, and routine life leaves them alone around the
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from personas.life import Life
+from personas.pools import sender_address
 from scenarios.storyline_spec import PickSpec
 from sim.clock import DAY
 
@@ -55,7 +57,11 @@ class Picker:
                 pool = [i for i in pool if i == life.person.manager]
             if not pool:
                 raise NoCandidateError(f"no free contact for {param.pick} {kinds}")
-            i = int(pool[int(rng.integers(len(pool)))])
+            # The people a story happens with are the ones the user deals with: drawn in
+            # proportion to the tie strength routine life writes to them with, so a
+            # storyline's correspondent is not someone who never appears otherwise.
+            w = c.closeness[np.array(pool, dtype=np.int64)]
+            i = int(pool[int(rng.choice(len(pool), p=w / w.sum()))])
             self._lock(("contact", i), inst)
             ids = life.state.get("contact_ids")
             return {"id": None if ids is None else ids[i], "name": c.full_name[i],
@@ -78,6 +84,10 @@ class Picker:
             j = pool[int(rng.integers(len(pool)))]
             self._lock(("product", j), inst)
             return self.product(j, self.life.world.now)
+        if param.pick == "restaurant":  # one the user eats at anyway, mailing as routine's do
+            eateries = pools.merchants[pools.merchant_category == "dining"]
+            name = str(eateries[int(rng.integers(len(eateries)))])
+            return {"name": name, "email": sender_address(name)}
         choices = self.choices(param.pick)
         return str(choices[int(rng.integers(len(choices)))])
 

@@ -119,8 +119,8 @@ Expr = Annotated[str | int | float | bool, Field(description="an expression")]
 class PickSpec(Strict):
     """Bind a name to something from the world: a person, a product, a shop, a place."""
 
-    pick: Literal["contact", "coworker", "manager", "product", "merchant", "place", "project",
-                  "topic"]
+    pick: Literal["contact", "coworker", "manager", "product", "merchant", "restaurant",
+                  "place", "project", "topic"]
     kinds: list[Literal["family", "friends", "coworkers", "clients", "vendors", "services"]] = (
         Field(default_factory=list))
     relationships: list[str] = Field(default_factory=list)  # e.g. ["landlord", "dentist"]
@@ -129,15 +129,23 @@ class PickSpec(Strict):
 
 
 class DrawSpec(Strict):
-    """Bind a name to a uniform integer in ``[low, high]``."""
+    """Bind a name to a uniform integer in ``[low, high]``.
+
+    ``hours = "awake"`` makes it a time of day, seconds after 09:00 local, drawn in
+    ``[low, high]`` as routine life draws the hours of a personal text or a calendar entry
+    (weighted by ``personas.life.DAY_PROFILE``: busier evenings), not uniformly.
+    """
 
     uniform: tuple[int, int]
+    hours: Literal["uniform", "awake"] = "uniform"
     description: str = ""
 
     @model_validator(mode="after")
     def _ordered(self) -> DrawSpec:
         if self.uniform[0] > self.uniform[1]:
             raise ValueError("uniform bounds must be ordered [low, high]")
+        if self.hours == "awake" and (self.uniform[0] < 0 or self.uniform[1] >= 15 * 3600):
+            raise ValueError("awake hours are seconds after 09:00, in [0, 54000)")
         return self
 
 

@@ -83,3 +83,37 @@ def test_bank_alert_texts_quote_no_balance(lived):
               if name == "Bank alerts" and ("sms_messages", rid) not in signal]
     assert alerts
     assert not [t for t in alerts if "balance" in t.lower()]
+
+
+def test_offices_word_their_texts_as_storyline_offices_do():
+    """Routine office texts come in both reminder-system wordings a storyline's office uses
+    ("<office>: your appointment..." and "Your appointment with <person>..."), from
+    offices named like the storyline's ("<name>'s office"), each office in one wording."""
+    texts, wording = [], {}
+    for seed in range(3):
+        sms = live(load_personas()["retiree"], seed=seed, days=60,
+                   storylines=0).world.tables()["sms_messages"]
+        for name, t in zip(sms["contact_name"].to_pylist(), sms["text"].to_pylist(),
+                           strict=True):
+            if name.endswith("'s office") and t not in ("Y", "C"):
+                texts.append(t)
+                wording.setdefault((seed, name), set()).add(t.startswith(name + ":"))
+    terse = sum(": your appointment" in t for t in texts)
+    assert 0 < terse < len(texts)
+    assert all(len(w) == 1 for w in wording.values())
+
+
+def test_a_storyline_restaurant_is_one_the_user_eats_at():
+    from scenarios.engine import Storylines  # noqa: F401 (the picker needs a running life)
+    from scenarios.picks import Picker
+    from scenarios.storyline_spec import PickSpec
+
+    lw = live(load_personas()["staff_engineer"], seed=1, days=30, storylines=0)
+    picker = Picker(lw.life)
+    pools = lw.life.pools
+    dining = set(pools.merchants[pools.merchant_category == "dining"].tolist())
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        got = picker.pick(None, PickSpec(pick="restaurant"), rng)
+        assert got["name"] in dining
+        assert got["email"].endswith(".example")

@@ -64,3 +64,33 @@ def test_a_records_own_versions_do_not_vouch_for_it():
     out = probe(table, np.full(n, 7), is_signal, np.full(n, 10), np.arange(n) % 7,
                 "shop_orders", "body")
     assert out["template_family"] <= 0.6
+
+
+def test_records_stamped_at_the_window_opening_have_no_hour():
+    # Routine records that predate the window all carry its first instant (local midnight):
+    # their hour would tell them from storyline records by when the window opens.
+    n = 60
+    is_signal = np.arange(n) < 20
+    opening = (~is_signal) & (np.arange(n) % 2 == 0)
+    hour = np.where(opening, 0, 10)
+    weekday = np.where(opening, 0, np.arange(n) % 7)
+    texts, senders = ["a note"] * n, ["x"] * n
+    assert probe(_table(texts, senders), np.ones(n), is_signal, hour, weekday,
+                 "notes", None)["local_hour"] > 0.7
+    out = probe(_table(texts, senders), np.ones(n), is_signal, hour, weekday, "notes", None,
+                timed=~opening)
+    assert out["local_hour"] == 0.5
+    assert "weekday" in out
+    few = probe(_table(texts, senders), np.ones(n), is_signal, hour, weekday, "notes", None,
+                timed=~is_signal | (np.arange(n) < 3))
+    assert "local_hour" not in few
+    assert "weekday" not in few
+
+
+def test_dated_leaves_out_the_window_opening():
+    import datetime as dt
+
+    from exporters.separability import dated
+    t0 = dt.datetime(2026, 1, 5, 5, tzinfo=dt.UTC)
+    table = pl.DataFrame({"valid_from": [t0, t0 + dt.timedelta(hours=3), t0]})
+    assert dated(table, t0).tolist() == [False, True, False]

@@ -192,3 +192,23 @@ def test_money_families_keep_the_bank_consistent_over_many_seeds(family):
         problems = check_world(lived.tables(), lived.event_log(), start=world.clock.epoch,
                                end=window_end(world, spec.min_days))
         assert problems == [], (seed, problems[:3])
+
+
+def test_awake_draws_keep_the_hours_routine_life_keeps():
+    import numpy as np
+    from pydantic import ValidationError
+
+    from scenarios.engine import _draw
+    from scenarios.storyline_spec import DrawSpec
+
+    spec = DrawSpec(uniform=(0, 46800), hours="awake")  # 09:00 to 22:00
+    rng = np.random.default_rng(0)
+    hours = np.array([9 + _draw(spec, rng) // 3600 for _ in range(4000)])
+    assert hours.min() >= 9
+    assert hours.max() <= 22
+    # Evenings are busier than mid-afternoon in routine life (DAY_PROFILE): 7.0 vs 3.8.
+    evening = int(((hours >= 19) & (hours <= 21)).sum())
+    afternoon = int(((hours >= 14) & (hours <= 16)).sum())
+    assert evening > 1.4 * afternoon
+    with pytest.raises(ValidationError):
+        DrawSpec(uniform=(0, 60000), hours="awake")  # past midnight

@@ -11,8 +11,9 @@ from personas.life import OPENING, Life
 from personas.pools import pick
 from personas.routines.compose import join
 from personas.routines.contacts import phone_at
-from personas.routines.messaging import emit_org_sms, locked_at
+from personas.routines.messaging import locked_at
 from personas.routines.notify import after
+from personas.routines.offices import OFFICE_HOURS, office_texts
 from sim.clock import DAY, HOUR, MINUTE, day_number
 from sim.history import NULL_DATE, NULL_TS
 
@@ -393,7 +394,7 @@ def _personal(life: Life, rng, days: range) -> None:
         sunday = life.world.clock.local_weekday(life.world.clock.local_to_sim(
             item_days * DAY)) == 6
         item_days = np.where(sunday, item_days + 1, item_days)
-        start.append(_snap(life.at_hours(item_days, rng, profile=_OFFICE), 15 * MINUTE))
+        start.append(_snap(life.at_hours(item_days, rng, profile=OFFICE_HOURS), 15 * MINUTE))
         lead.append(rng.integers(2 * DAY, 21 * DAY, len(item_days)))
     if party:
         _plan(life, rng, np.concatenate(party), np.concatenate(start), np.concatenate(lead))
@@ -406,7 +407,7 @@ def _plan(life: Life, rng, party: np.ndarray, start: np.ndarray, lead: np.ndarra
     # Half the appointments are booked by phoning the office in its opening hours; the
     # entry goes in the calendar right after the call.
     by_phone = (c.kind[party] == "services") & (rng.random(len(party)) < 0.5)
-    call = life.at_hours(life.world.clock.local_day(start - lead), rng, profile=_OFFICE)
+    call = life.at_hours(life.world.clock.local_day(start - lead), rng, profile=OFFICE_HOURS)
     by_phone &= (call > OPENING) & (call < start - HOUR)
     created = np.where(by_phone, call + rng.integers(5 * MINUTE, 15 * MINUTE, len(party)),
                        created)
@@ -450,47 +451,5 @@ def _plan(life: Life, rng, party: np.ndarray, start: np.ndarray, lead: np.ndarra
         created=created, kind="event_created",
     )
     if life.world.has("sms") and is_service.any():
-        _office_texts(life, rng, np.flatnonzero(is_service), party, start, created,
+        office_texts(life, rng, np.flatnonzero(is_service), party, start, created,
                       np.array(ev, dtype=object))
-
-
-# When clinics, garages and salons see people (and their reminder systems text).
-_OFFICE = np.array([0] * 8 + [1.0] * 4 + [0.6] + [1.0] * 5 + [0.2] + [0] * 5)
-
-
-def _office_texts(life: Life, rng, sel: np.ndarray, party, start, created, ev) -> None:
-    """An office's reminder system confirms a booking and reminds the day before; the user
-    sometimes answers Y."""
-    c = life.person.contacts
-    k = len(sel)
-    office = np.char.add(c.full_name[party[sel]].astype(str), "'s office").astype(object)
-    slots = {"provider": office, "date": life.dates(start[sel], weekday=True),
-             "time": life.times(start[sel]), "phone": c.phone[party[sel]]}
-    end = life.world.clock.end_seconds
-    # A confirmation minutes after booking; a reminder during the day before.
-    confirm = after(rng, created[sel], 2, 20)
-    day_before = life.world.clock.local_day(start[sel]) - 1
-    remind = life.at_hours(day_before, rng, profile=_OFFICE)
-    ts = np.r_[confirm, remind]
-    template = np.r_[np.zeros(k, np.int64), np.ones(k, np.int64)]
-    on = np.r_[rng.random(k) < 0.7, (remind > confirm + HOUR) & (rng.random(k) < 0.8)]
-    on &= (ts < end) & ~locked_at(life, np.r_[party[sel], party[sel]], ts)
-    if not on.any():
-        return
-    m = int(on.sum())
-    pool = life.grammar.intent("sms_office").sentences
-    t = template[on]
-    text = life.grammar.sentences(
-        "sms_office", rng, {key: np.r_[v, v][on] for key, v in slots.items()}, m,
-        variants=pool.first_variant[t] + (rng.random(m) * pool.n_variants[t]).astype(np.int64))
-    office = np.r_[office, office][on]
-    _, sms_ev = emit_org_sms(life, ts[on], office, text,
-                             cause=np.r_[ev[sel], ev[sel]][on].tolist())
-    # Sometimes the user answers: C to confirm a booking, Y to a reminder.
-    answer = rng.random(m) < 0.35
-    if answer.any():
-        a_ts = np.minimum(after(rng, ts[on][answer], 3, 120), end - 1)
-        emit_org_sms(life, a_ts, office[answer],
-                     np.where(t[answer] == 1, "Y", "C").astype(object),
-                     cause=np.array(sms_ev, dtype=object)[answer].tolist(),
-                     outgoing=np.ones(int(answer.sum()), bool))

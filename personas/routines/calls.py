@@ -88,8 +88,9 @@ def _calls_period(life: Life, *, days: range) -> None:
 
 def _unknown_calls(life: Life, rng, days: range) -> None:
     """Calls from numbers the address book does not know: mostly left to ring, some leave
-    a message (a courier, a clinic's front desk, a business returning a call)."""
-    item_days = life.item_days("calls", days, rng, scale=0.08)
+    a message (a courier, a clinic's front desk, a business returning a call). About one
+    call in four, as in real phone logs, where one-off numbers are common."""
+    item_days = life.item_days("calls", days, rng, scale=0.3)
     n = len(item_days)
     if n == 0:
         return

@@ -294,11 +294,13 @@ def _sms_period(life: Life, *, days: range) -> None:
     if days.start == 0:
         parts += _new_numbers(life, rng)
         parts += _strangers(life, rng, range(0, life.world.days))
-    codes = life.item_days("spam", days, rng, scale=0.3)
+    codes = life.item_days("spam", days, rng, scale=0.5)
     if len(codes):
         ts = life.at_hours(codes, rng)
         k = len(ts)
-        merchant = pick(rng, life.pools.products.merchant, k)
+        # Codes come from every kind of account: shops online and local, streaming and
+        # gym subscriptions, airlines; most of them text rarely.
+        merchant = pick(rng, _code_senders(life), k)
         text = life.grammar.sentences(
             "sms_code", rng, {"code": rng.integers(100000, 999999, k).astype(str).astype(object),
                               "merchant": merchant}, k)
@@ -315,6 +317,14 @@ def _sms_period(life: Life, *, days: range) -> None:
                 "day": life.weekday_names(ts + 3 * 86_400)}, k)
         parts.append(_org_texts(ts, merchant, text))
     _emit_texts(life, parts)
+
+
+def _code_senders(life: Life) -> np.ndarray:
+    """Everyone who may text the user a one-time code, each once."""
+    pools = life.pools
+    names = [*pools.products.merchant.tolist(), *pools.merchants.tolist(),
+             *(s[0] for s in pools.subscriptions), *pools.airlines.tolist()]
+    return np.array(sorted(set(names)), dtype=object)
 
 
 def _position(group: np.ndarray) -> np.ndarray:
