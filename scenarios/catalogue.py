@@ -64,7 +64,7 @@ def dependent_listings(world: World, ids: np.ndarray, roots: np.ndarray,
     if history is None or not len(history):
         return none
     ev_keys, ev_order = _index_of(ids)
-    products = history._buffer.column("record_id").astype(str)
+    products = history.column("record_id").astype(str)
     listing_names, listing_of_version = np.unique(products, return_inverse=True)
     version_event = _lookup(ev_keys, ev_order, history.event_ids().astype(str))
     # A listing's own cascades: its versions no routine event caused (the listing, market
@@ -81,7 +81,7 @@ def dependent_listings(world: World, ids: np.ndarray, roots: np.ndarray,
             continue
         events = _lookup(ev_keys, ev_order, table.event_ids().astype(str))
         for col in targets:
-            values = table._buffer.column(col)
+            values = table.column(col)
             values = np.array(["" if v is None else str(v) for v in values.tolist()])
             hit = _lookup(listing_names, np.arange(len(listing_names)), values)
             refs_event.append(events[hit >= 0])

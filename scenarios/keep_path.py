@@ -92,13 +92,13 @@ def group_cascades(roots: np.ndarray, code: np.ndarray, words: np.ndarray, free:
     n = len(root_ids)
     matrix = np.zeros((n, n_services))
     np.add.at(matrix, (of_free, code[free]), words[free])
+    of_event = np.full(len(roots), -1, np.int64)
+    of_event[free] = of_free
     own = None
     pairs = np.zeros((0, 2), np.int64)
     if follow_words is None or not len(follow_words):
         follow_words = np.zeros((0, n_services))
     else:
-        of_event = np.full(len(roots), -1, np.int64)
-        of_event[free] = of_free
         pairs = np.unique(np.stack([follow_refs[:, 0], of_event[follow_refs[:, 1]]], axis=1),
                           axis=0)
         pairs = pairs[pairs[:, 1] >= 0]
@@ -114,8 +114,6 @@ def group_cascades(roots: np.ndarray, code: np.ndarray, words: np.ndarray, free:
     bits = (matrix > 0) @ (2 ** np.arange(n_services, dtype=np.int64)).astype(np.float64)
     signature = code[root_ids].astype(np.int64) * 2 ** n_services + bits.astype(np.int64)
     _, cls = np.unique(signature, return_inverse=True)
-    of_event = np.full(len(roots), -1, np.int64)
-    of_event[free] = of_free
     return Cascades(of_event=of_event, position=_positions(cls, root_u[root_ids],
                                                            matrix.sum(axis=1)),
                     cls=cls.astype(np.int64), words=matrix, follow_words=follow_words,

@@ -200,6 +200,10 @@ class TableHistory:
         """The event that wrote each version, in append order."""
         return self._buffer.column("_event_id")
 
+    def column(self, name: str) -> np.ndarray:
+        """One column of every version so far, in append order."""
+        return self._buffer.column(name)
+
     def text(self, column: str) -> pa.Array:
         """A readable column of every version so far, in append order."""
         return pa.array(self._buffer.column(column), pa.string(), from_pandas=True)
