@@ -453,6 +453,7 @@ class Storylines:
                                                         tables.tolist(), strict=True)
                               if e in made and i in kept})
 
+
 def _draw(param: DrawSpec, rng: np.random.Generator) -> int:
     """A drawn parameter; an awake time of day is accepted in proportion to how busy its
     hour is in routine life, so storyline texts and entries keep routine hours."""
