@@ -4,8 +4,10 @@ topic.
 People and products are picked when an instance is planted, before the clock starts, and
 locked: no other instance picks them, and routine life leaves them alone around the
 instance's window (``life.state["lock_windows"]``), so it never texts them with facts the
-storyline contradicts. Look-alikes ask for "something else" through :meth:`Picker.another`,
-which locks nothing.
+storyline contradicts. People go on making small talk with the user meanwhile (texts and
+calls that state no facts, ``PickSpec.routine``): a storyline's correspondent does not fall
+silent while the story runs, and their name keeps turning up beside the story's records.
+Look-alikes ask for "something else" through :meth:`Picker.another`, which locks nothing.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ class Picker:
             w = c.closeness[np.array(pool, dtype=np.int64)]
             i = int(pool[int(rng.choice(len(pool), p=w / w.sum()))])
             self._lock(("contact", i), inst)
+            if param.routine == "small_talk":
+                self.life.state.setdefault("small_talk", set()).add(("contact", i))
             ids = life.state.get("contact_ids")
             return {"id": None if ids is None else ids[i], "name": c.full_name[i],
                     "first": c.first_name[i], "email": c.email[i], "phone": c.phone[i],

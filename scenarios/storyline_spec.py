@@ -125,6 +125,11 @@ class PickSpec(Strict):
         Field(default_factory=list))
     relationships: list[str] = Field(default_factory=list)  # e.g. ["landlord", "dentist"]
     liked: bool = False  # products the person is interested in
+    # What routine life may still exchange with a picked person while the story runs:
+    # "small_talk" (texts and calls that state no date, time, place or amount, so they can
+    # contradict nothing the story says) or "none" (a person whose number or address the
+    # story changes, whom routine life would reach the old way).
+    routine: Literal["small_talk", "none"] = "small_talk"
     description: str = ""
 
 

@@ -1,6 +1,9 @@
-"""Routine life around storylines: people a storyline uses keep texting and calling outside
-its lock windows (never inside), state records are not all as old as the window, and the
+"""Routine life around storylines: people a storyline uses keep texting and calling as usual
+outside its lock windows and only make small talk inside them (nothing at all with someone
+whose number the story changes), state records are not all as old as the window, and the
 bank's text alerts never quote a balance."""
+
+import re
 
 import numpy as np
 import pytest
@@ -27,36 +30,58 @@ def _signal(lived) -> set[tuple[str, str]]:
 
 
 def _routine_contact_records(lived):
-    """(contact index, instant) of every routine text and call with a contact on file."""
+    """(contact index, instant, table, what it says) of every routine text and call with a
+    contact on file; a call says its voicemail, if it left one."""
     c = lived.life.person.contacts
     index = {name: i for i, name in enumerate(c.full_name.tolist())}
     signal = _signal(lived)
     tables = lived.world.tables()
     out = []
-    for table, when in (("sms_messages", "sent_at"), ("call_log", "started_at")):
+    for table, when, said in (("sms_messages", "sent_at", "text"),
+                              ("call_log", "started_at", "voicemail_transcript")):
         t = tables[table]
         clock = lived.world.clock
-        for rid, name, ts in zip(t["record_id"].to_pylist(), t["contact_name"].to_pylist(),
-                                 t[when].to_pylist(), strict=True):
+        for rid, name, ts, text in zip(t["record_id"].to_pylist(),
+                                       t["contact_name"].to_pylist(), t[when].to_pylist(),
+                                       t[said].to_pylist(), strict=True):
             if name in index and (table, rid) not in signal:
-                out.append((index[name], clock.seconds(ts)))
+                out.append((index[name], clock.seconds(ts), table, text))
     return out
 
 
-def test_locked_people_are_left_alone_inside_their_windows_only(lived):
+# What small talk may not contain: digits (times, amounts, numbers), named days and
+# months, or a place (``place_words``).
+_FACTS = re.compile(r"\d|(mon|tues|wednes|thurs|fri|satur|sun)day|tonight|tomorrow|"
+                    r"january|february|march|april|june|july|august|september|october|"
+                    r"november|december", re.IGNORECASE)
+
+
+def _states_facts(text: str, places: list[str]) -> bool:
+    return bool(_FACTS.search(text)) or any(p.lower() in text.lower() for p in places)
+
+
+def test_locked_people_make_only_small_talk_inside_their_windows(lived):
     windows = lived.life.state["lock_windows"]
     people = {i: spans for (kind, i), spans in windows.items() if kind == "contact"}
+    chatty = {i for kind, i in lived.life.state.get("small_talk", ())}
     assert people, "no storyline picked a person"
-    inside = outside = 0
-    for who, ts in _routine_contact_records(lived):
-        for lo, hi in people.get(who, ()):
-            if lo <= ts < hi:
-                inside += 1
-                break
+    assert chatty, "no storyline lets its people make small talk"
+    assert set(people) - chatty, "no storyline silences its people"
+    inside: list[tuple[int, str, str | None]] = []
+    outside = 0
+    for who, ts, table, text in _routine_contact_records(lived):
+        if any(lo <= ts < hi for lo, hi in people.get(who, ())):
+            inside.append((who, table, text))
         else:
             outside += who in people
-    assert inside == 0
     assert outside > 0  # the same people text and call as usual outside their windows
+    assert inside, "small talk never happened"
+    assert {who for who, _, _ in inside} <= chatty  # "none": not a word inside the window
+    assert [t for _, table, t in inside if table == "call_log" and t is not None] == []
+    texts = [t for _, table, t in inside if table == "sms_messages"]
+    places = lived.life.pools.places.tolist()
+    assert texts
+    assert not [t for t in texts if _states_facts(t, places)]
 
 
 def test_some_state_records_start_during_the_window():

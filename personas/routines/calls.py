@@ -48,14 +48,17 @@ def _calls_period(life: Life, *, days: range) -> None:
     for sel, kinds in ((~work, personal_kinds), (work, work_kinds)):
         if sel.any():
             party[sel], go[sel] = avoid_locks(life, rng, party[sel], ts[sel],
-                                               np.arange(int(sel.sum())), kinds)
+                                              np.arange(int(sel.sum())), kinds,
+                                              small_talk=True)
     work, party, ts = work[go], party[go], ts[go]
     n = len(ts)
     roll = rng.random(n)
     direction = np.where(roll < 0.43, "incoming", np.where(roll < 0.77, "outgoing", "missed"))
     duration = np.where(direction == "missed", 0,
                         np.clip(rng.lognormal(np.log(240), 0.9, n), 15, 5400)).astype(np.int32)
-    voicemail = (direction == "missed") & (rng.random(n) < 0.6)
+    # Someone a storyline holds still calls, but leaves no message: a voicemail says when
+    # and where, and the story's own records say that (scenarios.picks).
+    voicemail = (direction == "missed") & (rng.random(n) < 0.6) & ~locked_at(life, party, ts)
     slots = {"first": c.first_name[party], "topic": pick(rng, life.pools.personal_topics, n),
              "time": life.plan_times(rng, n), "day": life.weekday_names(ts + 86_400)}
     transcript = np.full(n, None, dtype=object)

@@ -28,20 +28,26 @@ def install(life: Life) -> None:
         life.world.every(partial(_sms_period, life))
 
 
-def locked_at(life: Life, party: np.ndarray, ts: np.ndarray) -> np.ndarray:
+def locked_at(life: Life, party: np.ndarray, ts: np.ndarray, *,
+              small_talk: bool = False) -> np.ndarray:
     """True where a storyline holds contact ``party`` at instant ``ts``.
 
     A storyline reserves the people it uses for a window around its run
-    (``life.state["lock_windows"]``); outside it they text and call as always.
+    (``life.state["lock_windows"]``); outside it they text and call as always. With
+    ``small_talk``, the caller writes only texts and calls that state no facts, and people
+    the storyline lets routine life keep chatting with (``life.state["small_talk"]``,
+    ``scenarios.storyline_spec.PickSpec.routine``) are not held.
     """
     party, ts = np.asarray(party), np.asarray(ts, dtype=np.int64)
     out = np.zeros(len(party), bool)
+    chatty = life.state.get("small_talk", set()) if small_talk else set()
     windows = life.state.get("lock_windows")
     if windows is None:  # locks without windows hold for the whole world
-        locked = [i for kind, i in life.state.get("locks", ()) if kind == "contact"]
+        locked = [i for kind, i in life.state.get("locks", ())
+                  if kind == "contact" and (kind, i) not in chatty]
         return np.isin(party, locked) if locked else out
     for (kind, i), spans in windows.items():
-        if kind != "contact":
+        if kind != "contact" or (kind, i) in chatty:
             continue
         hit = party == i
         if hit.any():
@@ -58,14 +64,15 @@ def personal_party(life: Life, rng, n: int, kinds=("family", "friends")) -> np.n
 
 
 def avoid_locks(life: Life, rng, party: np.ndarray, ts: np.ndarray, group: np.ndarray,
-                 kinds) -> tuple[np.ndarray, np.ndarray]:
+                kinds, *, small_talk: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Redraw the other party of each group of messages (a burst, a call) that a storyline
     holds at the time; returns the parties and which groups may go ahead (a group still
-    held after a few redraws does not happen)."""
+    held after a few redraws does not happen). ``small_talk`` as in :func:`locked_at`."""
     party = party.copy()
     held = np.zeros(len(party), bool)
     for _ in range(4):
-        held = np.bincount(group, weights=locked_at(life, party[group], ts),
+        held = np.bincount(group, weights=locked_at(life, party[group], ts,
+                                                    small_talk=small_talk),
                            minlength=len(party)) > 0
         if not held.any():
             break
@@ -277,7 +284,7 @@ def _sms_period(life: Life, *, days: range) -> None:
         starts = life.at_hours(item_days, rng)
         ts, burst = _bursts(rng, starts, 6)
         party, go = avoid_locks(life, rng, personal_party(life, rng, len(starts)), ts,
-                                 burst, kinds)
+                                burst, kinds, small_talk=True)
         keep = go[burst]
         ts, burst, party = ts[keep], burst[keep], party[burst[keep]]
         n = len(ts)
@@ -286,10 +293,12 @@ def _sms_period(life: Life, *, days: range) -> None:
         slots = {"first": c.first_name[party], "place": pick(rng, life.pools.places, n),
                  "time": life.plan_times(rng, n), "day": life.weekday_names(ts + 86_400),
                  "to_first": np.where(mine, c.first_name[party], life.person.first_name)}
-        # Most texts are quick one-liners; some greet, some make plans.
+        # Most texts are quick one-liners; some greet, some make plans. With someone a
+        # storyline holds, only small talk: nothing the story could contradict.
         roll = rng.random(n)
         intent = np.where(roll < 0.1, "sms_greeting", np.where(
-            roll < 0.22, "sms_plans", np.where(family, "sms_family", "sms_friend")))
+            roll < 0.22, "sms_plans", np.where(family, "sms_family", "sms_friend"))).astype(object)
+        intent[locked_at(life, party, ts)] = "sms_small_talk"
         parts.append(_contact_texts(life, ts, party, mine, _render(life, rng, intent, slots)))
     if days.start == 0:
         parts += _new_numbers(life, rng)
