@@ -259,6 +259,17 @@ class Life:
                           "Sunday"], dtype=object)
         return names[self.world.clock.local_weekday(ts)]
 
+    def day_refs(self, rng: np.random.Generator, ts: np.ndarray,
+                 full: float = 0.35) -> np.ndarray:
+        """How people name a day in a message: mostly its weekday ("on Friday"), sometimes
+        the full date ("on Friday, 13 February"), as storyline messages always do.
+
+        Only routine text about plans a few days out uses this; with weekday names alone,
+        every message that spelt a date out came from a storyline.
+        """
+        full_date = rng.random(len(ts)) < full
+        return np.where(full_date, self.dates(ts, weekday=True), self.weekday_names(ts))
+
     def money(self, minor: np.ndarray) -> np.ndarray:
         """Amounts in minor units as the persona would read them ("$1,234.50")."""
         sym = _SYMBOL.get(self.spec.money.currency, self.spec.money.currency + " ")

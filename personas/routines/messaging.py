@@ -121,7 +121,7 @@ def _chat_period(life: Life, *, days: range) -> None:
     slots = {"first": c.first_name[sender], "project": channels["project"][ch],
              "topic": pick(rng, life.pools.work_topics, n),
              "time": life.plan_times(rng, n, life.WORK_HOURS),
-             "day": life.weekday_names(ts + 86_400), "place": pick(rng, life.pools.places, n)}
+             "day": life.day_refs(rng, ts + 86_400), "place": pick(rng, life.pools.places, n)}
     text = np.empty(n, dtype=object)
     for intent, sel in (("chat_social", social), ("chat_work", ~social)):
         if sel.any():
@@ -291,7 +291,7 @@ def _sms_period(life: Life, *, days: range) -> None:
         mine = _position(burst) % 2 == (rng.random(len(starts)) < 0.4)[burst]
         family = c.kind[party] == "family"
         slots = {"first": c.first_name[party], "place": pick(rng, life.pools.places, n),
-                 "time": life.plan_times(rng, n), "day": life.weekday_names(ts + 86_400),
+                 "time": life.plan_times(rng, n), "day": life.day_refs(rng, ts + 86_400),
                  "to_first": np.where(mine, c.first_name[party], life.person.first_name)}
         # Most texts are quick one-liners; some greet, some make plans. With someone a
         # storyline holds, only small talk: nothing the story could contradict.
@@ -299,7 +299,10 @@ def _sms_period(life: Life, *, days: range) -> None:
         intent = np.where(roll < 0.1, "sms_greeting", np.where(
             roll < 0.22, "sms_plans", np.where(family, "sms_family", "sms_friend"))).astype(object)
         intent[locked_at(life, party, ts)] = "sms_small_talk"
-        parts.append(_contact_texts(life, ts, party, mine, _render(life, rng, intent, slots)))
+        # Like chat, a one-liner sometimes runs to two sentences (storyline texts often do).
+        two = np.where(roll >= 0.22, rng.choice([1, 1, 1, 2], n), 1)
+        parts.append(_contact_texts(life, ts, party, mine,
+                                    _render(life, rng, intent, slots, two)))
     if days.start == 0:
         parts += _new_numbers(life, rng)
         parts += _strangers(life, rng, range(0, life.world.days))
