@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from personas.errors import load_by_id, load_spec
 from scenarios.catalogue import dependent_listings
 from scenarios.keep_path import fit_ladder, group_cascades, walk
+from scenarios.units import bank_series
 from sim.cascades import cascade_roots, stable_uniform
 from sim.measure import word_counts
 from sim.services import CATALOGUE, TABLES
@@ -142,18 +143,22 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     floor, the lowest ratio this world can reach.
     """
     ev = _events(world, signal_events)
-    ids, roots, tables, code, names = ev.ids, ev.roots, ev.tables, ev.code, ev.names
+    ids, tables, code, names = ev.ids, ev.tables, ev.code, ev.names
     words, inside, is_signal = ev.words, ev.inside, ev.is_signal
+    # Money the bank moves on its own thins a whole series at a time (scenarios.units):
+    # a recurring entry with every payment of it, a card payoff with both its rows.
+    unit, grouped = bank_series(world, ids, ev.roots, ev.kinds)
+    roots = unit[ev.roots]
+    grouped = grouped[roots]
     story_root = np.zeros(len(ids), bool)
     story_root[roots[is_signal]] = True
-    # Money moves the bank started itself (pay, bills, card payoffs) stay: thinning them
-    # would leave recurring bills describing absent rows. Card spending may go (with its
-    # alert text); rebalance re-settles the payoffs and balances over what remains.
-    bank_root = ((tables[roots] == "bank_transactions")
-                 & (ev.kinds[roots] != "card_charged"))
+    # Anything else the bank started stays (none is expected): card spending may go (with
+    # its alert text); rebalance re-settles the payoffs and balances over what remains.
+    bank_root = ((tables[ev.roots] == "bank_transactions")
+                 & (ev.kinds[ev.roots] != "card_charged") & ~grouped)
     # State (the catalogue, the watches) stays, and so does whatever it caused; a state
     # version caused by a routine event (a deal's reprice) goes with that event's cascade.
-    protected = story_root[roots] | bank_root | ev.state[roots] | ~inside
+    protected = story_root[roots] | bank_root | (ev.state[roots] & ~grouped) | ~inside
     # Catalogue listings only routine cascades refer to follow them (scenarios.catalogue).
     listings = dependent_listings(world, ids, roots, ev.state, protected, inside)
     follows = listings.unit >= 0
