@@ -34,6 +34,9 @@ class Listings:
     unit: np.ndarray  # per event: the dependent listing it writes, or -1
     pairs: np.ndarray  # (n, 2): (listing, event index that refers to it), free events only
     n_units: int
+    # Per event of a listing nothing refers to: the listing's first version (its own
+    # cascade root from now on, free to thin like any routine cascade), or -1.
+    orphan_root: np.ndarray | None = None
 
 
 def _index_of(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -100,6 +103,14 @@ def dependent_listings(world: World, ids: np.ndarray, roots: np.ndarray,
     referred = np.zeros(len(listing_names), bool)
     referred[listing[use]] = True
     dependent = referred & ~held
+    # A listing nothing refers to is a product the user never ordered, saved or looked at:
+    # noise like any routine cascade, so it thins as one (its versions and what they caused).
+    orphan = ~referred & ~held
+    first = np.full(len(listing_names), len(ids), np.int64)
+    np.minimum.at(first, listing_of_version[own_root], version_event[own_root])
+    orphan_of = (event_listing >= 0) & orphan[np.maximum(event_listing, 0)]
+    orphan_root = np.where(orphan_of, first[np.maximum(event_listing, 0)], -1)
+    none = Listings(none.unit, none.pairs, 0, orphan_root)
     if not dependent.any():
         return none
     number = np.cumsum(dependent) - 1
@@ -107,4 +118,5 @@ def dependent_listings(world: World, ids: np.ndarray, roots: np.ndarray,
     unit = np.where(members, number[np.maximum(event_listing, 0)], -1).astype(np.int64)
     use &= dependent[listing]
     pairs = np.unique(np.stack([number[listing[use]], event[use]], axis=1), axis=0)
-    return Listings(unit=unit, pairs=pairs.astype(np.int64), n_units=int(dependent.sum()))
+    return Listings(unit=unit, pairs=pairs.astype(np.int64), n_units=int(dependent.sum()),
+                    orphan_root=orphan_root)

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from personas.errors import load_by_id, load_spec
 from scenarios.catalogue import dependent_listings
 from scenarios.keep_path import fit_ladder, group_cascades, walk
-from scenarios.units import bank_series
+from scenarios.units import bank_series, watch_followers
 from sim.cascades import cascade_roots, stable_uniform
 from sim.measure import word_counts
 from sim.services import CATALOGUE, TABLES
@@ -158,11 +158,23 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
                  & (ev.kinds[ev.roots] != "card_charged") & ~grouped)
     # State (the catalogue, the watches) stays, and so does whatever it caused; a state
     # version caused by a routine event (a deal's reprice) goes with that event's cascade.
-    protected = story_root[roots] | bank_root | (ev.state[roots] & ~grouped) | ~inside
-    # Catalogue listings only routine cascades refer to follow them (scenarios.catalogue).
+    held = story_root[roots] | bank_root | ~inside
+    protected = held | (ev.state[roots] & ~grouped)
+    # Routine watches follow the tracker's cascades about their product (scenarios.units),
+    # and catalogue listings the cascades that refer to them (scenarios.catalogue).
+    watch_unit, watch_pairs = watch_followers(world, ids, roots, held, protected)
+    protected &= watch_unit < 0
     listings = dependent_listings(world, ids, roots, ev.state, protected, inside)
-    follows = listings.unit >= 0
+    offset = listings.n_units
+    follow_unit = np.where(watch_unit >= 0, watch_unit + offset, listings.unit)
+    follow_pairs = np.concatenate([listings.pairs, watch_pairs + np.array([offset, 0])])
+    n_follow = offset + int(watch_unit.max(initial=-1)) + 1
+    follows = follow_unit >= 0
     protected &= ~follows
+    if listings.orphan_root is not None:
+        orphan = listings.orphan_root >= 0
+        roots = np.where(orphan, listings.orphan_root, roots)
+        protected &= ~orphan | ~inside
     free = ~protected & ~follows
     u = np.ones(len(ids))
     free_roots = np.unique(roots[free])
@@ -173,18 +185,18 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     if target is None:
         keep = np.ones(len(ids), bool)
     else:
-        follow_words = np.zeros((listings.n_units, len(names)))
-        np.add.at(follow_words, (listings.unit[follows], code[follows]),
+        follow_words = np.zeros((n_follow, len(names)))
+        np.add.at(follow_words, (follow_unit[follows], code[follows]),
                   (words * inside)[follows])
         cascades = group_cascades(roots, code, words, free, u[roots], len(names),
-                                  follow_words, listings.pairs)
+                                  follow_words, follow_pairs)
         ladder = fit_ladder(cascades, sig_words, fixed,
                             np.array([(weights or {}).get(n, 1.0) for n in names]),
                             max(target, aim or target))
         fraction = walk(ladder, cascades, target * sig_words.sum() - fixed.sum())
         chosen = cascades.kept(fraction)
         keep = protected | (free & chosen[np.maximum(cascades.of_event, 0)])
-        keep |= follows & cascades.followers_kept(chosen)[np.maximum(listings.unit, 0)]
+        keep |= follows & cascades.followers_kept(chosen)[np.maximum(follow_unit, 0)]
     noise = per_service(keep & ~is_signal & inside)
     total_signal, total_noise = sig_words.sum(), noise.sum()
     n_signal = int((is_signal & inside).sum())

@@ -65,3 +65,58 @@ def bank_series(world: World, ids: np.ndarray, roots: np.ndarray,
             continue
         join(("payoff", day) if description == PAYOFF else ("payee", merchant), i)
     return unit, grouped
+
+
+WATCHES = "price_watches"
+TRACKER_TABLES = ("price_history", "price_alerts")
+
+
+def watch_followers(world: World, ids: np.ndarray, roots: np.ndarray, held: np.ndarray,
+                    protected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Routine price watches that follow the tracker's cascades about their product.
+
+    A watch is state, and used to be kept whatever the target; with it its product's
+    listing and every reprice of it (the catalogue is shopping's floor otherwise). Now a
+    watch and the tracker's daily looks at its product (wordless single-event cascades)
+    form one unit that is kept exactly when some kept cascade about the product is (an
+    alert, a deal): no alert describes a product nobody watches, and a watch with nothing
+    kept to show for it goes. A watch a storyline made or reaches stays protected.
+
+    ``held``: per event, kept for a reason other than being state (a storyline's cascade);
+    ``protected``: kept whatever the target. Returns ``(unit, pairs)``: per event the
+    watch unit it belongs to (or -1), and (unit, event index) for every unprotected
+    tracker event that refers to the product.
+    """
+    none = np.full(len(ids), -1, np.int64), np.zeros((0, 2), np.int64)
+    watches = world.history.get(WATCHES)
+    if watches is None or not len(watches):
+        return none
+    index = {e: i for i, e in enumerate(ids.tolist())}
+    size = np.bincount(roots, minlength=len(ids))
+    unit_of_product: dict[str, int] = {}
+    unit = np.full(len(ids), -1, np.int64)
+    root_unit = np.full(len(ids), -1, np.int64)
+    for product, e in zip(watches.column("product_id").tolist(),
+                          watches.event_ids().tolist(), strict=True):
+        i = index.get(e, -1)
+        if i < 0 or held[i]:
+            continue
+        root_unit[roots[i]] = unit_of_product.setdefault(product, len(unit_of_product))
+    pairs = []
+    for name in TRACKER_TABLES:
+        table = world.history.get(name)
+        if table is None or not len(table):
+            continue
+        for product, e in zip(table.column("product_id").tolist(), table.event_ids().tolist(),
+                              strict=True):
+            i, k = index.get(e, -1), unit_of_product.get(product, -1)
+            if i < 0 or k < 0:
+                continue
+            if name == "price_history" and roots[i] == i and size[i] == 1 and not held[i]:
+                root_unit[i] = k  # a daily look that saw no deal: part of the watch
+            elif not protected[i]:
+                pairs.append((k, i))
+    members = root_unit[roots] >= 0
+    unit[members] = root_unit[roots[members]]
+    out = np.array(sorted(set(pairs)), np.int64).reshape(-1, 2)
+    return unit, out[unit[out[:, 1]] < 0] if len(out) else out
