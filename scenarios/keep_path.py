@@ -29,6 +29,7 @@ SOME = 0.1  # no class keeps less than this share of the common fraction
 QUIET_SHARE = 0.1  # of the noise, kept for services that carry no signal
 MIN_SCALE = 100.0  # words: a goal smaller than this is weighed as if it were this big
 NEWTON_STEPS = 60
+REFITS = 4  # fits per rung, each against the goals less the last fit's real miss
 
 
 @dataclass(frozen=True)
@@ -186,8 +187,16 @@ def fit_ladder(cascades: Cascades, sig_words: np.ndarray, fixed: np.ndarray,
         # feed) vanishing whole would make a life no one lives. ``common`` rises with the
         # target, so the bound keeps the ladder rising.
         low = np.maximum(ladder[-1], min(1.0, SOME * common))
-        ladder.append(_bounded_least_squares(a / scale, (goal - fixed) / scale, mass, common,
-                                             low=low))
+        # The fit is linear in the fractions; what they really keep is not quite (whole
+        # cascades, and followers kept by whichever referrer is kept). Refit a few times
+        # against the goals less that difference, so small services at low targets land
+        # on their goal rather than on the linear estimate of it.
+        miss = np.zeros_like(goal)
+        for _ in range(REFITS):
+            f = _bounded_least_squares(a / scale, (goal - fixed - miss) / scale, mass,
+                                       common, low=low)
+            miss += 0.5 * (cascades.kept_words(f) + fixed - goal)
+        ladder.append(f)
     return np.array(ladder)
 
 
