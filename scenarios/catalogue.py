@@ -9,10 +9,10 @@ nothing kept refers to is noise.
 
 A listing becomes *dependent*: it is kept, with the reprices no routine event caused,
 exactly when some kept cascade refers to it. A listing referred to by anything thinning
-never drops (a storyline, a watch, bank-started money) stays, as before, and so does one
-nothing refers to (there is no cascade to follow). Kept cascades only grow with the
-target, so the listings kept do too: a lower target still keeps a subset, and the signal's
-own listings are always there.
+never drops (a storyline, a storyline's watch) stays, as before; one nothing refers to is
+a product the user never came near, and thins as a cascade of its own. Kept cascades only
+grow with the target, so the listings kept do too: a lower target still keeps a subset,
+and the signal's own listings are always there.
 """
 
 from __future__ import annotations

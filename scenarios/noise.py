@@ -8,12 +8,16 @@ service's keep fraction. Lowering the target lowers the fractions, so a lower-ra
 a subset of a higher one, and the signal is the same at every ratio.
 
 Look-alikes are noise and thin like it (``scenarios.distractors``). Kept whatever the
-target: storyline chains (and what they cause), money moves the bank started (pay, bills
-and card payoffs; card spending may go), and the tables that hold state rather than
-messages (accounts, recurring bills, the catalogue, subscriptions, contacts, channels,
-watches), unless a routine event caused the change (a deal's reprice goes with its deal).
-A thinned order takes its card charge with it; ``rebalance`` then re-settles running
-balances and card payoffs over what remains.
+target: storyline chains (and what they cause) and the tables that hold state rather than
+messages (accounts, the catalogue, subscriptions, contacts, channels), unless a routine
+event caused the change (a deal's reprice goes with its deal). Three kinds of state thin
+after all, since otherwise they alone put their service over low targets: the bank's own
+money moves thin a whole series at a time (a recurring entry with every payment of it, a
+card payoff with both rows; ``scenarios.units``), a routine price watch follows the
+tracker's cascades about its product (``scenarios.units``), and a catalogue listing follows
+the cascades that refer to it, or thins as its own cascade when none does
+(``scenarios.catalogue``). A thinned order takes its card charge with it; ``rebalance``
+then re-settles running balances and card payoffs over what remains.
 """
 
 from __future__ import annotations
@@ -112,7 +116,8 @@ class Thinning:
     by_service: dict[str, dict[str, float]]  # service -> signal/noise words, ratio
     floor: float  # the lowest ratio reachable: what thinning may not drop, over signal
     # Per service that carries signal, the same floor: below it the service cannot meet its
-    # own ratio (bank-started money, the catalogue), whatever thinning does.
+    # own ratio (what storylines cause, chat channels, listings a storyline holds),
+    # whatever thinning does.
     service_floors: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -139,8 +144,9 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     Class fractions only rise along the ladder, so a lower-ratio world is a subset of a
     higher one.
 
-    Storyline chains, bank-started money and state tables are never thinned: they set the
-    floor, the lowest ratio this world can reach.
+    Storyline chains and state tables (but bank series, routine watches and listings, see
+    the module docstring) are never thinned: they set the floor, the lowest ratio this
+    world can reach.
     """
     ev = _events(world, signal_events)
     ids, tables, code, names = ev.ids, ev.tables, ev.code, ev.names
