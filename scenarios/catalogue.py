@@ -25,6 +25,9 @@ from sim.services import TABLES
 from sim.world import World
 
 CATALOGUE_TABLE = "shop_products"
+# State tables whose records follow what refers to them: the catalogue, and chat channels
+# (a channel's topic is its only text; one whose messages all thinned away is noise too).
+FOLLOWED_TABLES = (CATALOGUE_TABLE, "chat_channels")
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ def _lookup(sorted_keys: np.ndarray, order: np.ndarray, values: np.ndarray) -> n
 
 def dependent_listings(world: World, ids: np.ndarray, roots: np.ndarray,
                        state: np.ndarray, protected: np.ndarray,
-                       inside: np.ndarray) -> Listings:
+                       inside: np.ndarray, table: str = CATALOGUE_TABLE) -> Listings:
     """Find the listings that may follow their referrers.
 
     ``ids``/``roots``/``state``/``protected``/``inside`` are per event of the log
@@ -63,7 +66,7 @@ def dependent_listings(world: World, ids: np.ndarray, roots: np.ndarray,
     ``inside``: it happened inside the window).
     """
     none = Listings(np.full(len(ids), -1, np.int64), np.zeros((0, 2), np.int64), 0)
-    history = world.history.get(CATALOGUE_TABLE)
+    history = world.history.get(table)
     if history is None or not len(history):
         return none
     ev_keys, ev_order = _index_of(ids)
@@ -78,13 +81,13 @@ def dependent_listings(world: World, ids: np.ndarray, roots: np.ndarray,
     root_listing[version_event[own_root]] = listing_of_version[own_root]
     event_listing = root_listing[roots]
     refs_event, refs_listing = [version_event], [listing_of_version]
-    for name, table in world.history.items():
-        targets = [c for c, t in TABLES[name].references.items() if t in (CATALOGUE_TABLE, "*")]
-        if not targets or not len(table) or name == CATALOGUE_TABLE:
+    for name, other in world.history.items():
+        targets = [c for c, t in TABLES[name].references.items() if t in (table, "*")]
+        if not targets or not len(other) or name == table:
             continue
-        events = _lookup(ev_keys, ev_order, table.event_ids().astype(str))
+        events = _lookup(ev_keys, ev_order, other.event_ids().astype(str))
         for col in targets:
-            values = table.column(col)
+            values = other.column(col)
             values = np.array(["" if v is None else str(v) for v in values.tolist()])
             hit = _lookup(listing_names, np.arange(len(listing_names)), values)
             refs_event.append(events[hit >= 0])

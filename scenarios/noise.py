@@ -31,7 +31,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from personas.errors import load_by_id, load_spec
-from scenarios.catalogue import dependent_listings
+from scenarios.catalogue import FOLLOWED_TABLES, dependent_listings
 from scenarios.keep_path import fit_ladder, group_cascades, walk
 from scenarios.units import bank_series, watch_followers
 from sim.cascades import cascade_roots, stable_uniform
@@ -170,17 +170,21 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     # and catalogue listings the cascades that refer to them (scenarios.catalogue).
     watch_unit, watch_pairs = watch_followers(world, ids, roots, held, protected)
     protected &= watch_unit < 0
-    listings = dependent_listings(world, ids, roots, ev.state, protected, inside)
-    offset = listings.n_units
-    follow_unit = np.where(watch_unit >= 0, watch_unit + offset, listings.unit)
-    follow_pairs = np.concatenate([listings.pairs, watch_pairs + np.array([offset, 0])])
-    n_follow = offset + int(watch_unit.max(initial=-1)) + 1
+    follow_unit, follow_pairs = watch_unit, watch_pairs
+    n_follow = int(watch_unit.max(initial=-1)) + 1
+    orphan_root = np.full(len(ids), -1, np.int64)
+    for table in FOLLOWED_TABLES:
+        listings = dependent_listings(world, ids, roots, ev.state, protected, inside, table)
+        follow_unit = np.where(listings.unit >= 0, listings.unit + n_follow, follow_unit)
+        follow_pairs = np.concatenate([follow_pairs, listings.pairs + np.array([n_follow, 0])])
+        n_follow += listings.n_units
+        if listings.orphan_root is not None:
+            orphan_root = np.where(listings.orphan_root >= 0, listings.orphan_root, orphan_root)
     follows = follow_unit >= 0
     protected &= ~follows
-    if listings.orphan_root is not None:
-        orphan = listings.orphan_root >= 0
-        roots = np.where(orphan, listings.orphan_root, roots)
-        protected &= ~orphan | ~inside
+    orphan = orphan_root >= 0
+    roots = np.where(orphan, orphan_root, roots)
+    protected &= ~orphan | ~inside
     free = ~protected & ~follows
     u = np.ones(len(ids))
     free_roots = np.unique(roots[free])
