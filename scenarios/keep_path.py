@@ -27,7 +27,7 @@ LOWEST_RUNG = 0.5  # ratios below this are reached by interpolating towards keep
 SMOOTH = 1e-3  # pull towards one common fraction, so classes no goal pins stay even
 SOME = 0.1  # no class keeps less than this share of the common fraction
 QUIET_SHARE = 0.1  # of the noise, kept for services that carry no signal
-MIN_SCALE = 100.0  # words: a goal smaller than this is weighed as if it were this big
+MIN_SCALE = 20.0  # words: a goal smaller than this is weighed as if it were this big
 NEWTON_STEPS = 60
 REFITS = 4  # fits per rung, each against the goals less the last fit's real miss
 
