@@ -10,12 +10,12 @@ a subset of a higher one, and the signal is the same at every ratio.
 Look-alikes are noise and thin like it (``scenarios.distractors``). Kept whatever the
 target: storyline chains (and what they cause) and the tables that hold state rather than
 messages (accounts, the catalogue, subscriptions, contacts, channels), unless a routine
-event caused the change (a deal's reprice goes with its deal). Three kinds of state thin
+event caused the change (a deal's reprice goes with its deal). Some state thins
 after all, since otherwise they alone put their service over low targets: the bank's own
 money moves thin a whole series at a time (a recurring entry with every payment of it, a
 card payoff with both rows; ``scenarios.units``), a routine price watch follows the
-tracker's cascades about its product (``scenarios.units``), and a catalogue listing follows
-the cascades that refer to it, or thins as its own cascade when none does
+tracker's cascades about its product (``scenarios.units``), and a catalogue listing or a chat
+channel follows the cascades that refer to it, or thins as its own cascade when none does
 (``scenarios.catalogue``). A thinned order takes its card charge with it; ``rebalance``
 then re-settles running balances and card payoffs over what remains.
 """
