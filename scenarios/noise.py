@@ -198,8 +198,10 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
         follow_words = np.zeros((n_follow, len(names)))
         np.add.at(follow_words, (follow_unit[follows], code[follows]),
                   (words * inside)[follows])
+        # Bank series are classes of their own that the ladder keeps whole wherever they
+        # fit (keep_path): pay and rent are what a statement is made of.
         cascades = group_cascades(roots, code, words, free, u[roots], len(names),
-                                  follow_words, follow_pairs)
+                                  follow_words, follow_pairs, whole=grouped)
         ladder = fit_ladder(cascades, sig_words, fixed,
                             np.array([(weights or {}).get(n, 1.0) for n in names]),
                             max(target, aim or target))
