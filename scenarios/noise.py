@@ -11,7 +11,7 @@ Look-alikes are noise and thin like it (``scenarios.distractors``). Kept whateve
 target: storyline chains (and what they cause) and the tables that hold state rather than
 messages (accounts, the catalogue, subscriptions, contacts, channels), unless a routine
 event caused the change (a deal's reprice goes with its deal). Some state thins
-after all, since otherwise they alone put their service over low targets: the bank's own
+after all, since otherwise it alone put its service over low targets: the bank's own
 money moves thin a whole series at a time (a recurring entry with every payment of it, a
 card payoff with both rows; ``scenarios.units``), a routine price watch follows the
 tracker's cascades about its product (``scenarios.units``), and a catalogue listing or a chat

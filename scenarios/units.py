@@ -13,6 +13,10 @@ balances and card payoffs over the payments that remain.
 
 A card payoff has no recurring entry: its two rows (checking and card) form one unit per
 payment, so they go together and the next payoff kept pays what the card owes by then.
+The keep path keeps the series whole wherever that leaves room (``keep_path.fit_ladder``).
+
+Routine price watches, also state, follow the tracker's cascades about their product
+(``watch_followers``).
 """
 
 from __future__ import annotations
