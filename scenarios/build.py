@@ -18,7 +18,7 @@ from sim.world import World
 
 class BelowFloorError(ValueError):
     """The ratio target is below what this world can reach: what thinning may not drop
-    (look-alikes, conflicts, bank-started money) already outweighs it."""
+    (look-alikes, conflicts, what storylines cause) already outweighs it."""
 
     def __init__(self, target: float, floor: float) -> None:
         super().__init__(target, floor)
@@ -27,7 +27,7 @@ class BelowFloorError(ValueError):
 
     def __str__(self) -> str:
         return (f"target {self.target:g} is below this world's floor of {self.floor:.2f} "
-                "(conflicts, bank records and state are never thinned)")
+                "(conflicts, storyline records and state are never thinned)")
 
 
 TOLERANCE = 0.10  # a target within this share of the floor is still reachable

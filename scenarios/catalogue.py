@@ -9,10 +9,10 @@ nothing kept refers to is noise.
 
 A listing becomes *dependent*: it is kept, with the reprices no routine event caused,
 exactly when some kept cascade refers to it. A listing referred to by anything thinning
-never drops (a storyline, a watch, bank-started money) stays, as before, and so does one
-nothing refers to (there is no cascade to follow). Kept cascades only grow with the
-target, so the listings kept do too: a lower target still keeps a subset, and the signal's
-own listings are always there.
+never drops (a storyline, a storyline's watch) stays, as before; one nothing refers to is
+a product the user never came near, and thins as a cascade of its own. Kept cascades only
+grow with the target, so the listings kept do too: a lower target still keeps a subset,
+and the signal's own listings are always there.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ from sim.services import TABLES
 from sim.world import World
 
 CATALOGUE_TABLE = "shop_products"
+# State tables whose records follow what refers to them: the catalogue, and chat channels
+# (a channel's topic is its only text; one whose messages all thinned away is noise too).
+FOLLOWED_TABLES = (CATALOGUE_TABLE, "chat_channels")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,9 @@ class Listings:
     unit: np.ndarray  # per event: the dependent listing it writes, or -1
     pairs: np.ndarray  # (n, 2): (listing, event index that refers to it), free events only
     n_units: int
+    # Per event of a listing nothing refers to: the listing's first version (its own
+    # cascade root from now on, free to thin like any routine cascade), or -1.
+    orphan_root: np.ndarray | None = None
 
 
 def _index_of(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -52,7 +58,7 @@ def _lookup(sorted_keys: np.ndarray, order: np.ndarray, values: np.ndarray) -> n
 
 def dependent_listings(world: World, ids: np.ndarray, roots: np.ndarray,
                        state: np.ndarray, protected: np.ndarray,
-                       inside: np.ndarray) -> Listings:
+                       inside: np.ndarray, table: str = CATALOGUE_TABLE) -> Listings:
     """Find the listings that may follow their referrers.
 
     ``ids``/``roots``/``state``/``protected``/``inside`` are per event of the log
@@ -60,7 +66,7 @@ def dependent_listings(world: World, ids: np.ndarray, roots: np.ndarray,
     ``inside``: it happened inside the window).
     """
     none = Listings(np.full(len(ids), -1, np.int64), np.zeros((0, 2), np.int64), 0)
-    history = world.history.get(CATALOGUE_TABLE)
+    history = world.history.get(table)
     if history is None or not len(history):
         return none
     ev_keys, ev_order = _index_of(ids)
@@ -75,13 +81,13 @@ def dependent_listings(world: World, ids: np.ndarray, roots: np.ndarray,
     root_listing[version_event[own_root]] = listing_of_version[own_root]
     event_listing = root_listing[roots]
     refs_event, refs_listing = [version_event], [listing_of_version]
-    for name, table in world.history.items():
-        targets = [c for c, t in TABLES[name].references.items() if t in (CATALOGUE_TABLE, "*")]
-        if not targets or not len(table) or name == CATALOGUE_TABLE:
+    for name, other in world.history.items():
+        targets = [c for c, t in TABLES[name].references.items() if t in (table, "*")]
+        if not targets or not len(other) or name == table:
             continue
-        events = _lookup(ev_keys, ev_order, table.event_ids().astype(str))
+        events = _lookup(ev_keys, ev_order, other.event_ids().astype(str))
         for col in targets:
-            values = table.column(col)
+            values = other.column(col)
             values = np.array(["" if v is None else str(v) for v in values.tolist()])
             hit = _lookup(listing_names, np.arange(len(listing_names)), values)
             refs_event.append(events[hit >= 0])
@@ -100,6 +106,14 @@ def dependent_listings(world: World, ids: np.ndarray, roots: np.ndarray,
     referred = np.zeros(len(listing_names), bool)
     referred[listing[use]] = True
     dependent = referred & ~held
+    # A listing nothing refers to is a product the user never ordered, saved or looked at:
+    # noise like any routine cascade, so it thins as one (its versions and what they caused).
+    orphan = ~referred & ~held
+    first = np.full(len(listing_names), len(ids), np.int64)
+    np.minimum.at(first, listing_of_version[own_root], version_event[own_root])
+    orphan_of = (event_listing >= 0) & orphan[np.maximum(event_listing, 0)]
+    orphan_root = np.where(orphan_of, first[np.maximum(event_listing, 0)], -1)
+    none = Listings(none.unit, none.pairs, 0, orphan_root)
     if not dependent.any():
         return none
     number = np.cumsum(dependent) - 1
@@ -107,4 +121,5 @@ def dependent_listings(world: World, ids: np.ndarray, roots: np.ndarray,
     unit = np.where(members, number[np.maximum(event_listing, 0)], -1).astype(np.int64)
     use &= dependent[listing]
     pairs = np.unique(np.stack([number[listing[use]], event[use]], axis=1), axis=0)
-    return Listings(unit=unit, pairs=pairs.astype(np.int64), n_units=int(dependent.sum()))
+    return Listings(unit=unit, pairs=pairs.astype(np.int64), n_units=int(dependent.sum()),
+                    orphan_root=orphan_root)

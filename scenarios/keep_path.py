@@ -27,8 +27,10 @@ LOWEST_RUNG = 0.5  # ratios below this are reached by interpolating towards keep
 SMOOTH = 1e-3  # pull towards one common fraction, so classes no goal pins stay even
 SOME = 0.1  # no class keeps less than this share of the common fraction
 QUIET_SHARE = 0.1  # of the noise, kept for services that carry no signal
-MIN_SCALE = 100.0  # words: a goal smaller than this is weighed as if it were this big
+MIN_SCALE = 20.0  # words: a goal smaller than this is weighed as if it were this big
 NEWTON_STEPS = 60
+WHOLE_SHARE = 2.0  # classes kept whole once together at most 1/this of their services' goals
+REFITS = 4  # fits per rung, each against the goals less the last fit's real miss
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class Cascades:
     follow_words: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     follow_pairs: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
     own_words: np.ndarray | None = None  # ``words`` without the followers' share
+    # Per class: kept whole at every target where that leaves room (see ``fit_ladder``).
+    whole: np.ndarray | None = None
 
     @property
     def n_classes(self) -> int:
@@ -79,14 +83,16 @@ class Cascades:
 def group_cascades(roots: np.ndarray, code: np.ndarray, words: np.ndarray, free: np.ndarray,
                    root_u: np.ndarray, n_services: int,
                    follow_words: np.ndarray | None = None,
-                   follow_refs: np.ndarray | None = None) -> Cascades:
+                   follow_refs: np.ndarray | None = None,
+                   whole: np.ndarray | None = None) -> Cascades:
     """Group the free events into cascades, and cascades into classes.
 
     ``roots`` is each event's root index, ``code`` its service, ``root_u`` the stable draw
     of its root; ``free`` marks the events thinning may drop (whole cascades are free or
     not: a protected root protects everything it caused). ``follow_words`` (followers,
     services) and ``follow_refs`` (follower, free event index) describe records kept when
-    any cascade holding a referring event is kept.
+    any cascade holding a referring event is kept. ``whole`` marks events whose cascades
+    form classes of their own, kept whole wherever they fit (``fit_ladder``).
     """
     root_ids, of_free = np.unique(roots[free], return_inverse=True)
     n = len(root_ids)
@@ -113,11 +119,14 @@ def group_cascades(roots: np.ndarray, code: np.ndarray, words: np.ndarray, free:
     # A class: the service the cascade starts in, plus the services it writes words into.
     bits = (matrix > 0) @ (2 ** np.arange(n_services, dtype=np.int64)).astype(np.float64)
     signature = code[root_ids].astype(np.int64) * 2 ** n_services + bits.astype(np.int64)
-    _, cls = np.unique(signature, return_inverse=True)
+    flag = np.zeros(n, np.int64) if whole is None else whole[root_ids].astype(np.int64)
+    _, cls = np.unique(signature * 2 + flag, return_inverse=True)
+    class_whole = np.zeros(int(cls.max(initial=-1)) + 1, bool)
+    class_whole[cls] = flag > 0
     return Cascades(of_event=of_event, position=_positions(cls, root_u[root_ids],
                                                            matrix.sum(axis=1)),
                     cls=cls.astype(np.int64), words=matrix, follow_words=follow_words,
-                    follow_pairs=pairs, own_words=own)
+                    follow_pairs=pairs, own_words=own, whole=class_whole)
 
 
 def _positions(cls: np.ndarray, u: np.ndarray, words: np.ndarray) -> np.ndarray:
@@ -178,6 +187,10 @@ def fit_ladder(cascades: Cascades, sig_words: np.ndarray, fixed: np.ndarray,
         targets.append(targets[-1] / RUNG)
     ladder = [np.zeros(n_classes)]
     mass = a.sum(axis=1) / max(a.sum(), 1.0)
+    carries = sig_words > 0
+    whole = np.zeros(n_classes, bool) if cascades.whole is None else cascades.whole
+    need = (a[whole][:, carries].sum(axis=0) / sig_words[carries]).max(initial=0.0)
+    whole_from = np.where(whole, WHOLE_SHARE * need, np.inf)
     for target in reversed(targets):
         goal = goals(target, sig_words, fixed, available, weight)
         scale = np.maximum(goal, MIN_SCALE)
@@ -186,8 +199,19 @@ def fit_ladder(cascades: Cascades, sig_words: np.ndarray, fixed: np.ndarray,
         # feed) vanishing whole would make a life no one lives. ``common`` rises with the
         # target, so the bound keeps the ladder rising.
         low = np.maximum(ladder[-1], min(1.0, SOME * common))
-        ladder.append(_bounded_least_squares(a / scale, (goal - fixed) / scale, mass, common,
-                                             low=low))
+        # Classes kept whole where they fit are all kept from the target at which together
+        # they take at most 1/WHOLE_SHARE of any goal they write into.
+        low = np.where(target >= whole_from, 1.0, low)
+        # The fit is linear in the fractions; what they really keep is not quite (whole
+        # cascades, and followers kept by whichever referrer is kept). Refit a few times
+        # against the goals less that difference, so small services at low targets land
+        # on their goal rather than on the linear estimate of it.
+        miss = np.zeros_like(goal)
+        for _ in range(REFITS):
+            f = _bounded_least_squares(a / scale, (goal - fixed - miss) / scale, mass,
+                                       common, low=low)
+            miss += 0.5 * (cascades.kept_words(f) + fixed - goal)
+        ladder.append(f)
     return np.array(ladder)
 
 

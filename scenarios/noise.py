@@ -8,12 +8,16 @@ service's keep fraction. Lowering the target lowers the fractions, so a lower-ra
 a subset of a higher one, and the signal is the same at every ratio.
 
 Look-alikes are noise and thin like it (``scenarios.distractors``). Kept whatever the
-target: storyline chains (and what they cause), money moves the bank started (pay, bills
-and card payoffs; card spending may go), and the tables that hold state rather than
-messages (accounts, recurring bills, the catalogue, subscriptions, contacts, channels,
-watches), unless a routine event caused the change (a deal's reprice goes with its deal).
-A thinned order takes its card charge with it; ``rebalance`` then re-settles running
-balances and card payoffs over what remains.
+target: storyline chains (and what they cause) and the tables that hold state rather than
+messages (accounts, the catalogue, subscriptions, contacts, channels), unless a routine
+event caused the change (a deal's reprice goes with its deal). Some state thins
+after all, since otherwise it alone put its service over low targets: the bank's own
+money moves thin a whole series at a time (a recurring entry with every payment of it, a
+card payoff with both rows; ``scenarios.units``), a routine price watch follows the
+tracker's cascades about its product (``scenarios.units``), and a catalogue listing or a chat
+channel follows the cascades that refer to it, or thins as its own cascade when none does
+(``scenarios.catalogue``). A thinned order takes its card charge with it; ``rebalance``
+then re-settles running balances and card payoffs over what remains.
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from personas.errors import load_by_id, load_spec
-from scenarios.catalogue import dependent_listings
+from scenarios.catalogue import FOLLOWED_TABLES, dependent_listings
 from scenarios.keep_path import fit_ladder, group_cascades, walk
+from scenarios.units import bank_series, watch_followers
 from sim.cascades import cascade_roots, stable_uniform
 from sim.measure import word_counts
 from sim.services import CATALOGUE, TABLES
@@ -111,7 +116,8 @@ class Thinning:
     by_service: dict[str, dict[str, float]]  # service -> signal/noise words, ratio
     floor: float  # the lowest ratio reachable: what thinning may not drop, over signal
     # Per service that carries signal, the same floor: below it the service cannot meet its
-    # own ratio (bank-started money, the catalogue), whatever thinning does.
+    # own ratio (what storylines cause, chat channels, listings a storyline holds),
+    # whatever thinning does.
     service_floors: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -138,26 +144,47 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     Class fractions only rise along the ladder, so a lower-ratio world is a subset of a
     higher one.
 
-    Storyline chains, bank-started money and state tables are never thinned: they set the
-    floor, the lowest ratio this world can reach.
+    Storyline chains and state tables (but bank series, routine watches and listings, see
+    the module docstring) are never thinned: they set the floor, the lowest ratio this
+    world can reach.
     """
     ev = _events(world, signal_events)
-    ids, roots, tables, code, names = ev.ids, ev.roots, ev.tables, ev.code, ev.names
+    ids, tables, code, names = ev.ids, ev.tables, ev.code, ev.names
     words, inside, is_signal = ev.words, ev.inside, ev.is_signal
+    # Money the bank moves on its own thins a whole series at a time (scenarios.units):
+    # a recurring entry with every payment of it, a card payoff with both its rows.
+    unit, grouped = bank_series(world, ids, ev.roots, ev.kinds)
+    roots = unit[ev.roots]
+    grouped = grouped[roots]
     story_root = np.zeros(len(ids), bool)
     story_root[roots[is_signal]] = True
-    # Money moves the bank started itself (pay, bills, card payoffs) stay: thinning them
-    # would leave recurring bills describing absent rows. Card spending may go (with its
-    # alert text); rebalance re-settles the payoffs and balances over what remains.
-    bank_root = ((tables[roots] == "bank_transactions")
-                 & (ev.kinds[roots] != "card_charged"))
+    # Anything else the bank started stays (none is expected): card spending may go (with
+    # its alert text); rebalance re-settles the payoffs and balances over what remains.
+    bank_root = ((tables[ev.roots] == "bank_transactions")
+                 & (ev.kinds[ev.roots] != "card_charged") & ~grouped)
     # State (the catalogue, the watches) stays, and so does whatever it caused; a state
     # version caused by a routine event (a deal's reprice) goes with that event's cascade.
-    protected = story_root[roots] | bank_root | ev.state[roots] | ~inside
-    # Catalogue listings only routine cascades refer to follow them (scenarios.catalogue).
-    listings = dependent_listings(world, ids, roots, ev.state, protected, inside)
-    follows = listings.unit >= 0
+    held = story_root[roots] | bank_root | ~inside
+    protected = held | (ev.state[roots] & ~grouped)
+    # Routine watches follow the tracker's cascades about their product (scenarios.units),
+    # and catalogue listings the cascades that refer to them (scenarios.catalogue).
+    watch_unit, watch_pairs = watch_followers(world, ids, roots, held, protected)
+    protected &= watch_unit < 0
+    follow_unit, follow_pairs = watch_unit, watch_pairs
+    n_follow = int(watch_unit.max(initial=-1)) + 1
+    orphan_root = np.full(len(ids), -1, np.int64)
+    for table in FOLLOWED_TABLES:
+        listings = dependent_listings(world, ids, roots, ev.state, protected, inside, table)
+        follow_unit = np.where(listings.unit >= 0, listings.unit + n_follow, follow_unit)
+        follow_pairs = np.concatenate([follow_pairs, listings.pairs + np.array([n_follow, 0])])
+        n_follow += listings.n_units
+        if listings.orphan_root is not None:
+            orphan_root = np.where(listings.orphan_root >= 0, listings.orphan_root, orphan_root)
+    follows = follow_unit >= 0
     protected &= ~follows
+    orphan = orphan_root >= 0
+    roots = np.where(orphan, orphan_root, roots)
+    protected &= ~orphan | ~inside
     free = ~protected & ~follows
     u = np.ones(len(ids))
     free_roots = np.unique(roots[free])
@@ -168,18 +195,20 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     if target is None:
         keep = np.ones(len(ids), bool)
     else:
-        follow_words = np.zeros((listings.n_units, len(names)))
-        np.add.at(follow_words, (listings.unit[follows], code[follows]),
+        follow_words = np.zeros((n_follow, len(names)))
+        np.add.at(follow_words, (follow_unit[follows], code[follows]),
                   (words * inside)[follows])
+        # Bank series are classes of their own that the ladder keeps whole wherever they
+        # fit (keep_path): pay and rent are what a statement is made of.
         cascades = group_cascades(roots, code, words, free, u[roots], len(names),
-                                  follow_words, listings.pairs)
+                                  follow_words, follow_pairs, whole=grouped)
         ladder = fit_ladder(cascades, sig_words, fixed,
                             np.array([(weights or {}).get(n, 1.0) for n in names]),
                             max(target, aim or target))
         fraction = walk(ladder, cascades, target * sig_words.sum() - fixed.sum())
         chosen = cascades.kept(fraction)
         keep = protected | (free & chosen[np.maximum(cascades.of_event, 0)])
-        keep |= follows & cascades.followers_kept(chosen)[np.maximum(listings.unit, 0)]
+        keep |= follows & cascades.followers_kept(chosen)[np.maximum(follow_unit, 0)]
     noise = per_service(keep & ~is_signal & inside)
     total_signal, total_noise = sig_words.sum(), noise.sum()
     n_signal = int((is_signal & inside).sum())
