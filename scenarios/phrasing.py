@@ -48,10 +48,20 @@ def phrase(grammar: Grammar, tree: RngTree, step_id: str, column: str, spec: Phr
         raise ValueError(f"text intent {spec.intent!r} has no {spec.pool}")
     given = np.array([s in spec.slots for s in intent.slots] + [True])  # last: "no slot"
     usable = given[np.where(pool.slots < 0, len(intent.slots), pool.slots)].all(axis=1)
+    for name in spec.require:
+        if name not in intent.slots:
+            raise ValueError(f"text intent {spec.intent!r} has no slot <{name}>")
+        usable &= (pool.slots == intent.slots.index(name)).any(axis=1)
+    if spec.exclude:
+        text = np.array(["".join(row).lower() for row in pool.literals], dtype=object)
+        for word in spec.exclude:
+            usable &= np.char.find(text.astype(str), word.lower()) < 0
     templates = np.unique(pool.template_of[usable])
     if not len(templates):
         raise ValueError(f"no phrasing of {spec.intent!r} uses only the slots "
-                         f"{', '.join(sorted(spec.slots))}")
+                         f"{', '.join(sorted(spec.slots))}"
+                         + (f" and each of {', '.join(spec.require)}" if spec.require else "")
+                         + (f" without {', '.join(spec.exclude)}" if spec.exclude else ""))
     rng = _rng(tree, step_id, column)
     template = templates[rng.integers(len(templates))]
     variants = np.flatnonzero(usable & (pool.template_of == template))

@@ -74,12 +74,17 @@ class PhrasingSpec(Strict):
     """Word a text field as routine life words this kind of message: a text intent's pool.
 
     Only phrasings whose slots are all given here are used, so a phrasing never needs a
-    fact the storyline does not have.
+    fact the storyline does not have; ``require`` keeps those that use each listed slot
+    (the fact a task searches for), ``exclude`` drops those containing any listed word
+    (case-insensitive: a phrasing that would state something untrue of this record, such
+    as "AutoPay" on a bill paid by hand).
     """
 
     intent: str
     pool: Literal["subjects", "sentences"] = "subjects"
     slots: dict[str, str] = Field(default_factory=dict)  # slot name -> "{expr}" template
+    require: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
 
     @field_validator("slots")
     @classmethod

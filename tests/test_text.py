@@ -55,6 +55,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], bool]] = {
     "note_meeting": (("project", "topic", "first", "date"), True),
     "note_personal": (("place", "product", "day", "topic"), True),
     "todo": (("project", "topic", "first", "product", "place"), True),
+    "todo_work": (("project", "topic", "first", "place"), True),
     "draft": (("first", "topic", "amount", "date"), False),
     "feed_article": (("source", "topic", "place", "company"), True),
     "feed_post": (("first", "place", "topic", "product"), False),

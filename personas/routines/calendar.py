@@ -362,7 +362,7 @@ def _aftermath(life, rng, end, host, title, rec, ev) -> None:
         due = life.local_days(ts + rng.integers(1, 8, k) * DAY)
         life.world.emit(
             "todos", "todo_created", ts,
-            {"list": "Work", "title": g.sentences("todo", rng, sub, k, pool="subjects"),
+            {"list": "Work", "title": g.sentences("todo_work", rng, sub, k, pool="subjects"),
              "due_date": due, "status": "open", "completed_at": np.full(k, NULL_TS),
              "related_id": rec[todo]},
             actor="user", device="phone", cause=ev[todo].tolist(),

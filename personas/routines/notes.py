@@ -99,7 +99,14 @@ def _todos_period(life: Life, *, days: range) -> None:
     ts = np.where(work, life.in_work(item_days, rng), life.at_hours(item_days, rng))
     slots = _slots(life, rng, n, ts)
     slots["topic"] = np.where(work, pick(rng, life.pools.work_topics, n), slots["topic"])
-    title = life.grammar.sentences("todo", rng, slots, n, pool="subjects")
+    # Work lists hold follow-ups and deliverables, the others errands and personal calls.
+    title = np.empty(n, dtype=object)
+    for intent, sel in (("todo_work", work), ("todo", ~work)):
+        if sel.any():
+            title[sel] = life.grammar.sentences(
+                intent, rng, {key: v[sel] for key, v in slots.items()}, int(sel.sum()),
+                pool="subjects").to_numpy(zero_copy_only=False)
+    title = pa.array(title, pa.string())
     # Many to-dos carry a little context: what they are for, or when.
     when = life.weekday_names(ts + rng.integers(1, 6, n) * DAY)
     context = np.select(
