@@ -21,7 +21,8 @@ def name_digest(name: str) -> int:
 # Building a Faker scans its provider packages on disk (~10 ms, a world needs four: two per
 # simulation, and a noise profile simulates twice), while re-seeding one resets all the
 # state our calls draw on. So one instance per locale and stream name is kept per process
-# and re-seeded on each request (performance.md: create Faker once per worker).
+# and re-seeded on each request (performance.md: create Faker once per worker). Workers are
+# processes that build one world at a time, so no two users hold one instance at once.
 _FAKERS: dict[tuple[str, str], Faker] = {}
 
 
