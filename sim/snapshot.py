@@ -69,18 +69,8 @@ class Snapshots:
                 continue
             start, started, end, ended = validity
             current = started & (start <= instant_us) & (~ended | (end > instant_us))
-            out[name] = _select(shown, current)
+            out[name] = shown.filter(pa.array(current, pa.bool_()))
         return out
-
-
-def _select(table: pa.Table, mask: np.ndarray) -> pa.Table:
-    """``table.filter(mask)``; where the mask keeps a leading run of rows (history is kept
-    in the order records came about, so most tables at most instants), a zero-copy slice
-    instead of copying every kept body."""
-    kept = int(np.count_nonzero(mask))
-    if mask[:kept].all():
-        return table.slice(0, kept)
-    return table.filter(pa.array(mask, pa.bool_()))
 
 
 def _validity(history: pa.Table) -> tuple | None:
