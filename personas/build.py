@@ -47,18 +47,24 @@ def prepare(
     volume: float = 1.0,
     burstiness: float = 0.0,
     boost: dict[str, float] | None = None,
+    person: PersonaInstance | None = None,
 ) -> tuple[World, Life]:
     """A world with the person's routine life installed, its clock not yet started.
 
     ``volume`` multiplies every routine rate (a noise profile generates more than it keeps);
     ``burstiness`` makes busy days cluster without changing the mean volume; ``boost``
     multiplies single rates (by their ``VolumeSpec`` name) on top of ``volume``.
+    ``person`` is ``instantiate(spec, variation)`` when the caller already has it (a caller
+    simulating the same person twice need not build the address book twice).
 
     Layers above add their own processes (storylines) before calling ``world.run()``.
     """
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
-    person = instantiate(spec, variation)
+    if person is None:
+        person = instantiate(spec, variation)
+    elif (person.spec, person.variation) != (spec, variation):
+        raise ValueError("person is not an instance of spec at this variation")
     world = new_world(person, seed=seed, days=days, start=start or default_start())
     pools = build_pools(person, world.rng.child("pools"),
                         fx=_FX.get(spec.money.currency, 1.0))

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from personas.build import prepare
+from personas.instance import instantiate
 from personas.life import Life
 from personas.routines.ledger import rebalance
 from personas.spec import PersonaSpec
@@ -79,12 +80,14 @@ def live(
         storylines = noise.storylines_for(days) if noise else 0
     target = ratio if ratio is not None else (noise.ratio if noise else None)
     volume = noise.volume if noise else 1.0
+    person = instantiate(spec, variation)  # the same person in the measuring and the real run
 
     def run(volume: float, boost: dict[str, float]) -> tuple[World, Life, Storylines,
                                                              list[str]]:
         world, life = prepare(spec, seed=seed, days=days, start=start, variation=variation,
                               volume=volume,
-                              burstiness=noise.burstiness if noise else 0.0, boost=boost)
+                              burstiness=noise.burstiness if noise else 0.0, boost=boost,
+                              person=person)
         lookalikes = None
         if noise is not None and noise.distractors_per_signal > 0:
             lookalikes = Lookalikes(noise.distractors_per_signal,

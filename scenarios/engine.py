@@ -221,8 +221,14 @@ class Storylines:
 
     def render(self, inst: Instance, template: str) -> str:
         """A text template of ``inst``'s storyline, its {holes} filled at its clock."""
-        ctx = self._context(inst)
-        return TEMPLATE_HOLES.sub(lambda m: _plain(parse(m.group(1)).evaluate(ctx)), template)
+        if TEMPLATE_HOLES.search(template) is None:  # nothing to fill, no context to build
+            return template
+        return render_in(self._context(inst), template)
+
+    def context(self, inst: Instance) -> Context:
+        """What ``inst``'s expressions see now: for a caller evaluating many of them at one
+        instant (:func:`render_in`, ``parse(expr).evaluate``) without rebuilding it."""
+        return self._context(inst)
 
     def _date_text(self, value: dt.date | dt.datetime) -> str:
         if isinstance(value, dt.datetime):
@@ -261,23 +267,25 @@ class Storylines:
         spec = TABLES[table]
         types = {f.name: f.type for f in spec.columns}
         out: dict[str, Any] = {}
+        ctx = self._context(inst)  # a record's columns are all written at one instant
         for name, expr in fields.items():
-            out[name] = self._to_column(self.evaluate(inst, expr), types[name])
+            out[name] = self._to_column(parse(expr).evaluate(ctx), types[name])
         for name, value in text.items():
             if isinstance(value, PhrasingSpec):
-                out[name] = self._phrase(inst, step_id, name, value)
+                out[name] = self._phrase(inst, step_id, name, value, ctx)
             else:
-                out[name] = self.render(inst, self._phrasing(inst, step_id, name, value))
+                out[name] = render_in(ctx, self._phrasing(inst, step_id, name, value))
         return out
 
     def _phrasing(self, inst: Instance, step_id: str, column: str, value: str | list[str]) -> str:
         return phrasing.choose(self.world.rng.child(inst.instance_id), step_id, column,
                                phrasings(value))
 
-    def _phrase(self, inst: Instance, step_id: str, column: str, spec: PhrasingSpec) -> str:
+    def _phrase(self, inst: Instance, step_id: str, column: str, spec: PhrasingSpec,
+                ctx: Context) -> str:
         try:
             return phrasing.phrase(self.life.grammar, self.world.rng.child(inst.instance_id),
-                                   step_id, column, spec, lambda t: self.render(inst, t))
+                                   step_id, column, spec, lambda t: render_in(ctx, t))
         except ValueError as exc:
             raise StorylineRunError(
                 f"storyline {inst.spec.id}:steps.{step_id}.text.{column}", str(exc)) from None
@@ -465,6 +473,13 @@ def _draw(param: DrawSpec, rng: np.random.Generator) -> int:
         value = int(rng.integers(low, high + 1))
         if rng.random() < weight[(9 + value // 3600) % 24]:
             return value
+
+
+def render_in(ctx: Context, template: str) -> str:
+    """``template`` with its {holes} filled in ``ctx``."""
+    if TEMPLATE_HOLES.search(template) is None:
+        return template
+    return TEMPLATE_HOLES.sub(lambda m: _plain(parse(m.group(1)).evaluate(ctx)), template)
 
 
 def _plain(value: Any) -> str:

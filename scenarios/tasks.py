@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from scenarios.distractors import Lookalike
-from scenarios.engine import Instance, Storylines
+from scenarios.engine import Instance, Storylines, render_in
+from scenarios.expressions import Context, parse
 from scenarios.grading import Fact, Oracle, Scope, WrongValue
 from scenarios.grading.facts import amounts_in, clock_minutes, dates_in, stated, times_in
 from scenarios.grading.proactive import Need
@@ -341,10 +342,13 @@ class _Renderer:
 
     def __init__(self, runner: Storylines, inst: Instance, family: str) -> None:
         self.runner, self.inst, self.family = runner, inst, family
+        self._ctx: Context | None = None
 
     def value(self, key: str, template: Any) -> Any:
         try:
-            return _fill(self.runner, self.inst, template)
+            if self._ctx is None:  # every template of the ask sees the instance at its clock
+                self._ctx = self.runner.context(self.inst)
+            return _fill(self._ctx, template)
         except ValueError as exc:  # ExpressionError and StorylineRunError are ValueErrors
             raise TaskFamilyError(f"task family {self.family}:{key}", str(exc)) from None
 
@@ -353,17 +357,17 @@ class _Renderer:
                 for i, c in enumerate(specs)]
 
 
-def _fill(runner: Storylines, inst: Instance, template: Any) -> Any:
+def _fill(ctx: Context, template: Any) -> Any:
     if isinstance(template, dict):
-        return {k: _fill(runner, inst, v) for k, v in template.items()}
+        return {k: _fill(ctx, v) for k, v in template.items()}
     if isinstance(template, list):
-        return [_fill(runner, inst, v) for v in template]
+        return [_fill(ctx, v) for v in template]
     if not isinstance(template, str):
         return template
     whole = _WHOLE.match(template)
     if whole:
-        return _json(runner.evaluate(inst, whole.group(1)))
-    return runner.render(inst, template)
+        return _json(parse(whole.group(1)).evaluate(ctx))
+    return render_in(ctx, template)
 
 
 def _json(value: Any) -> Any:
@@ -403,7 +407,7 @@ def _wrong(runner: Storylines, inst: Instance, fam: TaskFamilySpec, facts: tuple
         for d in lookalikes:
             shadow = replace(inst, names=d.names)
             try:
-                others = [_fill(runner, shadow, spec.value)]
+                others = [_fill(runner.context(shadow), spec.value)]
             except ValueError:
                 others = []
             for other in [*others, *shown_only(fact, d, year, tz)]:

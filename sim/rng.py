@@ -18,6 +18,14 @@ def name_digest(name: str) -> int:
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest(), "little")
 
 
+# Building a Faker scans its provider packages on disk (~10 ms, a world needs four: two per
+# simulation, and a noise profile simulates twice), while re-seeding one resets all the
+# state our calls draw on. So one instance per locale and stream name is kept per process
+# and re-seeded on each request (performance.md: create Faker once per worker). Workers are
+# processes that build one world at a time, so no two users hold one instance at once.
+_FAKERS: dict[tuple[str, str], Faker] = {}
+
+
 class RngTree:
     """A root seed and a path; children and streams are derived by name."""
 
@@ -43,7 +51,12 @@ class RngTree:
         return gen
 
     def faker(self, name: str, locale: str) -> Faker:
-        """A Faker seeded from stream ``name``; uniform weighting is 7x faster (performance.md)."""
-        fake = Faker(locale, use_weighting=False)
+        """A Faker seeded from stream ``name``; uniform weighting is 7x faster (performance.md).
+
+        The instance is shared per process by ``name`` and ``locale``: the next request for
+        the same pair re-seeds it, so use it before asking again (no caller keeps one)."""
+        fake = _FAKERS.get((name, locale))
+        if fake is None:
+            fake = _FAKERS[(name, locale)] = Faker(locale, use_weighting=False)
         fake.seed_instance(int(self.sequence(name).generate_state(1, np.uint64)[0]))
         return fake

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -47,18 +48,30 @@ _CLOCK = re.compile(r"\b(\d{1,2}):(\d{2})(?::\d{2})?(?:\s*([ap])\.?m\b\.?)?", re
 
 def amounts_in(text: str) -> set[int]:
     """Every amount written in ``text``, in minor units (two decimals)."""
+    return set(_amounts(text))
+
+
+# Remembered per text: a self-check grounds each of a task's facts in the same run's tool
+# results, and grades every solution against one reference text many times.
+@functools.lru_cache(maxsize=64)
+def _amounts(text: str) -> frozenset[int]:
     out = set()
     for match in _AMOUNT.finditer(text):
         groups = list(match.groups())
         whole, cents = next((groups[i], groups[i + 1]) for i in (0, 2, 4) if groups[i])
         digits = re.sub(r"[ ,\u202f]", "", whole)
         out.add(int(digits) * 100 + int((cents or "0").ljust(2, "0")))
-    return out
+    return frozenset(out)
 
 
 def dates_in(text: str, year: int, tz: str | None = None) -> set[dt.date]:
     """Every date written in ``text``; ``year`` completes dates written without one. With
     a zone ``tz``, an ISO instant gives its local date there (else its own date)."""
+    return set(_dates(text, year, tz))
+
+
+@functools.lru_cache(maxsize=64)  # as _amounts
+def _dates(text: str, year: int, tz: str | None) -> frozenset[dt.date]:
     out: set[dt.date] = set()
     if tz is not None:
         out |= {moment.date() for moment in _local_instants(text, tz)}
@@ -82,7 +95,7 @@ def dates_in(text: str, year: int, tz: str | None = None) -> set[dt.date]:
             add(y, a_, b_)
         elif a_ == b_:
             add(y, a_, a_)
-    return out
+    return frozenset(out)
 
 
 def clock_minutes(value: str) -> int | None:

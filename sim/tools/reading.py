@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -98,9 +99,10 @@ def _find(ws: Workspace, tables: list[str], args: dict, query: str | None) -> di
         raise ToolError("bad_arguments", "query: needs at least one word")
     at_column = time_column or "valid_from"
     written = ws.changed().get(table, set())
-    # The snapshot's records are filtered in Arrow; those this run wrote, in Python.
-    found = [(row[at_column] or row["valid_from"], row)
-             for row in _search_snapshot(ws, table, at_column, since, until, words, written)]
+    # The snapshot's records are filtered in Arrow and stay there until a page shows them
+    # (a position stands for each); those this run wrote are filtered in Python.
+    found: list[tuple[Any, str, int | dict]] = list(
+        _search_snapshot(ws, table, at_column, since, until, words, written))
     for rid in sorted(written):
         row = ws.get(table, rid)
         if row is None:
@@ -112,31 +114,35 @@ def _find(ws: Workspace, tables: list[str], args: dict, query: str | None) -> di
             continue
         if words and not set(words) <= _words(table, row):
             continue
-        found.append((at or row["valid_from"], row))
-    found.sort(key=lambda pair: (pair[0], pair[1]["record_id"]), reverse=True)
+        found.append((at or row["valid_from"], rid, row))
+    found.sort(key=lambda hit: (hit[0], hit[1]), reverse=True)
     page = args.get("page", 1)
     pages = max(1, -(-len(found) // PAGE))
-    chunk = found[(page - 1) * PAGE: page * PAGE]
+    chunk = [hit[2] for hit in found[(page - 1) * PAGE: page * PAGE]]
+    shown = iter(ws.snapshot_rows(table, [p for p in chunk if isinstance(p, int)]))
     return {"table": table, "total": len(found), "page": page, "pages": pages,
-            "results": [json_record(row) for _, row in chunk]}
+            "results": [json_record(next(shown) if isinstance(row, int) else row)
+                        for row in chunk]}
 
 
 def _search_snapshot(ws: Workspace, table: str, at_column: str, since: dt.datetime | None,
                      until: dt.datetime | None, words: list[str],
-                     written: set[str]) -> list[dict]:
+                     written: set[str]) -> list[tuple[Any, str, int]]:
     """Snapshot records in the window whose searched fields hold every word as a token
     (the same rule as :func:`_words`, in RE2: a word flanked by non-word characters),
-    except those this run rewrote. The snapshot's hits are computed once per snapshot and
-    query, and shared by every run on it (a task's solutions repeat their searches)."""
+    except those this run rewrote, as (when, record id, row position): what sorting and
+    paging need, without converting every hit's row. The snapshot's hits are computed
+    once per snapshot and query, and shared by every run on it (a task's solutions
+    repeat their searches)."""
     key = f"search\x1f{at_column}\x1f{since}\x1f{until}\x1f{' '.join(words)}"
     hits = ws.derived(table, key, lambda base: _hits(ws, table, base, at_column, since,
                                                       until, words))
-    return [row for row in hits if row["record_id"] not in written] if written else hits
+    return [hit for hit in hits if hit[1] not in written] if written else hits
 
 
 def _hits(ws: Workspace, table: str, base: pa.Table, at_column: str,
           since: dt.datetime | None, until: dt.datetime | None,
-          words: list[str]) -> list[dict]:
+          words: list[str]) -> list[tuple[Any, str, int]]:
     if not base.num_rows:
         return []
     mask = pa.array(np.ones(base.num_rows, bool))
@@ -166,7 +172,11 @@ def _hits(ws: Workspace, table: str, base: pa.Table, at_column: str,
                     verdicts[i] = v
             hit = np.array(verdicts, bool)
             rows, text = rows[hit], text.filter(pa.array(hit))
-    return ws.snapshot_rows(table, rows.tolist())  # rows another search found are reused
+    # What sorting needs: each hit's instant (its at_column, else when it became true).
+    picked = base.select([at_column, "valid_from", "record_id"]).take(pa.array(rows))
+    at, since, ids = (picked.column(i).to_pylist() for i in range(3))
+    return [(a or v, rid, i) for a, v, rid, i in zip(at, since, ids, rows.tolist(),
+                                                    strict=True)]
 
 
 def _token_in(text: str, word: str) -> bool | None:
