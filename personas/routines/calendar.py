@@ -11,9 +11,9 @@ from personas.life import OPENING, Life
 from personas.pools import pick
 from personas.routines.compose import join
 from personas.routines.contacts import phone_at
-from personas.routines.messaging import locked_at
 from personas.routines.notify import after
 from personas.routines.offices import OFFICE_HOURS, office_texts
+from personas.routines.parties import locked_at
 from sim.clock import DAY, HOUR, MINUTE, day_number
 from sim.history import NULL_DATE, NULL_TS
 

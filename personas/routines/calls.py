@@ -10,14 +10,8 @@ import numpy as np
 from personas.life import Life
 from personas.pools import pick
 from personas.routines.contacts import phone_at
-from personas.routines.messaging import (
-    STRANGERS,
-    avoid_locks,
-    emit_sms,
-    locked_at,
-    personal_party,
-    stranger_numbers,
-)
+from personas.routines.messaging import STRANGERS, emit_sms, stranger_numbers
+from personas.routines.parties import avoid_locks, locked_at, personal_party
 from sim.clock import MINUTE
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from personas.life import Life
-from personas.routines.messaging import emit_org_sms, locked_at
+from personas.routines.messaging import emit_org_sms
 from personas.routines.notify import after
+from personas.routines.parties import locked_at
 from sim.clock import HOUR
 from sim.rng import name_digest
 
