@@ -185,7 +185,9 @@ class Storylines:
             return "end"
         return None
 
-    def _context(self, inst: Instance) -> Context:
+    def context(self, inst: Instance) -> Context:
+        """What ``inst``'s expressions see now (its bindings, at its clock): build it once
+        to evaluate many of them at one instant (:func:`render_in`, ``parse(e).evaluate``)."""
         life, clock = self.life, self.world.clock
         # "now" is when this instance's next write happens (writes are spaced apart).
         now = clock.instant(inst.clock if inst.clock is not None
@@ -217,18 +219,7 @@ class Storylines:
 
     def evaluate(self, inst: Instance, expr) -> Any:
         """An expression of ``inst``'s storyline, in its bindings and at its clock."""
-        return parse(expr).evaluate(self._context(inst))
-
-    def render(self, inst: Instance, template: str) -> str:
-        """A text template of ``inst``'s storyline, its {holes} filled at its clock."""
-        if TEMPLATE_HOLES.search(template) is None:  # nothing to fill, no context to build
-            return template
-        return render_in(self._context(inst), template)
-
-    def context(self, inst: Instance) -> Context:
-        """What ``inst``'s expressions see now: for a caller evaluating many of them at one
-        instant (:func:`render_in`, ``parse(expr).evaluate``) without rebuilding it."""
-        return self._context(inst)
+        return parse(expr).evaluate(self.context(inst))
 
     def _date_text(self, value: dt.date | dt.datetime) -> str:
         if isinstance(value, dt.datetime):
@@ -267,7 +258,7 @@ class Storylines:
         spec = TABLES[table]
         types = {f.name: f.type for f in spec.columns}
         out: dict[str, Any] = {}
-        ctx = self._context(inst)  # a record's columns are all written at one instant
+        ctx = self.context(inst)  # a record's columns are all written at one instant
         for name, expr in fields.items():
             out[name] = self._to_column(parse(expr).evaluate(ctx), types[name])
         for name, value in text.items():
@@ -477,8 +468,6 @@ def _draw(param: DrawSpec, rng: np.random.Generator) -> int:
 
 def render_in(ctx: Context, template: str) -> str:
     """``template`` with its {holes} filled in ``ctx``."""
-    if TEMPLATE_HOLES.search(template) is None:
-        return template
     return TEMPLATE_HOLES.sub(lambda m: _plain(parse(m.group(1)).evaluate(ctx)), template)
 
 

@@ -55,16 +55,18 @@ class Frames(Mapping[str, pl.DataFrame]):
 
     def __getitem__(self, table: str) -> pl.DataFrame:
         if table not in self._frames:
-            parts = None if self._written is None or self._shared is None or \
-                table not in self._shared else self._written(table)
-            if parts is not None:
-                self._frames[table] = self._rewritten(table, *parts)
-                return self._frames[table]
-            arrow = self.tables[table]
-            shared = self._shared
-            self._frames[table] = shared[table] if shared is not None and \
-                shared.tables.get(table) is arrow else pl.from_arrow(arrow)
+            self._frames[table] = self._frame(table)
         return self._frames[table]
+
+    def _frame(self, table: str) -> pl.DataFrame:
+        shared = self._shared
+        if shared is not None and table in shared:
+            parts = None if self._written is None else self._written(table)
+            if parts is not None:
+                return self._rewritten(table, *parts)
+            if shared.tables[table] is self.tables[table]:  # unchanged: the same frame
+                return shared[table]
+        return pl.from_arrow(self.tables[table])
 
     def _rewritten(self, table: str, gone: list[int], rows: pa.Table) -> pl.DataFrame:
         """A table a run wrote, from the shared frame of its snapshot: the slices between

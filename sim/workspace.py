@@ -41,19 +41,17 @@ class _Base:
     derived: dict[tuple[str, str], Any] = field(default_factory=dict)
     id_list: dict[str, list[str]] = field(default_factory=dict)
 
-    def ids(self, table: str) -> dict[str, int]:
-        if table not in self.index:
-            base = self.tables.get(table)
-            ids = base.column("record_id").to_pylist() if base is not None else []
-            self.index[table] = {rid: i for i, rid in enumerate(ids)}
-        return self.index[table]
-
-    def row_id(self, table: str, i: int) -> str:
+    def row_ids(self, table: str) -> list[str]:
+        """The record id of each snapshot row, in row order."""
         if table not in self.id_list:
             base = self.tables.get(table)
-            self.id_list[table] = ([] if base is None
-                                   else base.column("record_id").to_pylist())
-        return self.id_list[table][i]
+            self.id_list[table] = base.column("record_id").to_pylist() if base is not None else []
+        return self.id_list[table]
+
+    def ids(self, table: str) -> dict[str, int]:
+        if table not in self.index:
+            self.index[table] = {rid: i for i, rid in enumerate(self.row_ids(table))}
+        return self.index[table]
 
     def row(self, table: str, record_id: str) -> dict | None:
         i = self.ids(table).get(record_id)
@@ -149,8 +147,9 @@ class Workspace:
         self._check(table)
         delta = self._delta.get(table, {})
         known = self._base.ids(table)
+        row_ids = self._base.row_ids(table)
         at = [i for i in self._base.positions(table, column).get(value, [])
-              if self._base.row_id(table, i) not in delta]
+              if row_ids[i] not in delta]
         found = list(zip(at, self._base.rows_at(table, at), strict=True))
         # Records this run rewrote match (or not) as rewritten, at their snapshot place.
         found += [(known[rid], row) for rid, row in delta.items()

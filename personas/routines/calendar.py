@@ -452,4 +452,4 @@ def _plan(life: Life, rng, party: np.ndarray, start: np.ndarray, lead: np.ndarra
     )
     if life.world.has("sms") and is_service.any():
         office_texts(life, rng, np.flatnonzero(is_service), party, start, created,
-                      np.array(ev, dtype=object))
+                     np.array(ev, dtype=object))

@@ -112,9 +112,8 @@ def price_tracker_tools() -> list:
     def create(ws, a, _):
         product = _existing(ws, "shop_products", a["product_id"])
         for watch in ws.rows_where("price_watches", "product_id", product["record_id"]):
-            if watch["product_id"] == product["record_id"]:
-                raise ToolError("conflict", f"already watched by {watch['record_id']}; "
-                                "change its target with price_tracker_update")
+            raise ToolError("conflict", f"already watched by {watch['record_id']}; "
+                            "change its target with price_tracker_update")
         return _done("price_watches", ws.insert("price_watches", {
             "product_id": product["record_id"], "product_title": product["title"],
             "target_price_minor": a["target_price_minor"], "currency": product["currency"],

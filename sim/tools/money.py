@@ -67,7 +67,7 @@ def running_balance(ws: Workspace, account: Mapping) -> int:
     account's own balance when it has none."""
     last = None
     for row in ws.rows_where("bank_transactions", "account_id", account["record_id"]):
-        if row["account_id"] == account["record_id"] and row["posted_at"] is not None and (
+        if row["posted_at"] is not None and (
                 last is None or row["posted_at"] >= last["posted_at"]):
             last = row
     if last is None or last["balance_after_minor"] is None:
@@ -137,7 +137,7 @@ def refund(ws: Workspace, related_id: str) -> list[dict]:
     owed: dict[str, int] = {}
     merchant: dict[str, str | None] = {}
     for row in ws.rows_where("bank_transactions", "related_id", related_id):
-        if row["related_id"] == related_id and row["amount_minor"] is not None:
+        if row["amount_minor"] is not None:
             owed[row["account_id"]] = owed.get(row["account_id"], 0) - row["amount_minor"]
             if row["amount_minor"] < 0:
                 merchant[row["account_id"]] = row["merchant"]
