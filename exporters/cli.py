@@ -24,7 +24,7 @@ from exporters.dataset import dataset_hashes
 from exporters.loading import DatasetError
 from exporters.runs import RunError
 from exporters.split_stats import split_stats
-from exporters.stats import dataset_stats
+from exporters.stats import dataset_stats, pooled_ratio
 from exporters.world_dataset import write_world
 from personas.errors import SpecError
 from scenarios.build import BelowFloorError
@@ -167,7 +167,7 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Events and words per service and label class, noise-to-signal, storylines, probes;
-    for a benchmark dataset, per split: worlds, environments, tasks and noise."""
+    for a benchmark dataset, per split, with worlds, environments and tasks."""
     if not (path / "manifest.json").is_file():
         raise UsageError("PATH", f"{path} is not a lifeloom dataset (no manifest.json)")
     if json.loads((path / "manifest.json").read_text()).get("kind") == "dataset":
@@ -177,19 +177,30 @@ def stats(
     if as_json:
         typer.echo(json.dumps(report, indent=2, sort_keys=True))
         return
-    table = Table("service", "events", "words", "signal words", "routine words")
-    for service in sorted(report["words"]):
-        cls = report["classes"].get(service, {})
-        table.add_row(service, str(report["events"].get(service, 0)),
-                      str(report["words"][service]),
-                      str(cls.get("signal", {}).get("words", 0)),
-                      str(cls.get("routine", {}).get("words", 0)))
     console = Console()
-    console.print(table)
+    console.print(_service_table(report))
     ratio = report["noise_to_signal"]
     console.print(f"noise-to-signal: target {ratio['target']}, achieved "
                   f"{ratio['achieved_words']} (words), {ratio['achieved_events']} (events)")
     console.print(f"storylines: {report['storylines']}")
+
+
+def _service_table(report: dict, title: str | None = None) -> Table:
+    """Events, words and signal words per service and in all, and their words ratio."""
+    table = Table("service", "events", "words", "signal words", "noise (words)", title=title)
+    services = sorted(report["words"])
+    for service in services:
+        cls = report["classes"].get(service, {})
+        ratio = report["noise_to_signal_by_service"].get(service)
+        table.add_row(service, str(report["events"].get(service, 0)),
+                      str(report["words"][service]),
+                      str(cls.get("signal", {}).get("words", 0)),
+                      "-" if ratio is None else str(ratio), end_section=service == services[-1])
+    ratio = pooled_ratio(report["classes"])
+    table.add_row("all", str(sum(report["events"].values())), str(sum(report["words"].values())),
+                  str(sum(c["signal"]["words"] for c in report["classes"].values())),
+                  "-" if ratio is None else str(ratio))
+    return table
 
 
 def _print_split_stats(report: dict, as_json: bool) -> None:
@@ -199,14 +210,22 @@ def _print_split_stats(report: dict, as_json: bool) -> None:
     table = Table("split", "worlds", "envs", "tasks", "reactive", "proactive",
                   "noise target", "noise (words)", "paired with")
     for name, s in report["splits"].items():
-        words = s["noise_to_signal"]["achieved_words"]
+        ratio = s["noise_to_signal"]
         table.add_row(name, str(s["worlds"]), str(s["environments"]), str(s["tasks"]),
                       str(s["tasks_by"]["mode"].get("reactive", 0)),
                       str(s["tasks_by"]["mode"].get("proactive", 0)),
-                      ", ".join(map(str, s["noise_to_signal"]["target"])),
-                      "-" if words is None else str(words["median"]),
+                      ", ".join(map(str, ratio["target"])),
+                      "-" if ratio["achieved_words"] is None
+                      else str(ratio["achieved_words"]["median"]),
                       ", ".join(s["paired_with"]) or "-")
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    for name, s in report["splits"].items():
+        console.print(_service_table(s, title=f"split {name}"))
+        console.print(f"storylines: {sum(s['storylines'].values())} in "
+                      f"{len(s['storylines'])} families; conflicts: "
+                      f"{sum(s['conflicts'].values())}; distractors: "
+                      f"{sum(s['distractors'].values())}")
 
 
 def _storyline_count(value: str | None) -> int | None:

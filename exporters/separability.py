@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 
 import numpy as np
 import polars as pl
@@ -51,6 +52,29 @@ def dated(table: pl.DataFrame, opening: dt.datetime) -> np.ndarray:
     and no storyline can write there, so their hour and weekday would measure the window.
     """
     return (table["valid_from"] != opening).to_numpy()
+
+
+def local_times(table: pl.DataFrame, clocks: Mapping[str, tuple[str, dt.datetime]]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Local hour and weekday of each row of a table pooled over worlds, and which rows
+    may be read for them (``timed`` for :func:`probe`).
+
+    ``clocks`` maps ``world_id`` to the world's zone and its window's first instant: each
+    row's hour is read in its own world's zone, and rows stamped at their world's first
+    instant (:func:`dated`) or of a world missing from ``clocks`` are not timed.
+    """
+    hour = np.zeros(table.height, np.int64)
+    weekday = np.zeros(table.height, np.int64)
+    world = table["world_id"]
+    for zone in sorted({z for z, _ in clocks.values()}):
+        rows = world.is_in([w for w, (z, _) in clocks.items() if z == zone]).to_numpy()
+        if rows.any():
+            hour[rows], weekday[rows] = local_hour_weekday(
+                table.select("valid_from").filter(rows), zone)
+    first = world.replace_strict({w: at for w, (_, at) in clocks.items()}, default=None,
+                                 return_dtype=table["valid_from"].dtype)
+    timed = (table["valid_from"] != first).fill_null(False).to_numpy()
+    return hour, weekday, timed
 
 
 def probe(table: pl.DataFrame, words: np.ndarray, is_signal: np.ndarray, hour: np.ndarray,

@@ -1,116 +1,176 @@
 """``lifeloom stats``: what a dataset holds, by service and label class, read from its files.
 
-The separability probe (``exporters.separability``) asks whether signal records can be told
-from the rest by surface features alone.
+:func:`world_level` is the one computation of the world-level stats (events, words and
+label classes per service, storylines, conflicts, look-alikes, spans, diversity, the
+separability probe) over any number of worlds pooled: :func:`dataset_stats` runs it on a
+one-world directory, :func:`exporters.split_stats.split_stats` on each split of a benchmark
+dataset. The separability probe (``exporters.separability``) asks whether signal records
+can be told from the rest by surface features alone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from exporters import separability
-from exporters.content_hash import read_table_dir
 from personas.text.diversity import text_diversity
 from sim.clock import Clock
 from sim.measure import word_counts
 from sim.services import TABLE_SERVICE, TABLES
 
+CLASSES = ("signal", "conflict", "distractor", "routine")  # precedence, highest first
+
+# ``history/<table>`` or ``oracle/<name>`` -> its rows (already narrowed to the worlds being
+# described), or None when the dataset has no such table. Lazy, so only what is asked for
+# is read and one history table is held at a time.
+Scan = Callable[[str], pl.LazyFrame | None]
+# world_id -> (IANA zone, the window's first instant): what local hours and
+# ``separability.dated`` need. A world missing here has no time features.
+Clocks = dict[str, tuple[str, dt.datetime]]
+
+
+def opening(timezone: str, start: dt.date) -> dt.datetime:
+    """The window's first instant (local midnight of ``start``), where records that predate
+    the window are stamped."""
+    return Clock(timezone, start, 1).epoch
+
 
 def dataset_stats(path: Path) -> dict:
     """Stats of a one-world dataset directory (stable keys; see the README)."""
+    path = Path(path)
     manifest = json.loads((path / "manifest.json").read_text())
-    labels = _read(path / "oracle" / "labels")
-    # The window's first instant, where records that predate it are stamped.
-    opening = Clock(manifest["timezone"], dt.date.fromisoformat(manifest["start"]), 1).epoch
-    class_of = _classes(labels)
-    events_by, words_by, classes = {}, {}, {}
-    probe = {}
-    bodies = []
+
+    def scan(key: str) -> pl.LazyFrame | None:
+        files = sorted((path / key).rglob("*.parquet")) if (path / key).is_dir() else []
+        return pl.scan_parquet(files) if files else None
+
+    clocks = {manifest["world_id"]: (manifest["timezone"], opening(
+        manifest["timezone"], dt.date.fromisoformat(manifest["start"])))}
+    report = world_level(scan, clocks)
+    ratio = manifest.get("noise_to_signal") or {}
+    return {
+        "world_id": manifest.get("world_id"),
+        **report,
+        "noise_to_signal": {"target": ratio.get("target"),
+                            "achieved_words": pooled_ratio(report["classes"]),
+                            "achieved_events": ratio.get("achieved_events")},
+        "storylines_skipped": manifest.get("storylines_skipped", []),
+    }
+
+
+def world_level(scan: Scan, clocks: Clocks) -> dict:
+    """The world-level stats of the worlds ``scan`` reads, pooled (keys as in the README).
+
+    Record versions are matched to their labels by ``world_id`` too, and the probe counts
+    senders and splits its cross-fitting halves within each world, so pooling worlds
+    changes nothing but the sample size. Hours are local to each world (``clocks``).
+    """
+    labels = _collect(scan("oracle/labels"))
+    best = _best_class(labels)
+    words_by: dict[str, int] = {}
+    classes: dict[str, dict] = {}
+    probe: dict[str, dict] = {}
+    bodies: list[pl.Series] = []
     for name in sorted(TABLES):
-        table = _read(path / "history" / name)
+        table = _history(scan(f"history/{name}"), name)
         if table is None or not table.height:
             continue
         service = TABLE_SERVICE[name]
         words = np.zeros(table.height, np.int64)
         for col in TABLES[name].text_columns:
-            words += word_counts(pa.array(table[col].to_list(), pa.string()))
-        label = np.array([class_of.get((name, r, vf), "routine") for r, vf in zip(
-            table["record_id"].to_list(), table["valid_from"].to_list(), strict=True)])
-        is_signal = label == "signal"
+            words += word_counts(table[col].to_arrow())
+        label = _label_of(table, best.filter(pl.col("table") == name))
         cls = classes.setdefault(service, {c: {"records": 0, "words": 0} for c in CLASSES})
         for c in CLASSES:
             cls[c]["records"] += int((label == c).sum())
             cls[c]["words"] += int(words[label == c].sum())
         words_by[service] = words_by.get(service, 0) + int(words.sum())
         if name in ("personal_emails", "work_emails"):
-            bodies += table["body"].to_list()
+            bodies.append(table["body"])
         text_columns = TABLES[name].text_columns
-        hour, weekday = separability.local_hour_weekday(table, manifest["timezone"])
-        found = separability.probe(table, words, is_signal, hour, weekday, name,
-                                   text_columns[0] if text_columns else None,
-                                   timed=separability.dated(table, opening))
+        hour, weekday, timed = separability.local_times(table, clocks)
+        found = separability.probe(table, words, label == "signal", hour, weekday, name,
+                                   text_columns[0] if text_columns else None, timed=timed)
         if found is not None:
             probe[name] = found
-    events = _read(path / "oracle" / "events")
-    if events is not None:
-        for service, n in events.group_by("service", maintain_order=True).len().iter_rows():
-            events_by[service] = n
-    signal_words = sum(c["signal"]["words"] for c in classes.values())
-    routine_words = sum(c[k]["words"] for c in classes.values() for k in CLASSES
-                        if k != "signal")
-    ratio = manifest.get("noise_to_signal") or {}
+        del table  # the next table's rows replace these, not join them
     spans = _storyline_spans(labels.filter(pl.col("class") == "signal")
                              if labels is not None else None)
-    conflicts = _read(path / "oracle" / "conflicts")
-    per_operator = {} if conflicts is None else dict(
-        conflicts.group_by("operator", maintain_order=True).len().sort("operator").iter_rows())
+    body = pl.concat(bodies) if bodies else None
     return {
-        "world_id": manifest.get("world_id"),
-        "events": dict(sorted(events_by.items())),
+        "events": _counts(scan("oracle/events"), "service"),
         "words": dict(sorted(words_by.items())),
         "classes": dict(sorted(classes.items())),
-        "noise_to_signal": {
-            "target": ratio.get("target"),
-            "achieved_words": round(routine_words / signal_words, 3) if signal_words else None,
-            "achieved_events": ratio.get("achieved_events"),
-        },
         "noise_to_signal_by_service": {
-            service: round(sum(c[k]["words"] for k in CLASSES if k != "signal")
-                           / c["signal"]["words"], 3)
+            service: round(_rest(c) / c["signal"]["words"], 3)
             for service, c in sorted(classes.items()) if c["signal"]["words"]},
-        "storylines": manifest.get("storylines", {}),
-        "storylines_skipped": manifest.get("storylines_skipped", []),
-        "conflicts": per_operator,
+        "storylines": _counts(scan("oracle/storylines"), "family"),
+        "conflicts": _counts(scan("oracle/conflicts"), "operator"),
         "distractors": _distractors(labels),
         "services_per_storyline": spans["services"],
         "storyline_span_days": spans["days"],
-        "diversity": text_diversity(bodies).to_dict() if bodies else None,
+        "diversity": text_diversity(body).to_dict() if body is not None and len(body) else None,
         "separability": probe,
     }
 
 
-CLASSES = ("signal", "conflict", "distractor", "routine")  # precedence, highest first
+def pooled_ratio(classes: dict[str, dict]) -> float | None:
+    """Non-signal words over signal words, every service together (None without signal)."""
+    signal = sum(c["signal"]["words"] for c in classes.values())
+    return round(sum(_rest(c) for c in classes.values()) / signal, 3) if signal else None
 
 
-def _classes(labels: pl.DataFrame | None) -> dict[tuple, str]:
-    """Each labelled record version's highest class."""
-    out: dict[tuple, str] = {}
+def _rest(cls: dict) -> int:
+    return sum(cls[k]["words"] for k in CLASSES if k != "signal")
+
+
+def _collect(frame: pl.LazyFrame | None) -> pl.DataFrame | None:
+    return None if frame is None else frame.collect()
+
+
+def _counts(frame: pl.LazyFrame | None, column: str) -> dict[str, int]:
+    """Rows per value of ``column``, counted without holding the rows."""
+    if frame is None:
+        return {}
+    return dict(frame.group_by(column).len().sort(column).collect().iter_rows())
+
+
+def _history(frame: pl.LazyFrame | None, name: str) -> pl.DataFrame | None:
+    """One history table, only the columns the stats read (text is most of a table)."""
+    if frame is None:
+        return None
+    wanted = ["world_id", "record_id", "valid_from", *TABLES[name].text_columns]
+    sender = separability.SENDER.get(name)
+    if sender and sender not in wanted:
+        wanted.append(sender)
+    return frame.select(wanted).collect()
+
+
+def _best_class(labels: pl.DataFrame | None) -> pl.DataFrame:
+    """Each labelled record version's highest class (``CLASSES`` order)."""
+    keys = ["table", "world_id", "record_id", "valid_from"]
     if labels is None:
-        return out
-    rank = {c: i for i, c in enumerate(CLASSES)}
-    for t, r, vf, c in zip(labels["table"].to_list(), labels["record_id"].to_list(),
-                           labels["valid_from"].to_list(), labels["class"].to_list(),
-                           strict=True):
-        key = (t, r, vf)
-        if key not in out or rank[c] < rank[out[key]]:
-            out[key] = c
-    return out
+        return pl.DataFrame(schema={**dict.fromkeys(keys, pl.String), "rank": pl.Int64})
+    rank = pl.col("class").replace_strict({c: i for i, c in enumerate(CLASSES)},
+                                          return_dtype=pl.Int64)
+    return labels.group_by(keys, maintain_order=True).agg(rank.min().alias("rank"))
+
+
+def _label_of(table: pl.DataFrame, best: pl.DataFrame) -> np.ndarray:
+    """The class of each row of ``table`` (``routine`` where unlabelled), in row order."""
+    keys = ["world_id", "record_id", "valid_from"]
+    if not best.height:
+        return np.full(table.height, "routine", dtype=object)
+    rank = table.select(keys).join(best.select([*keys, "rank"]), on=keys, how="left",
+                                   maintain_order="left")["rank"]
+    names = np.array(CLASSES, dtype=object)
+    return names[rank.fill_null(CLASSES.index("routine")).to_numpy()]
 
 
 def _distractors(labels: pl.DataFrame | None) -> dict[str, int]:
@@ -121,17 +181,11 @@ def _distractors(labels: pl.DataFrame | None) -> dict[str, int]:
     return dict(sorted(found.group_by("similarity").len().iter_rows()))
 
 
-def _read(directory: Path) -> pl.DataFrame | None:
-    if not directory.is_dir():
-        return None
-    return pl.from_arrow(read_table_dir(directory))
-
-
 def _storyline_spans(labels: pl.DataFrame | None) -> dict[str, dict]:
     if labels is None or not labels.height:
         return {"services": {"mean": None, "max": None}, "days": {"mean": None, "max": None}}
     per = labels.with_columns(pl.col("table").replace_strict(TABLE_SERVICE).alias("service"))
-    agg = per.group_by("storyline_instance_id", maintain_order=True).agg(
+    agg = per.group_by("world_id", "storyline_instance_id", maintain_order=True).agg(
         pl.col("service").n_unique().alias("services"),
         ((pl.col("valid_from").max() - pl.col("valid_from").min()).dt.total_seconds()
          / 86_400).alias("days"))

@@ -138,6 +138,7 @@ def make_shard(recipe: RecipeSpec, plan: WorldPlan, library: Library, partial: P
     record = {"split": plan.split, "index": plan.index, "seed": plan.seed,
               "world_id": tables.world_id, "persona": plan.persona,
               "persona_instance": tables.persona_instance, "variation": plan.variation,
+              "timezone": spec.timezone, "start": recipe.start,  # local hours, for stats
               "days": plan.days, "noise": plan.noise, "noise_ratio": plan.noise_ratio,
               "tasks": len(envs.tasks), "snapshots": len(envs.environments),
               "environments": sum(1 for env in envs.environments if env.tasks),

@@ -12,19 +12,25 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import psutil
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
 from exporters import backends
 from exporters.api import generate
 from exporters.partial import partial_path
+from exporters.split_stats import split_stats
 from scenarios.environments import spread
 from scenarios.library import load_recipes
 from scenarios.recipe_spec import plan_worlds
+from sim.measure import word_counts
+from sim.services import TABLE_SERVICE, TABLES
 from tests.conftest import recipe_library
 
 RECIPE = """
@@ -214,6 +220,110 @@ def test_stats_of_a_dataset_are_per_split(reference):
         assert sum(split["tasks_by"]["mode"].values()) == split["tasks"]
         words = split["noise_to_signal"]["achieved_words"]
         assert words["min"] <= words["median"] <= words["max"]
+
+
+def _split_rows(out: Path, key: str, split: str) -> pa.Table:
+    """Every row of table ``key`` (``history/x``, ``oracle/x``) in ``split``, read without
+    the stats code: all listed files, filtered here."""
+    manifest = json.loads((out / "manifest.json").read_text())
+    group, _, name = key.partition("/")
+    files = manifest[f"{group}_tables"][name]["files"]
+    table = pa.concat_tables([pq.read_table(out / f) for f in files])
+    return table.filter(pc.equal(table["split"], split))
+
+
+def test_each_split_carries_world_level_stats_of_its_own_rows(reference):
+    report = split_stats(reference)["splits"]
+    for split, s in report.items():
+        events = Counter(_split_rows(reference, "oracle/events", split)["service"].to_pylist())
+        assert s["events"] == dict(sorted(events.items()))
+        families = _split_rows(reference, "oracle/storylines", split)["family"].to_pylist()
+        assert s["storylines"] == dict(sorted(Counter(families).items()))
+        assert sum(s["storylines"].values()) > 0
+        operators = _split_rows(reference, "oracle/conflicts", split)["operator"].to_pylist()
+        assert s["conflicts"] == dict(sorted(Counter(operators).items()))
+        labels = _split_rows(reference, "oracle/labels", split).to_pylist()
+        signal = {(r["table"], r["world_id"], r["record_id"], r["valid_from"])
+                  for r in labels if r["class"] == "signal"}
+        words: Counter = Counter()
+        signal_words = 0
+        for name, spec in TABLES.items():
+            rows = _split_rows(reference, f"history/{name}", split)
+            if not rows.num_rows:  # a service no world of the split has is not listed
+                continue
+            per_row = sum((word_counts(rows[c]) for c in spec.text_columns),
+                          np.zeros(rows.num_rows, np.int64))
+            words[TABLE_SERVICE[name]] += int(per_row.sum())
+            keys = zip(rows["world_id"].to_pylist(), rows["record_id"].to_pylist(),
+                       rows["valid_from"].to_pylist(), strict=True)
+            signal_words += sum(int(n) for n, k in zip(per_row, keys, strict=True)
+                                if (name, *k) in signal)
+        assert s["words"] == dict(sorted(words.items()))
+        assert sum(c["signal"]["words"] for c in s["classes"].values()) == signal_words
+        total = sum(words.values())
+        assert s["noise_to_signal"]["pooled_words"] == round(
+            (total - signal_words) / signal_words, 3)
+        for key in ("distractors", "services_per_storyline", "storyline_span_days",
+                    "diversity", "separability", "noise_to_signal_by_service", "classes"):
+            assert key in s
+    # The splits hold different worlds, so their rows and words differ.
+    assert report["train"]["events"] != report["test"]["events"]
+    assert report["train"]["words"] != report["test"]["words"]
+
+
+def test_split_stats_pick_rows_by_split_not_by_file(reference, tmp_path):
+    # One file per table holding both splits: a reader that took a file for a split would
+    # count the other split's worlds too.
+    copy = tmp_path / "merged"
+    shutil.copytree(reference, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    for group in ("history", "oracle"):
+        for name, entry in manifest[f"{group}_tables"].items():
+            merged = pa.concat_tables([pq.read_table(copy / f) for f in entry["files"]])
+            for f in entry["files"]:
+                (copy / f).unlink()
+            pq.write_table(merged, copy / group / name / "all.parquet")
+            entry["files"] = [f"{group}/{name}/all.parquet"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    assert split_stats(copy) == split_stats(reference)
+
+
+def test_split_stats_of_a_dataset_without_world_clocks(reference, tmp_path):
+    # Datasets made before world records carried timezone and start read a world's zone
+    # from its snapshots and the start from the recipe; a world with neither has no time
+    # features, and nothing else changes.
+    manifest = json.loads((reference / "manifest.json").read_text())
+    assert all(w["timezone"] and w["start"] == manifest["recipe"]["start"]
+               for w in manifest["worlds"])
+    before = split_stats(reference)
+    copy = tmp_path / "old"
+    shutil.copytree(reference, copy)
+    zones = {w["world_id"]: w.pop("timezone") for w in manifest["worlds"]}
+    for w in manifest["worlds"]:
+        del w["start"]
+    # Short worlds may have no snapshot: give each one, as longer worlds have.
+    snapshots = pa.concat_tables([pq.read_table(copy / f)
+                                  for f in manifest["tables"]["snapshots"]["files"]])
+    row = snapshots.slice(0, 1).to_pylist()[0]
+    pq.write_table(pa.Table.from_pylist(
+        [{**row, "world_id": w["world_id"], "split": w["split"],
+          "timezone": zones[w["world_id"]]} for w in manifest["worlds"]],
+        schema=snapshots.schema), copy / "data" / "snapshots" / "every_world.parquet")
+    manifest["tables"]["snapshots"]["files"] = ["data/snapshots/every_world.parquet"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    assert split_stats(copy) == before
+    del manifest["tables"]["snapshots"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    after = split_stats(copy)
+    timeless = {"local_hour", "weekday"}
+    for split, s in after["splits"].items():
+        probes = before["splits"][split]["separability"]
+        assert s["separability"] == {t: {k: v for k, v in f.items() if k not in timeless}
+                                     for t, f in probes.items()}
+        assert {k: v for k, v in s.items() if k != "separability"} == {
+            k: v for k, v in before["splits"][split].items() if k != "separability"}
+    assert any(timeless & set(f) for s in before["splits"].values()
+               for f in s["separability"].values())
 
 
 def test_workers_exit_when_the_driver_dies(tmp_path_factory, tmp_path):

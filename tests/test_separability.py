@@ -1,9 +1,11 @@
 """The separability probe: AUCs that can tell a giveaway from no information."""
 
+import datetime as dt
+
 import numpy as np
 import polars as pl
 
-from exporters.separability import MIN_RECORDS, auc, probe
+from exporters.separability import MIN_RECORDS, auc, local_times, probe
 
 
 def test_auc_is_one_for_a_perfect_giveaway_and_half_for_none():
@@ -94,3 +96,19 @@ def test_dated_leaves_out_the_window_opening():
     t0 = dt.datetime(2026, 1, 5, 5, tzinfo=dt.UTC)
     table = pl.DataFrame({"valid_from": [t0, t0 + dt.timedelta(hours=3), t0]})
     assert dated(table, t0).tolist() == [False, True, False]
+
+
+def test_local_times_read_each_world_in_its_own_zone():
+    at = dt.datetime(2026, 1, 5, 14, 0, tzinfo=dt.UTC)  # a Monday
+    opening = dt.datetime(2026, 1, 5, 5, 0, tzinfo=dt.UTC)  # New York's local midnight
+    table = pl.DataFrame({"world_id": ["ny", "tokyo", "ny", "lost"],
+                          "valid_from": [at, at, opening, at]},
+                         schema={"world_id": pl.String,
+                                 "valid_from": pl.Datetime("us", "UTC")})
+    clocks = {"ny": ("America/New_York", opening),
+              "tokyo": ("Asia/Tokyo", dt.datetime(2026, 1, 4, 15, 0, tzinfo=dt.UTC))}
+    hour, weekday, timed = local_times(table, clocks)
+    assert hour[:2].tolist() == [9, 23]  # 14:00 UTC: 09:00 in New York, 23:00 in Tokyo
+    assert weekday[:2].tolist() == [1, 1]
+    # Stamped at its world's first instant, or of a world without a clock: no time.
+    assert timed.tolist() == [True, True, False, False]

@@ -27,6 +27,8 @@ def test_stats_reports_classes_ratio_and_storylines(tmp_path):
     signal_records = sum(c["signal"]["records"] for c in report["classes"].values())
     assert signal_records == sum(1 for lab in labels if lab["class"] == "signal")
     assert sum(report["storylines"].values()) == 4
+    # Counted from oracle/storylines, as for a dataset's splits: the manifest agrees.
+    assert report["storylines"] == json.loads((out / "manifest.json").read_text())["storylines"]
     for probes in report["separability"].values():
         assert probes["signal_records"] >= 10
         assert all(0.5 <= v <= 1.0 for k, v in probes.items() if k != "signal_records")
