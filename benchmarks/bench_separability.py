@@ -1,18 +1,21 @@
 """Benchmark: the separability probe over many worlds pooled together.
 
 One world holds a handful of signal records per table, too few for an AUC to mean anything,
-so this builds ``--seeds`` worlds for each persona on a noise profile, pools every table
-across them (hours and weekdays local to each world) and prints the probe per table and
-feature, flagging any above ``--limit``. Writes JSON (default
-``benchmarks/results/separability.json``).
+so this builds ``--seeds`` worlds for each persona on a noise profile, pools them and runs
+the probe exactly as ``lifeloom stats`` does on a dataset's split
+(:func:`exporters.stats.world_level`: hours local to each world, senders counted within
+their world), printing it per table and feature and flagging any above ``--limit``.
+Writes JSON (default ``benchmarks/results/separability.json``).
 
     .venv/bin/python benchmarks/bench_separability.py                      # all personas, 3 seeds
     .venv/bin/python benchmarks/bench_separability.py --personas retiree --seeds 8 --days 60
     .venv/bin/python benchmarks/bench_separability.py --seeds 1 --show-families 8
 
-``--show-families N`` prints, for each table whose template family is over the limit, the N
-families holding most signal records with their signal and rest counts: a family with much
-signal and little routine is a wording only storylines use.
+``--show-families N`` prints, for each table whose template family is over the limit, the
+share of routine records whose family no signal record has (``unshared``: each such record
+ranks below every signal record, so the AUC is at least 0.5 + unshared / 2) and the N
+families holding most signal records with their signal and rest counts (a family with much
+signal and little routine is a wording only storylines use).
 """
 
 from __future__ import annotations
@@ -21,72 +24,60 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from exporters import separability
+from exporters.stats import opening, world_level
 from exporters.world_dataset import build_world
 from personas.library import load_personas
 from personas.spec import default_start
 from scenarios.library import load_storylines
 from scenarios.noise import load_profiles
-from sim.clock import Clock
-from sim.measure import word_counts
 from sim.services import TABLES
 
 HERE = Path(__file__).resolve().parent
+# What each oracle table of a world is called in a dataset (``exporters.stats.Scan`` keys).
+_ORACLE = {"oracle/labels": "labels", "oracle/events": "events",
+           "oracle/conflicts": "conflicts", "oracle/storylines": "instances"}
 
 
 def pooled_probe(personas: list[str], seeds: int, days: int, profile: str,
                  show: int = 0, limit: float = 0.7) -> dict:
     specs, families, noise = load_personas(), load_storylines(), load_profiles()[profile]
-    parts: dict[str, list[tuple[pl.DataFrame, np.ndarray, np.ndarray, np.ndarray,
-                                np.ndarray]]] = {}
+    worlds, clocks = [], {}
     for pid in personas:
         for seed in range(seeds):
             w = build_world(specs[pid], seed=seed, days=days, families=families, noise=noise)
-            opening = Clock(specs[pid].timezone, default_start(), days).epoch
-            labels = w.labels.filter(pa.compute.equal(w.labels["class"], "signal"))
-            signal = set(zip(labels["table"].to_pylist(), labels["record_id"].to_pylist(),
-                             labels["valid_from"].to_pylist(), strict=True))
-            for name, table in w.history.items():
-                if not table.num_rows:
-                    continue
-                frame = pl.from_arrow(table)
-                hour, weekday = separability.local_hour_weekday(frame, specs[pid].timezone)
-                timed = separability.dated(frame, opening)
-                is_signal = np.array([(name, r, v) in signal for r, v in zip(
-                    table["record_id"].to_pylist(), table["valid_from"].to_pylist(),
-                    strict=True)], bool)
-                parts.setdefault(name, []).append(
-                    (frame.with_columns(pl.col("valid_from").dt.replace_time_zone("UTC")),
-                     is_signal, hour, weekday, timed))
-    report = {}
-    for name, chunks in sorted(parts.items()):
-        frame = pl.concat([c[0] for c in chunks])
-        words = np.zeros(frame.height, np.int64)
-        for col in TABLES[name].text_columns:
-            words += word_counts(pa.array(frame[col].to_list(), pa.string()))
-        text = TABLES[name].text_columns
-        found = separability.probe(
-            frame, words, np.concatenate([c[1] for c in chunks]),
-            np.concatenate([c[2] for c in chunks]), np.concatenate([c[3] for c in chunks]),
-            name, text[0] if text else None, np.concatenate([c[4] for c in chunks]))
-        if found is not None:
-            report[name] = found
-            if show and found.get("template_family", 0) > limit:
-                _show_families(name, frame[text[0]], np.concatenate([c[1] for c in chunks]),
-                               show)
+            worlds.append(w)
+            clocks[w.world_id] = (specs[pid].timezone, opening(specs[pid].timezone,
+                                                               default_start()))
+
+    def scan(key: str) -> pl.LazyFrame | None:
+        parts = [w.history[key.removeprefix("history/")] if key.startswith("history/")
+                 else getattr(w, _ORACLE[key]) for w in worlds]
+        parts = [pl.from_arrow(t) for t in parts if t.num_rows]
+        return pl.concat(parts).lazy() if parts else None
+
+    report = world_level(scan, clocks)["separability"]
+    if show:
+        signal = scan("oracle/labels").filter(pl.col("class") == "signal").collect()
+        for name, found in sorted(report.items()):
+            if found.get("template_family", 0) > limit:
+                _show_families(name, scan(f"history/{name}").collect(), signal, show)
     return report
 
 
-def _show_families(name: str, text: pl.Series, is_signal: np.ndarray, top: int) -> None:
-    family = separability.template_families(text)
+def _show_families(name: str, table: pl.DataFrame, signal: pl.DataFrame, top: int) -> None:
+    keys = ["world_id", "record_id", "valid_from"]
+    mine = signal.filter(pl.col("table") == name).select(keys).unique()
+    is_signal = table.select(keys).join(mine.with_columns(s=pl.lit(True)), on=keys,
+                                        how="left", maintain_order="left")["s"].fill_null(False)
+    family = separability.template_families(table[TABLES[name].text_columns[0]])
     counts = pl.DataFrame({"family": family, "signal": is_signal}).group_by(
         "family", maintain_order=True).agg(pl.col("signal").sum().alias("signal"),
                                            (~pl.col("signal")).sum().alias("rest"))
-    print(f"{name}: families with most signal (signal, rest)")
+    unshared = counts.filter(pl.col("signal") == 0)["rest"].sum() / counts["rest"].sum()
+    print(f"{name}: unshared {unshared:.2f}; families with most signal (signal, rest)")
     for fam, sig, rest in counts.sort("signal", descending=True).head(top).iter_rows():
         print(f"    {sig:5d} {rest:6d}  {fam!r}")
 
