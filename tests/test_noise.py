@@ -149,8 +149,9 @@ def test_every_target_up_to_the_profiles_thins_the_same_world(typical_worlds):
 
 
 # Below this, whole cascades are too coarse for the per-service criterion: a service with a
-# few dozen signal words (price alerts, chat) gets one or two records, and an order writes
-# into shopping and deliveries in fixed proportions. See the README on per-service ratios.
+# few dozen signal words (price alerts, chat, calls) gets one or two routine records, and a
+# note or a work mail is longer than a quarter of what it may hold. See the README on
+# per-service ratios.
 PER_SERVICE_FROM = 8
 
 

@@ -125,6 +125,40 @@ def test_work_mail_on_public_holidays_is_rare():
     assert checked >= 3
 
 
+def test_parcels_from_elsewhere_stand_alone():
+    """Some parcels come with no order (bought on other sites, sent by family): their first
+    scan starts a cascade of its own that writes tracking, carrier texts and the user
+    looking at them, but no order, charge or shop mail; every other shipment follows an
+    order placed before it."""
+    tables = world("retiree", 1, 60)
+    ship, orders, ev = tables.history["shipments"], tables.history["shop_orders"], tables.events
+    placed = dict(zip(orders["record_id"].to_pylist(), orders["placed_at"].to_pylist(),
+                      strict=True))
+    orderless = set()
+    for rid, order, at in zip(ship["record_id"].to_pylist(), ship["order_id"].to_pylist(),
+                              ship["updated_at"].to_pylist(), strict=True):
+        if order is None:
+            orderless.add(rid)
+        else:
+            assert order in placed and placed[order] < at, (rid, order)
+    assert orderless and len(orderless) < len(set(ship["record_id"].to_pylist()))
+    cause = dict(zip(ev["event_id"].to_pylist(), ev["cause_event_id"].to_pylist(), strict=True))
+    table = dict(zip(ev["event_id"].to_pylist(), ev["table"].to_pylist(), strict=True))
+    roots = {e for e, t, entity in zip(ev["event_id"].to_pylist(), ev["table"].to_pylist(),
+                                       ev["entity_id"].to_pylist(), strict=True)
+             if t == "shipments" and entity in orderless and cause[e] is None}
+    assert len(roots) == len(orderless)  # each parcel's first scan has no cause
+
+    def root_of(e):
+        while cause[e] is not None:
+            e = cause[e]
+        return e
+
+    written = {table[e] for e in cause if root_of(e) in roots}
+    assert "shipments" in written
+    assert written <= {"shipments", "sms_messages", "device_activity"}, written
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("persona", PERSONA_IDS)
 def test_hundred_day_worlds_pass_check_world(persona):

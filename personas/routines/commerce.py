@@ -1,6 +1,6 @@
 """Shopping and its ripples: an order is confirmed by mail, charged to the card, shipped,
-tracked and delivered (with texts on the way); watched products move in price and the
-tracker raises alerts."""
+tracked and delivered (with texts on the way); parcels from elsewhere are tracked too;
+watched products move in price and the tracker raises alerts."""
 
 from __future__ import annotations
 
@@ -79,6 +79,8 @@ def _period(life: Life, *, days: range) -> None:
         _prices(life, rng, days)  # first: orders this period pay the price of their moment
     _orders(life, rng, days)
     _saves(life, rng, days)
+    if life.world.has("deliveries"):
+        _parcels(life, rng, days)
 
 
 def _catalogue(life: Life, rng) -> None:
@@ -162,7 +164,7 @@ def _orders(life: Life, rng, days: range) -> None:
             category="shopping", kind="card_charged", account=ledger.card, related=rec,
             cause=ev)
     if life.world.has("deliveries"):
-        marks = _ship(life, rng, legs, eta, rec, ev, prod)
+        marks = _ship(life, rng, legs, eta, rec, ev, p.merchant[prod], p.title[prod])
         # The order itself moves to shipped, then delivered, as the carrier reports.
         for status in ("shipped", "delivered"):
             when, cause = marks["label_created" if status == "shipped" else "delivered"]
@@ -201,9 +203,30 @@ def _leg_times(life: Life, rng, ts: np.ndarray) -> dict[str, np.ndarray]:
     return legs
 
 
-def _ship(life: Life, rng, legs, eta_ts, rec, ev, prod):
-    """Walk each order's parcel through the carrier's legs; returns {status: (ts, events)}."""
-    p = life.pools.products
+# Parcels the shop did not sell (bought on other sites, sent by family), per order placed.
+PARCELS_PER_ORDER = 0.4
+
+
+def _parcels(life: Life, rng, days: range) -> None:
+    """Parcels from elsewhere: the carrier tracks and texts as for an order, but no order,
+    charge or shop mail comes with them. Real tracking apps hold many of these, and because
+    each stands alone, thinning can keep deliveries at their own ratio without keeping
+    orders, which write to shopping too (``scenarios.keep_path``)."""
+    item_days = life.item_days("orders", days, rng, scale=PARCELS_PER_ORDER)
+    n = len(item_days)
+    if n == 0:
+        return
+    legs = _leg_times(life, rng, life.at_hours(item_days, rng))
+    none = np.full(n, None, dtype=object)
+    _ship(life, rng, legs, legs["delivered"], none, none,
+          pick(rng, life.pools.companies, n), None)
+
+
+def _ship(life: Life, rng, legs, eta_ts, rec, ev, merchant, product):
+    """Walk each parcel through the carrier's legs; returns {status: (ts, events)}. ``rec``
+    and ``ev`` are the orders shipped and the events that placed them (None for a parcel
+    from elsewhere); ``product`` None sends no carrier mail (it would not know what is in
+    the box)."""
     n = len(rec)
     carrier = pick(rng, life.pools.carriers, n)
     tracking = np.array([f"{c[:2].upper()}{int(x):010d}" for c, x in
@@ -226,14 +249,13 @@ def _ship(life: Life, rng, legs, eta_ts, rec, ev, prod):
         if status in ("out_for_delivery", "delivered") and life.world.has("sms"):
             text = life.grammar.sentences(
                 "sms_delivery", rng, {"carrier": carrier, "tracking": tracking,
-                                      "date": life.dates(when), "merchant": p.merchant[prod]}, n)
+                                      "date": life.dates(when), "merchant": merchant}, n)
             emit_org_sms(life, after(rng, when, 0, 2), carrier, text, cause=list(cause))
-    if life.world.has("personal_email"):
+    if life.world.has("personal_email") and product is not None:
         org_mail(life, rng, after(rng, marks["label_created"][0], 5, 60), org=carrier,
                  intent="shipping_update",
-                 slots={"carrier": carrier, "tracking": tracking, "product": p.title[prod],
-                        "date": life.dates(eta_ts),
-                        "merchant": p.merchant[prod]},
+                 slots={"carrier": carrier, "tracking": tracking, "product": product,
+                        "date": life.dates(eta_ts), "merchant": merchant},
                  related=sid, greet=False, cause=list(marks["label_created"][1]))
     return marks
 
