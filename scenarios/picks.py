@@ -64,7 +64,9 @@ class Picker:
             # storyline's correspondent is not someone who never appears otherwise.
             w = c.closeness[np.array(pool, dtype=np.int64)]
             i = int(pool[int(rng.choice(len(pool), p=w / w.sum()))])
-            self._lock(("contact", i), inst)
+            # A change the story makes to how the person is reached (a new number) outlasts
+            # the story: routine life, which knows only the card, leaves them alone for good.
+            self._lock(("contact", i), inst, for_good=param.routine == "none")
             if param.routine == "small_talk":
                 self.life.state.setdefault("small_talk", set()).add(("contact", i))
             ids = life.state.get("contact_ids")
@@ -119,12 +121,15 @@ class Picker:
                 "project": np.array(self.life.spec.projects, dtype=object),
                 "topic": pools.work_topics}[pick]
 
-    def _lock(self, key: tuple[str, int], inst: Instance) -> None:
+    def _lock(self, key: tuple[str, int], inst: Instance, *, for_good: bool = False) -> None:
         """Reserve a person or product: no other instance picks it, and routine life
         leaves it alone from a few days before the instance starts to its ``min_days``
-        after (``life.state["lock_windows"]``: key -> list of (from, to) seconds)."""
+        after, or ``for_good`` to the end of the world (``life.state["lock_windows"]``:
+        key -> list of (from, to) seconds)."""
         self.life.state["locks"].add(key)
-        window = (inst.start - 3 * DAY, inst.start + inst.spec.min_days * DAY)
+        end = self.life.world.clock.end_seconds if for_good else (
+            inst.start + inst.spec.min_days * DAY)
+        window = (inst.start - 3 * DAY, end)
         self.life.state.setdefault("lock_windows", {}).setdefault(key, []).append(window)
 
     def another(self, param: PickSpec, current: Any, rng, at: int) -> Any:

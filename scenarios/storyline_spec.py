@@ -133,7 +133,8 @@ class PickSpec(Strict):
     # What routine life may still exchange with a picked person while the story runs:
     # "small_talk" (texts and calls that state no date, time, place or amount, so they can
     # contradict nothing the story says) or "none" (a person whose number or address the
-    # story changes, whom routine life would reach the old way).
+    # story changes, whom routine life would reach the old way: left alone from the story's
+    # start to the end of the world, since the change outlasts the story).
     routine: Literal["small_talk", "none"] = "small_talk"
     description: str = ""
 

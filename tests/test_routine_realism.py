@@ -84,6 +84,20 @@ def test_locked_people_make_only_small_talk_inside_their_windows(lived):
     assert not [t for t in texts if _states_facts(t, places)]
 
 
+def test_people_the_story_reaches_another_way_hear_nothing_old_again(lived):
+    # Whose number a story changes ("none") is never reached the old way again: no routine
+    # text or call under their card from the story's start to the end of the world (the
+    # old number "is gone"), though they texted and called as usual before it.
+    windows = lived.life.state["lock_windows"]
+    chatty = {i for kind, i in lived.life.state.get("small_talk", ())}
+    silent = {i: min(lo for lo, _ in spans) for (kind, i), spans in windows.items()
+              if kind == "contact" and i not in chatty}
+    assert silent
+    records = [(who, ts) for who, ts, _, _ in _routine_contact_records(lived) if who in silent]
+    assert [r for r in records if r[1] >= silent[r[0]]] == []
+    assert records, "they never texted or called before the story either"
+
+
 def test_some_state_records_start_during_the_window():
     """Not every subscription, recurring payment, watch or channel predates the window."""
     started = {}

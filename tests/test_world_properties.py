@@ -140,8 +140,10 @@ def test_parcels_from_elsewhere_stand_alone():
         if order is None:
             orderless.add(rid)
         else:
-            assert order in placed and placed[order] < at, (rid, order)
-    assert orderless and len(orderless) < len(set(ship["record_id"].to_pylist()))
+            assert order in placed, rid
+            assert placed[order] < at, (rid, order)
+    assert orderless
+    assert len(orderless) < len(set(ship["record_id"].to_pylist()))
     cause = dict(zip(ev["event_id"].to_pylist(), ev["cause_event_id"].to_pylist(), strict=True))
     table = dict(zip(ev["event_id"].to_pylist(), ev["table"].to_pylist(), strict=True))
     roots = {e for e, t, entity in zip(ev["event_id"].to_pylist(), ev["table"].to_pylist(),
