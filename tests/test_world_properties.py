@@ -161,6 +161,30 @@ def test_parcels_from_elsewhere_stand_alone():
     assert written <= {"shipments", "sms_messages", "device_activity"}, written
 
 
+def test_carrier_texts_say_what_the_tracking_says():
+    """A carrier's text about a parcel says what its tracking says at the time: it is out
+    for delivery (or due, or needs a signature) before the delivered scan and left at the
+    door after it, and never missed, delayed or at a pickup point, which routine parcels
+    never are."""
+    tables = world("retiree", 1, 60)
+    ship, sms = tables.history["shipments"], tables.history["sms_messages"]
+    delivered = {t: at for t, status, at in zip(
+        ship["tracking_number"].to_pylist(), ship["status"].to_pylist(),
+        ship["updated_at"].to_pylist(), strict=True) if status == "delivered"}
+    checked = 0
+    for text, at in zip(sms["text"].to_pylist(), sms["sent_at"].to_pylist(), strict=True):
+        ref = next((t for t in text.replace(".", " ").split() if t in delivered), None)
+        if ref is None:
+            continue
+        checked += 1
+        assert not any(w in text for w in ("missed", "delayed", "pickup")), text
+        if "left" in text:
+            assert at >= delivered[ref], (text, at)
+        else:
+            assert at < delivered[ref], (text, at)
+    assert checked > 10
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("persona", PERSONA_IDS)
 def test_hundred_day_worlds_pass_check_world(persona):

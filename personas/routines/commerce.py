@@ -26,6 +26,10 @@ _LEGS = (
 )
 _LEG_KIND = {"label_created": "shipment_created", "in_transit": "shipment_scanned",
              "out_for_delivery": "shipment_dispatched", "delivered": "shipment_delivered"}
+# What the carrier texts at a leg (``sms_delivery`` templates): only what is true of the
+# parcel then. Routine parcels are never missed, delayed or sent to a pickup point, so the
+# templates saying so are left to the stories where that happens.
+_LEG_TEXTS = {"out_for_delivery": (0, 2, 4, 8), "delivered": (1, 5)}
 
 
 @dataclass
@@ -246,10 +250,14 @@ def _ship(life: Life, rng, legs, eta_ts, rec, ev, merchant, product):
             record_ids=sid.tolist(), actor=carrier.tolist(), cause=list(cause),
         )
         marks[status] = (when, cause)
-        if status in ("out_for_delivery", "delivered") and life.world.has("sms"):
+        if status in _LEG_TEXTS and life.world.has("sms"):
+            pool = life.grammar.intent("sms_delivery").sentences
+            t = np.asarray(_LEG_TEXTS[status])[rng.integers(0, len(_LEG_TEXTS[status]), n)]
             text = life.grammar.sentences(
                 "sms_delivery", rng, {"carrier": carrier, "tracking": tracking,
-                                      "date": life.dates(when), "merchant": merchant}, n)
+                                      "date": life.dates(when), "merchant": merchant}, n,
+                variants=pool.first_variant[t] + (rng.random(n) * pool.n_variants[t]).astype(
+                    np.int64))
             emit_org_sms(life, after(rng, when, 0, 2), carrier, text, cause=list(cause))
     if life.world.has("personal_email") and product is not None:
         org_mail(life, rng, after(rng, marks["label_created"][0], 5, 60), org=carrier,
