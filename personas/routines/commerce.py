@@ -27,8 +27,8 @@ _LEGS = (
 _LEG_KIND = {"label_created": "shipment_created", "in_transit": "shipment_scanned",
              "out_for_delivery": "shipment_dispatched", "delivered": "shipment_delivered"}
 # What the carrier texts at a leg (``sms_delivery`` templates): only what is true of the
-# parcel then. Routine parcels are never missed, delayed or sent to a pickup point, so the
-# templates saying so are left to the stories where that happens.
+# parcel then. Routine parcels are never missed, delayed or sent to a pickup point, so
+# they never get the templates saying so.
 _LEG_TEXTS = {"out_for_delivery": (0, 2, 4, 8), "delivered": (1, 5)}
 
 
