@@ -33,6 +33,7 @@ quieter world and more in a noisier one.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,7 @@ TABLES_WITH_LOOKALIKES = frozenset({
     "personal_emails", "work_emails", "sms_messages", "chat_messages", "call_log", "notes",
     "todos", "calendar_events", "feed_posts"})
 _TOKEN = re.compile(r"[a-z0-9]+")
+EPOCH_DAY = dt.date(1970, 1, 1)  # day 0 of a date32 column
 
 
 def token_overlap(a: str, b: str) -> float:
@@ -215,8 +217,9 @@ def _another_time(runner: Storylines, signal_at: int, rng: np.random.Generator) 
 
 
 def _shown(runner: Storylines, table: str, columns: dict[str, Any]) -> str:
-    """Every field of a record but when it was written, as text, instants as ISO instants
-    (as tools show them)."""
+    """Every field of a record but when it was written, as text, instants and days in ISO
+    form (as tools show them: a due day held as days since 1970 must read as a day, or a
+    look-alike's changed due date would never count as a wrong value)."""
     clock, spec = runner.world.clock, TABLES[table]
     out = []
     for column in spec.columns:
@@ -225,6 +228,8 @@ def _shown(runner: Storylines, table: str, columns: dict[str, Any]) -> str:
             continue
         if pa.types.is_timestamp(column.type) and isinstance(value, int | np.integer):
             value = clock.instant(int(value)).isoformat()
+        elif pa.types.is_date32(column.type) and isinstance(value, int | np.integer):
+            value = (EPOCH_DAY + dt.timedelta(days=int(value))).isoformat()
         out.append(str(value))
     return "\n".join(out)
 

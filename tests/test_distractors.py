@@ -218,3 +218,18 @@ def test_lookalikes_thin_with_the_ratio_and_a_quieter_world_keeps_a_subset(meetu
         assert {rid for _, rid in labelled} == present[r]
         for table, rid in labelled:
             assert rid in set(tables[table].column("record_id").to_pylist())
+
+
+def test_a_lookalikes_due_day_is_shown_as_a_day():
+    # What a look-alike shows is read for the wrong values a reply must not state; a due day
+    # (a date32 column) must read as the ISO day tools show, or a to-do look-alike's changed
+    # due day would never count as a wrong value.
+    families = {"deadline_changed_in_chat": load_storylines()["deadline_changed_in_chat"]}
+    lived = live(load_personas()["staff_engineer"], seed=2, days=40, families=families,
+                 storylines=3, noise=_profile(distractors_per_signal=3.0), ratio=None)
+    todos = lived.world.tables()["todos"]
+    due = dict(zip(todos["record_id"].to_pylist(), todos["due_date"].to_pylist(), strict=True))
+    made = [d for d in lived.storylines.lookalikes.made if d.table == "todos"]
+    assert made
+    for d in made:
+        assert due[d.record_id].isoformat() in d.shown.splitlines(), (d.shown, due[d.record_id])
