@@ -207,8 +207,11 @@ def _print_split_stats(report: dict, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(report, indent=2, sort_keys=True))
         return
-    table = Table("split", "worlds", "envs", "tasks", "reactive", "proactive",
-                  "noise target", "noise (words)", "paired with")
+    # Fits 80 columns: pairing gets its column only when some split is paired.
+    paired = any(s["paired_with"] for s in report["splits"].values())
+    table = Table("split", "worlds", "envs", "tasks", "reactive", "proactive", "target",
+                  "achieved", *(["paired with"] if paired else []),
+                  caption="noise-to-signal: target, and the median world's words ratio")
     for name, s in report["splits"].items():
         ratio = s["noise_to_signal"]
         table.add_row(name, str(s["worlds"]), str(s["environments"]), str(s["tasks"]),
@@ -217,7 +220,7 @@ def _print_split_stats(report: dict, as_json: bool) -> None:
                       ", ".join(map(str, ratio["target"])),
                       "-" if ratio["achieved_words"] is None
                       else str(ratio["achieved_words"]["median"]),
-                      ", ".join(s["paired_with"]) or "-")
+                      *([", ".join(s["paired_with"]) or "-"] if paired else []))
     console = Console()
     console.print(table)
     for name, s in report["splits"].items():
