@@ -131,17 +131,24 @@ class World:
         if undeclared:
             raise ValueError(f"{service} does not declare event kinds {sorted(undeclared)}")
         stream = id_stream or table
+        # Minted ids are plain strings, written to the history and the log alike: as one
+        # object array each, rather than a list each buffer reads through a fixed-width
+        # string array and back.
         if record_ids is None:
             record_ids = self.ids.mint(f"records/{stream}", self.history[table].spec.id_prefix, n)
+            records = np.array(record_ids, dtype=object)
+        else:
+            records = record_ids
         event_ids = self.ids.mint(f"events/{stream}", "ev_", n)
-        self.history[table].append(record_ids, ts, columns, event_ids)
+        events = np.array(event_ids, dtype=object)
+        self.history[table].append(records, ts, columns, events)
         self.log.append(
-            event_ids=event_ids,
+            event_ids=events,
             ts=ts,
             service=service,
             kind=kind,
             table=table,
-            entity_ids=record_ids,
+            entity_ids=records,
             actor=actor,
             device=device,
             cause_event_ids=cause,
