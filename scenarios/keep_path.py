@@ -57,7 +57,9 @@ class Cascades:
     def by_class(self) -> np.ndarray:
         """(classes, services) words each class writes."""
         out = np.zeros((self.n_classes, self.words.shape[1]))
-        np.add.at(out, self.cls, self.words)
+        for j, column in enumerate(self.words.T):
+            # adds the cascades in the order np.add.at would, without its per-row overhead
+            out[:, j] = np.bincount(self.cls, weights=column, minlength=self.n_classes)
         return out
 
     def kept(self, fraction: np.ndarray) -> np.ndarray:
@@ -67,16 +69,18 @@ class Cascades:
     def followers_kept(self, kept: np.ndarray) -> np.ndarray:
         """Which followers the kept cascades bring along."""
         out = np.zeros(len(self.follow_words), bool)
-        np.logical_or.at(out, self.follow_pairs[:, 0], kept[self.follow_pairs[:, 1]])
+        out[self.follow_pairs[kept[self.follow_pairs[:, 1]], 0]] = True
         return out
 
     def kept_words(self, fraction: np.ndarray) -> np.ndarray:
-        """Words per service that a vector of class fractions keeps, followers included."""
+        """Words per service that a vector of class fractions keeps, followers included.
+        (Word counts are whole numbers, so a product with the 0/1 vector of kept cascades
+        sums them exactly, in any order, without copying the kept rows out.)"""
         kept = self.kept(fraction)
         own = self.words if self.own_words is None else self.own_words
-        out = own[kept].sum(axis=0)
+        out = kept.astype(np.float64) @ own
         if len(self.follow_words):
-            out = out + self.follow_words[self.followers_kept(kept)].sum(axis=0)
+            out = out + self.followers_kept(kept).astype(np.float64) @ self.follow_words
         return out
 
 
