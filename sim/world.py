@@ -166,9 +166,14 @@ class World:
         ``keep_events`` (sorted event ids) keeps only what those events wrote: how a
         thinned world is exported (see ``sim.cascades``).
         """
-        end = self.clock.end_seconds
-        return {name: h.to_arrow(until=end, keep_events=keep_events)
+        end, keep = self.clock.end_seconds, _as_set(keep_events)
+        return {name: h.to_arrow(until=end, keep_events=keep)
                 for name, h in sorted(self.history.items())}
 
     def event_log(self, keep_events: np.ndarray | None = None) -> pa.Table:
-        return self.log.to_arrow(until=self.clock.end_seconds, keep_events=keep_events)
+        return self.log.to_arrow(until=self.clock.end_seconds, keep_events=_as_set(keep_events))
+
+
+def _as_set(keep_events: np.ndarray | None) -> frozenset[str] | None:
+    """Event ids to keep, as a set every table looks its writers up in."""
+    return None if keep_events is None else frozenset(keep_events.tolist())
