@@ -23,6 +23,7 @@ then re-settles running balances and card payoffs over what remains.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -280,15 +281,25 @@ class _Events:
     """The event log as thinning and expansion read it, one entry per event."""
 
     ids: np.ndarray
-    roots: np.ndarray  # index of each event's cascade root
+    causes: np.ndarray  # the event each one was caused by, or None
     tables: np.ndarray  # str
-    kinds: np.ndarray  # str
+    raw_kinds: np.ndarray
     names: np.ndarray  # the services present, sorted
     code: np.ndarray  # each event's service, as an index into names
     words: np.ndarray  # readable words of the version it wrote
     inside: np.ndarray  # happened inside the window
     state: np.ndarray  # wrote a state table (never thinned)
     is_signal: np.ndarray
+
+    # Only thinning reads cascades and kinds, so expansion's measuring run skips them.
+    @cached_property
+    def roots(self) -> np.ndarray:
+        """Index of each event's cascade root."""
+        return cascade_roots(self.ids, self.causes)
+
+    @cached_property
+    def kinds(self) -> np.ndarray:
+        return self.raw_kinds.astype(str)
 
     def per_service(self, mask: np.ndarray) -> np.ndarray:
         """Words of the events in ``mask``, summed per service."""
@@ -307,7 +318,7 @@ def _events(world: World, signal_events: set[str]) -> _Events:
     index = {name: i for i, name in enumerate(names.tolist())}
     code = np.fromiter(map(index.__getitem__, services), np.intp, len(services))
     return _Events(
-        ids=ids, roots=cascade_roots(ids, causes), tables=tables, kinds=kinds.astype(str),
+        ids=ids, causes=causes, tables=tables, raw_kinds=kinds,
         names=names, code=code, words=_words_by_event(world, ids, tables),
         inside=ts.astype(np.int64) < world.clock.end_seconds,
         state=np.isin(tables, sorted(STATE_TABLES)),
