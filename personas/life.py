@@ -53,6 +53,10 @@ class Life:
     night_days: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     workdays: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     holidays: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    # (day index, with weekday) -> how the persona writes that day: routines name the same
+    # hundred-odd days thousands of times, a few at a call
+    _day_names: dict[tuple[int, bool], str] = field(default_factory=dict, init=False,
+                                                    repr=False)
 
     @classmethod
     def create(cls, world: World, person: PersonaInstance, grammar: Grammar,
@@ -219,15 +223,15 @@ class Life:
         start = self.world.clock.start
         us = self.spec.locale in ("en_US", "en_CA", "en_PH")
         out = np.empty(len(days), dtype=object)
-        cache: dict[int, str] = {}
+        cache = self._day_names
         for i, d in enumerate(np.asarray(days).tolist()):
-            s = cache.get(d)
+            s = cache.get((d, weekday))
             if s is None:
                 date = start + dt.timedelta(days=d)
                 s = f"{date:%B} {date.day}" if us else f"{date.day} {date:%B}"
                 if weekday:
                     s = f"{date:%A}, {s}"
-                cache[d] = s
+                cache[d, weekday] = s
             out[i] = s
         return out
 

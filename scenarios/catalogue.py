@@ -42,18 +42,16 @@ class Listings:
     orphan_root: np.ndarray | None = None
 
 
-def _index_of(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    keys = ids.astype(str)
-    order = np.argsort(keys)
-    return keys[order], order
+def _index(keys: np.ndarray) -> dict[str, int]:
+    """Position of each of ``keys`` (unique strings): a dict answers tens of thousands of
+    id look-ups faster than sorting the ids and searching them."""
+    return {k: i for i, k in enumerate(keys.tolist())}
 
 
-def _lookup(sorted_keys: np.ndarray, order: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Index of each value in the original array, or -1 when absent."""
-    if not len(sorted_keys):
-        return np.full(len(values), -1, np.int64)
-    at = np.clip(np.searchsorted(sorted_keys, values), 0, len(sorted_keys) - 1)
-    return np.where(sorted_keys[at] == values, order[at], -1).astype(np.int64)
+def _lookup(index: dict[str, int], values: list) -> np.ndarray:
+    """Position of each value among the indexed keys, or -1 when absent."""
+    get = index.get
+    return np.fromiter((get(v, -1) for v in values), np.int64, len(values))
 
 
 def dependent_listings(world: World, ids: np.ndarray, roots: np.ndarray,
@@ -69,10 +67,11 @@ def dependent_listings(world: World, ids: np.ndarray, roots: np.ndarray,
     history = world.history.get(table)
     if history is None or not len(history):
         return none
-    ev_keys, ev_order = _index_of(ids)
+    events_at = _index(ids)
     products = history.column("record_id").astype(str)
     listing_names, listing_of_version = np.unique(products, return_inverse=True)
-    version_event = _lookup(ev_keys, ev_order, history.event_ids().astype(str))
+    listings_at = _index(listing_names)
+    version_event = _lookup(events_at, history.event_ids().tolist())
     # A listing's own cascades: its versions no routine event caused (the listing, market
     # reprices) and what they caused (a session opening it). They move with the listing; a
     # reprice some other cascade caused refers to it like any other record.
@@ -85,12 +84,12 @@ def dependent_listings(world: World, ids: np.ndarray, roots: np.ndarray,
         targets = [c for c, t in TABLES[name].references.items() if t in (table, "*")]
         if not targets or not len(other) or name == table:
             continue
-        events = _lookup(ev_keys, ev_order, other.event_ids().astype(str))
+        events = other.event_ids()
         for col in targets:
-            values = other.column(col)
-            values = np.array(["" if v is None else str(v) for v in values.tolist()])
-            hit = _lookup(listing_names, np.arange(len(listing_names)), values)
-            refs_event.append(events[hit >= 0])
+            values = ["" if v is None else str(v) for v in other.column(col).tolist()]
+            hit = _lookup(listings_at, values)
+            # Only the versions that refer to a listing need their event found.
+            refs_event.append(_lookup(events_at, events[hit >= 0].tolist()))
             refs_listing.append(hit[hit >= 0])
     event = np.concatenate(refs_event)
     listing = np.concatenate(refs_listing)

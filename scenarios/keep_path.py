@@ -57,7 +57,9 @@ class Cascades:
     def by_class(self) -> np.ndarray:
         """(classes, services) words each class writes."""
         out = np.zeros((self.n_classes, self.words.shape[1]))
-        np.add.at(out, self.cls, self.words)
+        for j, column in enumerate(self.words.T):
+            # adds the cascades in the order np.add.at would, without its per-row overhead
+            out[:, j] = np.bincount(self.cls, weights=column, minlength=self.n_classes)
         return out
 
     def kept(self, fraction: np.ndarray) -> np.ndarray:
@@ -67,16 +69,18 @@ class Cascades:
     def followers_kept(self, kept: np.ndarray) -> np.ndarray:
         """Which followers the kept cascades bring along."""
         out = np.zeros(len(self.follow_words), bool)
-        np.logical_or.at(out, self.follow_pairs[:, 0], kept[self.follow_pairs[:, 1]])
+        out[self.follow_pairs[kept[self.follow_pairs[:, 1]], 0]] = True
         return out
 
     def kept_words(self, fraction: np.ndarray) -> np.ndarray:
-        """Words per service that a vector of class fractions keeps, followers included."""
+        """Words per service that a vector of class fractions keeps, followers included.
+        (Word counts are whole numbers, so a product with the 0/1 vector of kept cascades
+        sums them exactly, in any order, without copying the kept rows out.)"""
         kept = self.kept(fraction)
         own = self.words if self.own_words is None else self.own_words
-        out = own[kept].sum(axis=0)
+        out = kept.astype(np.float64) @ own
         if len(self.follow_words):
-            out = out + self.follow_words[self.followers_kept(kept)].sum(axis=0)
+            out = out + self.followers_kept(kept).astype(np.float64) @ self.follow_words
         return out
 
 
@@ -207,17 +211,35 @@ def fit_ladder(cascades: Cascades, sig_words: np.ndarray, fixed: np.ndarray,
         # against the goals less that difference, so small services at low targets land
         # on their goal rather than on the linear estimate of it.
         miss = np.zeros_like(goal)
+        m = a / scale
+        system = _System.of(m, mass)  # the refits of a rung share it: only goals move
         for _ in range(REFITS):
-            f = _bounded_least_squares(a / scale, (goal - fixed - miss) / scale, mass,
+            f = _bounded_least_squares(system, m, (goal - fixed - miss) / scale, mass,
                                        common, low=low)
             miss += 0.5 * (cascades.kept_words(f) + fixed - goal)
         ladder.append(f)
     return np.array(ladder)
 
 
-def _bounded_least_squares(m: np.ndarray, b: np.ndarray, mass: np.ndarray, common: float,
-                           low: np.ndarray) -> np.ndarray:
-    """``argmin |m^T f - b|^2 + SMOOTH * sum(mass * (f - common)^2)`` with ``low <= f <= 1``.
+@dataclass(frozen=True)
+class _System:
+    """The left side of a rung's normal equations, with the pull towards one common
+    fraction, and its largest eigenvalue (the gradient steps' Lipschitz constant)."""
+
+    gram: np.ndarray
+    lipschitz: float
+
+    @classmethod
+    def of(cls, m: np.ndarray, mass: np.ndarray) -> _System:
+        # Every class gets some pull, so a class without words is still determined.
+        gram = m @ m.T + SMOOTH * np.diag(np.maximum(mass, 1e-6))
+        return cls(gram, max(float(np.linalg.eigvalsh(gram)[-1]), 1e-12))
+
+
+def _bounded_least_squares(system: _System, m: np.ndarray, b: np.ndarray, mass: np.ndarray,
+                           common: float, low: np.ndarray) -> np.ndarray:
+    """``argmin |m^T f - b|^2 + SMOOTH * sum(mass * (f - common)^2)`` with ``low <= f <= 1``
+    (``system``: ``_System.of(m, mass)``).
 
     Projected Newton: guess which fractions sit at a bound, solve the rest exactly, and
     accept the step only if it lowers the objective (else fall back on projected gradient
@@ -225,14 +247,12 @@ def _bounded_least_squares(m: np.ndarray, b: np.ndarray, mass: np.ndarray, commo
     the same services make the problem badly conditioned. It is tiny (classes x services).
     """
     n = len(low)
-    # Every class gets some pull, so a class without words is still determined.
-    gram = m @ m.T + SMOOTH * np.diag(np.maximum(mass, 1e-6))
+    gram, lipschitz = system.gram, system.lipschitz
     rhs = m @ b + SMOOTH * np.maximum(mass, 1e-6) * common
 
     def objective(f: np.ndarray) -> float:
         return float(0.5 * f @ gram @ f - rhs @ f)
 
-    lipschitz = max(float(np.linalg.eigvalsh(gram)[-1]), 1e-12)
     f = np.clip(np.full(n, common), low, 1.0)
     stuck = False
     for _ in range(NEWTON_STEPS):
@@ -242,8 +262,9 @@ def _bounded_least_squares(m: np.ndarray, b: np.ndarray, mass: np.ndarray, commo
             break  # optimal: no free direction goes downhill
         loose = ~pinned
         x = f.copy()
-        x[loose] = np.linalg.solve(gram[np.ix_(loose, loose)] + 1e-12 * np.eye(loose.sum()),
-                                   rhs[loose] - gram[np.ix_(loose, pinned)] @ f[pinned])
+        rows = gram[loose]
+        x[loose] = np.linalg.solve(rows[:, loose] + 1e-12 * np.eye(loose.sum()),
+                                   rhs[loose] - rows[:, pinned] @ f[pinned])
         # Along the projected arc: fractions that would cross a bound stop at it, and the
         # next round pins them.
         before = objective(f)

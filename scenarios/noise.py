@@ -23,6 +23,7 @@ then re-settles running balances and card payoffs over what remains.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -280,15 +281,25 @@ class _Events:
     """The event log as thinning and expansion read it, one entry per event."""
 
     ids: np.ndarray
-    roots: np.ndarray  # index of each event's cascade root
+    causes: np.ndarray  # the event each one was caused by, or None
     tables: np.ndarray  # str
-    kinds: np.ndarray  # str
+    raw_kinds: np.ndarray
     names: np.ndarray  # the services present, sorted
     code: np.ndarray  # each event's service, as an index into names
     words: np.ndarray  # readable words of the version it wrote
     inside: np.ndarray  # happened inside the window
     state: np.ndarray  # wrote a state table (never thinned)
     is_signal: np.ndarray
+
+    # Only thinning reads cascades and kinds, so expansion's measuring run skips them.
+    @cached_property
+    def roots(self) -> np.ndarray:
+        """Index of each event's cascade root."""
+        return cascade_roots(self.ids, self.causes)
+
+    @cached_property
+    def kinds(self) -> np.ndarray:
+        return self.raw_kinds.astype(str)
 
     def per_service(self, mask: np.ndarray) -> np.ndarray:
         """Words of the events in ``mask``, summed per service."""
@@ -307,23 +318,25 @@ def _events(world: World, signal_events: set[str]) -> _Events:
     index = {name: i for i, name in enumerate(names.tolist())}
     code = np.fromiter(map(index.__getitem__, services), np.intp, len(services))
     return _Events(
-        ids=ids, roots=cascade_roots(ids, causes), tables=tables, kinds=kinds.astype(str),
-        names=names, code=code, words=_words_by_event(world, ids),
+        ids=ids, causes=causes, tables=tables, raw_kinds=kinds,
+        names=names, code=code, words=_words_by_event(world, ids, tables),
         inside=ts.astype(np.int64) < world.clock.end_seconds,
         state=np.isin(tables, sorted(STATE_TABLES)),
         is_signal=np.fromiter(map(signal_events.__contains__, ids.tolist()), bool, len(ids)))
 
 
-def _words_by_event(world: World, ids: np.ndarray) -> np.ndarray:
+def _words_by_event(world: World, ids: np.ndarray, tables: np.ndarray) -> np.ndarray:
     """Readable words of the record version each event wrote (0 for events that wrote
-    none). Each event writes at most one version (``World.emit`` mints its id), so a dict
-    of them matches exactly, and cheaper than sorting tens of thousands of id strings."""
-    words: dict[str, int] = {}
+    none). ``World.emit`` writes a batch's versions and their events in one order, so a
+    table's versions are its events' rows of the log, in order: matched by position
+    (checked), not by looking up tens of thousands of event ids."""
+    words = np.zeros(len(ids), np.int64)
     for name, history in world.history.items():
         if not len(history) or not TABLES[name].text_columns:
             continue
-        total = np.zeros(len(history), np.int64)
+        rows = np.flatnonzero(tables == name)
+        if not np.array_equal(ids[rows], history.event_ids()):
+            raise RuntimeError(f"{name}: its versions and the event log disagree")
         for col in TABLES[name].text_columns:
-            total += word_counts(history.text(col))
-        words.update(zip(history.event_ids().tolist(), total.tolist(), strict=True))
-    return np.fromiter((words.get(e, 0) for e in ids.tolist()), np.int64, len(ids))
+            words[rows] += word_counts(history.text(col))
+    return words

@@ -170,8 +170,10 @@ class _Shown:
     cells as one text (a substring of a cell is a substring of the text, and conversely
     when the needle holds no separator) and the values of its amount or date columns."""
 
-    cells: list[str]
+    raw: list[str]  # the cells, as the table holds them (nulls as "")
+    lower: bool  # matched lower-cased by str.lower (all ASCII); else ``raw`` is as matched
     values: set
+    joined: str | None = None  # _SEP.join(raw), when already made
 
     @classmethod
     def of(cls, arrow: pa.Table, frames: Frames, table: str, kind: str) -> _Shown:
@@ -182,27 +184,33 @@ class _Shown:
         if kind == "text":
             columns = searched_columns(table)
             cells = [v or "" for c in columns for v in arrow[c].to_pylist()]
-            if all(v.isascii() for v in cells):  # ASCII lower-cases alike everywhere
-                return cls([v.lower() for v in cells], set())
+            joined = _SEP.join(cells)
+            if joined.isascii():  # ASCII lower-cases alike everywhere, joined or cell by cell
+                return cls(cells, True, set(), joined)
             lowered = frames[table].select(pl.col(c).fill_null("").str.to_lowercase()
                                            for c in columns)
-            return cls([v for c in columns for v in lowered[c].to_list()], set())
+            return cls([v for c in columns for v in lowered[c].to_list()], False, set())
         cells = [v or "" for c in spec.text_columns for v in arrow[c].to_pylist()]
         numeric = [f.name for f in spec.columns if f.name.endswith("_minor")
                    or pa.types.is_date32(f.type)]
         values = {v for c in numeric for v in arrow[c].to_pylist() if v is not None}
-        return cls(cells, values)
+        return cls(cells, False, values)
+
+    @cached_property
+    def cells(self) -> list[str]:
+        return [v.lower() for v in self.raw] if self.lower else self.raw
 
     @cached_property
     def text(self) -> str:
-        return _SEP.join(self.cells)
+        joined = _SEP.join(self.raw) if self.joined is None else self.joined
+        return joined.lower() if self.lower else joined
 
     def shows(self, texts: list[str], numbers: list) -> bool:
         for t in texts:
             if _SEP in t:
                 if any(t in cell for cell in self.cells):
                     return True
-            elif self.cells and t in self.text:
+            elif self.raw and t in self.text:
                 return True
         return any(n in self.values for n in numbers)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 
 import numpy as np
 import pyarrow as pa
@@ -56,7 +57,7 @@ class EventLog:
         """Raw columns in append order (``ts`` as simulation seconds)."""
         return [self._buffer.column(n) for n in names]
 
-    def to_arrow(self, *, until: int, keep_events: np.ndarray | None = None) -> pa.Table:
+    def to_arrow(self, *, until: int, keep_events: AbstractSet[str] | None = None) -> pa.Table:
         if not len(self._buffer):
             return EVENT_LOG_SCHEMA.empty_table()
         ts = self._buffer.column("ts").astype(np.int64)

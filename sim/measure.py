@@ -15,9 +15,10 @@ import pyarrow.compute as pc
 
 from sim.services import TABLE_SERVICE, TABLES
 
-_NOT_COUNTED = (
-    r"(?s)\n-- \n.*",  # signature, and anything quoted below it
-    r"(?s)\n---------- Forwarded message.*",
+# Cut at the first of each, with everything after it: a signature (and anything quoted
+# below it), a forwarded original. A literal split finds them faster than a regex would.
+_CUT_AT = ("\n-- \n", "\n---------- Forwarded message")
+_NOT_COUNTED = (  # then removed, in this order
     r"(?s)\n\nOn [^\n]* wrote:\n.*",
     r"(?m)^>.*$",
 )
@@ -31,6 +32,8 @@ _MARKED = r"\n-- \n|\n---------- Forwarded message| wrote:\n|>"
 def readable(text: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Text with signatures, quotes and forwarded originals removed."""
     out = text
+    for literal in _CUT_AT:
+        out = pc.list_element(pc.split_pattern(out, literal, max_splits=1), 0)
     for pattern in _NOT_COUNTED:
         out = pc.replace_substring_regex(out, pattern, "")
     return out

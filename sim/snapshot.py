@@ -69,7 +69,14 @@ class Snapshots:
                 continue
             start, started, end, ended = validity
             current = started & (start <= instant_us) & (~ended | (end > instant_us))
-            out[name] = shown.filter(pa.array(current, pa.bool_()))
+            # History is written in time order, so a table none of whose records changed
+            # by the instant shows a leading run of its rows: a slice shares their buffers
+            # where a filter would copy every column.
+            k = int(np.count_nonzero(current))
+            if current[:k].all():
+                out[name] = shown.slice(0, k)
+            else:
+                out[name] = shown.filter(pa.array(current, pa.bool_()))
         return out
 
 

@@ -131,17 +131,24 @@ class World:
         if undeclared:
             raise ValueError(f"{service} does not declare event kinds {sorted(undeclared)}")
         stream = id_stream or table
+        # Minted ids are plain strings, written to the history and the log alike: as one
+        # object array each, rather than a list each buffer reads through a fixed-width
+        # string array and back.
         if record_ids is None:
             record_ids = self.ids.mint(f"records/{stream}", self.history[table].spec.id_prefix, n)
+            records = np.array(record_ids, dtype=object)
+        else:
+            records = record_ids
         event_ids = self.ids.mint(f"events/{stream}", "ev_", n)
-        self.history[table].append(record_ids, ts, columns, event_ids)
+        events = np.array(event_ids, dtype=object)
+        self.history[table].append(records, ts, columns, events)
         self.log.append(
-            event_ids=event_ids,
+            event_ids=events,
             ts=ts,
             service=service,
             kind=kind,
             table=table,
-            entity_ids=record_ids,
+            entity_ids=records,
             actor=actor,
             device=device,
             cause_event_ids=cause,
@@ -159,9 +166,14 @@ class World:
         ``keep_events`` (sorted event ids) keeps only what those events wrote: how a
         thinned world is exported (see ``sim.cascades``).
         """
-        end = self.clock.end_seconds
-        return {name: h.to_arrow(until=end, keep_events=keep_events)
+        end, keep = self.clock.end_seconds, _as_set(keep_events)
+        return {name: h.to_arrow(until=end, keep_events=keep)
                 for name, h in sorted(self.history.items())}
 
     def event_log(self, keep_events: np.ndarray | None = None) -> pa.Table:
-        return self.log.to_arrow(until=self.clock.end_seconds, keep_events=keep_events)
+        return self.log.to_arrow(until=self.clock.end_seconds, keep_events=_as_set(keep_events))
+
+
+def _as_set(keep_events: np.ndarray | None) -> frozenset[str] | None:
+    """Event ids to keep, as a set every table looks its writers up in."""
+    return None if keep_events is None else frozenset(keep_events.tolist())

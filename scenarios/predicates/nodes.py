@@ -39,14 +39,17 @@ class Context:
     final: State
     initial: State | None
     changes: Changes | None = None
-    _contents: dict[tuple[str, str], dict[str, dict[str, Any]]] = field(default_factory=dict)
+    _contents: dict[tuple[str, str, frozenset[str]], dict[str, dict[str, Any]]] = field(
+        default_factory=dict)
     _ids: dict[tuple[str, str], set[str]] = field(default_factory=dict)
 
-    def contents(self, which: str, name: str, path: str) -> dict[str, dict[str, Any]]:
-        key = (which, name)
+    def contents(self, which: str, name: str, path: str,
+                 ids: frozenset[str]) -> dict[str, dict[str, Any]]:
+        """The content of the records ``ids`` that the table holds, by record id."""
+        key = (which, name, ids)
         if key not in self._contents:
             frame = table(self.state(which, path), name, child(path, "table"), which)
-            self._contents[key] = contents(frame, name, path)
+            self._contents[key] = contents(frame, name, path, ids)
         return self._contents[key]
 
     def ids(self, which: str, name: str, path: str) -> set[str]:
@@ -165,8 +168,9 @@ def _unchanged(node: Node, path: str, ctx: Context) -> Verdict:
                 raise PredicateError(child(child(path, "ids"), i),
                                      f"{name} {rid} is not in the initial state")
         return Verdict(True)
-    before = ctx.contents("initial", name, path)
-    after = ctx.contents("final", name, path)
+    wanted = frozenset(node["ids"])
+    before = ctx.contents("initial", name, path, wanted)
+    after = ctx.contents("final", name, path, wanted)
     reasons = []
     for i, rid in enumerate(node["ids"]):
         if rid not in before:

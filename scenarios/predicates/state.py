@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,13 +88,18 @@ def table(state: State, name: str, path: str, which: str) -> pl.DataFrame:
     return state[name]
 
 
-def contents(frame: pl.DataFrame, name: str, path: str) -> dict[str, dict[str, Any]]:
-    """record_id -> the record's content (every column but the bookkeeping ones)."""
+def contents(frame: pl.DataFrame, name: str, path: str,
+             ids: Collection[str] | None = None) -> dict[str, dict[str, Any]]:
+    """record_id -> the record's content (every column but the bookkeeping ones), for the
+    records among ``ids`` only when given (the table is refused all the same)."""
     if frame.height == 0:
         return {}
     if "record_id" not in frame.columns:
         raise PredicateError(path, f"table {name} has no record_id column")
     columns = [c for c in frame.columns if c not in BOOKKEEPING]
+    if ids is not None:  # a few records of thousands: convert only their rows
+        every = record_ids(frame, name, path)
+        frame = frame.gather([i for i, rid in enumerate(every) if rid in ids])
     out: dict[str, dict[str, Any]] = {}
     for row in frame.select(columns).rows(named=True):
         rid = row["record_id"]
