@@ -14,7 +14,7 @@ Writes JSON (default ``benchmarks/results/separability.json``).
 ``--show-families N`` prints, for each table whose template family is over the limit, the
 share of routine records whose family no signal record has (``unshared``: such a record
 scores zero, below the signal records whose family holds signal in the other half, so the
-AUC sits near 0.5 + unshared / 2 or above) and the N
+more of them, the higher the AUC; a rough guide, not a bound) and the N
 families holding most signal records with their signal and rest counts (a family with much
 signal and little routine is a wording only storylines use).
 """

@@ -187,7 +187,7 @@ def stats(
 
 def _service_table(report: dict, title: str | None = None) -> Table:
     """Events, words and signal words per service and in all, and their words ratio."""
-    table = Table("service", "events", "words", "signal words", "noise (words)", title=title)
+    table = Table("service", "events", "words", "signal words", "noise/signal", title=title)
     services = sorted(report["words"])
     for service in services:
         cls = report["classes"].get(service, {})

@@ -68,8 +68,10 @@ def world_level(scan: Scan, clocks: Clocks) -> dict:
     """The world-level stats of the worlds ``scan`` reads, pooled (keys as in the README).
 
     Record versions are matched to their labels by ``world_id`` too, and the probe counts
-    senders and splits its cross-fitting halves within each world, so pooling worlds
-    changes nothing but the sample size. Hours are local to each world (``clocks``).
+    senders and splits its cross-fitting halves by record within each world; template
+    families and their signal shares are read over all the worlds, and lengths, hours and
+    weekdays are ranked across them, which is the point of pooling (one world has too few
+    signal records). Hours are local to each world (``clocks``).
     """
     labels = _collect(scan("oracle/labels"))
     best = _best_class(labels)

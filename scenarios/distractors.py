@@ -33,7 +33,6 @@ quieter world and more in a noisier one.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -43,7 +42,7 @@ import pyarrow as pa
 
 from scenarios.expressions import parse
 from scenarios.storyline_spec import VARIABLE_PICKS, ComputeSpec, DrawSpec, EmitStep, PickSpec
-from sim.clock import DAY
+from sim.clock import DAY, day_date
 from sim.services import TABLES
 
 if TYPE_CHECKING:
@@ -56,7 +55,6 @@ TABLES_WITH_LOOKALIKES = frozenset({
     "personal_emails", "work_emails", "sms_messages", "chat_messages", "call_log", "notes",
     "todos", "calendar_events", "feed_posts"})
 _TOKEN = re.compile(r"[a-z0-9]+")
-EPOCH_DAY = dt.date(1970, 1, 1)  # day 0 of a date32 column
 
 
 def token_overlap(a: str, b: str) -> float:
@@ -79,8 +77,8 @@ class Lookalike:
     overlap: float
     # The bindings it was rendered from, so a task can say which wrong value it shows.
     names: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    # What it shows and what the record it imitates shows (every field, instants in ISO
-    # form): the values only it shows are the facts it changed, however it words them.
+    # What it shows and what the record it imitates shows (every field, instants and days
+    # in ISO form): the values only it shows are the facts it changed, however it words them.
     shown: str = field(default="", compare=False, repr=False)
     imitated: str = field(default="", compare=False, repr=False)
 
@@ -229,7 +227,7 @@ def _shown(runner: Storylines, table: str, columns: dict[str, Any]) -> str:
         if pa.types.is_timestamp(column.type) and isinstance(value, int | np.integer):
             value = clock.instant(int(value)).isoformat()
         elif pa.types.is_date32(column.type) and isinstance(value, int | np.integer):
-            value = (EPOCH_DAY + dt.timedelta(days=int(value))).isoformat()
+            value = day_date(value).isoformat()
         out.append(str(value))
     return "\n".join(out)
 

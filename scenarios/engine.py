@@ -39,7 +39,7 @@ from scenarios.storyline_spec import (
     WaitStep,
     phrasings,
 )
-from sim.clock import DAY, HOUR, MINUTE, day_number
+from sim.clock import DAY, HOUR, MINUTE, day_date, day_number
 from sim.services import TABLES
 
 _SPACING = 20  # seconds between two writes of one instance at the same instant
@@ -483,5 +483,5 @@ def _readable(value: Any, spec, column: str, runner: Storylines) -> Any:
     if f is not None and pa.types.is_timestamp(f.type) and isinstance(value, int | np.integer):
         return runner.world.clock.instant(int(value))
     if f is not None and pa.types.is_date32(f.type) and isinstance(value, int | np.integer):
-        return dt.date(1970, 1, 1) + dt.timedelta(days=int(value))
+        return day_date(value)
     return value

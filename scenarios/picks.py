@@ -12,6 +12,7 @@ Look-alikes ask for "something else" through :meth:`Picker.another`, which locks
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
     from scenarios.engine import Instance
 
 
+# What locking writes into ``life.state`` (a picker's whole footprint on routine life).
+_LOCK_STATE = ("locks", "lock_windows", "small_talk")
+
+
 class NoCandidateError(LookupError):
     """Everything a parameter could pick is already locked by another instance."""
 
@@ -38,11 +43,21 @@ class Picker:
         life.state.setdefault("locks", set())
 
     def bind(self, inst: Instance) -> None:
-        """Bind every pick parameter of ``inst`` and lock what was picked."""
+        """Bind every pick parameter of ``inst`` and lock what was picked. When one cannot
+        be bound, the story will not happen: what the others locked is released (nobody is
+        held, some for good, for a story that never runs) and ``NoCandidateError`` raised."""
         rng = self.life.world.rng.child(inst.instance_id).stream("picks")
-        for name, param in inst.spec.params.items():
-            if isinstance(param, PickSpec):
-                inst.names[name] = self.pick(inst, param, rng)
+        state = self.life.state
+        saved = {key: copy.deepcopy(state[key]) for key in _LOCK_STATE if key in state}
+        try:
+            for name, param in inst.spec.params.items():
+                if isinstance(param, PickSpec):
+                    inst.names[name] = self.pick(inst, param, rng)
+        except NoCandidateError:
+            for key in _LOCK_STATE:
+                state.pop(key, None)
+            state.update(saved)
+            raise
 
     def pick(self, inst: Instance, param: PickSpec, rng) -> Any:
         """One free person, product, shop, place, project or topic for ``param``."""

@@ -163,7 +163,7 @@ class World:
     def tables(self, keep_events: np.ndarray | None = None) -> dict[str, pa.Table]:
         """Every installed table's full history, as of the end of the window.
 
-        ``keep_events`` (sorted event ids) keeps only what those events wrote: how a
+        ``keep_events`` (event ids) keeps only what those events wrote: how a
         thinned world is exported (see ``sim.cascades``).
         """
         end, keep = self.clock.end_seconds, _as_set(keep_events)

@@ -156,3 +156,54 @@ def test_a_storyline_restaurant_is_one_the_user_eats_at():
         got = picker.pick(None, PickSpec(pick="restaurant"), rng)
         assert got["name"] in dining
         assert got["email"].endswith(".example")
+
+
+# A story whose second pick can never be bound: its first pick must not stay held.
+_UNBINDABLE = '''
+id = "unbindable"
+description = "A friend texts about someone the user does not know."
+services = ["sms", "calls", "contacts"]
+min_days = 5
+start = [0.1, 0.5]
+
+[params.pal]
+pick = "contact"
+routine = "none"
+description = "Who texts (held for good, were the story to run)."
+
+[params.nobody]
+pick = "contact"
+relationships = ["no such relationship"]
+description = "Someone no address book holds."
+
+[[steps]]
+do = "emit"
+id = "text"
+description = "The text."
+table = "sms_messages"
+kind = "sms_received"
+actor = "pal.name"
+[steps.text]
+phone_number = "{pal.phone}"
+contact_name = "{pal.name}"
+text = "Have you met {nobody.first}?"
+
+[[steps]]
+do = "wait"
+id = "later"
+description = "A little later."
+delay = { minutes = [5, 60] }
+'''
+
+
+def test_a_story_that_cannot_bind_holds_nobody(tmp_path):
+    (tmp_path / "storylines").mkdir()
+    (tmp_path / "storylines" / "unbindable.toml").write_text(_UNBINDABLE)
+    families = {"unbindable": load_storylines(tmp_path)["unbindable"]}
+    lived = live(load_personas()["retiree"], seed=1, days=30, families=families, storylines=2)
+    assert lived.storylines.instances
+    assert all(inst.aborted for inst in lived.storylines.instances)
+    state = lived.life.state
+    assert not state.get("locks")
+    assert not state.get("lock_windows")
+    assert not state.get("small_talk")

@@ -162,27 +162,38 @@ def test_parcels_from_elsewhere_stand_alone():
 
 
 def test_carrier_texts_say_what_the_tracking_says():
-    """A carrier's text about a parcel says what its tracking says at the time: it is out
-    for delivery (or due, or needs a signature) before the delivered scan and left at the
-    door after it, and never missed, delayed or at a pickup point, which routine parcels
-    never are."""
+    """Each carrier text, found through the tracking scan that caused it, says what that
+    scan says: out for delivery (or due, or needing a signature) at the dispatch scan, left
+    or delivered at the delivery scan, never missed, delayed or at a pickup point (routine
+    parcels never are); a parcel with no order gets texts that name no shop or order."""
     tables = world("retiree", 1, 60)
-    ship, sms = tables.history["shipments"], tables.history["sms_messages"]
-    delivered = {t: at for t, status, at in zip(
-        ship["tracking_number"].to_pylist(), ship["status"].to_pylist(),
-        ship["updated_at"].to_pylist(), strict=True) if status == "delivered"}
-    checked = 0
-    for text, at in zip(sms["text"].to_pylist(), sms["sent_at"].to_pylist(), strict=True):
-        ref = next((t for t in text.replace(".", " ").split() if t in delivered), None)
-        if ref is None:
+    ship, sms, ev = tables.history["shipments"], tables.history["sms_messages"], tables.events
+    text = dict(zip(sms["record_id"].to_pylist(), sms["text"].to_pylist(), strict=True))
+    orderless = {rid for rid, order in zip(ship["record_id"].to_pylist(),
+                                           ship["order_id"].to_pylist(), strict=True)
+                 if order is None}
+    scans = {e: (kind, entity) for e, t, kind, entity in zip(
+        ev["event_id"].to_pylist(), ev["table"].to_pylist(), ev["kind"].to_pylist(),
+        ev["entity_id"].to_pylist(), strict=True) if t == "shipments"}
+    said = {"shipment_dispatched": ("out for delivery", "scheduled", "arriv", "required"),
+            "shipment_delivered": ("delivered", "left")}
+    checked = dict.fromkeys(said, 0)
+    for t, entity, cause in zip(ev["table"].to_pylist(), ev["entity_id"].to_pylist(),
+                                ev["cause_event_id"].to_pylist(), strict=True):
+        if t != "sms_messages" or cause not in scans:
             continue
-        checked += 1
-        assert not any(w in text for w in ("missed", "delayed", "pickup")), text
-        if "left" in text:
-            assert at >= delivered[ref], (text, at)
-        else:
-            assert at < delivered[ref], (text, at)
-    assert checked > 10
+        kind, parcel = scans[cause]
+        words = text[entity].lower()
+        assert kind in said, (kind, words)
+        checked[kind] += 1
+        assert any(w in words for w in said[kind]), (kind, words)
+        assert not any(w in words for w in ("missed", "delayed", "pickup")), words
+        if kind == "shipment_dispatched":
+            assert not any(w in words for w in said["shipment_delivered"]), words
+        if parcel in orderless:
+            assert "order" not in words, words
+            assert " from " not in words, words
+    assert min(checked.values()) > 10, checked
 
 
 @pytest.mark.slow

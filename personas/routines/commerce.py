@@ -26,10 +26,12 @@ _LEGS = (
 )
 _LEG_KIND = {"label_created": "shipment_created", "in_transit": "shipment_scanned",
              "out_for_delivery": "shipment_dispatched", "delivered": "shipment_delivered"}
-# What the carrier texts at a leg (``sms_delivery`` templates): only what is true of the
-# parcel then. Routine parcels are never missed, delayed or sent to a pickup point, so
-# they never get the templates saying so.
+# What the carrier texts at a leg (indices of ``sms_delivery`` templates): only what is
+# true of the parcel then. Routine parcels are never missed, delayed, sent to a pickup point
+# or announced as shipped by the shop, so they never get the templates saying so. A parcel
+# with no order (``_parcels``) gets only the texts that name no shop and no order.
 _LEG_TEXTS = {"out_for_delivery": (0, 2, 4, 8), "delivered": (1, 5)}
+_PARCEL_TEXTS = {"out_for_delivery": (0, 4, 8), "delivered": (5,)}
 
 
 @dataclass
@@ -207,30 +209,30 @@ def _leg_times(life: Life, rng, ts: np.ndarray) -> dict[str, np.ndarray]:
     return legs
 
 
-# Parcels the shop did not sell (bought on other sites, sent by family), per order placed.
+# Parcels someone else sends (family, friends, work), per order placed.
 PARCELS_PER_ORDER = 0.4
 
 
 def _parcels(life: Life, rng, days: range) -> None:
-    """Parcels from elsewhere: the carrier tracks and texts as for an order, but no order,
-    charge or shop mail comes with them. Real tracking apps hold many of these, and because
-    each stands alone, thinning can keep deliveries at their own ratio without keeping
-    orders, which write to shopping too (``scenarios.keep_path``)."""
+    """Parcels someone else sends: the carrier tracks and texts as for an order, but no
+    order, charge or shop mail comes with them, and the texts name no shop. Real tracking
+    apps hold many of these, and because each stands alone, thinning can keep deliveries at
+    their own ratio without keeping orders, which write to shopping too
+    (``scenarios.keep_path``)."""
     item_days = life.item_days("orders", days, rng, scale=PARCELS_PER_ORDER)
     n = len(item_days)
     if n == 0:
         return
     legs = _leg_times(life, rng, life.at_hours(item_days, rng))
     none = np.full(n, None, dtype=object)
-    _ship(life, rng, legs, legs["delivered"], none, none,
-          pick(rng, life.pools.companies, n), None)
+    _ship(life, rng, legs, legs["delivered"], none, none, none, None, texts=_PARCEL_TEXTS)
 
 
-def _ship(life: Life, rng, legs, eta_ts, rec, ev, merchant, product):
+def _ship(life: Life, rng, legs, eta_ts, rec, ev, merchant, product, texts=_LEG_TEXTS):
     """Walk each parcel through the carrier's legs; returns {status: (ts, events)}. ``rec``
     and ``ev`` are the orders shipped and the events that placed them (None for a parcel
-    from elsewhere); ``product`` None sends no carrier mail (it would not know what is in
-    the box)."""
+    someone else sends); ``texts`` the templates each leg may text; ``product`` None sends
+    no carrier mail (it would not know what is in the box)."""
     n = len(rec)
     carrier = pick(rng, life.pools.carriers, n)
     tracking = np.array([f"{c[:2].upper()}{int(x):010d}" for c, x in
@@ -250,14 +252,12 @@ def _ship(life: Life, rng, legs, eta_ts, rec, ev, merchant, product):
             record_ids=sid.tolist(), actor=carrier.tolist(), cause=list(cause),
         )
         marks[status] = (when, cause)
-        if status in _LEG_TEXTS and life.world.has("sms"):
+        if status in texts and life.world.has("sms"):
             pool = life.grammar.intent("sms_delivery").sentences
-            t = np.asarray(_LEG_TEXTS[status])[rng.integers(0, len(_LEG_TEXTS[status]), n)]
             text = life.grammar.sentences(
                 "sms_delivery", rng, {"carrier": carrier, "tracking": tracking,
                                       "date": life.dates(when), "merchant": merchant}, n,
-                variants=pool.first_variant[t] + (rng.random(n) * pool.n_variants[t]).astype(
-                    np.int64))
+                variants=pool.draw(rng, n, texts[status]))
             emit_org_sms(life, after(rng, when, 0, 2), carrier, text, cause=list(cause))
     if life.world.has("personal_email") and product is not None:
         org_mail(life, rng, after(rng, marks["label_created"][0], 5, 60), org=carrier,

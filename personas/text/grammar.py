@@ -17,7 +17,7 @@ import itertools
 import math
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -64,9 +64,14 @@ class Pool:
     first_variant: np.ndarray  # (templates,) first variant index of each template
     n_variants: np.ndarray  # (templates,)
 
-    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """Variant indices: a uniform template, then a uniform variant of it."""
-        t = rng.integers(0, len(self.first_variant), n)
+    def draw(self, rng: np.random.Generator, n: int,
+             templates: Sequence[int] | None = None) -> np.ndarray:
+        """Variant indices: a uniform template (of ``templates``, default all), then a
+        uniform variant of it."""
+        if templates is None:
+            t = rng.integers(0, len(self.first_variant), n)
+        else:
+            t = np.asarray(templates)[rng.integers(0, len(templates), n)]
         return self.first_variant[t] + (rng.random(n) * self.n_variants[t]).astype(np.int64)
 
 
