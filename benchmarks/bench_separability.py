@@ -25,10 +25,11 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from exporters import separability
-from exporters.stats import opening, world_level
+from exporters.stats import best_class, label_of, opening, world_level
 from exporters.world_dataset import build_world
 from personas.library import load_personas
 from personas.spec import default_start
@@ -61,18 +62,16 @@ def pooled_probe(personas: list[str], seeds: int, days: int, profile: str,
 
     report = world_level(scan, clocks)["separability"]
     if show:
-        signal = scan("oracle/labels").filter(pl.col("class") == "signal").collect()
+        best = best_class(scan("oracle/labels").collect())
         for name, found in sorted(report.items()):
             if found.get("template_family", 0) > limit:
-                _show_families(name, scan(f"history/{name}").collect(), signal, show)
+                table = scan(f"history/{name}").collect()
+                is_signal = label_of(table, best.filter(pl.col("table") == name)) == "signal"
+                _show_families(name, table, is_signal, show)
     return report
 
 
-def _show_families(name: str, table: pl.DataFrame, signal: pl.DataFrame, top: int) -> None:
-    keys = ["world_id", "record_id", "valid_from"]
-    mine = signal.filter(pl.col("table") == name).select(keys).unique()
-    is_signal = table.select(keys).join(mine.with_columns(s=pl.lit(True)), on=keys,
-                                        how="left", maintain_order="left")["s"].fill_null(False)
+def _show_families(name: str, table: pl.DataFrame, is_signal: np.ndarray, top: int) -> None:
     family = separability.template_families(table[TABLES[name].text_columns[0]])
     counts = pl.DataFrame({"family": family, "signal": is_signal}).group_by(
         "family", maintain_order=True).agg(pl.col("signal").sum().alias("signal"),

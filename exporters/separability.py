@@ -42,26 +42,19 @@ def local_hour_weekday(table: pl.DataFrame, tz: str) -> tuple[np.ndarray, np.nda
     return local.dt.hour().to_numpy(), local.dt.weekday().to_numpy()
 
 
-def dated(table: pl.DataFrame, opening: dt.datetime) -> np.ndarray:
-    """Which record versions arrived inside the window (not at its first instant).
-
-    Records that already exist when the window opens (the address book, channels joined
-    long ago, standing watches and payments) carry the window's first instant, local
-    midnight of the start date, because every instant must lie inside the window
-    (``sim.check``). That instant says when the window opens, not when the record arrived,
-    and no storyline can write there, so their hour and weekday would measure the window.
-    """
-    return (table["valid_from"] != opening).to_numpy()
-
-
 def local_times(table: pl.DataFrame, clocks: Mapping[str, tuple[str, dt.datetime]]
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Local hour and weekday of each row of a table pooled over worlds, and which rows
     may be read for them (``timed`` for :func:`probe`).
 
     ``clocks`` maps ``world_id`` to the world's zone and its window's first instant: each
-    row's hour is read in its own world's zone, and rows stamped at their world's first
-    instant (:func:`dated`) or of a world missing from ``clocks`` are not timed.
+    row's hour is read in its own world's zone. Rows of a world missing from ``clocks`` are
+    not timed, nor are rows stamped at their world's first instant: records that already
+    exist when the window opens (the address book, channels joined long ago, standing
+    watches and payments) carry it, local midnight of the start date, because every
+    instant must lie inside the window (``sim.check``). That instant says when the window
+    opens, not when the record arrived, and no storyline can write there, so their hour and
+    weekday would measure the window.
     """
     hour = np.zeros(table.height, np.int64)
     weekday = np.zeros(table.height, np.int64)
@@ -84,7 +77,7 @@ def probe(table: pl.DataFrame, words: np.ndarray, is_signal: np.ndarray, hour: n
 
     ``hour`` and ``weekday`` are local to each record's world, so tables of worlds in
     different zones can be probed together. They are read only where ``timed`` (default:
-    everywhere), the records that arrived inside the window (:func:`dated`); with too few
+    everywhere), the records that arrived inside the window (:func:`local_times`); with too few
     of either side left there, the table has no time features.
     """
     n_signal = int(is_signal.sum())

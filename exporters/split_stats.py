@@ -28,7 +28,7 @@ def split_stats(path: Path) -> dict:
     for split, info in manifest["splits"].items():
         worlds = [w for w in manifest["worlds"] if w["split"] == split]
         mine = tasks.filter(pl.col("split") == split)
-        pooled = world_level(_scan(path, manifest, split), _clocks(path, manifest, split))
+        pooled = world_level(_scan(path, manifest, split), _clocks(path, manifest, worlds))
         ratio = _ratios(worlds)
         ratio["pooled_words"] = pooled_ratio(pooled["classes"])
         out[split] = {
@@ -61,21 +61,20 @@ def _scan(path: Path, manifest: dict, split: str) -> Scan:
     return scan
 
 
-def _clocks(path: Path, manifest: dict, split: str) -> Clocks:
-    """Each world's zone and window opening, for local hours.
+def _clocks(path: Path, manifest: dict, worlds: list[dict]) -> Clocks:
+    """Each world's (of one split's ``worlds``) zone and window opening, for local hours.
 
     World records carry ``timezone`` and ``start``. Datasets made before they did fall back
     to the zone on the world's snapshots (``data/snapshots``) and the recipe's ``start``
     (every world of a recipe starts then); a world found in neither has no time features
     (local hour, weekday) in the separability probe.
     """
-    worlds = [w for w in manifest["worlds"] if w["split"] == split]
     zones = {w["world_id"]: w["timezone"] for w in worlds if w.get("timezone")}
     if len(zones) < len(worlds):
         files = manifest.get("tables", {}).get("snapshots", {}).get("files", [])
         if files:
             zones = dict(pl.scan_parquet([path / f for f in files])
-                         .filter(pl.col("split") == split)
+                         .filter(pl.col("world_id").is_in([w["world_id"] for w in worlds]))
                          .select("world_id", "timezone").unique(maintain_order=True)
                          .collect().iter_rows()) | zones
     default_start = manifest.get("recipe", {}).get("start")

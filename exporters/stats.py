@@ -30,8 +30,8 @@ CLASSES = ("signal", "conflict", "distractor", "routine")  # precedence, highest
 # described), or None when the dataset has no such table. Lazy, so only what is asked for
 # is read and one history table is held at a time.
 Scan = Callable[[str], pl.LazyFrame | None]
-# world_id -> (IANA zone, the window's first instant): what local hours and
-# ``separability.dated`` need. A world missing here has no time features.
+# world_id -> (IANA zone, the window's first instant): what local hours need
+# (``separability.local_times``). A world missing here has no time features.
 Clocks = dict[str, tuple[str, dt.datetime]]
 
 
@@ -74,7 +74,7 @@ def world_level(scan: Scan, clocks: Clocks) -> dict:
     signal records). Hours are local to each world (``clocks``).
     """
     labels = _collect(scan("oracle/labels"))
-    best = _best_class(labels)
+    best = best_class(labels)
     words_by: dict[str, int] = {}
     classes: dict[str, dict] = {}
     probe: dict[str, dict] = {}
@@ -87,7 +87,7 @@ def world_level(scan: Scan, clocks: Clocks) -> dict:
         words = np.zeros(table.height, np.int64)
         for col in TABLES[name].text_columns:
             words += word_counts(table[col].to_arrow())
-        label = _label_of(table, best.filter(pl.col("table") == name))
+        label = label_of(table, best.filter(pl.col("table") == name))
         cls = classes.setdefault(service, {c: {"records": 0, "words": 0} for c in CLASSES})
         for c in CLASSES:
             cls[c]["records"] += int((label == c).sum())
@@ -154,7 +154,7 @@ def _history(frame: pl.LazyFrame | None, name: str) -> pl.DataFrame | None:
     return frame.select(wanted).collect()
 
 
-def _best_class(labels: pl.DataFrame | None) -> pl.DataFrame:
+def best_class(labels: pl.DataFrame | None) -> pl.DataFrame:
     """Each labelled record version's highest class (``CLASSES`` order)."""
     keys = ["table", "world_id", "record_id", "valid_from"]
     if labels is None:
@@ -164,7 +164,7 @@ def _best_class(labels: pl.DataFrame | None) -> pl.DataFrame:
     return labels.group_by(keys, maintain_order=True).agg(rank.min().alias("rank"))
 
 
-def _label_of(table: pl.DataFrame, best: pl.DataFrame) -> np.ndarray:
+def label_of(table: pl.DataFrame, best: pl.DataFrame) -> np.ndarray:
     """The class of each row of ``table`` (``routine`` where unlabelled), in row order."""
     keys = ["world_id", "record_id", "valid_from"]
     if not best.height:

@@ -53,9 +53,9 @@ def phrase(grammar: Grammar, tree: RngTree, step_id: str, column: str, spec: Phr
             raise ValueError(f"text intent {spec.intent!r} has no slot <{name}>")
         usable &= (pool.slots == intent.slots.index(name)).any(axis=1)
     if spec.exclude:
-        text = np.array(["".join(row).lower() for row in pool.literals], dtype=object)
+        text = np.array(["".join(row).lower() for row in pool.literals], dtype=str)
         for word in spec.exclude:
-            usable &= np.char.find(text.astype(str), word.lower()) < 0
+            usable &= np.char.find(text, word.lower()) < 0
     templates = np.unique(pool.template_of[usable])
     if not len(templates):
         raise ValueError(f"no phrasing of {spec.intent!r} uses only the slots "

@@ -89,13 +89,12 @@ def test_records_stamped_at_the_window_opening_have_no_hour():
     assert "weekday" not in few
 
 
-def test_dated_leaves_out_the_window_opening():
-    import datetime as dt
-
-    from exporters.separability import dated
+def test_timed_leaves_out_the_window_opening():
     t0 = dt.datetime(2026, 1, 5, 5, tzinfo=dt.UTC)
-    table = pl.DataFrame({"valid_from": [t0, t0 + dt.timedelta(hours=3), t0]})
-    assert dated(table, t0).tolist() == [False, True, False]
+    table = pl.DataFrame({"world_id": ["w"] * 3,
+                          "valid_from": [t0, t0 + dt.timedelta(hours=3), t0]})
+    _, _, timed = local_times(table, {"w": ("UTC", t0)})
+    assert timed.tolist() == [False, True, False]
 
 
 def test_local_times_read_each_world_in_its_own_zone():

@@ -3,6 +3,8 @@ from storyline people while a story holds them (``scenarios.picks``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from personas.life import Life
@@ -36,15 +38,18 @@ def locked_at(life: Life, party: np.ndarray, ts: np.ndarray, *,
     return out
 
 
-def personal_party(life: Life, rng, n: int, kinds=("family", "friends")) -> np.ndarray:
+def personal_party(life: Life, rng: np.random.Generator, n: int,
+                   kinds: Sequence[str] = ("family", "friends")) -> np.ndarray:
+    """``n`` contacts of ``kinds``, drawn in proportion to how close the user is to each."""
     c = life.person.contacts
     idx = c.of_kind(*kinds)
     w = c.closeness[idx]
     return idx[rng.choice(len(idx), size=n, p=w / w.sum())]
 
 
-def avoid_locks(life: Life, rng, party: np.ndarray, ts: np.ndarray, group: np.ndarray,
-                kinds, *, small_talk: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def avoid_locks(life: Life, rng: np.random.Generator, party: np.ndarray, ts: np.ndarray,
+                group: np.ndarray, kinds: Sequence[str], *,
+                small_talk: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Redraw the other party of each group of messages (a burst, a call) that a storyline
     holds at the time; returns the parties and which groups may go ahead (a group still
     held after a few redraws does not happen). ``small_talk`` as in :func:`locked_at`."""
