@@ -2,7 +2,7 @@
 
 A task's gold effects are written once, as JSON, and judged by any harness on the Parquet
 tables of a final state, with no generator code. This package is self-contained (standard
-library, polars, jsonschema) so a harness can vendor it alone; ``schema.json`` beside it is
+library, polars, jsonschema-rs) so a harness can vendor it alone; ``schema.json`` beside it is
 the normative shape of a document, for evaluators in other languages.
 
 A document::

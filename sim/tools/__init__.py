@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
+import jsonschema_rs
 
 from sim.tools.base import NAME, Tool, ToolError
 from sim.tools.reading import PAGE, WINDOW_DAYS, reading_tools, user_tools
@@ -72,7 +72,7 @@ class Toolbox:
                 raise ToolError("bad_arguments", "arguments must be a JSON object")
             error = next(self._validator(tool).iter_errors(args), None)
             if error is not None:
-                where = "/".join(str(p) for p in error.absolute_path) or "arguments"
+                where = "/".join(str(p) for p in error.instance_path) or "arguments"
                 raise ToolError("bad_arguments", f"{where}: {error.message}")
             result = tool.run(self.workspace, args)
         except ToolError as exc:
@@ -80,10 +80,10 @@ class Toolbox:
         self.log.append({"tool": name, "args": args, "result": result})
         return result
 
-    def _validator(self, tool: Tool) -> jsonschema.Draft202012Validator:
+    def _validator(self, tool: Tool) -> jsonschema_rs.Draft202012Validator:
         """The tool's argument validator, built once per tool (schemas never change)."""
         if self._validators.get(tool.name, (None,))[0] is not tool:
-            self._validators[tool.name] = (tool, jsonschema.Draft202012Validator(
+            self._validators[tool.name] = (tool, jsonschema_rs.Draft202012Validator(
                 tool.parameters))
         return self._validators[tool.name][1]
 
@@ -95,7 +95,7 @@ class _Kit:
     more than most calls."""
 
     tools: dict[str, Tool]
-    validators: dict[str, tuple[Tool, jsonschema.Draft202012Validator]]
+    validators: dict[str, tuple[Tool, jsonschema_rs.Draft202012Validator]]
 
 
 def _build_kit(services: Iterable[str], user: Mapping[str, str]) -> _Kit:
