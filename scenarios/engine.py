@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Generator, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -441,11 +442,10 @@ class Storylines:
         return {i for i, e, t in zip(ids.tolist(), entities.tolist(), tables.tolist(),
                                      strict=True) if e in records and (t, e) in written}
 
-    def thin_lookalikes(self, keep_events: np.ndarray) -> None:
+    def thin_lookalikes(self, kept: AbstractSet[str]) -> None:
         """Keep the look-alikes whose events thinning kept: they are noise like the rest."""
         if self.lookalikes is None or not self.lookalikes.made:
             return
-        kept = set(keep_events.tolist())
         made = {d.record_id for d in self.lookalikes.made}  # only these pairs are asked about
         ids, entities, tables = self.world.log.columns("event_id", "entity_id", "table")
         self.lookalikes.keep({(t, e) for i, e, t in zip(ids.tolist(), entities.tolist(),

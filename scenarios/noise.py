@@ -110,7 +110,7 @@ def load_profiles(library: Path | None = None) -> dict[str, NoiseProfile]:
 class Thinning:
     """What to keep, and the ratio it achieves."""
 
-    keep_events: np.ndarray  # sorted event ids
+    keep_events: frozenset[str]  # the event ids whose writes are kept
     target: float | None
     achieved_words: float
     achieved_events: float
@@ -218,7 +218,7 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
                            "ratio": float(noise[i] / sig_words[i]) if sig_words[i] else None}
                   for i, n in enumerate(names)}
     return Thinning(
-        keep_events=np.sort(ids[keep].astype(str)),
+        keep_events=frozenset(ids[keep].tolist()),
         target=target,
         achieved_words=float(total_noise / total_signal) if total_signal else float("inf"),
         achieved_events=n_noise / n_signal if n_signal else float("inf"),

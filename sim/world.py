@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import numpy as np
@@ -160,20 +161,15 @@ class World:
 
     # -- reading ------------------------------------------------------------------------
 
-    def tables(self, keep_events: np.ndarray | None = None) -> dict[str, pa.Table]:
+    def tables(self, keep_events: AbstractSet[str] | None = None) -> dict[str, pa.Table]:
         """Every installed table's full history, as of the end of the window.
 
         ``keep_events`` (event ids) keeps only what those events wrote: how a
         thinned world is exported (see ``sim.cascades``).
         """
-        end, keep = self.clock.end_seconds, _as_set(keep_events)
-        return {name: h.to_arrow(until=end, keep_events=keep)
+        end = self.clock.end_seconds
+        return {name: h.to_arrow(until=end, keep_events=keep_events)
                 for name, h in sorted(self.history.items())}
 
-    def event_log(self, keep_events: np.ndarray | None = None) -> pa.Table:
-        return self.log.to_arrow(until=self.clock.end_seconds, keep_events=_as_set(keep_events))
-
-
-def _as_set(keep_events: np.ndarray | None) -> frozenset[str] | None:
-    """Event ids to keep, as a set every table looks its writers up in."""
-    return None if keep_events is None else frozenset(keep_events.tolist())
+    def event_log(self, keep_events: AbstractSet[str] | None = None) -> pa.Table:
+        return self.log.to_arrow(until=self.clock.end_seconds, keep_events=keep_events)

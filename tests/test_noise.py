@@ -179,7 +179,7 @@ def test_bank_money_watches_and_the_catalogue_no_longer_set_a_floor(typical_worl
     limits = {"bank": 0.25, "price_tracker": 0.25, "shopping": 1.0}
     for service, limit in limits.items():
         assert th.service_floors.get(service, 0.0) < limit, (service, th.service_floors)
-    kept = set(th.keep_events.tolist())
+    kept = th.keep_events
     ids, tables = typical_worlds[1].world.log.columns("event_id", "table")
     recurring = {i for i, t in zip(ids.tolist(), tables.tolist(), strict=True)
                  if t == "bank_recurring"}

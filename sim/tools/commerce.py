@@ -111,8 +111,9 @@ def shopping_tools() -> list:
 def price_tracker_tools() -> list:
     def create(ws, a, _):
         product = _existing(ws, "shop_products", a["product_id"])
-        for watch in ws.rows_where("price_watches", "product_id", product["record_id"]):
-            raise ToolError("conflict", f"already watched by {watch['record_id']}; "
+        watches = ws.rows_where("price_watches", "product_id", product["record_id"])
+        if watches:
+            raise ToolError("conflict", f"already watched by {watches[0]['record_id']}; "
                             "change its target with price_tracker_update")
         return _done("price_watches", ws.insert("price_watches", {
             "product_id": product["record_id"], "product_title": product["title"],
