@@ -10,20 +10,29 @@ into, and each class gets its own keep fraction.
 
 The fractions are fitted at a ladder of targets up to the highest target the world serves
 (its ``aim``), each rung a bounded least-squares fit of per-service goals that may only
-raise the rung below it. Any target then walks that ladder to the point where the total
-meets its goal. Because every class fraction only rises along the ladder and a cascade is
-kept when its stable draw falls under its class fraction, a lower target keeps a subset of
-what a higher one keeps.
+raise the rung below it. Low rungs are different: where a service's goal is a record or
+two, a fraction of a class in draw order is too coarse (the next record may be twice the
+goal), so below ``PICKED_BELOW`` the rungs are closer together and filled by picking whole
+cascades, each the one that brings the services closest to their goals among the next of
+every class and size band; the picked cascades then come first in their classes. Any
+target walks the ladder to the point where the total meets its goal. Because every class
+fraction only rises along the ladder and a cascade is kept when its place in its class
+falls under its class fraction, a lower target keeps a subset of what a higher one keeps.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 RUNG = 2 ** 0.5  # each rung of the ladder is this factor below the one above
 LOWEST_RUNG = 0.5  # ratios below this are reached by interpolating towards keeping nothing
+# Below this target a service's goal is a few records, and a fraction of a class is too
+# coarse to meet it (the next cascade in draw order may be twice the goal): these rungs are
+# closer together and are filled cascade by cascade (``_pick_path``).
+PICKED_BELOW = 8.0
+PICKED_RUNG = 2 ** (1 / 8)  # so a target between two picked rungs is at most 9% from one
 SMOOTH = 1e-3  # pull towards one common fraction, so classes no goal pins stay even
 SOME = 0.1  # no class keeps less than this share of the common fraction
 QUIET_SHARE = 0.1  # of the noise, kept for services that carry no signal
@@ -133,16 +142,17 @@ def group_cascades(roots: np.ndarray, code: np.ndarray, words: np.ndarray, free:
                     follow_pairs=pairs, own_words=own, whole=class_whole)
 
 
-def _positions(cls: np.ndarray, u: np.ndarray, words: np.ndarray) -> np.ndarray:
+def _positions(cls: np.ndarray, u: np.ndarray, words: np.ndarray,
+               rank: np.ndarray | None = None) -> np.ndarray:
     """Each cascade's place in its class: the share of the class's words held by cascades
-    with a smaller stable draw, plus half its own.
+    earlier in the class (by ``rank``, default the stable draws), plus half its own.
 
     Keeping ``position < f`` keeps about ``f`` of a class's words, without the sampling
     noise of ``u < f`` (a class of 60 voicemails would otherwise miss by ~13%), and the
-    order is still the stable draws', so a larger ``f`` keeps a superset. A class with no
-    words falls back on the draws themselves.
+    order is fixed, so a larger ``f`` keeps a superset. A class with no words falls back on
+    the draws themselves.
     """
-    order = np.lexsort((u, cls))
+    order = np.lexsort((u, u if rank is None else rank, cls))
     c, w = cls[order], words[order]
     total = np.bincount(c, weights=w)
     before = np.cumsum(w) - w
@@ -176,36 +186,43 @@ def goals(target: float, sig_words: np.ndarray, fixed: np.ndarray, available: np
 
 
 def fit_ladder(cascades: Cascades, sig_words: np.ndarray, fixed: np.ndarray,
-               weight: np.ndarray, aim: float) -> np.ndarray:
-    """Class fractions at each rung, lowest first; row 0 keeps nothing.
+               weight: np.ndarray, aim: float) -> tuple[np.ndarray, Cascades]:
+    """Class fractions at each rung, lowest first (row 0 keeps nothing), and the cascades
+    placed in the order the ladder keeps them (``walk`` and ``Cascades.kept`` take both).
 
-    Each rung solves ``min sum_s ((fixed_s + (A^T f)_s - goal_s) / goal_s)^2`` over class
+    The rungs below ``PICKED_BELOW`` are filled cascade by cascade (``_pick_path``). Each
+    rung above solves ``min sum_s ((fixed_s + (A^T f)_s - goal_s) / goal_s)^2`` over class
     fractions ``f`` between the rung below and 1 (relative errors, so a small service
     counts as much as a large one), with a faint pull towards one common fraction.
     """
     a = cascades.by_class()
-    n_classes = a.shape[0]
     available = a.sum(axis=0)
-    targets = [aim]
-    while targets[-1] / RUNG >= LOWEST_RUNG:
-        targets.append(targets[-1] / RUNG)
-    ladder = [np.zeros(n_classes)]
     mass = a.sum(axis=1) / max(a.sum(), 1.0)
     carries = sig_words > 0
-    whole = np.zeros(n_classes, bool) if cascades.whole is None else cascades.whole
+    whole = np.zeros(a.shape[0], bool) if cascades.whole is None else cascades.whole
     need = (a[whole][:, carries].sum(axis=0) / sig_words[carries]).max(initial=0.0)
     whole_from = np.where(whole, WHOLE_SHARE * need, np.inf)
-    for target in reversed(targets):
+
+    def rung(target: float) -> tuple[np.ndarray, float, np.ndarray]:
+        """The goals at ``target``, the common fraction, and each class's least fraction."""
         goal = goals(target, sig_words, fixed, available, weight)
-        scale = np.maximum(goal, MIN_SCALE)
         common = float(np.clip((goal - fixed).sum() / max(available.sum(), 1.0), 0.0, 1.0))
         # No class falls far under the common fraction: a kind of record (saved items, a
         # feed) vanishing whole would make a life no one lives. ``common`` rises with the
-        # target, so the bound keeps the ladder rising.
-        low = np.maximum(ladder[-1], min(1.0, SOME * common))
-        # Classes kept whole where they fit are all kept from the target at which together
-        # they take at most 1/WHOLE_SHARE of any goal they write into.
-        low = np.where(target >= whole_from, 1.0, low)
+        # target, so the bound keeps the ladder rising. Classes kept whole where they fit
+        # are all kept from the target at which together they take at most 1/WHOLE_SHARE
+        # of any goal they write into.
+        least = np.where(target >= whole_from, 1.0, min(1.0, SOME * common))
+        return goal, common, least
+
+    targets = rungs(aim)
+    picked = [t for t in targets if t < PICKED_BELOW]
+    ladder, cascades = _pick_path(cascades, [(goal, least) for goal, _, least in
+                                             map(rung, picked)], fixed)
+    for target in targets[len(picked):]:
+        goal, common, least = rung(target)
+        scale = np.maximum(goal, MIN_SCALE)
+        low = np.maximum(ladder[-1], least)
         # The fit is linear in the fractions; what they really keep is not quite (whole
         # cascades, and followers kept by whichever referrer is kept). Refit a few times
         # against the goals less that difference, so small services at low targets land
@@ -218,7 +235,122 @@ def fit_ladder(cascades: Cascades, sig_words: np.ndarray, fixed: np.ndarray,
                                        common, low=low)
             miss += 0.5 * (cascades.kept_words(f) + fixed - goal)
         ladder.append(f)
-    return np.array(ladder)
+    return np.array(ladder), cascades
+
+
+def rungs(aim: float) -> list[float]:
+    """The ladder's targets, lowest first, ending at ``aim``: ``RUNG`` apart from ``aim``
+    down to ``PICKED_BELOW``; under it, the same grid for every aim (``LOWEST_RUNG`` times
+    powers of ``PICKED_RUNG``), so a world's low rungs do not depend on its aim."""
+    fitted = [aim]
+    while fitted[-1] / RUNG >= PICKED_BELOW:
+        fitted.append(fitted[-1] / RUNG)
+    grid, k = [], 0
+    while (t := LOWEST_RUNG * PICKED_RUNG ** k) < min(PICKED_BELOW, fitted[-1]):
+        grid.append(t)
+        k += 1
+    return grid + fitted[::-1]
+
+
+def _pick_path(cascades: Cascades, rungs: list[tuple[np.ndarray, np.ndarray]],
+               fixed: np.ndarray) -> tuple[list[np.ndarray], Cascades]:
+    """The low rungs, one cascade at a time: a row of zeros, then per rung ``(goal,
+    least)`` the class fractions that keep what was picked so far; and the cascades with
+    the picked ones first in their class, in the order they were picked.
+
+    At each rung every class first gets the cascades its least fraction asks for, in draw
+    order; then, while one brings the kept words closer to the goals (relative errors, as
+    in the fitted rungs), the one that brings them closest is picked. The candidates are,
+    per class and per size band (a power of two in words), the next cascade in draw order:
+    a service whose goal is one short record always has one to choose, and within a band
+    the draws decide. Picks are never undone, so each rung keeps a superset of the one
+    below.
+    """
+    cls, n_classes = cascades.cls, cascades.n_classes
+    size = cascades.words.sum(axis=1)
+    class_total = np.bincount(cls, weights=size, minlength=n_classes)
+    # What keeping each cascade adds: its own words and those of the followers it would be
+    # the first to bring along (``Cascades.followers_kept``), updated as followers come in.
+    gain = (cascades.words if cascades.own_words is None else cascades.own_words).copy()
+    pairs, follow_words = cascades.follow_pairs, cascades.follow_words
+    np.add.at(gain, pairs[:, 1], follow_words[pairs[:, 0]])
+    follower_of, follower_start = _grouped(pairs[:, 1], pairs[:, 0], len(cls))
+    referrer_of, referrer_start = _grouped(pairs[:, 0], pairs[:, 1], len(follow_words))
+    follower_in = np.zeros(len(follow_words), bool)
+    # Queues: cascades by class, size band and draw; ``head`` is each queue's next one.
+    band = np.log2(np.maximum(size, 1.0)).astype(np.int64)
+    queue = np.lexsort((cascades.position, band, cls))
+    key = cls[queue] * (int(band.max(initial=0)) + 1) + band[queue]
+    head = np.flatnonzero(np.r_[True, np.diff(key) != 0])
+    end = np.r_[head[1:], len(queue)]
+    queue_class = cls[queue[head]]
+    rank = np.full(len(cls), -1, np.int64)
+    class_words = np.zeros(n_classes)
+    kept = fixed.astype(np.float64)
+    n_picked = 0
+    counts, bounds = [], []
+
+    def pick(q: int) -> None:
+        nonlocal kept, n_picked
+        i = queue[head[q]]
+        head[q] += 1
+        rank[i] = n_picked
+        n_picked += 1
+        class_words[cls[i]] += size[i]
+        kept = kept + gain[i]
+        for f in follower_of[follower_start[i]:follower_start[i + 1]]:
+            if not follower_in[f]:
+                follower_in[f] = True
+                gain[referrer_of[referrer_start[f]:referrer_start[f + 1]]] -= follow_words[f]
+
+    def next_in_draw(c: int) -> int | None:
+        """The queue of class ``c`` whose next cascade comes first in draw order."""
+        mine = np.flatnonzero((queue_class == c) & (head < end))
+        if not len(mine):
+            return None
+        return int(mine[np.argmin(cascades.position[queue[head[mine]]])])
+
+    for goal, least in rungs:
+        # As ``Cascades.kept`` would at the least fraction: while the next cascade's
+        # midpoint falls under it.
+        for c in np.flatnonzero(class_words < least * class_total):
+            while (q := next_in_draw(int(c))) is not None and (
+                    class_words[c] + size[queue[head[q]]] / 2 < least[c] * class_total[c]):
+                pick(q)
+        scale = np.maximum(goal, MIN_SCALE)
+        while len(open_ := np.flatnonzero(head < end)):
+            miss = (kept - goal) / scale
+            scaled = gain[queue[head[open_]]] / scale
+            # The change in the squared relative error were each candidate kept.
+            change = scaled @ (2 * miss) + (scaled ** 2).sum(axis=1)
+            best = int(np.argmin(change))
+            if change[best] >= -1e-12:
+                break
+            pick(int(open_[best]))
+        counts.append(np.bincount(cls[rank >= 0], minlength=n_classes))
+        bounds.append(least)
+    # Picked cascades first in their class, in pick order; the rest after them in draw
+    # order. Each rung's fractions keep exactly the cascades picked up to it.
+    position = _positions(cls, cascades.position, size,
+                          np.where(rank >= 0, rank, n_picked + cascades.position))
+    by_class = np.lexsort((position, cls))
+    sorted_position = np.r_[position[by_class], 1.0]
+    start = np.searchsorted(cls[by_class], np.arange(n_classes))
+    ladder = [np.zeros(n_classes)]
+    for count, least in zip(counts, bounds, strict=True):
+        last = np.where(count > 0, sorted_position[start + count - 1], 0.0)
+        exact = (last + sorted_position[start + count]) / 2
+        exact = np.where(count == np.bincount(cls, minlength=n_classes), 1.0, exact)
+        # Classes without words are never picked: they follow their least fraction.
+        ladder.append(np.maximum(ladder[-1], np.where(class_total > 0, exact, least)))
+    return ladder, replace(cascades, position=position)
+
+
+def _grouped(key: np.ndarray, value: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``value`` grouped by ``key`` in ``range(n)``: the values paired with k are
+    ``values[start[k]:start[k + 1]]`` of the returned ``(values, start)``."""
+    order = np.argsort(key, kind="stable")
+    return value[order], np.searchsorted(key[order], np.arange(n + 1))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""Golden content hashes for two tiny worlds: any change to generated content shows up here.
+"""Golden content hashes for three small worlds: any change to generated content shows up here.
+
+Two are routine life alone; the third has storylines and is thinned to a noise ratio, so
+the keep path (``scenarios.keep_path``) is covered too.
 
 When a change is meant to alter content, regenerate with
 ``LIFELOOM_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py``, review the diff
@@ -13,23 +16,32 @@ import pytest
 
 from exporters.content_hash import content_hash
 from exporters.world_dataset import build_world
+from scenarios.library import load_storylines
+from scenarios.noise import load_profiles
 from tests.conftest import PERSONAS
 
 GOLDEN = Path(__file__).parent / "golden" / "hashes.json"
-CASES = [("staff_engineer", 0, 5), ("shift_nurse", 1, 5)]
+# (persona, seed, days, noise profile or None, ratio or None)
+CASES = [("staff_engineer", 0, 5, None, None), ("shift_nurse", 1, 5, None, None),
+         ("retiree", 2, 30, "typical", 3.0)]
 
 
-def hashes(persona: str, seed: int, days: int) -> dict[str, str]:
-    tables = build_world(PERSONAS[persona], seed=seed, days=days)
+def hashes(persona: str, seed: int, days: int, noise: str | None,
+           ratio: float | None) -> dict[str, str]:
+    noisy = {} if noise is None else {"families": load_storylines(),
+                                      "noise": load_profiles()[noise], "ratio": ratio}
+    tables = build_world(PERSONAS[persona], seed=seed, days=days, **noisy)
     out = {name: content_hash(t) for name, t in tables.history.items()}
     out["oracle/events"] = content_hash(tables.events)
     return out
 
 
-@pytest.mark.parametrize(("persona", "seed", "days"), CASES)
-def test_content_matches_the_golden_hashes(persona, seed, days):
+@pytest.mark.parametrize(("persona", "seed", "days", "noise", "ratio"), CASES)
+def test_content_matches_the_golden_hashes(persona, seed, days, noise, ratio):
     key = f"{persona}/seed={seed}/days={days}"
-    got = hashes(persona, seed, days)
+    if noise is not None:
+        key += f"/noise={noise}/ratio={ratio:g}"
+    got = hashes(persona, seed, days, noise, ratio)
     if os.environ.get("LIFELOOM_UPDATE_GOLDEN"):
         golden = json.loads(GOLDEN.read_text()) if GOLDEN.exists() else {}
         golden[key] = got
