@@ -336,11 +336,12 @@ def _pick_path(cascades: Cascades, rungs: list[tuple[np.ndarray, np.ndarray]],
     by_class = np.lexsort((position, cls))
     sorted_position = np.r_[position[by_class], 1.0]
     start = np.searchsorted(cls[by_class], np.arange(n_classes))
+    everything = np.bincount(cls, minlength=n_classes)
     ladder = [np.zeros(n_classes)]
     for count, least in zip(counts, bounds, strict=True):
         last = np.where(count > 0, sorted_position[start + count - 1], 0.0)
         exact = (last + sorted_position[start + count]) / 2
-        exact = np.where(count == np.bincount(cls, minlength=n_classes), 1.0, exact)
+        exact = np.where(count == everything, 1.0, exact)
         # Classes without words are never picked: they follow their least fraction.
         ladder.append(np.maximum(ladder[-1], np.where(class_total > 0, exact, least)))
     return ladder, replace(cascades, position=position)

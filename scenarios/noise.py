@@ -203,9 +203,9 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
         # fit (keep_path): pay and rent are what a statement is made of.
         cascades = group_cascades(roots, code, words, free, u[roots], len(names),
                                   follow_words, follow_pairs, whole=grouped)
-        ladder, cascades = fit_ladder(cascades, sig_words, fixed,
-                            np.array([(weights or {}).get(n, 1.0) for n in names]),
-                            max(target, aim or target))
+        ladder, cascades = fit_ladder(
+            cascades, sig_words, fixed, np.array([(weights or {}).get(n, 1.0) for n in names]),
+            max(target, aim or target))
         fraction = walk(ladder, cascades, target * sig_words.sum() - fixed.sum())
         chosen = cascades.kept(fraction)
         keep = protected | (free & chosen[np.maximum(cascades.of_event, 0)])
