@@ -330,7 +330,9 @@ def _pick_path(cascades: Cascades, rungs: list[tuple[np.ndarray, np.ndarray]],
         counts.append(np.bincount(cls[rank >= 0], minlength=n_classes))
         bounds.append(least)
     # Picked cascades first in their class, in pick order; the rest after them in draw
-    # order. Each rung's fractions keep exactly the cascades picked up to it.
+    # order. Each rung's fractions keep exactly the cascades picked up to it. (The old
+    # positions follow the draws within a class, and are the draws in a class with no
+    # words, so they stand in for the draws here.)
     position = _positions(cls, cascades.position, size,
                           np.where(rank >= 0, rank, n_picked + cascades.position))
     by_class = np.lexsort((position, cls))

@@ -136,6 +136,9 @@ class Clock:
         return base + np.asarray(seconds, dtype=np.int64) * 1_000_000
 
 
+_DAY_ZERO = dt.date(1970, 1, 1)  # day 0 of Arrow's date32
+
+
 def day_number(date: dt.date) -> int:
     """Days since 1970-01-01: how Arrow's ``date32`` stores a local calendar date."""
     return (date - _DAY_ZERO).days
@@ -144,9 +147,6 @@ def day_number(date: dt.date) -> int:
 def day_date(number: int) -> dt.date:
     """The calendar date a ``date32`` value stores (the inverse of :func:`day_number`)."""
     return _DAY_ZERO + dt.timedelta(days=int(number))
-
-
-_DAY_ZERO = dt.date(1970, 1, 1)
 
 
 def local_to_utc(naive: dt.datetime, tz: ZoneInfo) -> dt.datetime:
