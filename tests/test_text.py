@@ -50,7 +50,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], bool]] = {
     "sms_friend": (("first", "place", "time", "day"), False),
     "sms_delivery": (("carrier", "tracking", "date", "merchant"), False),
     "sms_code": (("code", "merchant"), False),
-    "sms_appointment": (("provider", "date", "time", "place"), False),
+    "sms_appointment": (("provider", "date", "time", "place", "phone"), False),
     "voicemail": (("first", "topic", "time", "day"), False),
     "note_meeting": (("project", "topic", "first", "date"), True),
     "note_personal": (("place", "product", "day", "topic"), True),
@@ -100,6 +100,15 @@ def test_expand_cleans_up_after_empty_choices():
 def test_expand_refuses_a_combinatorial_explosion():
     with pytest.raises(ValueError, match="variants"):
         expand("{a|b}" * 10)  # 1,024 variants
+
+
+@pytest.mark.parametrize("template", ["Let me know{| {soon|tonight}}!", "Hi {there|you."])
+def test_nested_or_unclosed_choices_are_a_grammar_error(tmp_path, template):
+    text = f'[knotted]\ndescription = "x"\nsentences = ["Ok.", "{template}"]\n'
+    with pytest.raises(GrammarError) as info:
+        _grammar(tmp_path, text)
+    assert "knotted" in info.value.key and "[1]" in info.value.key
+    assert "nest" in str(info.value)
 
 
 def test_unknown_slot_is_a_grammar_error_naming_the_intent(tmp_path):

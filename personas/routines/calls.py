@@ -138,8 +138,7 @@ def _voicemails(life: Life, rng, intent: str, slots: dict[str, np.ndarray]) -> n
         k = int(on.sum())
         t = np.asarray(part)[rng.integers(0, len(part), k)]
         text = g.sentences(intent, rng, {key: v[on] for key, v in wanted.items()}, k,
-                           variants=pool.first_variant[t] + (
-                               rng.random(k) * pool.n_variants[t]).astype(np.int64))
+                           variants=pool.variant_of(rng, t))
         out[on] = np.char.add(np.char.add(out[on].astype(str), " "),
                               text.to_numpy(zero_copy_only=False).astype(str)).astype(object)
     return np.char.strip(out.astype(str)).astype(object)

@@ -310,10 +310,8 @@ def _render(life: Life, rng, intent: np.ndarray, slots: dict[str, np.ndarray],
         if two.any():  # a second sentence, never from the first one's template
             m, n_t = int(two.sum()), len(pool.first_variant)
             t = (pool.template_of[first[two]] + rng.integers(1, max(n_t, 2), m)) % n_t
-            second = pool.first_variant[t] + (rng.random(m) * pool.n_variants[t]).astype(
-                np.int64)
             more = g.sentences(name, rng, {key: v[two] for key, v in sub.items()}, m,
-                               variants=second).to_numpy(zero_copy_only=False)
+                               variants=pool.variant_of(rng, t)).to_numpy(zero_copy_only=False)
             out[two] = np.char.add(np.char.add(out[two].astype(str), " "),
                                    more.astype(str)).astype(object)
         text[sel] = out

@@ -150,7 +150,7 @@ def _biller_messages(life: Life, rng, bills: list[tuple]) -> None:
                     "date": np.r_[date, date]}
             text = life.grammar.sentences(
                 "sms_bill", rng, {key: v[ok] for key, v in both.items()}, int(ok.sum()),
-                variants=pool.first_variant[template[ok]])
+                variants=pool.variant_of(rng, template[ok]))
             order = np.argsort(ts[ok], kind="stable")
             emit_org_sms(life, ts[ok][order], np.r_[payee, payee][ok][order],
                          text.take(order))
@@ -303,10 +303,9 @@ def _rides(life: Life, ledger: Ledger, days: range) -> None:
         when < life.world.clock.end_seconds)
     if on.any():
         k = int(on.sum())
-        t = template[on]
-        variant = pool.first_variant[t] + (rng.random(k) * pool.n_variants[t]).astype(np.int64)
         both = {key: np.r_[v, v][on] for key, v in slots.items()}
-        text = life.grammar.sentences("sms_ride", rng, both, k, variants=variant)
+        text = life.grammar.sentences("sms_ride", rng, both, k,
+                                      variants=pool.variant_of(rng, template[on]))
         emit_org_sms(life, when[on], np.r_[cab, cab][on], text)
 
 

@@ -71,8 +71,7 @@ def org_mail(
     variants = None
     if subject_templates is not None:
         pool = g.intent(intent).subjects
-        t = np.asarray(subject_templates)
-        variants = pool.first_variant[t] + (rng.random(n) * pool.n_variants[t]).astype(np.int64)
+        variants = pool.variant_of(rng, np.broadcast_to(subject_templates, n))
     subject = g.sentences(intent, rng, slots, n, pool="subjects", variants=variants)
     address = person.personal_email if table == "personal_emails" else person.work_email
     ts = np.asarray(ts, dtype=np.int64)

@@ -65,9 +65,7 @@ def office_texts(life: Life, rng, sel: np.ndarray, party, start, created, ev) ->
                       for p in purpose[rows].tolist()], dtype=np.int64)
         text[rows] = life.grammar.sentences(
             intent, rng, {key: v[rows] for key, v in both.items() if key in intent_spec.slots},
-            len(rows), variants=pool.first_variant[t] + (
-                rng.random(len(rows)) * pool.n_variants[t]).astype(np.int64),
-        ).to_numpy(zero_copy_only=False)
+            len(rows), variants=pool.variant_of(rng, t)).to_numpy(zero_copy_only=False)
     sender = np.r_[office, office][on]
     _, sms_ev = emit_org_sms(life, ts[on], sender, text,
                              cause=np.r_[ev[sel], ev[sel]][on].tolist())

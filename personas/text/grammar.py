@@ -43,6 +43,8 @@ def expand(template: str) -> list[str]:
     """Every variant of ``template`` with its ``{a|b}`` choices resolved."""
     parts = _CHOICE.split(template)
     literals, choices = parts[0::2], [p.split("|") for p in parts[1::2]]
+    if any(brace in lit for lit in literals for brace in "{}"):  # "{a|{b|c}}" or "{a|b"
+        raise ValueError(f"choices do not nest and every '{{' needs its '}}': {template!r}")
     out = []
     for combo in itertools.product(*choices):
         out.append("".join(lit + (combo[i] if i < len(combo) else "")
@@ -72,7 +74,13 @@ class Pool:
             t = rng.integers(0, len(self.first_variant), n)
         else:
             t = np.asarray(templates)[rng.integers(0, len(templates), n)]
-        return self.first_variant[t] + (rng.random(n) * self.n_variants[t]).astype(np.int64)
+        return self.variant_of(rng, t)
+
+    def variant_of(self, rng: np.random.Generator, templates: np.ndarray) -> np.ndarray:
+        """A uniform variant of each of ``templates`` (one template index per row), for
+        callers that choose the template themselves (a confirmation, then a reminder)."""
+        t = np.asarray(templates, dtype=np.int64)
+        return self.first_variant[t] + (rng.random(len(t)) * self.n_variants[t]).astype(np.int64)
 
 
 def compile_pool(templates: list[str], slot_names: list[str], key: str) -> Pool:
@@ -208,9 +216,7 @@ class Grammar:
         step = steps[rng.integers(0, len(steps), n_docs)][doc_of]
         pos = np.arange(len(doc_of)) - np.repeat(np.cumsum(counts) - counts, counts)
         template = (start + pos * step) % n_templates
-        variant = p.first_variant[template] + (
-            rng.random(len(doc_of)) * p.n_variants[template]
-        ).astype(np.int64)
+        variant = p.variant_of(rng, template)
         per_sentence = {k: np.asarray(v, dtype=object)[doc_of] for k, v in slots.items()}
         flat = _fill(p, variant, spec, per_sentence, len(doc_of))
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
