@@ -160,9 +160,12 @@ def test_services_with_a_few_dozen_signal_words_meet_low_targets(target):
     th = live(load_personas()["indie_musician"], seed=0, days=100,
               families=load_storylines(), noise=load_profiles()["typical"],
               ratio=target).thinning
-    assert th.service_floor * 1.25 < target  # no service is held above it by its floor
-    off = {s: round(v["ratio"], 2) for s, v in th.by_service.items()
-           if v["ratio"] is not None and abs(v["ratio"] - target) > 0.25 * target}
+    # A service whose distractors alone come near the target cannot meet it (reported,
+    # as in the retiree test below); the notes and the work mail never do here.
+    checked = {s: v["ratio"] for s, v in th.by_service.items() if v["ratio"] is not None
+               and th.service_floors.get(s, 0.0) * 1.25 < target}
+    assert {"notes", "work_email"} <= set(checked)
+    off = {s: round(r, 2) for s, r in checked.items() if abs(r - target) > 0.25 * target}
     assert not off, off
 
 
