@@ -71,7 +71,7 @@ def org_mail(
     variants = None
     if subject_templates is not None:
         pool = g.intent(intent).subjects
-        variants = pool.variant_of(rng, np.broadcast_to(subject_templates, n))
+        variants = pool.variant_of(rng, subject_templates)
     subject = g.sentences(intent, rng, slots, n, pool="subjects", variants=variants)
     address = person.personal_email if table == "personal_emails" else person.work_email
     ts = np.asarray(ts, dtype=np.int64)
