@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 
 import numpy as np
 import polars as pl
@@ -70,6 +71,74 @@ def local_times(table: pl.DataFrame, clocks: Mapping[str, tuple[str, dt.datetime
     return hour, weekday, timed
 
 
+@dataclass(frozen=True)
+class RowFeatures:
+    """One table's probe features, row by row, computed once.
+
+    Kept apart from the AUCs so a resample (``take``: the rows of some worlds, a world
+    drawn twice repeated) is scored without re-reading text: template families are fixed
+    on the whole table, and a record keeps its cross-fitting half, so a world drawn twice
+    never has its own copy in the other half to vouch for its label.
+    """
+
+    is_signal: np.ndarray
+    length: np.ndarray
+    hour: np.ndarray  # hours from midnight (0-12), local to each world
+    weekday: np.ndarray
+    timed: np.ndarray  # where hour and weekday may be read (``local_times``)
+    sender_frequency: np.ndarray | None  # records of this sender in the same world
+    family: np.ndarray | None  # template family code (``template_families``)
+    half: np.ndarray  # cross-fitting half (``_halves``)
+
+    def take(self, rows: np.ndarray) -> RowFeatures:
+        """These features at ``rows`` (indices; repeats allowed)."""
+        return RowFeatures(**{f.name: None if (v := getattr(self, f.name)) is None
+                              else v[rows] for f in fields(self)})
+
+
+def row_features(table: pl.DataFrame, words: np.ndarray, is_signal: np.ndarray,
+                 hour: np.ndarray, weekday: np.ndarray, name: str, text_column: str | None,
+                 timed: np.ndarray | None = None) -> RowFeatures:
+    """The probe's features of each row of one table (arguments as for :func:`probe`)."""
+    sender_frequency = None
+    sender = SENDER.get(name)
+    if sender:  # how often this sender appears in the same world
+        keys = ["world_id", sender] if "world_id" in table.columns else [sender]
+        sender_frequency = table.select(pl.len().over(keys)).to_series().to_numpy()
+    family = None
+    if text_column:
+        family = np.unique(template_families(table[text_column]), return_inverse=True)[1]
+    return RowFeatures(
+        is_signal=np.asarray(is_signal, bool), length=np.asarray(words, float),
+        hour=np.minimum(hour, 24 - hour).astype(float), weekday=np.asarray(weekday, float),
+        timed=np.ones(len(is_signal), bool) if timed is None else np.asarray(timed, bool),
+        sender_frequency=None if sender_frequency is None else sender_frequency.astype(float),
+        family=family, half=_halves(table))
+
+
+def aucs(x: RowFeatures) -> dict[str, float | int] | None:
+    """AUC per feature (None when either side is too small to say).
+
+    Hour and weekday are read only where ``timed``; with too few of either side left
+    there, the table has no time features.
+    """
+    n_signal = int(x.is_signal.sum())
+    if n_signal < MIN_RECORDS or len(x.is_signal) - n_signal < MIN_RECORDS:
+        return None
+    out: dict[str, float | int] = {"signal_records": n_signal,
+                                   "length": auc(x.length, x.is_signal)}
+    sig_t = x.is_signal[x.timed]
+    if MIN_RECORDS <= int(sig_t.sum()) <= len(sig_t) - MIN_RECORDS:
+        out["local_hour"] = auc(x.hour[x.timed], sig_t)
+        out["weekday"] = auc(x.weekday[x.timed], sig_t)
+    if x.sender_frequency is not None:
+        out["sender_frequency"] = auc(x.sender_frequency, x.is_signal)
+    if x.family is not None:
+        out["template_family"] = auc(_family_score(x.family, x.is_signal, x.half),
+                                     x.is_signal)
+    return out
+
+
 def probe(table: pl.DataFrame, words: np.ndarray, is_signal: np.ndarray, hour: np.ndarray,
           weekday: np.ndarray, name: str, text_column: str | None,
           timed: np.ndarray | None = None) -> dict[str, float | int] | None:
@@ -77,30 +146,10 @@ def probe(table: pl.DataFrame, words: np.ndarray, is_signal: np.ndarray, hour: n
 
     ``hour`` and ``weekday`` are local to each record's world, so tables of worlds in
     different zones can be probed together. They are read only where ``timed`` (default:
-    everywhere), the records that arrived inside the window (:func:`local_times`); with too few
-    of either side left there, the table has no time features.
+    everywhere), the records that arrived inside the window (:func:`local_times`).
     """
-    n_signal = int(is_signal.sum())
-    if n_signal < MIN_RECORDS or len(is_signal) - n_signal < MIN_RECORDS:
-        return None
-    out: dict[str, float | int] = {
-        "signal_records": n_signal,
-        "length": auc(words.astype(float), is_signal),
-    }
-    t = np.ones(len(is_signal), bool) if timed is None else np.asarray(timed, bool)
-    sig_t = is_signal[t]
-    if MIN_RECORDS <= int(sig_t.sum()) <= len(sig_t) - MIN_RECORDS:
-        out["local_hour"] = auc(np.minimum(hour[t], 24 - hour[t]).astype(float), sig_t)
-        out["weekday"] = auc(weekday[t].astype(float), sig_t)
-    sender = SENDER.get(name)
-    if sender:  # how often this sender appears in the same world
-        keys = ["world_id", sender] if "world_id" in table.columns else [sender]
-        freq = table.select(pl.len().over(keys)).to_series().to_numpy()
-        out["sender_frequency"] = auc(freq.astype(float), is_signal)
-    if text_column:
-        out["template_family"] = auc(
-            _family_score(table[text_column], is_signal, _halves(table)), is_signal)
-    return out
+    return aucs(row_features(table, words, is_signal, hour, weekday, name, text_column,
+                             timed))
 
 
 def _halves(table: pl.DataFrame) -> np.ndarray:
@@ -129,8 +178,9 @@ def template_families(text: pl.Series) -> np.ndarray:
                      for words in tokens])
 
 
-def _family_score(text: pl.Series, is_signal: np.ndarray, half: np.ndarray) -> np.ndarray:
-    """The share of signal among records whose text opens the same way, cross-fitted.
+def _family_score(code: np.ndarray, is_signal: np.ndarray, half: np.ndarray) -> np.ndarray:
+    """The share of signal among records whose text opens the same way (``code``: the
+    family of each record), cross-fitted.
 
     A text's family is its first three *common* words (found in at least ``_COMMON`` texts
     of the table), so names, numbers and product titles fall away and what is left stands
@@ -140,7 +190,6 @@ def _family_score(text: pl.Series, is_signal: np.ndarray, half: np.ndarray) -> n
     the routine ones of its family, which a folded AUC reads as a giveaway). A family unseen
     in the other half scores the overall share.
     """
-    _, code = np.unique(template_families(text), return_inverse=True)
     score = np.full(len(code), is_signal.mean())
     for h in (0, 1):
         other = half != h

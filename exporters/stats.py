@@ -80,14 +80,11 @@ def world_level(scan: Scan, clocks: Clocks) -> dict:
     probe: dict[str, dict] = {}
     bodies: list[pl.Series] = []
     for name in sorted(TABLES):
-        table = _history(scan(f"history/{name}"), name)
-        if table is None or not table.height:
+        found = _labelled(scan, name, best)
+        if found is None:
             continue
+        table, words, label = found
         service = TABLE_SERVICE[name]
-        words = np.zeros(table.height, np.int64)
-        for col in TABLES[name].text_columns:
-            words += word_counts(table[col].to_arrow())
-        label = label_of(table, best.filter(pl.col("table") == name))
         cls = classes.setdefault(service, {c: {"records": 0, "words": 0} for c in CLASSES})
         for c in CLASSES:
             cls[c]["records"] += int((label == c).sum())
@@ -95,13 +92,10 @@ def world_level(scan: Scan, clocks: Clocks) -> dict:
         words_by[service] = words_by.get(service, 0) + int(words.sum())
         if name in ("personal_emails", "work_emails"):
             bodies.append(table["body"])
-        text_columns = TABLES[name].text_columns
-        hour, weekday, timed = separability.local_times(table, clocks)
-        found = separability.probe(table, words, label == "signal", hour, weekday, name,
-                                   text_columns[0] if text_columns else None, timed=timed)
-        if found is not None:
-            probe[name] = found
-        del table  # the next table's rows replace these, not join them
+        aucs = separability.aucs(_features(table, words, label, name, clocks))
+        if aucs is not None:
+            probe[name] = aucs
+        del table, found  # the next table's rows replace these, not join them
     spans = _storyline_spans(labels.filter(pl.col("class") == "signal")
                              if labels is not None else None)
     body = pl.concat(bodies) if bodies else None
@@ -120,6 +114,41 @@ def world_level(scan: Scan, clocks: Clocks) -> dict:
         "diversity": text_diversity(body).to_dict() if body is not None and len(body) else None,
         "separability": probe,
     }
+
+
+def probe_features(scan: Scan, clocks: Clocks
+                   ) -> dict[str, tuple[separability.RowFeatures, np.ndarray]]:
+    """Each record table's probe features and the world of each row, as
+    :func:`world_level` probes them: for resampling whole worlds (a confidence interval)."""
+    best = best_class(_collect(scan("oracle/labels")))
+    out = {}
+    for name in sorted(TABLES):
+        found = _labelled(scan, name, best)
+        if found is not None:
+            table, words, label = found
+            out[name] = (_features(table, words, label, name, clocks),
+                         table["world_id"].to_numpy())
+    return out
+
+
+def _labelled(scan: Scan, name: str, best: pl.DataFrame
+              ) -> tuple[pl.DataFrame, np.ndarray, np.ndarray] | None:
+    """One history table with each row's words and class (None when it has no rows)."""
+    table = _history(scan(f"history/{name}"), name)
+    if table is None or not table.height:
+        return None
+    words = np.zeros(table.height, np.int64)
+    for col in TABLES[name].text_columns:
+        words += word_counts(table[col].to_arrow())
+    return table, words, label_of(table, best.filter(pl.col("table") == name))
+
+
+def _features(table: pl.DataFrame, words: np.ndarray, label: np.ndarray, name: str,
+              clocks: Clocks) -> separability.RowFeatures:
+    text_columns = TABLES[name].text_columns
+    hour, weekday, timed = separability.local_times(table, clocks)
+    return separability.row_features(table, words, label == "signal", hour, weekday, name,
+                                     text_columns[0] if text_columns else None, timed=timed)
 
 
 def pooled_ratio(classes: dict[str, dict]) -> float | None:

@@ -5,7 +5,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from exporters.separability import MIN_RECORDS, auc, local_times, probe
+from exporters.separability import MIN_RECORDS, auc, aucs, local_times, probe, row_features
 
 
 def test_auc_is_one_for_a_perfect_giveaway_and_half_for_none():
@@ -111,3 +111,21 @@ def test_local_times_read_each_world_in_its_own_zone():
     assert weekday[:2].tolist() == [1, 1]
     # Stamped at its world's first instant, or of a world without a clock: no time.
     assert timed.tolist() == [True, True, False, False]
+
+
+def test_a_world_drawn_twice_does_not_vouch_for_itself():
+    # Resampling worlds repeats their rows; each copy keeps its record's cross-fitting
+    # half, so a record's twin never sits in the other half to lend it its own label.
+    n_records = 40
+    is_signal = np.arange(n_records) < n_records // 4
+    vocab = ["lamp", "kettle", "blanket", "speaker"]
+    texts = [f"1 x {vocab[i % 4]} {vocab[i // 4 % 4]} {vocab[i // 16 % 4]}"
+             for i in range(n_records)] * 2  # every family shows up in at least 20 texts
+    table = _table(texts, ["Shop"] * len(texts)).with_columns(
+        record_id=pl.Series([f"r{i:02d}" for i in range(n_records)] * 2))
+    n = len(texts)
+    features = row_features(table, np.full(n, 7), np.tile(is_signal, 2), np.full(n, 10),
+                            np.arange(n) % 7, "shop_orders", "body")
+    drawn_twice = features.take(np.r_[np.arange(n), np.arange(n)])
+    assert aucs(drawn_twice)["template_family"] <= 0.6
+    assert aucs(drawn_twice)["signal_records"] == 4 * is_signal.sum()
