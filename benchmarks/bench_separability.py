@@ -11,12 +11,10 @@ Writes JSON (default ``benchmarks/results/separability.json``).
     .venv/bin/python benchmarks/bench_separability.py --personas retiree --seeds 8 --days 60
     .venv/bin/python benchmarks/bench_separability.py --seeds 1 --show-families 8
 
-``--bootstrap N`` (default 200) adds a 95% interval to every AUC: worlds are drawn with
-replacement N times and the probe re-scored on the rows of the worlds drawn (template
-families fixed on the whole pool; a world drawn twice keeps its records' cross-fitting
-halves). Worlds, not records, are the unit, because a world's signal records come from a
-few storyline instances and share their wording, senders and hours. A pair "over" the
-limit is one whose AUC is; the interval says whether it could as well be under.
+``--bootstrap N`` (default 200) adds a 95% interval to every AUC, over N draws of the
+worlds with replacement (:func:`exporters.separability.intervals`, as ``lifeloom stats
+--intervals N`` on a dataset). A pair "over" the limit is one whose AUC is; the interval
+says whether it could as well be under.
 
 ``--show-families N`` prints, for each table whose template family is over the limit, the
 share of routine records whose family no signal record has (``unshared``: such a record
@@ -70,7 +68,8 @@ def pooled_probe(personas: list[str], seeds: int, days: int, profile: str,
         return pl.concat(parts).lazy() if parts else None
 
     report = world_level(scan, clocks)["separability"]
-    intervals = bootstrap(probe_features(scan, clocks), resamples) if resamples else {}
+    intervals = separability.intervals(probe_features(scan, clocks), resamples) \
+        if resamples else {}
     if show:
         best = best_class(scan("oracle/labels").collect())
         for name, found in sorted(report.items()):
@@ -79,41 +78,6 @@ def pooled_probe(personas: list[str], seeds: int, days: int, profile: str,
                 is_signal = label_of(table, best.filter(pl.col("table") == name)) == "signal"
                 _show_families(name, table, is_signal, show)
     return report, intervals
-
-
-def bootstrap(features: dict[str, tuple[separability.RowFeatures, np.ndarray]],
-              resamples: int, seed: int = 0) -> dict[str, dict[str, list[float]]]:
-    """Per table and feature, a 95% interval for the AUC from ``resamples`` draws of the
-    worlds with replacement (a draw too small for a feature is left out).
-
-    The interval is the basic (reverse-percentile) one, 2 x AUC minus the 97.5th and 2.5th
-    percentiles of the draws, not the percentiles themselves: a draw holds about 63% of
-    the worlds, so fewer worlds share each storyline's wording and the cross-fitted
-    template-family score reads lower (the probe reads higher the more worlds it pools).
-    Reflecting the draws about the AUC corrects for that first-order bias.
-    """
-    rng = np.random.default_rng(seed)
-    worlds = sorted({w for _, world in features.values() for w in world})
-    rows = {name: {w: np.flatnonzero(world == w) for w in worlds}
-            for name, (_, world) in features.items()}
-    draws: dict[str, dict[str, list[float]]] = {}
-    for _ in range(resamples):
-        drawn = rng.choice(len(worlds), len(worlds))
-        for name, (x, _) in features.items():
-            found = separability.aucs(x.take(np.concatenate(
-                [rows[name][worlds[i]] for i in drawn])))
-            for feature, value in (found or {}).items():
-                if feature != "signal_records":
-                    draws.setdefault(name, {}).setdefault(feature, []).append(value)
-    out: dict[str, dict[str, list[float]]] = {}
-    for name, by in sorted(draws.items()):
-        point = separability.aucs(features[name][0]) or {}
-        for f, v in sorted(by.items()):
-            if f in point:
-                low, high = np.percentile(v, [2.5, 97.5])
-                out.setdefault(name, {})[f] = [round(max(0.5, 2 * point[f] - high), 3),
-                                               round(min(1.0, 2 * point[f] - low), 3)]
-    return out
 
 
 def _show_families(name: str, table: pl.DataFrame, is_signal: np.ndarray, top: int) -> None:

@@ -165,14 +165,21 @@ def _chosen_families(families: dict, chosen: list[str], spec, days: int) -> dict
 def stats(
     path: Annotated[Path, typer.Argument(help="A world or a benchmark dataset directory.")],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    intervals: Annotated[int, typer.Option(
+        "--intervals", min=0, metavar="N",
+        help="Benchmark datasets: a 95% interval for each separability AUC over N draws "
+             "of each split's worlds (0: none).")] = 0,
 ) -> None:
     """Events and words per service and label class, noise-to-signal, storylines, probes;
     for a benchmark dataset, per split, with worlds, environments and tasks."""
     if not (path / "manifest.json").is_file():
         raise UsageError("PATH", f"{path} is not a lifeloom dataset (no manifest.json)")
     if json.loads((path / "manifest.json").read_text()).get("kind") == "dataset":
-        _print_split_stats(split_stats(path), as_json)
+        _print_split_stats(split_stats(path, intervals), as_json)
         return
+    if intervals:
+        raise UsageError("--intervals", f"{path} is one world; intervals resample the worlds "
+                         "of a benchmark dataset's splits")
     report = dataset_stats(path)
     if as_json:
         typer.echo(json.dumps(report, indent=2, sort_keys=True))
@@ -229,6 +236,11 @@ def _print_split_stats(report: dict, as_json: bool) -> None:
                       f"{len(s['storylines'])} families; conflicts: "
                       f"{sum(s['conflicts'].values())}; distractors: "
                       f"{sum(s['distractors'].values())}")
+        ci = s.get("separability_ci95", {})
+        over = [f"{t} {f} {v}" + (" [{}, {}]".format(*ci[t][f]) if f in ci.get(t, {}) else "")
+                for t, found in sorted(s["separability"].items()) for f, v in found.items()
+                if f != "signal_records" and v > 0.7]
+        console.print("separability AUCs over 0.7: " + ("; ".join(over) or "none"))
 
 
 def _storyline_count(value: str | None) -> int | None:

@@ -29,12 +29,13 @@ _WORD = re.compile(r"[a-z]+")
 _COMMON = 20  # texts a word must appear in to count towards a template family
 
 
-def auc(score: np.ndarray, positive: np.ndarray) -> float:
-    """Mann-Whitney AUC of ``score`` for ``positive``, folded to [0.5, 1]."""
+def auc(score: np.ndarray, positive: np.ndarray, *, fold: bool = True) -> float:
+    """Mann-Whitney AUC of ``score`` for ``positive``, folded to [0.5, 1] unless ``fold``
+    is False (then below 0.5 when positives score lower)."""
     ranks = pl.Series(score).rank("average").to_numpy()
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())
     value = (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
-    return round(float(max(value, 1 - value)), 3)
+    return round(float(max(value, 1 - value) if fold else value), 3)
 
 
 def local_hour_weekday(table: pl.DataFrame, tz: str) -> tuple[np.ndarray, np.ndarray]:
@@ -116,8 +117,9 @@ def row_features(table: pl.DataFrame, words: np.ndarray, is_signal: np.ndarray,
         family=family, half=_halves(table))
 
 
-def aucs(x: RowFeatures) -> dict[str, float | int] | None:
-    """AUC per feature (None when either side is too small to say).
+def aucs(x: RowFeatures, *, fold: bool = True) -> dict[str, float | int] | None:
+    """AUC per feature (None when either side is too small to say), folded unless
+    ``fold`` is False (:func:`auc`).
 
     Hour and weekday are read only where ``timed``; with too few of either side left
     there, the table has no time features.
@@ -126,16 +128,60 @@ def aucs(x: RowFeatures) -> dict[str, float | int] | None:
     if n_signal < MIN_RECORDS or len(x.is_signal) - n_signal < MIN_RECORDS:
         return None
     out: dict[str, float | int] = {"signal_records": n_signal,
-                                   "length": auc(x.length, x.is_signal)}
+                                   "length": auc(x.length, x.is_signal, fold=fold)}
     sig_t = x.is_signal[x.timed]
     if MIN_RECORDS <= int(sig_t.sum()) <= len(sig_t) - MIN_RECORDS:
-        out["local_hour"] = auc(x.hour[x.timed], sig_t)
-        out["weekday"] = auc(x.weekday[x.timed], sig_t)
+        out["local_hour"] = auc(x.hour[x.timed], sig_t, fold=fold)
+        out["weekday"] = auc(x.weekday[x.timed], sig_t, fold=fold)
     if x.sender_frequency is not None:
-        out["sender_frequency"] = auc(x.sender_frequency, x.is_signal)
+        out["sender_frequency"] = auc(x.sender_frequency, x.is_signal, fold=fold)
     if x.family is not None:
         out["template_family"] = auc(_family_score(x.family, x.is_signal, x.half),
-                                     x.is_signal)
+                                     x.is_signal, fold=fold)
+    return out
+
+
+def intervals(features: Mapping[str, tuple[RowFeatures, np.ndarray]], resamples: int,
+              seed: int = 0) -> dict[str, dict[str, list[float]]]:
+    """Per table and feature, a 95% interval for the AUC from ``resamples`` draws of the
+    worlds with replacement (a draw too small for a feature is left out). ``features``:
+    per table, its row features and the world of each row (``exporters.stats.probe_features``).
+
+    Worlds, not records, are the unit: a world's signal records come from a few storyline
+    instances and share their wording, senders and hours. A draw scores the rows of the
+    worlds drawn (``RowFeatures.take``), its template families fixed on the whole pool.
+
+    The interval is the basic (reverse-percentile) one, 2 x AUC minus the 97.5th and 2.5th
+    percentiles of the draws, not the percentiles themselves: a draw holds about 63% of
+    the worlds, so fewer worlds share each storyline's wording and the cross-fitted
+    template-family score reads lower (the probe reads higher the more worlds it pools).
+    Reflecting the draws about the AUC corrects for that first-order bias. It is taken on
+    the unfolded AUC and folded afterwards: folded draws cannot fall below 0.5, so near
+    no information they would pin the interval to 0.5 however much the worlds disagree.
+    """
+    rng = np.random.default_rng(seed)
+    worlds = sorted({w for _, world in features.values() for w in world})
+    rows = {name: {w: np.flatnonzero(world == w) for w in worlds}
+            for name, (_, world) in features.items()}
+    draws: dict[str, dict[str, list[float]]] = {}
+    for _ in range(resamples):
+        drawn = rng.choice(len(worlds), len(worlds))
+        for name, (x, _) in features.items():
+            found = aucs(x.take(np.concatenate(
+                [rows[name][worlds[i]] for i in drawn])), fold=False)
+            for feature, value in (found or {}).items():
+                if feature != "signal_records":
+                    draws.setdefault(name, {}).setdefault(feature, []).append(value)
+    out: dict[str, dict[str, list[float]]] = {}
+    for name, by in sorted(draws.items()):
+        point = aucs(features[name][0], fold=False) or {}
+        for f, v in sorted(by.items()):
+            if f in point:
+                high, low = 2 * point[f] - np.percentile(v, [2.5, 97.5])
+                low, high = max(0.0, low), min(1.0, high)
+                folded = ([low, high] if low >= 0.5 else [1 - high, 1 - low] if high <= 0.5
+                          else [0.5, max(high, 1 - low)])
+                out.setdefault(name, {})[f] = [round(float(b), 3) for b in folded]
     return out
 
 

@@ -16,11 +16,17 @@ from pathlib import Path
 
 import polars as pl
 
-from exporters.stats import Clocks, Scan, opening, pooled_ratio, world_level
+from exporters.separability import intervals as auc_intervals
+from exporters.stats import Clocks, Scan, opening, pooled_ratio, probe_features, world_level
 
 
-def split_stats(path: Path) -> dict:
-    """``{"recipe": id, "splits": {name: {...}}}`` for the benchmark dataset at ``path``."""
+def split_stats(path: Path, intervals: int = 0) -> dict:
+    """``{"recipe": id, "splits": {name: {...}}}`` for the benchmark dataset at ``path``.
+
+    With ``intervals`` > 0, each split also carries ``separability_ci95``: a 95% interval
+    for each AUC of its probe over that many draws of the split's worlds
+    (:func:`exporters.separability.intervals`; empty for a split of one world).
+    """
     path = Path(path)
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     tasks = pl.concat([pl.read_parquet(path / f) for f in manifest["tables"]["tasks"]["files"]])
@@ -28,7 +34,11 @@ def split_stats(path: Path) -> dict:
     for split, info in manifest["splits"].items():
         worlds = [w for w in manifest["worlds"] if w["split"] == split]
         mine = tasks.filter(pl.col("split") == split)
-        pooled = world_level(_scan(path, manifest, split), _clocks(path, manifest, worlds))
+        scan, clocks = _scan(path, manifest, split), _clocks(path, manifest, worlds)
+        pooled = world_level(scan, clocks)
+        if intervals:
+            pooled["separability_ci95"] = auc_intervals(
+                probe_features(scan, clocks), intervals) if len(worlds) > 1 else {}
         ratio = _ratios(worlds)
         ratio["pooled_words"] = pooled_ratio(pooled["classes"])
         out[split] = {

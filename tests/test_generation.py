@@ -222,6 +222,21 @@ def test_stats_of_a_dataset_are_per_split(reference):
         assert words["min"] <= words["median"] <= words["max"]
 
 
+def test_stats_intervals_bound_each_split_probe(reference):
+    r = cli("stats", str(reference), "--json", "--intervals", "30")
+    assert r.returncode == 0, r.stderr
+    splits = json.loads(r.stdout)["splits"]
+    assert any(s["separability_ci95"] for s in splits.values())
+    for split in splits.values():
+        ci = split["separability_ci95"]
+        assert set(ci) <= set(split["separability"])
+        for table, bounds in ci.items():
+            assert set(bounds) <= set(split["separability"][table]) - {"signal_records"}
+            assert all(0.5 <= low <= high <= 1.0 for low, high in bounds.values())
+    plain = json.loads(cli("stats", str(reference), "--json").stdout)
+    assert all("separability_ci95" not in s for s in plain["splits"].values())
+
+
 def _split_rows(out: Path, key: str, split: str) -> pa.Table:
     """Every row of table ``key`` (``history/x``, ``oracle/x``) in ``split``, read without
     the stats code: all listed files, filtered here."""

@@ -1,11 +1,21 @@
 """The separability probe: AUCs that can tell a giveaway from no information."""
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
 import polars as pl
 
-from exporters.separability import MIN_RECORDS, auc, aucs, local_times, probe, row_features
+from exporters.separability import (
+    MIN_RECORDS,
+    RowFeatures,
+    auc,
+    aucs,
+    intervals,
+    local_times,
+    probe,
+    row_features,
+)
 
 
 def test_auc_is_one_for_a_perfect_giveaway_and_half_for_none():
@@ -129,3 +139,40 @@ def test_a_world_drawn_twice_does_not_vouch_for_itself():
     drawn_twice = features.take(np.r_[np.arange(n), np.arange(n)])
     assert aucs(drawn_twice)["template_family"] <= 0.6
     assert aucs(drawn_twice)["signal_records"] == 4 * is_signal.sum()
+
+
+def _worlds_of(n_worlds: int, per_world: int, signal_length: float, rng) -> tuple:
+    """Row features of ``n_worlds`` worlds: a quarter of each world's rows are signal,
+    routine rows are 1 word long and signal rows ``signal_length``; weekdays are noise."""
+    is_signal = np.tile(np.arange(per_world) < per_world // 4, n_worlds)
+    n = len(is_signal)
+    features = RowFeatures(
+        is_signal=is_signal, length=np.where(is_signal, signal_length, 1.0),
+        hour=np.full(n, 10.0), weekday=rng.integers(0, 7, n).astype(float),
+        timed=np.ones(n, bool), sender_frequency=None, family=None, half=np.arange(n) % 2)
+    return features, np.repeat([f"w{i:02d}" for i in range(n_worlds)], per_world)
+
+
+def test_intervals_over_worlds_pin_a_giveaway_and_bracket_noise():
+    rng = np.random.default_rng(7)
+    found = intervals({"notes": _worlds_of(20, 40, 9.0, rng)}, resamples=100)["notes"]
+    assert found["length"] == [1.0, 1.0]  # every draw is a perfect giveaway
+    low, high = found["weekday"]  # noise: the interval reaches no information
+    assert low == 0.5
+    assert high < 0.65
+    again = intervals({"notes": _worlds_of(20, 40, 9.0, np.random.default_rng(7))}, 100)
+    assert again["notes"] == found  # seeded draws: the same intervals every run
+
+
+def test_intervals_widen_when_worlds_disagree():
+    # Signal is longer than routine in some worlds and shorter in others: pooled, length
+    # says little, and which worlds a draw holds swings the AUC, so the interval is wide.
+    rng = np.random.default_rng(3)
+    features, world = _worlds_of(20, 40, 9.0, rng)
+    length = features.length.copy()
+    odd = np.isin(world, [f"w{i:02d}" for i in range(1, 20, 2)]) & features.is_signal
+    length[odd] = 0.0
+    mixed = dataclasses.replace(features, length=length)
+    steady = intervals({"t": (features, world)}, 100)["t"]["length"]
+    swinging = intervals({"t": (mixed, world)}, 100)["t"]["length"]
+    assert swinging[1] - swinging[0] > steady[1] - steady[0] + 0.05

@@ -32,6 +32,11 @@ def test_stats_reports_classes_ratio_and_storylines(tmp_path):
     for probes in report["separability"].values():
         assert probes["signal_records"] >= 10
         assert all(0.5 <= v <= 1.0 for k, v in probes.items() if k != "signal_records")
+    # Intervals resample a dataset's worlds: one world has nothing to resample.
+    one = subprocess.run([*LIFELOOM, "stats", str(out), "--intervals", "20"],
+                         capture_output=True, text=True, timeout=300)
+    assert one.returncode == 2
+    assert one.stderr.strip().splitlines()[-1].startswith("error: --intervals: ")
 
 
 def test_stats_of_a_non_dataset_exits_2(tmp_path):
