@@ -34,7 +34,7 @@ import numpy as np
 import polars as pl
 
 from exporters import separability
-from exporters.stats import best_class, label_of, opening, probe_features, world_level
+from exporters.stats import best_class, label_of, opening, world_level
 from exporters.world_dataset import build_world
 from personas.library import load_personas
 from personas.spec import default_start
@@ -49,7 +49,8 @@ _ORACLE = {"oracle/labels": "labels", "oracle/events": "events",
 
 
 def pooled_probe(personas: list[str], seeds: int, days: int, profile: str,
-                 show: int = 0, limit: float = 0.7, resamples: int = 0) -> tuple[dict, dict]:
+                 show: int = 0, limit: float = separability.LIMIT,
+                 resamples: int = 0) -> tuple[dict, dict]:
     """The probe over the pooled worlds, and each AUC's 95% interval over ``resamples``
     draws of the worlds (empty when ``resamples`` is 0)."""
     specs, families, noise = load_personas(), load_storylines(), load_profiles()[profile]
@@ -67,9 +68,8 @@ def pooled_probe(personas: list[str], seeds: int, days: int, profile: str,
         parts = [pl.from_arrow(t) for t in parts if t.num_rows]
         return pl.concat(parts).lazy() if parts else None
 
-    report = world_level(scan, clocks)["separability"]
-    intervals = separability.intervals(probe_features(scan, clocks), resamples) \
-        if resamples else {}
+    pooled = world_level(scan, clocks, resamples)
+    report, intervals = pooled["separability"], pooled.get("separability_ci95", {})
     if show:
         best = best_class(scan("oracle/labels").collect())
         for name, found in sorted(report.items()):
@@ -97,7 +97,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--days", type=int, default=100)
     parser.add_argument("--profile", default="typical")
-    parser.add_argument("--limit", type=float, default=0.7)
+    parser.add_argument("--limit", type=float, default=separability.LIMIT)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "separability.json")
     parser.add_argument("--show-families", type=int, default=0, metavar="N",
                         help="print the N families with most signal of each table over the limit")

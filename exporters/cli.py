@@ -23,6 +23,7 @@ from exporters.cli_common import LibraryOpt, UsageError, app, err, load_persona_
 from exporters.dataset import dataset_hashes
 from exporters.loading import DatasetError
 from exporters.runs import RunError
+from exporters.separability import LIMIT
 from exporters.split_stats import split_stats
 from exporters.stats import dataset_stats, pooled_ratio
 from exporters.world_dataset import write_world
@@ -239,8 +240,9 @@ def _print_split_stats(report: dict, as_json: bool) -> None:
         ci = s.get("separability_ci95", {})
         over = [f"{t} {f} {v}" + (" [{}, {}]".format(*ci[t][f]) if f in ci.get(t, {}) else "")
                 for t, found in sorted(s["separability"].items()) for f, v in found.items()
-                if f != "signal_records" and v > 0.7]
-        console.print("separability AUCs over 0.7: " + ("; ".join(over) or "none"))
+                if f != "signal_records" and v > LIMIT]
+        console.print(f"separability AUCs over {LIMIT}: "
+                      + ("; ".join(over) or "none"))
 
 
 def _storyline_count(value: str | None) -> int | None:

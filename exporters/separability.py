@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 MIN_RECORDS = 10
+LIMIT = 0.7  # an AUC above this is reported as a leak
 
 SENDER = {"personal_emails": "from_name", "work_emails": "from_name",
           "chat_messages": "sender_name", "sms_messages": "contact_name",
@@ -144,8 +145,9 @@ def aucs(x: RowFeatures, *, fold: bool = True) -> dict[str, float | int] | None:
 def intervals(features: Mapping[str, tuple[RowFeatures, np.ndarray]], resamples: int,
               seed: int = 0) -> dict[str, dict[str, list[float]]]:
     """Per table and feature, a 95% interval for the AUC from ``resamples`` draws of the
-    worlds with replacement (a draw too small for a feature is left out). ``features``:
-    per table, its row features and the world of each row (``exporters.stats.probe_features``).
+    worlds with replacement (a draw too small for a feature is left out; fewer than two
+    worlds have nothing to resample: empty). ``features``: per table, its row features and
+    the world of each row, as ``exporters.stats.world_level`` gathers them.
 
     Worlds, not records, are the unit: a world's signal records come from a few storyline
     instances and share their wording, senders and hours. A draw scores the rows of the
@@ -161,14 +163,15 @@ def intervals(features: Mapping[str, tuple[RowFeatures, np.ndarray]], resamples:
     """
     rng = np.random.default_rng(seed)
     worlds = sorted({w for _, world in features.values() for w in world})
-    rows = {name: {w: np.flatnonzero(world == w) for w in worlds}
+    if len(worlds) < 2:
+        return {}
+    rows = {name: [np.flatnonzero(world == w) for w in worlds]
             for name, (_, world) in features.items()}
     draws: dict[str, dict[str, list[float]]] = {}
     for _ in range(resamples):
         drawn = rng.choice(len(worlds), len(worlds))
         for name, (x, _) in features.items():
-            found = aucs(x.take(np.concatenate(
-                [rows[name][worlds[i]] for i in drawn])), fold=False)
+            found = aucs(x.take(np.concatenate([rows[name][i] for i in drawn])), fold=False)
             for feature, value in (found or {}).items():
                 if feature != "signal_records":
                     draws.setdefault(name, {}).setdefault(feature, []).append(value)

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from exporters.separability import intervals as auc_intervals
-from exporters.stats import Clocks, Scan, opening, pooled_ratio, probe_features, world_level
+from exporters.stats import Clocks, Scan, opening, pooled_ratio, world_level
 
 
 def split_stats(path: Path, intervals: int = 0) -> dict:
@@ -25,7 +24,7 @@ def split_stats(path: Path, intervals: int = 0) -> dict:
 
     With ``intervals`` > 0, each split also carries ``separability_ci95``: a 95% interval
     for each AUC of its probe over that many draws of the split's worlds
-    (:func:`exporters.separability.intervals`; empty for a split of one world).
+    (``exporters.stats.world_level``; empty for a split of one world).
     """
     path = Path(path)
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
@@ -34,11 +33,8 @@ def split_stats(path: Path, intervals: int = 0) -> dict:
     for split, info in manifest["splits"].items():
         worlds = [w for w in manifest["worlds"] if w["split"] == split]
         mine = tasks.filter(pl.col("split") == split)
-        scan, clocks = _scan(path, manifest, split), _clocks(path, manifest, worlds)
-        pooled = world_level(scan, clocks)
-        if intervals:
-            pooled["separability_ci95"] = auc_intervals(
-                probe_features(scan, clocks), intervals) if len(worlds) > 1 else {}
+        pooled = world_level(_scan(path, manifest, split), _clocks(path, manifest, worlds),
+                             intervals)
         ratio = _ratios(worlds)
         ratio["pooled_words"] = pooled_ratio(pooled["classes"])
         out[split] = {

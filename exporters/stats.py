@@ -64,8 +64,12 @@ def dataset_stats(path: Path) -> dict:
     }
 
 
-def world_level(scan: Scan, clocks: Clocks) -> dict:
+def world_level(scan: Scan, clocks: Clocks, intervals: int = 0) -> dict:
     """The world-level stats of the worlds ``scan`` reads, pooled (keys as in the README).
+
+    With ``intervals`` > 0, also ``separability_ci95``: a 95% interval for each AUC of the
+    probe over that many draws of the worlds (:func:`exporters.separability.intervals`),
+    from the row features the probe already computed, so no table is read twice.
 
     Record versions are matched to their labels by ``world_id`` too, and the probe counts
     senders and splits its cross-fitting halves by record within each world; template
@@ -79,6 +83,7 @@ def world_level(scan: Scan, clocks: Clocks) -> dict:
     classes: dict[str, dict] = {}
     probe: dict[str, dict] = {}
     bodies: list[pl.Series] = []
+    features: dict[str, tuple[separability.RowFeatures, np.ndarray]] = {}
     for name in sorted(TABLES):
         found = _labelled(scan, name, best)
         if found is None:
@@ -92,13 +97,17 @@ def world_level(scan: Scan, clocks: Clocks) -> dict:
         words_by[service] = words_by.get(service, 0) + int(words.sum())
         if name in ("personal_emails", "work_emails"):
             bodies.append(table["body"])
-        aucs = separability.aucs(_features(table, words, label, name, clocks))
+        rows = _features(table, words, label, name, clocks)
+        aucs = separability.aucs(rows)
         if aucs is not None:
             probe[name] = aucs
+            if intervals:  # numbers only, a few per row: kept while the next tables load
+                features[name] = (rows, table["world_id"].to_numpy())
         del table, found  # the next table's rows replace these, not join them
     spans = _storyline_spans(labels.filter(pl.col("class") == "signal")
                              if labels is not None else None)
     body = pl.concat(bodies) if bodies else None
+    ci = {"separability_ci95": separability.intervals(features, intervals)} if intervals else {}
     return {
         "events": _counts(scan("oracle/events"), "service"),
         "words": dict(sorted(words_by.items())),
@@ -113,22 +122,8 @@ def world_level(scan: Scan, clocks: Clocks) -> dict:
         "storyline_span_days": spans["days"],
         "diversity": text_diversity(body).to_dict() if body is not None and len(body) else None,
         "separability": probe,
+        **ci,
     }
-
-
-def probe_features(scan: Scan, clocks: Clocks
-                   ) -> dict[str, tuple[separability.RowFeatures, np.ndarray]]:
-    """Each record table's probe features and the world of each row, as
-    :func:`world_level` probes them: for resampling whole worlds (a confidence interval)."""
-    best = best_class(_collect(scan("oracle/labels")))
-    out = {}
-    for name in sorted(TABLES):
-        found = _labelled(scan, name, best)
-        if found is not None:
-            table, words, label = found
-            out[name] = (_features(table, words, label, name, clocks),
-                         table["world_id"].to_numpy())
-    return out
 
 
 def _labelled(scan: Scan, name: str, best: pl.DataFrame
