@@ -104,10 +104,19 @@ class ContactMixSpec(Strict):
 
 
 class BillSpec(Strict):
+    """A bill the user pays every month, by AutoPay or by hand."""
+
     payee: str
     amount_minor: int = Field(gt=0)
     day_of_month: int = Field(ge=1, le=28)
     autopay: bool = True
+    # What the user calls it ("water bill", "car insurance premium"): storylines about the
+    # bill say it this way. Without it, "<payee> bill".
+    what: str | None = Field(None, min_length=1)
+
+    @property
+    def called(self) -> str:
+        return self.what or f"{self.payee} bill"
 
 
 class MoneySpec(Strict):

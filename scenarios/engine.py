@@ -389,7 +389,10 @@ class Storylines:
         if bind:
             at = self.world.clock.instant(now)
             before = inst.names.get(bind) if record_id is not None else None
-            inst.names[bind] = {**{k: _readable(v, TABLES[table], k, self) for k, v in
+            # An update changes some fields; what it does not write stays as it was (a
+            # picked bill keeps its name and usual amount once its bank entry is updated).
+            inst.names[bind] = {**(before or {}),
+                                **{k: _readable(v, TABLES[table], k, self) for k, v in
                                    columns.items()},
                                 "id": rec[0], "at": at, "event_id": ev[0],
                                 # after an update, what it said before ("moved from ..."),

@@ -1,5 +1,5 @@
 """Picking what a storyline is about: a person, a product, a shop, a restaurant, a place, a
-topic.
+topic, one of the user's bills.
 
 People and products are picked when an instance is planted, before the clock starts, and
 locked: no other instance picks them, and routine life leaves them alone around the
@@ -20,8 +20,9 @@ import numpy as np
 
 from personas.life import Life
 from personas.pools import sender_address
+from personas.routines.messaging import short_code
 from scenarios.storyline_spec import PickSpec
-from sim.clock import DAY
+from sim.clock import DAY, day_number
 
 if TYPE_CHECKING:
     from scenarios.engine import Instance
@@ -60,7 +61,7 @@ class Picker:
             raise
 
     def pick(self, inst: Instance, param: PickSpec, rng) -> Any:
-        """One free person, product, shop, place, project or topic for ``param``."""
+        """One free person, product, bill, shop, place, project or topic for ``param``."""
         life, locks = self.life, self.life.state["locks"]
         c, pools = life.person.contacts, life.pools
         if param.pick in ("contact", "coworker", "manager"):
@@ -105,12 +106,40 @@ class Picker:
             j = pool[int(rng.integers(len(pool)))]
             self._lock(("product", j), inst)
             return self.product(j, self.life.world.now)
+        if param.pick == "bill":
+            return self.bill(inst, param, rng)
         if param.pick == "restaurant":  # one the user eats at anyway, mailing as routine's do
             eateries = pools.merchants[pools.merchant_category == "dining"]
             name = str(eateries[int(rng.integers(len(eateries)))])
             return {"name": name, "email": sender_address(name)}
         choices = self.choices(param.pick)
         return str(choices[int(rng.integers(len(choices)))])
+
+    def bill(self, inst: Instance, param: PickSpec, rng) -> dict[str, Any]:
+        """One of the persona's own bills (``personas.routines.money.Bill``), never one
+        another instance holds, with its entry in the bank's recurring list as a record
+        ``update`` steps write new versions of. Routine life skips its payments and the
+        biller's messages while the story holds it."""
+        bills = self.life.state.get("bills", [])
+        pool = [i for i, b in enumerate(bills) if ("bill", i) not in self.life.state["locks"]
+                and (param.autopay is None or b.autopay == param.autopay)]
+        if not pool:
+            raise NoCandidateError("no free bill")
+        i = pool[int(rng.integers(len(pool)))]
+        b, life = bills[i], self.life
+        clock = life.world.clock
+        first = int(clock.local_day(np.array([inst.start]))[0]) + param.due_after_days
+        due = _next_day_of_month(b.day_of_month, clock.start + dt.timedelta(days=first))
+        # Held until just past the due date: next month's payment is routine's again.
+        self._lock(("bill", i), inst, until=clock.at_local((due - clock.start).days + 3, 0))
+        sms = str(short_code([b.payee])[0])
+        columns = {"account_id": life.state["ledger"].checking, "payee": b.payee,
+                   "amount_minor": -b.amount, "currency": life.spec.money.currency,
+                   "cadence": "monthly", "next_due": day_number(due), "autopay": b.autopay}
+        return {"id": b.record_id, "name": b.payee, "what": b.called, "amount": b.amount,
+                "account": b.account, "autopay": b.autopay, "due": due,
+                "email": sender_address(b.payee), "sms": sms, "conversation_id": f"cv_{sms}",
+                "_table": "bank_recurring", "_columns": columns}
 
     def product(self, j: int, at: int) -> dict[str, Any]:
         """A catalogue product as expressions see it, at its price at instant ``at``."""
@@ -136,14 +165,15 @@ class Picker:
                 "project": np.array(self.life.spec.projects, dtype=object),
                 "topic": pools.work_topics}[pick]
 
-    def _lock(self, key: tuple[str, int], inst: Instance, *, for_good: bool = False) -> None:
-        """Reserve a person or product: no other instance picks it, and routine life
+    def _lock(self, key: tuple[str, int], inst: Instance, *, for_good: bool = False,
+              until: int | None = None) -> None:
+        """Reserve a person, product or bill: no other instance picks it, and routine life
         leaves it alone from a few days before the instance starts to its ``min_days``
-        after, or ``for_good`` to the end of the world (``life.state["lock_windows"]``:
-        key -> list of (from, to) seconds)."""
+        after, or ``until``, or ``for_good`` to the end of the world
+        (``life.state["lock_windows"]``: key -> list of (from, to) seconds)."""
         self.life.state["locks"].add(key)
-        end = self.life.world.clock.end_seconds if for_good else (
-            inst.start + inst.spec.min_days * DAY)
+        end = (self.life.world.clock.end_seconds if for_good else until if until is not None
+               else inst.start + inst.spec.min_days * DAY)
         window = (inst.start - 3 * DAY, end)
         self.life.state.setdefault("lock_windows", {}).setdefault(key, []).append(window)
 
@@ -159,6 +189,14 @@ class Picker:
             return self.product(pool[int(rng.integers(len(pool)))], at) if pool else None
         choices = [c for c in self.choices(param.pick).tolist() if c != current]
         return str(choices[int(rng.integers(len(choices)))]) if choices else None
+
+
+def _next_day_of_month(day: int, start: dt.date) -> dt.date:
+    """The first date on or after ``start`` that falls on day ``day`` of its month."""
+    month = start.replace(day=day)
+    if month >= start:
+        return month
+    return (start.replace(day=1) + dt.timedelta(days=32)).replace(day=day)
 
 
 def _next_birthday(born: dt.date, start: dt.date) -> dt.date:

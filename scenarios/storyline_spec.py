@@ -37,6 +37,7 @@ from sim.services import CATALOGUE, TABLE_SERVICE, TABLES
 
 MILESTONES = ("need_detectable", "deadline", "resolved")
 VARIABLE_PICKS = ("product", "merchant", "place", "project", "topic")  # look-alikes vary them
+RECORD_PICKS = {"bill": "bank_recurring"}  # picks that are records steps may update
 RESERVED = frozenset({"user", "now", "today", "conflicted"})
 TEMPLATE_HOLES = re.compile(r"\{([^{}]+)\}")  # "{expr}" inside a text template
 
@@ -125,11 +126,18 @@ class PickSpec(Strict):
     """Bind a name to something from the world: a person, a product, a shop, a place."""
 
     pick: Literal["contact", "coworker", "manager", "product", "merchant", "restaurant",
-                  "place", "project", "topic"]
+                  "place", "project", "topic", "bill"]
     kinds: list[Literal["family", "friends", "coworkers", "clients", "vendors", "services"]] = (
         Field(default_factory=list))
     relationships: list[str] = Field(default_factory=list)  # e.g. ["landlord", "dentist"]
     liked: bool = False  # products the person is interested in
+    # Bills: only those on AutoPay (true) or paid by hand (false), and the due date the
+    # story works towards (``<name>.due``): the bill's first one at least this many days
+    # after the story starts. A picked bill is also its entry in the bank's recurring list,
+    # a record ``update`` steps may change; routine life leaves the bill alone until a few
+    # days past that due date.
+    autopay: bool | None = None
+    due_after_days: int = Field(0, ge=0, le=60)
     # What routine life may still exchange with a picked person while the story runs:
     # "small_talk" (texts and calls that state no date, time, place or amount, so they can
     # contradict nothing the story says) or "none" (a person whose number or address the
@@ -137,6 +145,13 @@ class PickSpec(Strict):
     # start to the end of the world, since the change outlasts the story).
     routine: Literal["small_talk", "none"] = "small_talk"
     description: str = ""
+
+
+    @model_validator(mode="after")
+    def _bill_fields(self) -> PickSpec:
+        if self.pick != "bill" and (self.autopay is not None or self.due_after_days):
+            raise ValueError("autopay and due_after_days apply to bill picks only")
+        return self
 
 
 class DrawSpec(Strict):
@@ -361,7 +376,8 @@ class StorylineSpec(Strict):
         if len(set(ids)) != len(ids):
             raise ValueError("step ids must be unique")
         position = {sid: i for i, sid in enumerate(ids)}
-        bound: dict[str, str] = {}  # name -> table
+        bound = {name: RECORD_PICKS[p.pick] for name, p in self.params.items()
+                 if isinstance(p, PickSpec) and p.pick in RECORD_PICKS}  # name -> table
         for i, step in enumerate(self.steps):
             if isinstance(step, BranchStep) and position.get(step.goto, -1) <= i:
                 raise ValueError(f"step {step.id}: goto {step.goto!r} must name a later step")

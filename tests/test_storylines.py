@@ -151,6 +151,7 @@ def test_a_storyline_that_fails_while_running_names_family_and_step(tmp_path):
     ('at = "business_days(promise.at, promised_days)"', 'at = "refund_date"', "not defined"),
     ('start = [0.05, 0.5]', 'start = [0.9, 5.0]', "start must be"),
     ('[params.order_no]', '[params.user]', "shadows a built-in name"),
+    ('pick = "product"', 'pick = "product"\nautopay = false', "apply to bill picks only"),
 ])
 def test_load_time_checks_catch_what_would_fail_mid_run(old, new, why, tmp_path):
     from personas.errors import SpecError
@@ -212,3 +213,40 @@ def test_awake_draws_keep_the_hours_routine_life_keeps():
     assert evening > 1.4 * afternoon
     with pytest.raises(ValidationError):
         DrawSpec(uniform=(0, 60000), hours="awake")  # past midnight
+
+
+def test_the_bill_story_takes_over_one_of_the_users_own_bills():
+    """The story's biller is a bill the persona pays by hand, not a stranger: the bank
+    keeps one entry for it, which the story updates; while the story holds the bill,
+    routine life neither pays it nor has the biller write; before and after, it does."""
+    import polars as pl
+
+    spec = FAMILIES["bill_before_salary"]
+    lived = live(EVERYTHING, seed=3, days=100, families={spec.id: spec}, storylines=1)
+    [inst] = lived.storylines.instances
+    biller, entry = inst.names["biller"], inst.names["bill"]["id"]
+    assert biller in {b.payee for b in EVERYTHING.money.bills if not b.autopay}
+    [(key, [(lo, hi)])] = lived.life.state["lock_windows"].items()
+    assert key[0] == "bill"
+    tables = {k: pl.from_arrow(v) for k, v in lived.tables().items()}
+    assert set(tables["bank_recurring"].filter(pl.col("payee") == biller)["record_id"]) == {
+        entry}
+    written = {rid for _, rid, _, _ in inst.records}
+    assert ("bank_recurring", entry) in {(t, r) for t, r, _, _ in inst.records}
+    epoch = lived.world.clock.epoch
+
+    def at(seconds):
+        return epoch + dt.timedelta(seconds=seconds)
+
+    def routine(frame, who, when):
+        mine = frame.filter((pl.col(who) == biller) & ~pl.col("record_id").is_in(written))
+        inside = mine.filter(pl.col(when).is_between(at(lo), at(hi), closed="left"))
+        return mine.height, inside.height
+
+    total, inside = routine(tables["bank_transactions"], "merchant", "posted_at")
+    assert inside == 0
+    assert total >= 2  # the other months
+    for name, who in (("sms_messages", "contact_name"), ("personal_emails", "from_name")):
+        total, inside = routine(tables[name], who, "valid_from")
+        assert inside == 0, name
+        assert total > 0, name

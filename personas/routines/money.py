@@ -7,6 +7,8 @@ Nothing here writes bank rows itself: charges go to the :class:`Ledger`
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Generator
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -46,7 +48,12 @@ def install(life: Life) -> None:
          "balance_minor": [ledger.balances[a] for a in ids]},
         record_ids=ids, actor=None,
     )
-    _recurring(life, ledger)
+    life.state["bills"] = _bills(life)
+    # The recurring list is drawn when the clock starts, not now: storylines are planted in
+    # between and may take one of the bills over for a while (``scenarios.picks``), and
+    # routine life leaves that bill alone meanwhile. Started before the periods, it runs
+    # first at instant 0.
+    life.world.process(_at_start(_recurring, life, ledger))
     life.world.every(partial(_period, life, ledger))
 
     def final_posting():
@@ -76,29 +83,75 @@ def _cadence_days(life: Life, cadence: str, rng) -> np.ndarray:
     return np.arange(int(rng.integers(0, step)), life.world.days, step)
 
 
+@dataclass(frozen=True)
+class Bill:
+    """One of the persona's bills as this world has it: what routine life pays each month
+    and what a storyline may pick (``scenarios.picks``)."""
+
+    payee: str
+    called: str  # what the user calls it ("water bill")
+    amount: int  # minor units, at this person's budget
+    day_of_month: int
+    autopay: bool
+    record_id: str  # its entry in the bank's recurring list
+    account: str  # the user's account number with the biller
+
+
+def _bills(life: Life) -> list[Bill]:
+    """The persona's bills, with their bank entries' ids and account numbers drawn."""
+    bills = life.spec.money.bills
+    rng = life.world.rng.stream("bank/bills")
+    ids = life.world.ids.mint("records/bank_recurring/bills", "br_", len(bills)) if bills else []
+    return [Bill(b.payee, b.called, int(b.amount_minor * life.person.budget_factor),
+                 b.day_of_month, b.autopay, ids[i], str(int(rng.integers(100000, 999999))))
+            for i, b in enumerate(bills)]
+
+
+def _at_start(body, *args) -> Generator:
+    body(*args)
+    yield from ()
+
+
+def held(life: Life, key: tuple[str, int], ts: np.ndarray) -> np.ndarray:
+    """True where a storyline holds ``key`` (a bill: ``("bill", index)``) at instant ``ts``
+    (``life.state["lock_windows"]``)."""
+    out = np.zeros(len(ts), bool)
+    for lo, hi in life.state.get("lock_windows", {}).get(key, ()):
+        out |= (ts >= lo) & (ts < hi)
+    return out
+
+
 def _recurring(life: Life, ledger: Ledger) -> None:
-    """Salary, pension, rent and bills as the bank's recurring list, posted when due."""
+    """Salary, pension, rent and bills as the bank's recurring list, posted when due.
+
+    A bill a storyline holds (``held``) is the story's while it runs: its payments and the
+    biller's messages in that window do not happen, and its bank entry waits for the story
+    to end before it moves on to the next due date.
+    """
     money, rng = life.spec.money, life.world.rng.stream("bank/recurring")
     scale = life.person.budget_factor
-    payees = [("Rent", -money.rent_minor, 1, False, "housing")] if money.rent_minor else []
-    payees += [(b.payee, -b.amount_minor, b.day_of_month, b.autopay, "bills")
-               for b in money.bills]
+    payees = [("Rent", -int(money.rent_minor * scale), 1, False, "housing", None, None)
+              ] if money.rent_minor else []
+    payees += [(b.payee, -b.amount, b.day_of_month, b.autopay, "bills", ("bill", i),
+                b.record_id) for i, b in enumerate(life.state["bills"])]
     bills: list[tuple] = []
-    for payee, amount, dom, autopay, category in payees:
+    for payee, amount, dom, autopay, category, key, rid in payees:
         days = _month_days(life, dom)
-        amount = int(amount * scale)
         if not len(days):
             continue
         ts = life.world.clock.local_to_sim(days * DAY + 6 * HOUR)
         if not autopay:  # paid by hand, a little late sometimes, during waking hours
             ts = life.at_hours(days + rng.integers(0, 3, len(days)), rng)
-        ledger.add(ts, np.full(len(ts), amount), description=f"{payee} payment",
-                   merchant=payee, category=category,
-                   kind="bill_paid")
-        _recurring_row(life, ledger, rng, payee, amount, "monthly", days, autopay, ts)
-        if category == "bills":  # a third of billers text, most mail
-            bills.append((payee, -amount, ts, days, autopay, rng.random() < 0.35,
-                          rng.random() < 0.7))
+        windows = life.state.get("lock_windows", {}).get(key, ()) if key else ()
+        mine = ~held(life, key, ts) if key else np.ones(len(ts), bool)
+        ledger.add(ts[mine], np.full(int(mine.sum()), amount), description=f"{payee} payment",
+                   merchant=payee, category=category, kind="bill_paid")
+        _recurring_row(life, ledger, rng, payee, amount, "monthly", days, autopay, ts,
+                       record_id=rid, windows=windows)
+        if category == "bills":  # a third of billers text (a story's does), most mail
+            texts = rng.random() < 0.35 or bool(windows)
+            bills.append((payee, -amount, ts[mine], days[mine], autopay, texts,
+                          rng.random() < 0.7, life.state["bills"][key[1]].account))
     income = [("Salary " + life.person.employer, money.salary_minor, money.salary_cadence)]
     if money.pension_minor:
         income.append(("Pension payment", money.pension_minor, "monthly"))
@@ -122,7 +175,7 @@ _DAYTIME = np.array([0] * 8 + [1.0] * 10 + [0.5] * 3 + [0] * 3)
 def _biller_messages(life: Life, rng, bills: list[tuple]) -> None:
     """Billers text and mail about each bill: ahead of the payment (the bill is ready, the
     AutoPay debit is scheduled) and after it (received). ``bills``: (payee, amount, paid
-    instants, due days, autopay, texts?, mails?) per payee."""
+    instants, due days, autopay, texts?, mails?, account number) per payee."""
     if not bills:
         return
     end = life.world.clock.end_seconds
@@ -134,8 +187,7 @@ def _biller_messages(life: Life, rng, bills: list[tuple]) -> None:
     autopay = np.repeat([b[4] for b in bills], reps)
     texts, mails = np.repeat([b[5] for b in bills], reps), np.repeat([b[6] for b in bills], reps)
     insurer = np.array(["insurance" in p.lower() for p in payee])
-    account = np.repeat(np.array([f"•••{x}" for x in rng.integers(1000, 9999, len(bills))],
-                                 dtype=object), reps)
+    account = np.repeat(np.array([f"•••{b[7][-4:]}" for b in bills], dtype=object), reps)
     k = len(paid)
     date = life.dates(paid, weekday=True)
     if life.world.has("sms") and texts.any():
@@ -175,14 +227,22 @@ _NOT_INSURANCE = np.array([0, 1, 2, 3, 5, 6, 7, 8, 9])
 
 
 def _recurring_row(life, ledger, rng, payee, amount, cadence, days, autopay, paid, *,
-                   since: int = OPENING, actor: str | None = None) -> None:
+                   since: int = OPENING, actor: str | None = None,
+                   record_id: str | None = None, windows=()) -> None:
     """One recurring entry, with a new version (next due date) once each occurrence has
-    been paid. ``since``: when it was set up (before the window by default)."""
+    been paid. ``since``: when it was set up (before the window by default). A later
+    version that would fall inside one of ``windows`` (a storyline holds the bill and
+    writes the entry's versions itself) waits for the window's end, the latest of them
+    standing for all."""
     if not len(days):
         return
     settled = paid[:-1] + rng.integers(30 * MINUTE, 8 * HOUR, len(days) - 1)  # once cleared
+    for lo, hi in windows:
+        settled = np.where((settled >= lo) & (settled < hi), hi, settled)
     created = np.r_[since, settled]
-    rid = life.world.ids.one("records/bank_recurring", "br_")
+    last = np.r_[created[1:] != created[:-1], True]  # of the versions sharing an instant
+    days, created = days[last], created[last]
+    rid = record_id or life.world.ids.one("records/bank_recurring", "br_")
     life.world.emit(
         "bank_recurring", "recurring_scheduled", created,
         {"account_id": ledger.checking, "payee": payee, "amount_minor": amount,
