@@ -123,7 +123,8 @@ Expr = Annotated[str | int | float | bool, Field(description="an expression")]
 
 
 class PickSpec(Strict):
-    """Bind a name to something from the world: a person, a product, a shop, a place."""
+    """Bind a name to something from the world: a person, a product, a bill, a shop, a
+    place."""
 
     pick: Literal["contact", "coworker", "manager", "product", "merchant", "restaurant",
                   "place", "project", "topic", "bill"]
@@ -145,7 +146,6 @@ class PickSpec(Strict):
     # start to the end of the world, since the change outlasts the story).
     routine: Literal["small_talk", "none"] = "small_talk"
     description: str = ""
-
 
     @model_validator(mode="after")
     def _bill_fields(self) -> PickSpec:

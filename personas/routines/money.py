@@ -7,7 +7,7 @@ Nothing here writes bank rows itself: charges go to the :class:`Ledger`
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -108,15 +108,15 @@ def _bills(life: Life) -> list[Bill]:
 
 
 def _at_start(body, *args) -> Generator:
+    """A process that calls ``body(*args)`` once, at the instant the clock starts."""
     body(*args)
     yield from ()
 
 
-def held(life: Life, key: tuple[str, int], ts: np.ndarray) -> np.ndarray:
-    """True where a storyline holds ``key`` (a bill: ``("bill", index)``) at instant ``ts``
-    (``life.state["lock_windows"]``)."""
+def _inside(ts: np.ndarray, windows: Sequence[tuple[int, int]]) -> np.ndarray:
+    """True where instant ``ts`` falls in one of ``windows`` ((from, to) seconds)."""
     out = np.zeros(len(ts), bool)
-    for lo, hi in life.state.get("lock_windows", {}).get(key, ()):
+    for lo, hi in windows:
         out |= (ts >= lo) & (ts < hi)
     return out
 
@@ -124,9 +124,10 @@ def held(life: Life, key: tuple[str, int], ts: np.ndarray) -> np.ndarray:
 def _recurring(life: Life, ledger: Ledger) -> None:
     """Salary, pension, rent and bills as the bank's recurring list, posted when due.
 
-    A bill a storyline holds (``held``) is the story's while it runs: its payments and the
-    biller's messages in that window do not happen, and its bank entry waits for the story
-    to end before it moves on to the next due date.
+    A bill a storyline holds (``life.state["lock_windows"]``, key ``("bill", index)``) is
+    the story's while it runs: its payments and the biller's messages in that window do not
+    happen, and its bank entry waits for the story to end before it moves on to the next
+    due date.
     """
     money, rng = life.spec.money, life.world.rng.stream("bank/recurring")
     scale = life.person.budget_factor
@@ -142,8 +143,8 @@ def _recurring(life: Life, ledger: Ledger) -> None:
         ts = life.world.clock.local_to_sim(days * DAY + 6 * HOUR)
         if not autopay:  # paid by hand, a little late sometimes, during waking hours
             ts = life.at_hours(days + rng.integers(0, 3, len(days)), rng)
-        windows = life.state.get("lock_windows", {}).get(key, ()) if key else ()
-        mine = ~held(life, key, ts) if key else np.ones(len(ts), bool)
+        windows = life.state.get("lock_windows", {}).get(key, ())
+        mine = ~_inside(ts, windows)
         ledger.add(ts[mine], np.full(int(mine.sum()), amount), description=f"{payee} payment",
                    merchant=payee, category=category, kind="bill_paid")
         _recurring_row(life, ledger, rng, payee, amount, "monthly", days, autopay, ts,
@@ -228,19 +229,20 @@ _NOT_INSURANCE = np.array([0, 1, 2, 3, 5, 6, 7, 8, 9])
 
 def _recurring_row(life, ledger, rng, payee, amount, cadence, days, autopay, paid, *,
                    since: int = OPENING, actor: str | None = None,
-                   record_id: str | None = None, windows=()) -> None:
+                   record_id: str | None = None,
+                   windows: Sequence[tuple[int, int]] = ()) -> None:
     """One recurring entry, with a new version (next due date) once each occurrence has
     been paid. ``since``: when it was set up (before the window by default). A later
     version that would fall inside one of ``windows`` (a storyline holds the bill and
-    writes the entry's versions itself) waits for the window's end, the latest of them
-    standing for all."""
+    writes the entry's versions itself) waits for the window's end; of versions that then
+    share an instant, the last (the latest due date) stands."""
     if not len(days):
         return
     settled = paid[:-1] + rng.integers(30 * MINUTE, 8 * HOUR, len(days) - 1)  # once cleared
     for lo, hi in windows:
         settled = np.where((settled >= lo) & (settled < hi), hi, settled)
     created = np.r_[since, settled]
-    last = np.r_[created[1:] != created[:-1], True]  # of the versions sharing an instant
+    last = np.r_[created[1:] != created[:-1], True]
     days, created = days[last], created[last]
     rid = record_id or life.world.ids.one("records/bank_recurring", "br_")
     life.world.emit(
