@@ -20,7 +20,6 @@ import numpy as np
 
 from personas.life import Life
 from personas.pools import sender_address
-from personas.routines.messaging import short_code
 from scenarios.storyline_spec import PickSpec
 from sim.clock import DAY, day_number
 
@@ -132,13 +131,12 @@ class Picker:
         due = _next_day_of_month(b.day_of_month, clock.start + dt.timedelta(days=first))
         # Held until just past the due date: next month's payment is routine's again.
         self._lock(("bill", i), inst, until=clock.at_local((due - clock.start).days + 3, 0))
-        sms = str(short_code([b.payee])[0])
         columns = {"account_id": life.state["ledger"].checking, "payee": b.payee,
                    "amount_minor": -b.amount, "currency": life.spec.money.currency,
                    "cadence": "monthly", "next_due": day_number(due), "autopay": b.autopay}
         return {"id": b.record_id, "name": b.payee, "what": b.called, "amount": b.amount,
                 "account": b.account, "autopay": b.autopay, "due": due,
-                "email": sender_address(b.payee), "sms": sms, "conversation_id": f"cv_{sms}",
+                "email": sender_address(b.payee),
                 "_table": "bank_recurring", "_columns": columns}
 
     def product(self, j: int, at: int) -> dict[str, Any]:

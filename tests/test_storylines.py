@@ -250,3 +250,23 @@ def test_the_bill_story_takes_over_one_of_the_users_own_bills():
         total, inside = routine(tables[name], who, "valid_from")
         assert inside == 0, name
         assert total > 0, name
+
+
+@pytest.mark.parametrize("persona", ["cafe_owner", "retiree"])
+def test_an_organisation_texts_from_one_short_code(persona):
+    """A storyline's biller, taxi firm, office or bank alert texts from the number that
+    organisation's routine texts come from (``short_code``), not one of its own: one name,
+    one short code, and one short code, one name."""
+    import polars as pl
+
+    lived = live(load_personas()[persona], seed=4, days=100, families=FAMILIES,
+                 storylines=20)
+    sms = pl.from_arrow(lived.tables()["sms_messages"])
+    orgs = sms.filter(pl.col("phone_number").str.contains(r"^\d{5}$"))
+    written = {r for i in lived.storylines.instances for t, r, _, _ in i.records
+               if t == "sms_messages"}
+    assert orgs.filter(pl.col("record_id").is_in(written)).height > 0  # stories text too
+    for key, other in (("contact_name", "phone_number"), ("phone_number", "contact_name")):
+        many = orgs.group_by(key).agg(pl.col(other).n_unique().alias("n")).filter(
+            pl.col("n") > 1)
+        assert many.is_empty(), many
