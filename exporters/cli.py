@@ -32,6 +32,7 @@ from scenarios.build import BelowFloorError
 from scenarios.engine import StorylineRunError
 from scenarios.library import load_storylines
 from scenarios.noise import load_profiles
+from scenarios.picks import unfillable
 from scenarios.tasks import TaskFamilyError
 from sim.graph import ServiceGraphError
 
@@ -155,6 +156,12 @@ def _chosen_families(families: dict, chosen: list[str], spec, days: int) -> dict
         if missing:
             raise UsageError("--family", f"{fid} needs services {', '.join(missing)}, which "
                              f"persona {spec.id} does not use")
+        lacking = unfillable(families[fid], spec.money.bills)
+        if lacking:
+            kind = {None: "", True: " on AutoPay", False: " paid by hand"}[
+                families[fid].params[lacking[0]].autopay]
+            raise UsageError("--family", f"{fid} takes over one of the persona's bills{kind}, "
+                             f"and persona {spec.id} has none")
         if families[fid].min_days > days:
             raise UsageError("--family", f"{fid} needs at least {families[fid].min_days} days, "
                              f"got --days {days}")

@@ -96,11 +96,14 @@ class Storylines:
     # -- planting -----------------------------------------------------------------------
 
     def eligible(self, specs: Iterable[StorylineSpec]) -> tuple[list[StorylineSpec], list[str]]:
-        """Families this persona can live through, and the ids of those it cannot."""
+        """Families this persona can live through, and the ids of those it cannot (a
+        service it lacks, a world too short, or nothing of its own for a pick to take: a
+        bill story for someone who has no such bill)."""
         have = set(self.world.services)
         ok, skipped = [], []
         for spec in specs:
-            fits = set(spec.services) <= have and spec.min_days <= self.world.days
+            fits = (set(spec.services) <= have and spec.min_days <= self.world.days
+                    and self.picker.could_bind(spec))
             (ok if fits else skipped).append(spec if fits else spec.id)
         return ok, skipped
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from personas.life import Life
 from personas.pools import sender_address
-from scenarios.storyline_spec import PickSpec
+from scenarios.storyline_spec import PickSpec, StorylineSpec
 from sim.clock import DAY, day_number
 
 if TYPE_CHECKING:
@@ -58,6 +59,11 @@ class Picker:
                 state.pop(key, None)
             state.update(saved)
             raise
+
+    def could_bind(self, spec: StorylineSpec) -> bool:
+        """Whether this persona has anything at all for each of ``spec``'s picks that
+        choose from its own things (bills), before any instance has locked one."""
+        return not unfillable(spec, self.life.state.get("bills", []))
 
     def pick(self, inst: Instance, param: PickSpec, rng) -> Any:
         """One free person, product, bill, shop, place, project or topic for ``param``."""
@@ -187,6 +193,14 @@ class Picker:
             return self.product(pool[int(rng.integers(len(pool)))], at) if pool else None
         choices = [c for c in self.choices(param.pick).tolist() if c != current]
         return str(choices[int(rng.integers(len(choices)))]) if choices else None
+
+
+def unfillable(spec: StorylineSpec, bills: Sequence[Any]) -> list[str]:
+    """``spec``'s bill picks that none of ``bills`` (anything with ``autopay``: the
+    persona's ``BillSpec``s or a world's bills) could fill."""
+    return [name for name, p in spec.params.items()
+            if isinstance(p, PickSpec) and p.pick == "bill"
+            and not any(p.autopay is None or b.autopay == p.autopay for b in bills)]
 
 
 def _next_day_of_month(day: int, start: dt.date) -> dt.date:

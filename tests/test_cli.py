@@ -141,3 +141,16 @@ def test_hash_of_a_missing_path_exits_2(tmp_path):
     r = run("hash", str(tmp_path / "nope"))
     assert r.returncode == 2
     assert last_line(r.stderr).startswith("error: PATH: ")
+
+
+def test_naming_a_bill_family_for_a_persona_without_such_a_bill_exits_2(tmp_path):
+    (tmp_path / "lib").mkdir()
+    write_persona(tmp_path / "lib", lambda t: t.replace("autopay = false\n", ""))
+    out = tmp_path / "out"
+    r = run("world", "--library", str(tmp_path / "lib"), "--persona", "my_person",
+            "--days", "60", "--family", "bill_before_salary", "--out", str(out))
+    assert r.returncode == 2
+    assert last_line(r.stderr) == ("error: --family: bill_before_salary takes over one of "
+                                   "the persona's bills paid by hand, and persona my_person "
+                                   "has none")
+    assert not out.exists()

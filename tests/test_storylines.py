@@ -270,3 +270,15 @@ def test_an_organisation_texts_from_one_short_code(persona):
         many = orgs.group_by(key).agg(pl.col(other).n_unique().alias("n")).filter(
             pl.col("n") > 1)
         assert many.is_empty(), many
+
+
+def test_a_bill_story_for_someone_without_such_a_bill_is_skipped_and_counted():
+    spec = FAMILIES["bill_before_salary"]
+    money = EVERYTHING.money
+    on_autopay = EVERYTHING.model_copy(update={"money": money.model_copy(update={"bills": [
+        b.model_copy(update={"autopay": True}) for b in money.bills]})})
+    lived = live(on_autopay, seed=3, days=60, families={spec.id: spec}, storylines=2)
+    assert lived.skipped == [spec.id]
+    assert lived.storylines.instances == []
+    lived = live(EVERYTHING, seed=3, days=60, families={spec.id: spec}, storylines=2)
+    assert lived.skipped == []
