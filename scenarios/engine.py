@@ -55,6 +55,9 @@ class Instance:
     names: dict[str, Any] = field(default_factory=dict)
     milestones: dict[str, int] = field(default_factory=dict)
     records: list[tuple[str, str, int, str]] = field(default_factory=list)
+    # Records it wrote versions of without creating them (a picked bill's bank entry), with
+    # the events it wrote on them: of such a record only those are signal.
+    foreign: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     conflicts: list[dict] = field(default_factory=list)
     # (table, record_id, valid_from, conflict_id, role) of records a conflict involves
     conflict_records: list[tuple[str, str, int, str, str]] = field(default_factory=list)
@@ -388,6 +391,9 @@ class Storylines:
                 id_stream=stream, cause=[cause or inst.last_event],
             )
             inst.last_event = ev[0]
+            if record_id is not None and ((table, record_id) in inst.foreign or not any(
+                    t == table and r == record_id for t, r, _, _ in inst.records)):
+                inst.foreign.setdefault((table, record_id), []).append(ev[0])
         inst.records.append((table, rec[0], now, role))
         if bind:
             at = self.world.clock.instant(now)
@@ -439,14 +445,19 @@ class Storylines:
     # -- export -------------------------------------------------------------------------
 
     def signal_events(self) -> set[str]:
-        """Events that wrote storyline records (bank rows get theirs when posted)."""
-        written = {(t, r) for inst in self.instances for t, r, _, _ in inst.records}
+        """Events that wrote storyline records (bank rows get theirs when posted): every
+        event of a record a storyline created, and a storyline's own events on a record it
+        only updated (the routine versions of a picked bill's bank entry stay routine)."""
+        foreign = {k: v for inst in self.instances for k, v in inst.foreign.items()}
+        written = {(t, r) for inst in self.instances for t, r, _, _ in inst.records} - set(
+            foreign)
         # Record ids first: a string lookup rules out nearly every event without building
         # a (table, id) pair for each of them.
         records = {r for _, r in written}
         ids, entities, tables = self.world.log.columns("event_id", "entity_id", "table")
         return {i for i, e, t in zip(ids.tolist(), entities.tolist(), tables.tolist(),
-                                     strict=True) if e in records and (t, e) in written}
+                                     strict=True) if e in records and (t, e) in written} | {
+            e for events in foreign.values() for e in events}
 
     def thin_lookalikes(self, kept: AbstractSet[str]) -> None:
         """Keep the look-alikes whose events thinning kept: they are noise like the rest."""

@@ -1,9 +1,9 @@
 """Picking what a storyline is about: a person, a product, a shop, a restaurant, a place, a
 topic, one of the user's bills.
 
-People and products are picked when an instance is planted, before the clock starts, and
-locked: no other instance picks them, and routine life leaves them alone around the
-instance's window (``life.state["lock_windows"]``), so it never texts them with facts the
+People, products and bills are picked when an instance is planted, before the clock
+starts, and locked: no other instance picks them, and routine life leaves them alone around
+the instance's window (``life.state["lock_windows"]``), so it never texts them with facts the
 storyline contradicts. People go on making small talk with the user meanwhile (texts and
 calls that state no facts, ``PickSpec.routine``): a storyline's correspondent does not fall
 silent while the story runs, and their name keeps turning up beside the story's records.
@@ -21,6 +21,7 @@ import numpy as np
 
 from personas.life import Life
 from personas.pools import sender_address
+from personas.routines.money import next_day_of_month
 from scenarios.storyline_spec import PickSpec, StorylineSpec
 from sim.clock import DAY, day_number
 
@@ -134,9 +135,12 @@ class Picker:
         b, life = bills[i], self.life
         clock = life.world.clock
         first = int(clock.local_day(np.array([inst.start]))[0]) + param.due_after_days
-        due = _next_day_of_month(b.day_of_month, clock.start + dt.timedelta(days=first))
-        # Held until just past the due date: next month's payment is routine's again.
-        self._lock(("bill", i), inst, until=clock.at_local((due - clock.start).days + 3, 0))
+        due = next_day_of_month(b.day_of_month, clock.start + dt.timedelta(days=first))
+        # Held for one billing cycle: from after the last payment before the story (a
+        # bill paid by hand may go out two days late) to just past the story's due date.
+        previous = (due.replace(day=1) - dt.timedelta(days=1)).replace(day=b.day_of_month)
+        self._lock(("bill", i), inst, since=clock.at_local((previous - clock.start).days + 4, 0),
+                   until=clock.at_local((due - clock.start).days + 3, 0))
         columns = {"account_id": life.state["ledger"].checking, "payee": b.payee,
                    "amount_minor": -b.amount, "currency": life.spec.money.currency,
                    "cadence": "monthly", "next_due": day_number(due), "autopay": b.autopay}
@@ -170,15 +174,16 @@ class Picker:
                 "topic": pools.work_topics}[pick]
 
     def _lock(self, key: tuple[str, int], inst: Instance, *, for_good: bool = False,
-              until: int | None = None) -> None:
+              since: int | None = None, until: int | None = None) -> None:
         """Reserve a person, product or bill: no other instance picks it, and routine life
-        leaves it alone from a few days before the instance starts to its ``min_days``
-        after, or ``until``, or ``for_good`` to the end of the world
+        leaves it alone from a few days before the instance starts (or ``since``, if later)
+        to its ``min_days`` after, or ``until``, or ``for_good`` to the end of the world
         (``life.state["lock_windows"]``: key -> list of (from, to) seconds)."""
         self.life.state["locks"].add(key)
         end = (self.life.world.clock.end_seconds if for_good else until if until is not None
                else inst.start + inst.spec.min_days * DAY)
-        window = (inst.start - 3 * DAY, end)
+        lo = inst.start - 3 * DAY
+        window = (lo if since is None else max(lo, since), end)
         self.life.state.setdefault("lock_windows", {}).setdefault(key, []).append(window)
 
     def another(self, param: PickSpec, current: Any, rng, at: int) -> Any:
@@ -201,14 +206,6 @@ def unfillable(spec: StorylineSpec, bills: Sequence[Any]) -> list[str]:
     return [name for name, p in spec.params.items()
             if isinstance(p, PickSpec) and p.pick == "bill"
             and not any(p.autopay is None or b.autopay == p.autopay for b in bills)]
-
-
-def _next_day_of_month(day: int, start: dt.date) -> dt.date:
-    """The first date on or after ``start`` that falls on day ``day`` of its month."""
-    month = start.replace(day=day)
-    if month >= start:
-        return month
-    return (start.replace(day=1) + dt.timedelta(days=32)).replace(day=day)
 
 
 def _next_birthday(born: dt.date, start: dt.date) -> dt.date:

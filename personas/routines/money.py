@@ -52,7 +52,7 @@ def install(life: Life) -> None:
     # The recurring list is drawn when the clock starts, not now: storylines are planted in
     # between and may take one of the bills over for a while (``scenarios.picks``), and
     # routine life leaves that bill alone meanwhile. Started before the periods, it runs
-    # first at instant 0.
+    # before the first of them posts anything.
     life.world.process(_at_start(_recurring, life, ledger))
     life.world.every(partial(_period, life, ledger))
 
@@ -103,7 +103,7 @@ def _bills(life: Life) -> list[Bill]:
     rng = life.world.rng.stream("bank/bills")
     ids = life.world.ids.mint("records/bank_recurring/bills", "br_", len(bills)) if bills else []
     return [Bill(b.payee, b.called, int(b.amount_minor * life.person.budget_factor),
-                 b.day_of_month, b.autopay, ids[i], str(int(rng.integers(100000, 999999))))
+                 b.day_of_month, b.autopay, ids[i], str(int(rng.integers(100000, 1000000))))
             for i, b in enumerate(bills)]
 
 
@@ -124,10 +124,10 @@ def _inside(ts: np.ndarray, windows: Sequence[tuple[int, int]]) -> np.ndarray:
 def _recurring(life: Life, ledger: Ledger) -> None:
     """Salary, pension, rent and bills as the bank's recurring list, posted when due.
 
-    A bill a storyline holds (``life.state["lock_windows"]``, key ``("bill", index)``) is
-    the story's while it runs: its payments and the biller's messages in that window do not
-    happen, and its bank entry waits for the story to end before it moves on to the next
-    due date.
+    A bill a storyline holds (``life.state["lock_windows"]``, key ``("bill", index)``: one
+    billing cycle, ``scenarios.picks``) is the story's: payments due in that window do not
+    happen, nor do the biller's messages about them, and the entry's next routine version
+    waits for the window's end.
     """
     money, rng = life.spec.money, life.world.rng.stream("bank/recurring")
     scale = life.person.budget_factor
@@ -231,28 +231,47 @@ def _recurring_row(life, ledger, rng, payee, amount, cadence, days, autopay, pai
                    since: int = OPENING, actor: str | None = None,
                    record_id: str | None = None,
                    windows: Sequence[tuple[int, int]] = ()) -> None:
-    """One recurring entry, with a new version (next due date) once each occurrence has
-    been paid. ``since``: when it was set up (before the window by default). A later
-    version that would fall inside one of ``windows`` (a storyline holds the bill and
-    writes the entry's versions itself) waits for the window's end; of versions that then
-    share an instant, the last (the latest due date) stands."""
+    """One recurring entry, with a new version (the next due date, the first past the
+    window after the last payment) once each occurrence has been paid. ``since``: when it
+    was set up (before the window by default). A later version that would fall inside one
+    of ``windows`` (a storyline holds the bill and writes the entry's versions itself)
+    waits for the window's end; of versions that then share an instant, the last (the
+    latest due date) stands."""
     if not len(days):
         return
-    settled = paid[:-1] + rng.integers(30 * MINUTE, 8 * HOUR, len(days) - 1)  # once cleared
+    due = np.r_[days, _following(life, cadence, int(days[-1]))]
+    settled = paid + rng.integers(30 * MINUTE, 8 * HOUR, len(days))  # once cleared
     for lo, hi in windows:
         settled = np.where((settled >= lo) & (settled < hi), hi, settled)
     created = np.r_[since, settled]
-    last = np.r_[created[1:] != created[:-1], True]
-    days, created = days[last], created[last]
+    last = np.r_[created[1:] != created[:-1], True] & (created < life.world.clock.end_seconds)
+    due, created = due[last], created[last]
     rid = record_id or life.world.ids.one("records/bank_recurring", "br_")
     life.world.emit(
         "bank_recurring", "recurring_scheduled", created,
         {"account_id": ledger.checking, "payee": payee, "amount_minor": amount,
          "currency": life.spec.money.currency, "cadence": cadence,
-         "next_due": life.local_days(life.world.clock.local_to_sim(days * DAY + 12 * HOUR)),
+         "next_due": life.local_days(life.world.clock.local_to_sim(due * DAY + 12 * HOUR)),
          "autopay": autopay},
-        record_ids=[rid] * len(days), actor=[actor] + [None] * (len(days) - 1),
+        record_ids=[rid] * len(due), actor=[actor] + [None] * (len(due) - 1),
     )
+
+
+def _following(life: Life, cadence: str, day: int) -> int:
+    """The day index of the occurrence after the one on day ``day``."""
+    if cadence != "monthly":
+        return day + {"weekly": 7, "biweekly": 14}[cadence]
+    date = life.world.clock.start + dt.timedelta(days=day)
+    return (next_day_of_month(date.day, date + dt.timedelta(days=1))
+            - life.world.clock.start).days
+
+
+def next_day_of_month(day: int, start: dt.date) -> dt.date:
+    """The first date on or after ``start`` that falls on day ``day`` of its month (1-28)."""
+    month = start.replace(day=day)
+    if month >= start:
+        return month
+    return (start.replace(day=1) + dt.timedelta(days=32)).replace(day=day)
 
 
 # Standing payments people set up themselves (fictional payees).
