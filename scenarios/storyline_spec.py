@@ -135,8 +135,8 @@ class PickSpec(Strict):
     # Bills: only those on AutoPay (true) or paid by hand (false), and the due date the
     # story works towards (``<name>.due``): the bill's first one at least this many days
     # after the story starts. A picked bill is also its entry in the bank's recurring list,
-    # a record ``update`` steps may change; routine life leaves the bill alone until a few
-    # days past that due date.
+    # a record ``update`` steps may change; routine life leaves the bill alone for that one
+    # billing cycle (from a few days after the previous due date to a few days past it).
     autopay: bool | None = None
     due_after_days: int = Field(0, ge=0, le=60)
     # What routine life may still exchange with a picked person while the story runs:
