@@ -143,6 +143,10 @@ def world(
     if over:  # reported, not refused: the world total still meets the target
         err.print("note: never-thinned records keep these services above the target: "
                   + ", ".join(f"{s} (floor {f:g})" for s, f in sorted(over.items())))
+    aborted = manifest.get("storylines_aborted") or {}
+    if aborted:
+        err.print("note: found nothing free to pick, so did not happen: "
+                  + ", ".join(f"{n} {f}" for f, n in aborted.items()))
 
 
 def _chosen_families(families: dict, chosen: list[str], spec, days: int) -> dict:

@@ -61,6 +61,7 @@ def dataset_stats(path: Path) -> dict:
                             "achieved_words": pooled_ratio(report["classes"]),
                             "achieved_events": ratio.get("achieved_events")},
         "storylines_skipped": manifest.get("storylines_skipped", []),
+        "storylines_aborted": manifest.get("storylines_aborted", {}),
     }
 
 

@@ -75,6 +75,7 @@ class WorldTables:
     instances: pa.Table
     storylines: dict[str, int]  # instances per family
     skipped: list[str]  # families the persona lacks services for
+    aborted: dict[str, int]  # instances planted that found nothing free to pick, per family
     noise_to_signal: dict | None  # target and achieved ratios, when thinned
 
 
@@ -133,9 +134,10 @@ def lived_world(spec: PersonaSpec, *, seed: int = 0, days: int = 100,
     conflicts = _with_world_id(conflict_table(lived.storylines), wid, conflicts_schema())
     instances = _with_world_id(instance_table(lived.storylines), wid, instances_schema())
     counts: dict[str, int] = {}
+    aborted: dict[str, int] = {}
     for inst in lived.storylines.instances:
-        if not inst.aborted:
-            counts[inst.spec.id] = counts.get(inst.spec.id, 0) + 1
+        tally = aborted if inst.aborted else counts
+        tally[inst.spec.id] = tally.get(inst.spec.id, 0) + 1
     th = lived.thinning
     ratio_report = None if th is None else {
         "target": th.target, "achieved_words": round(th.achieved_words, 3),
@@ -145,7 +147,8 @@ def lived_world(spec: PersonaSpec, *, seed: int = 0, days: int = 100,
     return lived, WorldTables(world_id=wid, persona_instance=pid, history=history,
                               events=events, labels=labels, conflicts=conflicts,
                               instances=instances, storylines=dict(sorted(counts.items())),
-                              skipped=lived.skipped, noise_to_signal=ratio_report)
+                              skipped=lived.skipped, aborted=dict(sorted(aborted.items())),
+                              noise_to_signal=ratio_report)
 
 
 def _write(table: pa.Table, path: Path) -> dict:
@@ -193,6 +196,7 @@ def write_world(out: Path, spec: PersonaSpec, *, seed: int = 0, days: int = 100,
             "services": sorted(spec.services),
             "storylines": tables.storylines,
             "storylines_skipped": tables.skipped,
+            "storylines_aborted": tables.aborted,
             "noise": None if noise is None else noise.id,
             "noise_to_signal": tables.noise_to_signal,
             "libraries": library_versions(),

@@ -300,3 +300,16 @@ def test_a_bill_story_for_someone_without_such_a_bill_is_skipped_and_counted():
     assert lived.storylines.instances == []
     lived = live(EVERYTHING, seed=3, days=60, families={spec.id: spec}, storylines=2)
     assert lived.skipped == []
+
+
+def test_instances_that_find_nothing_to_pick_are_counted_not_lost():
+    """The staff engineer pays one bill by hand: a second bill story in the same world has
+    nothing left to take over, does not happen, and is counted as aborted."""
+    from exporters.world_dataset import build_world
+
+    spec = FAMILIES["bill_before_salary"]
+    tables = build_world(EVERYTHING, seed=2, days=100, families={spec.id: spec},
+                         storylines=3)
+    assert tables.storylines == {spec.id: 1}
+    assert tables.aborted == {spec.id: 2}
+    assert tables.instances.num_rows == 1
