@@ -21,7 +21,7 @@ import numpy as np
 
 from personas.life import Life
 from personas.pools import sender_address
-from personas.routines.money import next_day_of_month
+from personas.routines.money import next_day_of_month, recurring_columns
 from scenarios.storyline_spec import PickSpec, StorylineSpec
 from sim.clock import DAY, day_number
 
@@ -141,9 +141,8 @@ class Picker:
         previous = (due.replace(day=1) - dt.timedelta(days=1)).replace(day=b.day_of_month)
         self._lock(("bill", i), inst, since=clock.at_local((previous - clock.start).days + 4, 0),
                    until=clock.at_local((due - clock.start).days + 3, 0))
-        columns = {"account_id": life.state["ledger"].checking, "payee": b.payee,
-                   "amount_minor": -b.amount, "currency": life.spec.money.currency,
-                   "cadence": "monthly", "next_due": day_number(due), "autopay": b.autopay}
+        columns = recurring_columns(life, b.payee, -b.amount, "monthly", day_number(due),
+                                    b.autopay)
         return {"id": b.record_id, "name": b.payee, "what": b.called, "amount": b.amount,
                 "account": b.account, "autopay": b.autopay, "due": due,
                 "email": sender_address(b.payee),

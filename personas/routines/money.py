@@ -18,6 +18,7 @@ from personas.pools import pick
 from personas.routines.ledger import Ledger
 from personas.routines.messaging import emit_org_sms
 from personas.routines.notify import after, org_mail
+from personas.routines.parties import inside
 from sim.clock import DAY, HOUR, MINUTE
 
 # How often each kind of shop sees the card (groceries and food dominate real statements).
@@ -113,14 +114,6 @@ def _at_start(body, *args) -> Generator:
     yield from ()
 
 
-def _inside(ts: np.ndarray, windows: Sequence[tuple[int, int]]) -> np.ndarray:
-    """True where instant ``ts`` falls in one of ``windows`` ((from, to) seconds)."""
-    out = np.zeros(len(ts), bool)
-    for lo, hi in windows:
-        out |= (ts >= lo) & (ts < hi)
-    return out
-
-
 def _recurring(life: Life, ledger: Ledger) -> None:
     """Salary, pension, rent and bills as the bank's recurring list, posted when due.
 
@@ -144,10 +137,10 @@ def _recurring(life: Life, ledger: Ledger) -> None:
         if not autopay:  # paid by hand, a little late sometimes, during waking hours
             ts = life.at_hours(days + rng.integers(0, 3, len(days)), rng)
         windows = life.state.get("lock_windows", {}).get(key, ())
-        mine = ~_inside(ts, windows)
+        mine = ~inside(ts, windows)
         ledger.add(ts[mine], np.full(int(mine.sum()), amount), description=f"{payee} payment",
                    merchant=payee, category=category, kind="bill_paid")
-        _recurring_row(life, ledger, rng, payee, amount, "monthly", days, autopay, ts,
+        _recurring_row(life, rng, payee, amount, "monthly", days, autopay, ts,
                        record_id=rid, windows=windows)
         if category == "bills":  # a third of billers text (a story's does), most mail
             texts = rng.random() < 0.35 or bool(windows)
@@ -164,7 +157,7 @@ def _recurring(life: Life, ledger: Ledger) -> None:
         ts = life.world.clock.local_to_sim(days * DAY + 5 * HOUR)
         ledger.add(ts, np.full(len(ts), amount), description=payee.upper(), merchant=payee,
                    category="income", kind="salary_deposited")
-        _recurring_row(life, ledger, rng, payee, amount, cadence, days, True, ts)
+        _recurring_row(life, rng, payee, amount, cadence, days, True, ts)
     _standing_order(life, ledger, rng)
     _biller_messages(life, rng, bills)
 
@@ -227,7 +220,7 @@ _RENEWAL = 4
 _NOT_INSURANCE = np.array([0, 1, 2, 3, 5, 6, 7, 8, 9])
 
 
-def _recurring_row(life, ledger, rng, payee, amount, cadence, days, autopay, paid, *,
+def _recurring_row(life, rng, payee, amount, cadence, days, autopay, paid, *,
                    since: int = OPENING, actor: str | None = None,
                    record_id: str | None = None,
                    windows: Sequence[tuple[int, int]] = ()) -> None:
@@ -247,14 +240,21 @@ def _recurring_row(life, ledger, rng, payee, amount, cadence, days, autopay, pai
     last = np.r_[created[1:] != created[:-1], True] & (created < life.world.clock.end_seconds)
     due, created = due[last], created[last]
     rid = record_id or life.world.ids.one("records/bank_recurring", "br_")
+    next_due = life.local_days(life.world.clock.local_to_sim(due * DAY + 12 * HOUR))
     life.world.emit(
         "bank_recurring", "recurring_scheduled", created,
-        {"account_id": ledger.checking, "payee": payee, "amount_minor": amount,
-         "currency": life.spec.money.currency, "cadence": cadence,
-         "next_due": life.local_days(life.world.clock.local_to_sim(due * DAY + 12 * HOUR)),
-         "autopay": autopay},
+        recurring_columns(life, payee, amount, cadence, next_due, autopay),
         record_ids=[rid] * len(due), actor=[actor] + [None] * (len(due) - 1),
     )
+
+
+def recurring_columns(life: Life, payee: str, amount: int, cadence: str, next_due,
+                      autopay: bool) -> dict:
+    """The columns of an entry in the bank's recurring list (``next_due``: days since
+    1970-01-01, one or an array of them)."""
+    return {"account_id": life.state["ledger"].checking, "payee": payee,
+            "amount_minor": amount, "currency": life.spec.money.currency,
+            "cadence": cadence, "next_due": next_due, "autopay": autopay}
 
 
 def _following(life: Life, cadence: str, day: int) -> int:
@@ -297,7 +297,7 @@ def _standing_order(life: Life, ledger: Ledger, rng) -> None:
     ledger.add(paid, np.full(len(paid), amount), description=payee.upper(), merchant=payee,
                category="transfer" if payee.startswith("Savings") else "donations",
                kind="transfer_made")
-    _recurring_row(life, ledger, rng, payee, amount, "monthly", due, True, paid, since=since,
+    _recurring_row(life, rng, payee, amount, "monthly", due, True, paid, since=since,
                    actor="user")
 
 

@@ -33,8 +33,16 @@ def locked_at(life: Life, party: np.ndarray, ts: np.ndarray, *,
             continue
         hit = party == i
         if hit.any():
-            for lo, hi in spans:
-                out |= hit & (ts >= lo) & (ts < hi)
+            out |= hit & inside(ts, spans)
+    return out
+
+
+def inside(ts: np.ndarray, windows: Sequence[tuple[int, int]]) -> np.ndarray:
+    """True where instant ``ts`` falls in one of ``windows`` ((from, to) seconds, the
+    lock windows of ``life.state["lock_windows"]``)."""
+    out = np.zeros(len(ts), bool)
+    for lo, hi in windows:
+        out |= (ts >= lo) & (ts < hi)
     return out
 
 
