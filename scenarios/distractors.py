@@ -40,8 +40,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from scenarios.expressions import parse
-from scenarios.storyline_spec import VARIABLE_PICKS, ComputeSpec, DrawSpec, EmitStep, PickSpec
+from scenarios.storyline_spec import (
+    VARIABLE_PICKS,
+    ComputeSpec,
+    DrawSpec,
+    EmitStep,
+    PickSpec,
+    depends,
+)
 from sim.clock import DAY, day_date
 from sim.services import TABLES
 
@@ -115,6 +121,8 @@ class Lookalikes:
         count = int(self.per_signal) + int(rng.random() < self.per_signal % 1)
         signal_at = inst.records[-1][2]
         signal_text = _text(step.table, written)
+        # What a reader sees of the record: a cut link to the story's records is no change.
+        shown = [k for k in (*step.fields, *step.text) if k not in TABLES[step.table].references]
         for _ in range(count):
             level = LEVELS[int(rng.choice(3, p=self.mix))]
             n_change = {"high": 1, "medium": max(2, (len(variable) + 1) // 2),
@@ -128,7 +136,7 @@ class Lookalikes:
             shadow = replace(inst, names=names, clock=signal_at, records=[], conflicts=[],
                              conflict_records=[])
             columns = _unlinked(inst, step.table, runner.columns_of(shadow, step))
-            if all(columns.get(k) == written.get(k) for k in (*step.fields, *step.text)):
+            if all(columns.get(k) == written.get(k) for k in shown):
                 continue  # the change does not show: it would be a copy
             text = _text(step.table, columns)
             overlap = token_overlap(signal_text, text)
@@ -147,20 +155,6 @@ def _unlinked(inst: Instance, table: str, columns: dict[str, Any]) -> dict[str, 
     own = {b["id"] for b in inst.names.values() if isinstance(b, dict) and "_table" in b}
     return {k: None if k in TABLES[table].references and v in own else v
             for k, v in columns.items()}
-
-
-def _depends(inst: Instance, names: set[str]) -> set[str]:
-    """``names`` and every parameter they are computed from."""
-    out, todo = set(), list(names)
-    while todo:
-        name = todo.pop()
-        if name in out:
-            continue
-        out.add(name)
-        param = inst.spec.params.get(name)
-        if isinstance(param, ComputeSpec):
-            todo += list(parse(param.expr).names)
-    return out
 
 
 def _variable(inst: Instance, vary: list[str]) -> list[str]:
@@ -192,7 +186,7 @@ def _changed_names(runner: Storylines, inst: Instance, changed: list[str],
                 return None
             names[name] = other
     stale = {n for n, p in inst.spec.params.items()
-             if isinstance(p, ComputeSpec) and _depends(inst, {n}) & set(changed)}
+             if isinstance(p, ComputeSpec) and depends(inst.spec.params, {n}) & set(changed)}
     shadow = replace(inst, names=names)
     for n, p in inst.spec.params.items():  # in declaration order, like the first time
         if n in stale:

@@ -187,6 +187,20 @@ class ComputeSpec(Strict):
 ParamSpec = PickSpec | DrawSpec | ComputeSpec
 
 
+def depends(params: dict[str, ParamSpec], names: set[str]) -> set[str]:
+    """``names`` and every parameter they are computed from, however indirectly."""
+    out, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name in out:
+            continue
+        out.add(name)
+        param = params.get(name)
+        if isinstance(param, ComputeSpec):
+            todo += list(parse(param.expr).names)
+    return out
+
+
 class Delay(Strict):
     """A uniform delay; exactly one unit."""
 
@@ -405,13 +419,7 @@ class StorylineSpec(Strict):
                     raise ValueError(f"step {step.id}: {origin} does not feed {target} "
                                      f"(it feeds {', '.join(CATALOGUE[origin].feeds)})")
             if isinstance(step, EmitStep):
-                for name in step.vary:
-                    param = self.params.get(name)
-                    if not (isinstance(param, DrawSpec) or (isinstance(param, PickSpec)
-                            and param.pick in VARIABLE_PICKS)):
-                        raise ValueError(f"step {step.id}: vary names {name!r}, which is not "
-                                         "a drawn number or a product, merchant, place, "
-                                         "project or topic parameter")
+                self._check_vary(step)
             if isinstance(step, EmitStep) and step.bind:
                 bound[step.bind] = step.table
             known = RESERVED | set(self.params) | set(bound)
@@ -432,6 +440,24 @@ class StorylineSpec(Strict):
         if missing:
             raise ValueError(f"steps write to {sorted(missing)} which services does not list")
         return self
+
+    def _check_vary(self, step: EmitStep) -> None:
+        """A look-alike changes what ``vary`` names, so each must be a parameter that can
+        take another value and that the record reads (directly or through computed
+        parameters): a change the record never shows would make a copy, not a look-alike."""
+        read = depends(self.params, {n for e in _expressions(step) for n in parse(e).names})
+        for name in step.vary:
+            param = self.params.get(name)
+            if not (isinstance(param, DrawSpec) or (isinstance(param, PickSpec)
+                    and param.pick in VARIABLE_PICKS)):
+                raise ValueError(f"step {step.id}: vary names {name!r}, which is not a drawn "
+                                 "number or a product, merchant, place, project or topic "
+                                 "parameter")
+            if name not in read:
+                raise ValueError(f"step {step.id}: vary names {name!r}, which the record it "
+                                 "writes never reads (a record read through a binding, "
+                                 "such as meeting.start, keeps its first value), so its "
+                                 "look-alikes could not differ")
 
     @property
     def milestones(self) -> set[str]:

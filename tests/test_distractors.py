@@ -6,12 +6,14 @@ import sys
 import numpy as np
 import pytest
 
+from personas.errors import SpecError
 from personas.library import load_personas
 from scenarios.build import live
 from scenarios.distractors import token_overlap
 from scenarios.library import load_storylines
 from scenarios.noise import NoiseProfile, SimilarityMix
 from scenarios.oracle_tables import conflict_table, label_table
+from scenarios.storyline_spec import EmitStep
 from sim.check import check_world
 
 PERSONA = load_personas()["staff_engineer"]
@@ -233,3 +235,38 @@ def test_a_lookalikes_due_day_is_shown_as_a_day():
     assert made
     for d in made:
         assert due[d.record_id].isoformat() in d.shown.splitlines(), (d.shown, due[d.record_id])
+
+
+OPTING_IN = sorted(f for f, spec in FAMILIES.items()
+                   if any(isinstance(s, EmitStep) and s.vary for s in spec.steps))
+
+
+@pytest.mark.parametrize("family", OPTING_IN)
+def test_every_step_that_opts_in_gets_lookalikes_that_show_their_change(family):
+    # A look-alike that shows nothing new is a second copy of the signal record: a valid
+    # answer labelled a wrong one. (A to-do whose only change was its cut link to the story
+    # used to pass as one, and steps whose text read a varied time through a bound record,
+    # such as meeting.start, made none at all.)
+    spec = FAMILIES[family]
+    lived = live(PERSONA, seed=4, days=100, families={family: spec}, storylines=4,
+                 noise=_profile(distractors_per_signal=3.0), ratio=None)
+    made = lived.storylines.lookalikes.made
+    opted = {s.id for s in spec.steps if isinstance(s, EmitStep) and s.vary}
+    assert opted <= {d.role for d in made}, opted - {d.role for d in made}
+    for d in made:
+        assert set(d.shown.splitlines()) - set(d.imitated.splitlines()), (d.role, d.shown)
+
+
+def test_a_vary_the_record_never_reads_is_refused_where_it_is_written(tmp_path):
+    library = tmp_path / "library"
+    (library / "storylines").mkdir(parents=True)
+    path = library / "storylines" / "meetup.toml"
+    # The calendar entry's title names the place but not the hour: varying the hour there
+    # could only ever copy the entry.
+    path.write_text(MEETUP.replace('text = { title = "Meetup at {place}"',
+                                   'vary = ["hour"]\ntext = { title = "Meetup at {place}"'))
+    with pytest.raises(SpecError) as err:
+        load_storylines(library)
+    message = str(err.value)
+    assert str(path) in message
+    assert "step entry: vary names 'hour', which the record it writes never reads" in message
