@@ -171,25 +171,39 @@ def reached_at(inst: Instance, point: str) -> int | None:
 
 def deal_difficulty(runner: Storylines, candidates: list[tuple[Instance, TaskFamilySpec]],
                     mix: Mapping[str, float]) -> list[str]:
-    """A difficulty per candidate, in the proportions of ``mix``, dealt by hardness: the
-    candidates whose evidence has the most alike look-alikes and spans the most services
-    get *hard*, with a seeded jitter so every family still meets every level. Difficulty
-    thus sets distractor similarity and hops, not only the prompt and evidence depth."""
+    """A difficulty per candidate, in the proportions of ``mix``, dealt by hardness.
+
+    Hardness is a seeded jitter, plus how alike the look-alikes of the task's own evidence
+    are compared with the other candidates of the same family (so, within a family, the
+    instances whose evidence has the more alike look-alikes get *hard*), plus a nudge for
+    evidence spread over more services. Alikeness counts within a family, not across:
+    whether a family's steps have look-alikes at all is the family's nature, and ranking
+    it globally would deal whole families one level (a family without look-alikes always
+    *simple*), so per-difficulty results would compare families, not difficulties. The
+    jitter outweighs the nudge, so every family meets every level.
+    """
     weights = np.array([mix.get(d, 0.0) for d in DIFFICULTIES], float)
     cumulative = np.cumsum(weights / weights.sum())
     made = runner.lookalikes.made if runner.lookalikes is not None else []
-    alike: dict[str, int] = {}  # instance -> its most alike look-alike (0: none)
+    alike: dict[tuple[str, str], int] = {}  # (instance, step) -> most alike look-alike
     for d in made:
-        alike[d.instance_id] = max(alike.get(d.instance_id, 0),
-                                   SIMILARITY.index(d.similarity) + 1)
-    scores = []
+        key = (d.instance_id, d.role)
+        alike[key] = max(alike.get(key, 0), SIMILARITY.index(d.similarity) + 1)
+    similarity, hops = [], []
     for inst, fam in candidates:
+        similarity.append(max((alike.get((inst.instance_id, e), 0) for e in fam.evidence),
+                              default=0))
         steps = {s.id: s for s in inst.spec.steps}
         tables = {getattr(steps.get(e), "table", None) for e in fam.evidence} - {None}
-        hops = len({TABLE_SERVICE[t] for t in tables})
-        similarity = alike.get(inst.instance_id, 0)
+        hops.append(len({TABLE_SERVICE[t] for t in tables}))
+    of_family: dict[str, list[int]] = {}
+    for (_, fam), sim in zip(candidates, similarity, strict=True):
+        of_family.setdefault(fam.id, []).append(sim)
+    family_mean = {f: float(np.mean(sims)) for f, sims in of_family.items()}
+    scores = []
+    for (inst, fam), sim, hop in zip(candidates, similarity, hops, strict=True):
         jitter = runner.world.rng.child(inst.instance_id).stream(f"tasks/{fam.id}").random()
-        scores.append(similarity + 0.5 * hops + 2.0 * jitter)
+        scores.append(2.0 * jitter + (sim - family_mean[fam.id]) + 0.25 * hop)
     order = np.argsort(np.array(scores), kind="stable")
     levels = [""] * len(candidates)
     for rank, i in enumerate(order):
