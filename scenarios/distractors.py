@@ -22,7 +22,11 @@ Similarity, measured on what was written:
 
 The profile asks for a mix of levels (how many facts to change); the label records the
 level measured. Look-alikes draw from their own random streams and id streams, so the
-storyline's own records are the same with or without them.
+storyline's own facts are the same with or without them. (Not every byte: the measuring run
+that sizes routine life counts their words, so a different set of look-alikes can move
+routine volume a little, and with it ids that routine and storylines mint from one stream,
+such as mail thread ids. At every noise ratio the same look-alikes are made, so the signal
+is identical across ratios.)
 
 Look-alikes are noise, so the noise-to-signal knob thins them like the rest of it: each is
 a causal cascade of its own, kept or dropped by its service's keep fraction

@@ -443,9 +443,16 @@ class StorylineSpec(Strict):
 
     def _check_vary(self, step: EmitStep) -> None:
         """A look-alike changes what ``vary`` names, so each must be a parameter that can
-        take another value and that the record reads (directly or through computed
-        parameters): a change the record never shows would make a copy, not a look-alike."""
-        read = depends(self.params, {n for e in _expressions(step) for n in parse(e).names})
+        take another value and that the record shows: a column it writes, links to other
+        records aside (directly or through computed parameters). A change the record never
+        shows would make a copy, not a look-alike; who acts, when, and a conflict's values
+        are not shown. (A name only some of a text's phrasings read passes: look-alikes
+        rendered with the others are copies, and are not written.)"""
+        links = TABLES[step.table].references
+        shown = [v for k, v in step.fields.items() if k not in links]
+        shown += [hole for k, v in step.text.items() if k not in links
+                  for template in phrasings(v) for hole in TEMPLATE_HOLES.findall(template)]
+        read = depends(self.params, {n for e in shown for n in parse(e).names})
         for name in step.vary:
             param = self.params.get(name)
             if not (isinstance(param, DrawSpec) or (isinstance(param, PickSpec)
@@ -455,9 +462,10 @@ class StorylineSpec(Strict):
                                  "parameter")
             if name not in read:
                 raise ValueError(f"step {step.id}: vary names {name!r}, which the record it "
-                                 "writes never reads (a record read through a binding, "
-                                 "such as meeting.start, keeps its first value), so its "
-                                 "look-alikes could not differ")
+                                 "writes never shows in a column (who acts, when, a "
+                                 "conflict's values and links are not shown, and a value "
+                                 "read through a bound record, such as meeting.start, keeps "
+                                 "its first value), so its look-alikes could not differ")
 
     @property
     def milestones(self) -> set[str]:

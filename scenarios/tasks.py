@@ -174,13 +174,14 @@ def deal_difficulty(runner: Storylines, candidates: list[tuple[Instance, TaskFam
     """A difficulty per candidate, in the proportions of ``mix``, dealt by hardness.
 
     Hardness is a seeded jitter, plus how alike the look-alikes of the task's own evidence
-    are compared with the other candidates of the same family (so, within a family, the
-    instances whose evidence has the more alike look-alikes get *hard*), plus a nudge for
-    evidence spread over more services. Alikeness counts within a family, not across:
-    whether a family's steps have look-alikes at all is the family's nature, and ranking
-    it globally would deal whole families one level (a family without look-alikes always
-    *simple*), so per-difficulty results would compare families, not difficulties. The
-    jitter outweighs the nudge, so every family meets every level.
+    are compared with the other candidates of the same family in this world (so, of two
+    instances of a family, the one whose evidence has the more alike look-alikes leans
+    *hard*; most worlds hold one, and then the term is zero), plus a nudge for evidence
+    spread over more services, which leans such families *hard*. Alikeness counts within
+    a family, not across: whether a family's steps have look-alikes at all is the family's
+    nature, and ranking it globally dealt whole families one level (a family without
+    look-alikes always *simple*), so per-difficulty results compared families. The jitter
+    outweighs the nudge, so every family meets every level.
     """
     weights = np.array([mix.get(d, 0.0) for d in DIFFICULTIES], float)
     cumulative = np.cumsum(weights / weights.sum())

@@ -257,16 +257,36 @@ def test_every_step_that_opts_in_gets_lookalikes_that_show_their_change(family):
         assert set(d.shown.splitlines()) - set(d.imitated.splitlines()), (d.role, d.shown)
 
 
-def test_a_vary_the_record_never_reads_is_refused_where_it_is_written(tmp_path):
+# The calendar entry's title names the place, not the hour or the topic: a look-alike that
+# changed only those could only ever copy the entry, however else the step reads them.
+NEVER_SHOWN = {
+    "not read at all": ('text = { title = "Meetup at {place}"',
+                        'vary = ["hour"]\ntext = { title = "Meetup at {place}"', "hour"),
+    "read only as who acts": ('text = { title = "Meetup at {place}"',
+                              'vary = ["topic"]\nactor = "topic"\n'
+                              'text = { title = "Meetup at {place}"', "topic"),
+    "read only by a conflict": ('status = "\'confirmed\'"\n',
+                                'status = "\'confirmed\'"\n\n[steps.conflict]\n'
+                                'operator = "superseded"\nslot = "table"\n'
+                                'authoritative = "table"\nsuperseded = ["table + 1"]\n'
+                                'why = "A later word holds."\n', "table"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NEVER_SHOWN))
+def test_a_vary_the_record_never_shows_is_refused_where_it_is_written(tmp_path, case):
+    old, new, name = NEVER_SHOWN[case]
+    spec = MEETUP.replace(old, new)
+    if name == "table":
+        spec = spec.replace('text = { title = "Meetup at {place}"',
+                            'vary = ["table"]\ntext = { title = "Meetup at {place}"')
+    assert spec != MEETUP
     library = tmp_path / "library"
     (library / "storylines").mkdir(parents=True)
     path = library / "storylines" / "meetup.toml"
-    # The calendar entry's title names the place but not the hour: varying the hour there
-    # could only ever copy the entry.
-    path.write_text(MEETUP.replace('text = { title = "Meetup at {place}"',
-                                   'vary = ["hour"]\ntext = { title = "Meetup at {place}"'))
+    path.write_text(spec)
     with pytest.raises(SpecError) as err:
         load_storylines(library)
     message = str(err.value)
     assert str(path) in message
-    assert "step entry: vary names 'hour', which the record it writes never reads" in message
+    assert f"step entry: vary names {name!r}, which the record it writes never" in message

@@ -241,6 +241,47 @@ def test_difficulty_is_dealt_within_families_not_to_whole_families():
     assert sum(top.values()) / len(top) <= 0.6, top  # about half for draws with n near 8
 
 
+def _dealt(alike: dict[str, bool], services: dict[str, int]) -> dict[str, Counter]:
+    """Levels dealt (mix 1:1:1) to 200 instances of each family in ``services`` (family ->
+    how many services its evidence spans); ``alike[family]``: whether the even-numbered
+    instances' evidence has a highly alike look-alike."""
+    from types import SimpleNamespace as Fake
+
+    from scenarios.tasks import deal_difficulty
+    from sim.rng import RngTree
+
+    tables = ["sms_messages", "calendar_events", "notes", "todos", "bank_transactions"]
+    candidates, made = [], []
+    for family, n_services in services.items():
+        steps = [Fake(id=f"e{k}", table=t) for k, t in enumerate(tables[:n_services])]
+        fam = Fake(id=family, evidence=[s.id for s in steps])
+        for i in range(200):
+            inst = Fake(instance_id=f"{family}-{i}", spec=Fake(steps=steps))
+            candidates.append((inst, fam))
+            if alike.get(family) and i % 2 == 0:
+                made.append(Fake(instance_id=inst.instance_id, role="e0", similarity="high"))
+    runner = Fake(lookalikes=Fake(made=made), world=Fake(rng=RngTree(7)))
+    levels = deal_difficulty(runner, candidates, {"simple": 1, "medium": 1, "hard": 1})
+    out: dict[str, Counter] = {}
+    for (inst, fam), level in zip(candidates, levels, strict=True):
+        has = alike.get(fam.id) and int(inst.instance_id.rsplit("-", 1)[1]) % 2 == 0
+        out.setdefault(f"{fam.id}{'+alike' if has else ''}", Counter())[level] += 1
+    return out
+
+
+def test_within_a_family_more_alike_evidence_look_alikes_deal_harder():
+    levels = _dealt({"f": True}, {"f": 2})
+    assert levels["f+alike"]["hard"] > 2 * levels["f"]["hard"], levels
+    assert levels["f"]["simple"] > 2 * levels["f+alike"]["simple"], levels
+
+
+def test_evidence_over_more_services_leans_hard_and_still_meets_every_level():
+    levels = _dealt({}, {"two": 2, "five": 5})
+    assert levels["five"]["hard"] > 1.5 * levels["two"]["hard"], levels
+    assert all(c[level] >= 20 for c in levels.values() for level in ("simple", "medium",
+                                                                      "hard")), levels
+
+
 def test_difficulty_keeps_the_recipe_s_proportions():
     from scenarios.tasks import deal_difficulty
 
