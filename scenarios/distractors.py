@@ -125,8 +125,6 @@ class Lookalikes:
         count = int(self.per_signal) + int(rng.random() < self.per_signal % 1)
         signal_at = inst.records[-1][2]
         signal_text = _text(step.table, written)
-        # What a reader sees of the record: a cut link to the story's records is no change.
-        shown = [k for k in (*step.fields, *step.text) if k not in TABLES[step.table].references]
         for _ in range(count):
             level = LEVELS[int(rng.choice(3, p=self.mix))]
             n_change = {"high": 1, "medium": max(2, (len(variable) + 1) // 2),
@@ -140,8 +138,8 @@ class Lookalikes:
             shadow = replace(inst, names=names, clock=signal_at, records=[], conflicts=[],
                              conflict_records=[])
             columns = _unlinked(inst, step.table, runner.columns_of(shadow, step))
-            if all(columns.get(k) == written.get(k) for k in shown):
-                continue  # the change does not show: it would be a copy
+            if all(columns.get(k) == written.get(k) for k in step.shown):
+                continue  # the change does not show (a cut link is none): it would be a copy
             text = _text(step.table, columns)
             overlap = token_overlap(signal_text, text)
             similarity = ("high" if len(changed) == 1 else

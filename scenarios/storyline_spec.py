@@ -42,14 +42,16 @@ RESERVED = frozenset({"user", "now", "today", "conflicted"})
 TEMPLATE_HOLES = re.compile(r"\{([^{}]+)\}")  # "{expr}" inside a text template
 
 
+def _holes(text: dict) -> list[str]:
+    """The expressions in the {holes} of text templates (every phrasing of each)."""
+    return [hole for value in text.values() for template in phrasings(value)
+            for hole in TEMPLATE_HOLES.findall(template)]
+
+
 def _expressions(step) -> list:
     """Every expression a step evaluates (templates contribute their {holes})."""
-    out: list = []
-    for name in ("fields",):
-        out += list(getattr(step, name, {}).values())
-    for value in getattr(step, "text", {}).values():
-        for template in phrasings(value):
-            out += TEMPLATE_HOLES.findall(template)
+    out: list = list(getattr(step, "fields", {}).values())
+    out += _holes(getattr(step, "text", {}))
     for name in ("when", "until", "at"):
         if getattr(step, name, None) is not None:
             out.append(getattr(step, name))
@@ -251,6 +253,13 @@ class EmitStep(Strict):
     # merchants, places, projects or topics (``scenarios.distractors``). Empty: none.
     vary: list[str] = Field(default_factory=list)
 
+    @property
+    def shown(self) -> list[str]:
+        """The columns it writes that a reader sees: its fields and texts, links to other
+        records aside."""
+        links = TABLES[self.table].references
+        return [k for k in (*self.fields, *self.text) if k not in links]
+
     @model_validator(mode="after")
     def _table(self) -> EmitStep:
         if self.table not in TABLES:
@@ -448,10 +457,8 @@ class StorylineSpec(Strict):
         shows would make a copy, not a look-alike; who acts, when, and a conflict's values
         are not shown. (A name only some of a text's phrasings read passes: look-alikes
         rendered with the others are copies, and are not written.)"""
-        links = TABLES[step.table].references
-        shown = [v for k, v in step.fields.items() if k not in links]
-        shown += [hole for k, v in step.text.items() if k not in links
-                  for template in phrasings(v) for hole in TEMPLATE_HOLES.findall(template)]
+        shown = [step.fields[k] for k in step.shown if k in step.fields]
+        shown += _holes({k: step.text[k] for k in step.shown if k in step.text})
         read = depends(self.params, {n for e in shown for n in parse(e).names})
         for name in step.vary:
             param = self.params.get(name)
