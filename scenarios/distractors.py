@@ -10,8 +10,9 @@ A step opts in by naming what its look-alikes may change (``vary``): only the fa
 author knows which changes leave the world consistent (another meeting slot is harmless; a
 text about a charge the bank never made is not). The people a look-alike names are the
 storyline's own, products are real at their real price, links to the storyline's own
-records (the meeting an invitation is for) are cut, and only records that stand alone
-(messages, notes, to-dos, calendar entries) get look-alikes.
+records (the meeting an invitation is for) are cut but not the chat a message is posted in,
+and only records that stand alone (messages, notes, to-dos, calendar entries) get
+look-alikes.
 
 Similarity, measured on what was written:
 
@@ -64,6 +65,8 @@ LEVELS = ("high", "medium", "low")
 TABLES_WITH_LOOKALIKES = frozenset({
     "personal_emails", "work_emails", "sms_messages", "chat_messages", "call_log", "notes",
     "todos", "calendar_events", "feed_posts"})
+# Tables whose records hold others (a chat holds its messages): a look-alike keeps its link.
+CONTAINERS = frozenset({"chat_channels"})
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
@@ -153,10 +156,12 @@ class Lookalikes:
 
 def _unlinked(inst: Instance, table: str, columns: dict[str, Any]) -> dict[str, Any]:
     """``columns`` with links to the storyline's own records cut: a look-alike may mention
-    the same meeting or order in passing, but it is not part of that record's chain."""
+    the same meeting or order in passing, but it is not part of that record's chain. Links
+    to a container (``CONTAINERS``: the chat a message is posted in) stay: another message
+    in the same DM is a look-alike, a chat message in no chat is not a record at all."""
     own = {b["id"] for b in inst.names.values() if isinstance(b, dict) and "_table" in b}
-    return {k: None if k in TABLES[table].references and v in own else v
-            for k, v in columns.items()}
+    cut = {k for k, target in TABLES[table].references.items() if target not in CONTAINERS}
+    return {k: None if k in cut and v in own else v for k, v in columns.items()}
 
 
 def _variable(inst: Instance, vary: list[str]) -> list[str]:

@@ -257,6 +257,23 @@ def test_every_step_that_opts_in_gets_lookalikes_that_show_their_change(family):
         assert set(d.shown.splitlines()) - set(d.imitated.splitlines()), (d.role, d.shown)
 
 
+def test_a_chat_lookalike_is_posted_in_the_storylines_chat():
+    # A link to the story's own record is cut (a look-alike is no part of its chain), but a
+    # chat message lives in a chat: cut that and it is in no chat at all, which no app shows.
+    spec = FAMILIES["deadline_changed_in_chat"]
+    lived = live(PERSONA, seed=4, days=100, families={"deadline_changed_in_chat": spec},
+                 storylines=4, noise=_profile(distractors_per_signal=3.0), ratio=None)
+    messages = lived.world.tables()["chat_messages"]
+    channel = dict(zip(messages["record_id"].to_pylist(), messages["channel_id"].to_pylist(),
+                       strict=True))
+    signal = {channel[rid] for inst in lived.storylines.instances
+              for table, rid, _, _ in inst.records if table == "chat_messages"}
+    made = [d for d in lived.storylines.lookalikes.made if d.table == "chat_messages"]
+    assert made
+    for d in made:
+        assert channel[d.record_id] in signal, d
+
+
 # The calendar entry's title names the place, not the hour, the topic or the table: a
 # look-alike that changed only those could only ever copy the entry, however else the step
 # reads them. Each case: the parameter, and the (old, new) edits that make the step vary it.
