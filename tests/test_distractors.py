@@ -237,6 +237,12 @@ def test_a_lookalikes_due_day_is_shown_as_a_day():
         assert due[d.record_id].isoformat() in d.shown.splitlines(), (d.shown, due[d.record_id])
 
 
+def _lived_with_lookalikes(family: str):
+    """A 100-day world with four instances of ``family`` and three look-alikes per record."""
+    return live(PERSONA, seed=4, days=100, families={family: FAMILIES[family]}, storylines=4,
+                noise=_profile(distractors_per_signal=3.0), ratio=None)
+
+
 OPTING_IN = sorted(f for f, spec in FAMILIES.items()
                    if any(isinstance(s, EmitStep) and s.vary for s in spec.steps))
 
@@ -248,9 +254,7 @@ def test_every_step_that_opts_in_gets_lookalikes_that_show_their_change(family):
     # used to pass as one, and steps whose text read a varied time through a bound record,
     # such as meeting.start, made none at all.)
     spec = FAMILIES[family]
-    lived = live(PERSONA, seed=4, days=100, families={family: spec}, storylines=4,
-                 noise=_profile(distractors_per_signal=3.0), ratio=None)
-    made = lived.storylines.lookalikes.made
+    made = _lived_with_lookalikes(family).storylines.lookalikes.made
     opted = {s.id for s in spec.steps if isinstance(s, EmitStep) and s.vary}
     assert opted <= {d.role for d in made}, opted - {d.role for d in made}
     for d in made:
@@ -260,9 +264,7 @@ def test_every_step_that_opts_in_gets_lookalikes_that_show_their_change(family):
 def test_a_chat_lookalike_is_posted_in_the_storylines_chat():
     # A link to the story's own record is cut (a look-alike is no part of its chain), but a
     # chat message lives in a chat: cut that and it is in no chat at all, which no app shows.
-    spec = FAMILIES["deadline_changed_in_chat"]
-    lived = live(PERSONA, seed=4, days=100, families={"deadline_changed_in_chat": spec},
-                 storylines=4, noise=_profile(distractors_per_signal=3.0), ratio=None)
+    lived = _lived_with_lookalikes("deadline_changed_in_chat")
     messages = lived.world.tables()["chat_messages"]
     channel = dict(zip(messages["record_id"].to_pylist(), messages["channel_id"].to_pylist(),
                        strict=True))
