@@ -1,10 +1,12 @@
 """Why does the naive baseline still pass at high noise? A trace of what it searched.
 
 Reads the datasets ``bench_baselines.py`` wrote (``OUT/ratio_R``), runs ``naive`` on every
-reactive task of each, and for each task records the query that first matched, in which
-services, how many of that query's hits in the searched window are the task's own signal,
-another storyline's, look-alikes or routine, and which records the agent read (evidence
-or not). Tasks pair across ratios by storyline instance and family, as in the benchmark.
+reactive task of each, and for each task records the share of its evidence on the first
+page its service lists (what naive sees), which records the agent read (evidence or not),
+and, for the search-based variant (``--search``), the query that first matched and how
+many of its hits in the searched window are the task's own signal, another storyline's,
+look-alikes or routine. Tasks pair across ratios by storyline instance and family, as in
+the benchmark.
 
     taskset -c 1 .venv/bin/python benchmarks/study_naive.py /tmp/naive_study/base \\
         --ratios 1 64 --json /tmp/naive_study/trace.json
@@ -21,7 +23,7 @@ import polars as pl
 
 from exporters.loading import load
 from exporters.runs import grade_actions
-from scenarios.baselines import make_agent
+from scenarios.baselines import PAGE, make_agent, recent_records
 
 
 def labels_of(path: Path) -> dict[str, tuple[str, str | None]]:
@@ -53,7 +55,7 @@ def all_hits(box, service: str, query: str) -> list[str]:
         page += 1
 
 
-def trace(path: Path) -> dict[str, dict]:
+def trace(path: Path, window: int | None) -> dict[str, dict]:
     ds = load(path)
     labels = labels_of(path)
     gold = pl.read_parquet(path / "oracle" / "gold" / "*.parquet")
@@ -64,7 +66,9 @@ def trace(path: Path) -> dict[str, dict]:
         info = meta[task["task_id"]]
         evidence, own = set(info["evidence_ids"]), info["storyline_instance_id"]
         box = ds.toolbox(task["task_id"])
-        reply = make_agent("naive").act(task["prompt"], box, heartbeat=False)
+        view = {m.record["record_id"] for m in recent_records(box, PAGE)}
+        box = ds.toolbox(task["task_id"])
+        reply = make_agent("naive", window=window).act(task["prompt"], box, heartbeat=False)
         actions = [{"tool": e["tool"], "args": e["args"], "snapshot_id": task["snapshot_id"]}
                    for e in box.log]
         verdict = grade_actions(ds, task["task_id"], actions, reply)
@@ -88,6 +92,7 @@ def trace(path: Path) -> dict[str, dict]:
                     "query": query, "fallback": won is None,
                     "query_words": len(query.split()) if query else 0,
                     "hits": dict(hits), "read": read,
+                    "in_view": round(len(evidence & view) / max(1, len(evidence)), 3),
                     "first_read": read[0] if read else None}
     return out
 
@@ -112,6 +117,7 @@ def summary(traces: dict[int, dict[str, dict]]) -> dict:
                 "tasks": len(ts), "pass": round(sum(t["passed"] for t in ts) / len(ts), 3),
                 "first_read_evidence": round(sum(t["first_read"] in ("evidence", "own_signal")
                                                  for t in ts) / len(ts), 3),
+                "evidence_in_view": round(sum(t["in_view"] for t in ts) / len(ts), 3),
                 "fallback": sum(t["fallback"] for t in ts),
                 "mean_query_words": round(sum(t["query_words"] for t in ts) / len(ts), 2),
                 "hit_share": {k: round(v / total, 3) for k, v in sorted(hits.items())},
@@ -124,8 +130,11 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--ratios", type=int, nargs="+", default=[1, 64])
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--search", action="store_true",
+                        help="trace the search-based naive (window=None) instead")
     args = parser.parse_args()
-    traces = {r: trace(args.out / f"ratio_{r}") for r in args.ratios}
+    window = None if args.search else PAGE
+    traces = {r: trace(args.out / f"ratio_{r}", window) for r in args.ratios}
     result = {"summary": summary(traces), "tasks": {str(r): t for r, t in traces.items()}}
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")

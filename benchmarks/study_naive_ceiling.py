@@ -1,4 +1,5 @@
-"""Counterfactual ceiling for counterparty routine: how many of naive's passes at the
+"""Counterfactual ceiling for counterparty routine: how many of the search-based naive's
+passes (``window=None``, which searches each service's whole default window) at the
 highest ratio would survive if, in every service where it read the story's evidence, one
 fact-free record had arrived 5 minutes before the snapshot?
 
@@ -99,7 +100,7 @@ def main() -> None:
 
     def run(task: dict):
         box = ds.toolbox(task["task_id"])
-        reply = make_agent("naive").act(task["prompt"], box, heartbeat=False)
+        reply = make_agent("naive", window=None).act(task["prompt"], box, heartbeat=False)
         actions = [{"tool": e["tool"], "args": e["args"], "snapshot_id": task["snapshot_id"]}
                    for e in box.log]
         return box, grade_actions(ds, task["task_id"], actions, reply)

@@ -4,12 +4,18 @@ They anchor the benchmark's scale (issue 5): ``oracle`` replays the reference so
 should pass everything, ``null`` does nothing and should pass almost nothing, and
 ``naive`` is an honest, simple assistant that never reads gold data:
 
-1. it builds a keyword query from the prompt (stop words dropped; names, numbers and long
-   words first) and searches with the three most distinctive words, dropping the least
-   distinctive while nothing matches (search is token-AND); it searches the services the
-   prompt names ("my bank account", "my texts": ``SERVICE_WORDS``) when it names any and
-   they match, else every installed service; if no query matches, it lists each service's
-   recent records and keeps those sharing a prompt word;
+1. its view of the world is the prompt and each app's recent records: the first page each
+   service's list tool shows (``PAGE`` records, newest first), as a phone screen or a
+   context budget would hold them. It builds a keyword query from the prompt (stop words
+   dropped; names, numbers and long words first) and searches that view with the three
+   most distinctive words, dropping the least distinctive while nothing matches (the
+   search tools' rule: every word a token of a searched field); it looks in the services
+   the prompt names ("my bank account", "my texts": ``SERVICE_WORDS``) when it names any
+   and they match, else in every installed service; if no query matches, it keeps the
+   recent records sharing any prompt word. More noise pushes a story's records off that
+   page. ``window=None`` searches each service's whole default window with its search
+   tool instead: the distinctive names a prompt gives keep that variant on the story's
+   records at any noise (``benchmarks/README.md`` measures both);
 2. it reads the newest match of each of the (up to) three services with the most recent
    matches, most recent first;
 3. for each action the prompt asks for as a command (a verb opening a clause: pay, cancel,
@@ -26,6 +32,7 @@ function of the prompt and the workspace. Nothing here reads or writes files.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Mapping, Sequence
@@ -33,7 +40,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sim.services import TABLES
-from sim.tools import Toolbox
+from sim.tools import PAGE, Toolbox
+from sim.tools.reading import searched_columns
 
 AGENTS = ("naive", "null", "oracle")
 QUERY_WORDS = 3  # the most distinctive words tried together first
@@ -133,6 +141,12 @@ class Match:
     table: str
     record: Mapping[str, Any]
 
+    @functools.cached_property
+    def words(self) -> frozenset[str]:
+        """The words a search tool matches in the record (its searched fields)."""
+        return frozenset(w.lower() for c in searched_columns(self.table)
+                         for w in _WORD.findall(str(self.record.get(c) or "")))
+
     @property
     def at(self) -> str:
         """When the record happened, as the tools order it (ISO strings sort in time)."""
@@ -144,24 +158,28 @@ class Match:
 class NaiveAgent:
     """Keyword search, the most recent matches, the actions asked for, their text as the
     answer. ``words`` is how many keywords the first query holds; ``per_service`` how
-    many services' newest matches it reads and reports (1: the most recent match only)."""
+    many services' newest matches it reads and reports (1: the most recent match only);
+    ``window`` how many recent records of each service it sees (None: it searches each
+    service's whole default window with the search tools)."""
 
     name: str = "naive"
     words: int = QUERY_WORDS
     per_service: int = 3
     alert_words: frozenset[str] = field(default=ALERT_WORDS)
+    window: int | None = PAGE
 
     def act(self, prompt: str, box: Toolbox, *, heartbeat: bool) -> str:
         said = []
+        recent = recent_records(box, self.window or PAGE)
         if heartbeat:
-            alert = self._alert(box)
+            alert = self._alert(recent)
             if alert is not None:
                 text = readable(alert)
                 box.call("notify_user", {"title": f"Heads-up from {alert.service}",
                                          "body": text, "refs": [alert.record["record_id"]]})
                 said.append(text)
         found = []
-        for match in self._find(prompt, box)[: self.per_service]:
+        for match in self._find(prompt, box, recent)[: self.per_service]:
             read = box.call(f"{match.service}_read", {"id": match.record["record_id"]})
             found.append(Match(match.service, read.get("table", match.table),
                                read.get("record", match.record)))
@@ -174,7 +192,7 @@ class NaiveAgent:
 
     # -- finding ---------------------------------------------------------------------------
 
-    def _find(self, prompt: str, box: Toolbox) -> list[Match]:
+    def _find(self, prompt: str, box: Toolbox, recent: Sequence[Match]) -> list[Match]:
         """The newest match of each service for the most distinctive query that matches
         anything, most recent first (in the services the prompt names, if they match);
         else recent records sharing a prompt word."""
@@ -183,29 +201,24 @@ class NaiveAgent:
         named = [s for s in named_services(prompt) if s in installed]
         for where in ([named] if named else []) + [installed]:
             for size in range(len(ranked), 0, -1):  # back off: drop the least distinctive
-                hits = self._search(box, " ".join(ranked[:size]), where)
+                query = ranked[:size]
+                hits = (self._search(box, query, where) if self.window is None else
+                        [m for m in recent if m.service in where and set(query) <= m.words])
                 if hits:
-                    return newest_first(hits)
+                    return newest_first(hits, per_service=True)
         words = set(keywords(prompt))
-        recent = [m for m in self._recent(box) if words & record_words(m.record)]
-        return newest_first(recent, per_service=True)
+        return newest_first([m for m in recent if words & m.words], per_service=True)
 
-    def _search(self, box: Toolbox, query: str, where: Sequence[str]) -> list[Match]:
+    def _search(self, box: Toolbox, query: Sequence[str], where: Sequence[str]) -> list[Match]:
+        """Each service's newest hit for ``query`` from its search tool."""
         hits = []
         for service in where:
-            result = box.call(f"{service}_search", {"query": query})
+            result = box.call(f"{service}_search", {"query": " ".join(query)})
             hits += [Match(service, result["table"], r) for r in result.get("results", [])[:1]]
         return hits
 
-    def _recent(self, box: Toolbox) -> list[Match]:
-        out = []
-        for service in services(box):
-            result = box.call(f"{service}_list", {})
-            out += [Match(service, result["table"], r) for r in result.get("results", [])]
-        return out
-
-    def _alert(self, box: Toolbox) -> Match | None:
-        alerts = [m for m in self._recent(box) if self.alert_words & record_words(m.record)]
+    def _alert(self, recent: Sequence[Match]) -> Match | None:
+        alerts = [m for m in recent if self.alert_words & m.words]
         return newest_first(alerts)[0] if alerts else None
 
     # -- acting ----------------------------------------------------------------------------
@@ -312,6 +325,19 @@ def commands(prompt: str) -> list[str]:
     return out
 
 
+def recent_records(box: Toolbox, size: int) -> list[Match]:
+    """The ``size`` newest records each installed service lists (its default window)."""
+    out = []
+    for service in services(box):
+        page, pages, rows = 1, 1, []
+        while len(rows) < size and page <= pages:
+            result = box.call(f"{service}_list", {"page": page})
+            rows += [Match(service, result["table"], r) for r in result.get("results", [])]
+            page, pages = page + 1, result.get("pages", 1)
+        out += rows[:size]
+    return out
+
+
 def newest_first(matches: Sequence[Match], *, per_service: bool = False) -> list[Match]:
     """Matches latest first by the tools' time order (ties by service, then record id);
     ``per_service`` keeps each service's latest only."""
@@ -321,10 +347,6 @@ def newest_first(matches: Sequence[Match], *, per_service: bool = False) -> list
         return ordered
     seen: set[str] = set()
     return [m for m in ordered if not (m.service in seen or seen.add(m.service))]
-
-
-def record_words(record: Mapping[str, Any]) -> set[str]:
-    return {w.lower() for v in record.values() if isinstance(v, str) for w in _WORD.findall(v)}
 
 
 def readable(match: Match) -> str:

@@ -30,6 +30,7 @@ from scenarios.baselines import (
     make_agent,
     named_services,
 )
+from sim.tools import PAGE
 from tests.conftest import recipe_library
 
 RECIPE = """
@@ -172,6 +173,26 @@ def test_naive_notifies_at_heartbeats_only(ds):
     assert len(notes) == 1
     assert len(notes[0]["args"]["refs"]) == 1
     assert "error" not in notes[0]["result"]
+
+
+def test_naive_sees_only_the_first_page_each_app_shows(ds):
+    """A note pushed off the notes app's first page by newer ones is out of naive's view,
+    as noise pushes a story's records off it; searching the whole window still finds it."""
+    task = ds.tasks.filter(ds.tasks["mode"] == "reactive").row(0, named=True)
+
+    def reads(agent: NaiveAgent, fillers: int) -> tuple[str, list[str]]:
+        box = ds.toolbox(task["task_id"])
+        note = box.call("notes_list", {})["results"][0]
+        for i in range(fillers):
+            box.call("notes_create", {"title": f"Filler {i}", "body": "Nothing to see."})
+        agent.act(f"Open my notes about {note['title']}", box, heartbeat=False)
+        read = [e["args"]["id"] for e in box.log if e["tool"].endswith("_read")]
+        return note["record_id"], read
+
+    for fillers, agent, found in [(PAGE - 1, NaiveAgent(), True), (PAGE, NaiveAgent(), False),
+                                  (PAGE, NaiveAgent(window=None), True)]:
+        note, read = reads(agent, fillers)
+        assert (note in read) is found, (fillers, agent.window)
 
 
 def test_keywords_put_names_first_and_drop_stop_words():
