@@ -23,7 +23,7 @@ import polars as pl
 
 from exporters.loading import load
 from exporters.runs import grade_actions
-from scenarios.baselines import PAGE, make_agent, recent_records
+from scenarios.baselines import PAGE, make_agent
 
 
 def labels_of(path: Path) -> dict[str, tuple[str, str | None]]:
@@ -66,11 +66,13 @@ def trace(path: Path, window: int | None) -> dict[str, dict]:
         info = meta[task["task_id"]]
         evidence, own = set(info["evidence_ids"]), info["storyline_instance_id"]
         box = ds.toolbox(task["task_id"])
-        view = {m.record["record_id"] for m in recent_records(box, PAGE)}
-        box = ds.toolbox(task["task_id"])
         reply = make_agent("naive", window=window).act(task["prompt"], box, heartbeat=False)
         actions = [{"tool": e["tool"], "args": e["args"], "snapshot_id": task["snapshot_id"]}
                    for e in box.log]
+        # Both variants list each service's first page (the search one for its fallback
+        # and heartbeat alerts): what naive sees, or would see, of the world.
+        view = {r["record_id"] for e in box.log if e["tool"].endswith("_list")
+                for r in e["result"].get("results", [])}
         verdict = grade_actions(ds, task["task_id"], actions, reply)
         searches = [e for e in box.log if e["tool"].endswith("_search")]
         won = next((e for e in searches if e["result"].get("total")), None)
