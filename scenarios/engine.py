@@ -244,12 +244,17 @@ class Storylines:
 
     def _wait_until(self, inst: Instance, step: WaitStep, rng) -> int:
         if step.until is not None:
-            return self._instant(self.evaluate(inst, step.until))
-        d = step.delay
-        unit, (low, high) = next((u, b) for u, b in (("minutes", d.minutes), ("hours", d.hours),
-                                                      ("days", d.days)) if b is not None)
-        scale = {"minutes": MINUTE, "hours": HOUR, "days": DAY}[unit]
-        return self.world.now + max(1, int(rng.uniform(low, high) * scale))
+            at = self._instant(self.evaluate(inst, step.until))
+        else:
+            d = step.delay
+            unit, (low, high) = next((u, b) for u, b in (
+                ("minutes", d.minutes), ("hours", d.hours), ("days", d.days)) if b is not None)
+            scale = {"minutes": MINUTE, "hours": HOUR, "days": DAY}[unit]
+            at = self.world.now + max(1, int(rng.uniform(low, high) * scale))
+        if step.hours == "work":  # as routine work mail and chat are timed
+            day = self.world.clock.local_day(np.array([at], np.int64))
+            at = int(self.life.in_work(day, rng)[0])
+        return at
 
     def _bind_params(self, inst: Instance, rng) -> None:
         for name, param in inst.spec.params.items():

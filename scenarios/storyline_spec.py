@@ -7,7 +7,8 @@ list of steps from a fixed vocabulary as one SimPy process:
 - ``update``: write a new version of a bound record (changed field expressions);
 - ``propagate``: write the consequence of a bound record in a service its service ``feeds``
   (an order confirmed by mail, a delay texted), caused by that record;
-- ``wait``: let time pass (a uniform delay in minutes, hours or days, or until an instant);
+- ``wait``: let time pass (a uniform delay in minutes, hours or days, or until an instant;
+  ``hours = "work"`` moves the instant into the user's working hours of its day);
 - ``branch``: jump to another step when a condition holds or with a probability;
 - ``milestone``: mark an instant the oracle needs (``need_detectable``, ``deadline``,
   ``resolved``);
@@ -305,11 +306,20 @@ class UpdateStep(Strict):
 
 
 class WaitStep(Strict):
+    """Let time pass: a uniform ``delay``, or ``until`` an instant (a date is its 09:00).
+
+    ``hours = "work"`` then moves the instant into the user's working hours of its local
+    day, drawn as routine work mail and chat draw theirs (``personas.life.Life.in_work``:
+    inside the day's work blocks, a night shift's included; waking hours on a day off), so
+    a colleague's mail reaches a night nurse on her shift, not at ten in the morning.
+    """
+
     do: Literal["wait"]
     id: str
     description: str
     delay: Delay | None = None
     until: Expr | None = None  # an instant expression
+    hours: Literal["any", "work"] = "any"
 
     @model_validator(mode="after")
     def _one(self) -> WaitStep:

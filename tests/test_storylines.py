@@ -1,17 +1,19 @@
 """Storylines: every shipped family runs, crosses what it declares, reaches its milestones."""
 
 import datetime as dt
+import itertools
 import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from personas.library import load_personas
 from scenarios.build import live
 from scenarios.library import SHIPPED, load_storylines
 from scenarios.noise import NoiseProfile
-from scenarios.storyline_spec import EmitStep
+from scenarios.storyline_spec import EmitStep, WaitStep
 from sim.check import check_world
 from sim.services import TABLE_SERVICE
 
@@ -213,6 +215,35 @@ def test_awake_draws_keep_the_hours_routine_life_keeps():
     assert evening > 1.4 * afternoon
     with pytest.raises(ValidationError):
         DrawSpec(uniform=(0, 60000), hours="awake")  # past midnight
+
+
+def test_work_hours_waits_put_a_colleagues_mail_in_the_users_shift():
+    """A night nurse's colleague mails during her shift, as routine work mail does
+    (``hours = "work"``), not at ten in the morning while she sleeps. (On a day without a
+    shift it comes in her waking hours, which after a night are the night's.)"""
+    nurse = load_personas()["shift_nurse"]
+    at_work = [f for f in FAMILIES.values()
+               if any(isinstance(s, WaitStep) and s.hours == "work" for s in f.steps)]
+    on_shift = 0
+    for family, seed in itertools.product(at_work, range(3)):
+        lived = live(nurse, seed=seed, days=family.min_days, families={family.id: family},
+                     storylines=1)
+        if family.id in lived.skipped:  # a service she lacks (chat)
+            continue
+        [inst] = lived.storylines.instances
+        clock, life = lived.world.clock, lived.life
+        ids, kinds = lived.world.log.columns("entity_id", "kind")
+        received = {e for e, k in zip(ids.tolist(), kinds.tolist(), strict=True)
+                    if k in ("email_received", "chat_message_received")}
+        for table, rid, t, _ in inst.records:
+            if table not in ("work_emails", "chat_messages") or rid not in received:
+                continue
+            if any(a <= t < b for a, b in life.work):
+                on_shift += 1
+            else:  # only on a day she has no shift
+                day = int(clock.local_day(np.array([t]))[0])
+                assert day not in life.work_by_day, (family.id, seed, table, t)
+    assert on_shift >= 5  # the check above really ran on shift days
 
 
 @pytest.mark.parametrize("seed", [0, 3, 5])
