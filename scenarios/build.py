@@ -12,7 +12,7 @@ from personas.routines.ledger import rebalance
 from personas.spec import PersonaSpec
 from scenarios.distractors import Lookalikes
 from scenarios.engine import Storylines
-from scenarios.noise import NoiseProfile, Thinning, expansion, thin
+from scenarios.noise import NoiseProfile, Thinning, expansion, reexpansion, thin
 from scenarios.storyline_spec import StorylineSpec
 from sim.world import World
 
@@ -73,8 +73,9 @@ def live(
     With a profile, its volume and storyline rate apply (``storylines`` overrides the
     count), and the world is thinned to ``ratio`` (default: the profile's target). Where a
     service that carries signal has too little routine life to reach the target, the world
-    is simulated again with that service's routine rates raised (``noise.expansion``): the
-    storylines and their records are the same in both runs, only routine volume changes.
+    is simulated again with that service's routine rates raised (``noise.expansion``), and
+    once more if the rates fell short (``noise.reexpansion``): the storylines and their
+    records are the same in every run, only routine volume changes.
     """
     if storylines is None:
         storylines = noise.storylines_for(days) if noise else 0
@@ -115,6 +116,13 @@ def live(
     boost = expansion(world, signal, target=aim, volume_share=PROBE_VOLUME)
     world, life, runner, skipped = run(volume, boost)
     signal = runner.signal_events()
+    # Where the real run still holds too little routine life for a service, it is lived
+    # once more with that service's rates raised from what it really holds.
+    raised = reexpansion(world, signal, boost, target=aim)
+    if raised != boost:
+        boost = raised
+        world, life, runner, skipped = run(volume, boost)
+        signal = runner.signal_events()
     thinning = thin(world, signal, target=target, aim=aim,
                     weights=noise.service_weights if noise else {})
     runner.thin_lookalikes(thinning.keep_events)

@@ -33,8 +33,9 @@ LOWEST_RUNG = 0.5  # ratios below this are reached by interpolating towards keep
 # closer together and are filled cascade by cascade (``_pick_path``).
 PICKED_BELOW = 8.0
 PICKED_RUNG = 2 ** (1 / 8)  # so a target between two picked rungs is at most 9% from one
+BANDS_PER_DOUBLING = 4  # size bands of the picked rungs: 8-9, 10-11, 12-13, 14-15 words...
 SMOOTH = 1e-3  # pull towards one common fraction, so classes no goal pins stay even
-SOME = 0.1  # no class keeps less than this share of the common fraction
+SOME = 0.1  # no class keeps less than this share of what it and its services keep
 QUIET_SHARE = 0.1  # of the noise, kept for services that carry no signal
 MIN_SCALE = 20.0  # words: a goal smaller than this is weighed as if it were this big
 NEWTON_STEPS = 60
@@ -207,12 +208,18 @@ def fit_ladder(cascades: Cascades, sig_words: np.ndarray, fixed: np.ndarray,
         """The goals at ``target``, the common fraction, and each class's least fraction."""
         goal = goals(target, sig_words, fixed, available, weight)
         common = float(np.clip((goal - fixed).sum() / max(available.sum(), 1.0), 0.0, 1.0))
-        # No class falls far under the common fraction: a kind of record (saved items, a
-        # feed) vanishing whole would make a life no one lives. ``common`` rises with the
-        # target, so the bound keeps the ladder rising. Classes kept whole where they fit
-        # are all kept from the target at which together they take at most 1/WHOLE_SHARE
-        # of any goal they write into.
-        least = np.where(target >= whole_from, 1.0, min(1.0, SOME * common))
+        # No class falls far under what its services keep: a kind of record (saved items,
+        # a feed) vanishing whole would make a life no one lives. The bound is a share of
+        # the common fraction, or of the smallest share a service the class writes into
+        # keeps of its own words, if less: a busy service with little signal (a chat full
+        # of banter around one message that matters) keeps a small part of its life, and
+        # the bound must not hold its classes above that. Both rise with the target, so
+        # the bound keeps the ladder rising. Classes kept whole where they fit are all
+        # kept from the target at which together they take at most 1/WHOLE_SHARE of any
+        # goal they write into.
+        share = np.clip((goal - fixed) / np.maximum(available, 1.0), 0.0, 1.0)
+        own = np.where(a > 0, share, 1.0).min(axis=1, initial=1.0)
+        least = np.where(target >= whole_from, 1.0, SOME * np.minimum(common, own))
         return goal, common, least
 
     targets = rungs(aim)
@@ -261,10 +268,10 @@ def _pick_path(cascades: Cascades, rungs: list[tuple[np.ndarray, np.ndarray]],
     At each rung every class first gets the cascades its least fraction asks for, in draw
     order; then, while one brings the kept words closer to the goals (relative errors, as
     in the fitted rungs), the one that brings them closest is picked. The candidates are,
-    per class and per size band (a power of two in words), the next cascade in draw order:
-    a service whose goal is one short record always has one to choose, and within a band
-    the draws decide. Picks are never undone, so each rung keeps a superset of the one
-    below.
+    per class and per size band (``BANDS_PER_DOUBLING``), the next cascade in draw order:
+    a service whose goal is one short record always has one of about the right size to
+    choose, and within a band the draws decide. Picks are never undone, so each rung keeps
+    a superset of the one below.
     """
     cls, n_classes = cascades.cls, cascades.n_classes
     size = cascades.words.sum(axis=1)
@@ -278,7 +285,7 @@ def _pick_path(cascades: Cascades, rungs: list[tuple[np.ndarray, np.ndarray]],
     referrer_of, referrer_start = _grouped(pairs[:, 0], pairs[:, 1], len(follow_words))
     follower_in = np.zeros(len(follow_words), bool)
     # Queues: cascades by class, size band and draw; ``head`` is each queue's next one.
-    band = np.log2(np.maximum(size, 1.0)).astype(np.int64)
+    band = (BANDS_PER_DOUBLING * np.log2(np.maximum(size, 1.0))).astype(np.int64)
     queue = np.lexsort((cascades.position, band, cls))
     key = cls[queue] * (int(band.max(initial=0)) + 1) + band[queue]
     head = np.flatnonzero(np.r_[True, np.diff(key) != 0])

@@ -246,12 +246,16 @@ SERVICE_RATES = {
 FIXED_VOLUME = frozenset({"price_tracker"})  # services whose routine words ignore volume
 MAX_BOOST = 25.0  # beyond this a person's life stops looking like one
 HEADROOM = 1.5  # generate a little more than the target needs: thinning is not exact
+# A service may miss its own ratio by a quarter: one whose routine life, kept whole, falls
+# more than a fifth short of its goal is expanded again (``reexpansion``).
+SHORT = 0.8
 
 
 def expansion(world: World, signal_events: set[str], *, target: float,
-              volume_share: float = 1.0) -> dict[str, float]:
+              volume_share: float = 1.0, headroom: float = HEADROOM) -> dict[str, float]:
     """Rate multipliers that give every service carrying signal enough routine words to
-    reach ``target`` times its signal words (empty when all have enough).
+    reach ``target`` times its signal words, times ``headroom`` (empty when all have
+    enough).
 
     ``world`` may be a measuring run at ``volume_share`` of the real volume: routine words
     scale with volume, the storylines' do not.
@@ -270,10 +274,27 @@ def expansion(world: World, signal_events: set[str], *, target: float,
     usable = ev.per_service(routine) / per_volume
     boost: dict[str, float] = {}
     for i, service in enumerate(ev.names.tolist()):
-        need = target * signal[i] * HEADROOM / max(usable[i], 1.0)
+        need = target * signal[i] * headroom / max(usable[i], 1.0)
         for rate in SERVICE_RATES.get(service, ()):
             boost[rate] = max(boost.get(rate, 1.0), min(need, MAX_BOOST))
     return {r: round(float(b), 3) for r, b in sorted(boost.items()) if b > 1.0}
+
+
+def reexpansion(world: World, signal_events: set[str], boost: dict[str, float], *,
+                target: float) -> dict[str, float]:
+    """``boost`` raised for the services of ``world`` (lived with ``boost``) whose routine
+    words, kept whole, fall more than ``1 - SHORT`` short of ``target`` times their signal;
+    ``boost`` itself when none does, or when their rates are already at ``MAX_BOOST``.
+
+    Not every routine word grows with the rates (a calendar's birthdays and standing series
+    stay put), so a measuring run can promise more than the real run holds.
+    """
+    short = expansion(world, signal_events, target=target, headroom=SHORT)
+    if not short:
+        return boost
+    more = expansion(world, signal_events, target=target)
+    raised = {r: round(min(boost.get(r, 1.0) * more[r], MAX_BOOST), 3) for r in short}
+    return {**boost, **{r: b for r, b in raised.items() if b > boost.get(r, 1.0)}}
 
 
 @dataclass(frozen=True)

@@ -85,3 +85,28 @@ def test_services_whose_signal_is_a_record_or_two_meet_low_targets(seed):
         fraction = walk(ladder, cascades, target * sig.sum())
         ratio = _kept_per_service(cascades, fraction) / sig
         assert np.all(np.abs(ratio - target) <= 0.25 * target), (target, ratio)
+
+
+def _busy_service_world(seed: int):
+    """Service 0 carries most of the signal and needs all of its routine life; service 1 is
+    as busy (a chat full of banter) but holds one short storyline message."""
+    rng = np.random.default_rng(seed)
+    code = np.repeat(np.arange(2), [500, 2000])
+    words = np.where(code == 0, rng.integers(20, 60, len(code)),
+                     rng.integers(3, 12, len(code))).astype(float)
+    roots = np.arange(len(code))
+    cascades = group_cascades(roots, code, words, np.ones(len(code), bool),
+                              rng.random(len(code)), 2)
+    return cascades, np.array([2000.0, 14.0])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_busy_service_with_little_signal_thins_down_to_its_own_goal(seed):
+    # At a target of 10, service 1 must keep about 1% of its life while the world keeps
+    # more than half of its: a floor tied to the world's share would hold it at 5%.
+    cascades, sig = _busy_service_world(seed)
+    ladder, cascades = fit_ladder(cascades, sig, np.zeros(2), np.ones(2), aim=10.0)
+    for target in (2.0, 5.0, 10.0):
+        fraction = walk(ladder, cascades, target * sig.sum())
+        ratio = _kept_per_service(cascades, fraction) / sig
+        assert np.all(np.abs(ratio - target) <= 0.25 * target), (target, ratio)
