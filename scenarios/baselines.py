@@ -5,11 +5,12 @@ should pass everything, ``null`` does nothing and should pass almost nothing, an
 ``naive`` is an honest, simple assistant that never reads gold data:
 
 1. its view of the world is the prompt and each app's recent records: the first page each
-   service's list tool shows (``PAGE`` records, newest first), as a phone screen or a
-   context budget would hold them. It builds a keyword query from the prompt (stop words
-   dropped; names, numbers and long words first) and searches that view with the three
-   most distinctive words, dropping the least distinctive while nothing matches (the
-   search tools' rule: every word a token of a searched field); it looks in the services
+   service's list tool shows (``PAGE`` records: newest first; the calendar's agenda from
+   today, soonest first), as a phone screen or a context budget would hold them. It
+   builds a keyword query from the prompt (stop words dropped; names, numbers and long
+   words first) and searches that view with the three most distinctive words, dropping
+   the least distinctive while nothing matches (the search tools' rule: every word a
+   token of a searched field); it looks in the services
    the prompt names ("my bank account", "my texts": ``SERVICE_WORDS``) when it names any
    and they match, else in every installed service; if no query matches, it keeps the
    recent records sharing any prompt word. More noise pushes a story's records off that

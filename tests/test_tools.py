@@ -67,6 +67,38 @@ def test_older_history_needs_an_explicit_range(box):
     assert [r["record_id"] for r in found["results"]] == ["pm_099"]
 
 
+def _event(i: int, start: dt.datetime | None, title: str, day: dt.date | None = None) -> dict:
+    return {"record_id": f"ce_{i:03d}", "version": 1, "valid_from": AS_OF - dt.timedelta(days=60),
+            "series_id": None, "title": title, "description": "", "location": "",
+            "start": start, "end": start and start + dt.timedelta(hours=1),
+            "all_day": start is None, "start_date": day, "end_date": day, "organizer": "",
+            "attendees": "", "status": "confirmed", "calendar": "personal"}
+
+
+def test_the_calendar_opens_on_today_and_reads_forward():
+    """A calendar app opens on today's agenda: by default the first page is what is on from
+    the start of today, soonest first (an all-day event by its day), not the furthest-ahead
+    entries; the past needs since/until, and a range also reads forward."""
+    start = dt.datetime.combine(AS_OF.date(), dt.time(), dt.UTC)
+    rows = [_event(i, start + dt.timedelta(hours=9 + 24 * i), f"Review {i}")
+            for i in range(-10, 60)]
+    rows.append(_event(900, None, "Review trip", AS_OF.date() + dt.timedelta(days=2)))
+    rows.append(_event(901, None, "Review old trip", AS_OF.date() - dt.timedelta(days=2)))
+    events = pa.Table.from_pylist(rows, schema=snapshot_schema("calendar_events"))
+    box = Toolbox(Workspace({"calendar_events": events}, as_of_us=int(AS_OF.timestamp() * 1e6)),
+                  ["calendar"])
+    for call in ({}, {"query": "review"}):
+        tool = "calendar_search" if call else "calendar_list"
+        shown = box.call(tool, call)
+        assert shown["total"] == 61  # today's 09:00 (already past) to day 59, and one trip
+        titles = [r["title"] for r in shown["results"]]
+        assert titles[:4] == ["Review 0", "Review 1", "Review trip", "Review 2"]
+    past = box.call("calendar_list", {"since": str(AS_OF.date() - dt.timedelta(days=3)),
+                                      "until": str(AS_OF.date() - dt.timedelta(days=1))})
+    assert [r["title"] for r in past["results"]] == ["Review -3", "Review old trip",
+                                                     "Review -2", "Review -1"]
+
+
 def test_read_and_errors(box):
     assert box.call("personal_email_read", {"id": "pm_004"})["record"]["subject"] == "Invoice 4"
     for name, args, code in [("personal_email_read", {"id": "pm_nope"}, "not_found"),

@@ -11,12 +11,15 @@ Behaviour is documented because graders and agents rely on it:
 - **search** is case-insensitive token-AND over a record's readable fields: its text and
   every string a user would type (names, addresses, numbers, places, statuses), not the
   ids that link records (a record matches when every word of the query appears among its
-  words), newest first by the table's time column, 20 results per page;
+  words), newest first by the table's time column, 20 results per page (the calendar
+  reads forward, see below);
 - **list** is the same without a query;
 - tables whose records carry a time (mail, texts, transactions...) are searched over the
   30 days before the snapshot unless ``since``/``until`` (ISO dates, UTC days) say
-  otherwise, so older history has to be asked for; calendar entries are selected by their
-  start and have no default window (what matters most is still ahead);
+  otherwise, so older history has to be asked for; the calendar opens on today as an
+  agenda does: entries are selected and ordered by their start (an all-day entry by its
+  day), soonest first, from the start of the current UTC day unless ``since``/``until``
+  say otherwise (the past has to be asked for; what matters most is still ahead);
 - bad arguments give ``{"error": {"code", "message"}}``; a tool never raises and never
   changes the workspace it only reads.
 

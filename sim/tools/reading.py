@@ -18,9 +18,11 @@ from sim.workspace import Workspace
 PAGE = 20
 WINDOW_DAYS = 30
 _TOKEN = re.compile(r"\w+")
-# since/until select calendar entries by when they happen, not when they were made; and
-# the calendar has no default window, since what matters most is still ahead.
-_RANGE_COLUMN = {"calendar_events": "start"}
+# The calendar reads by when events happen, not when they were made (an all-day event by
+# its day: its timed column, else its date column), and opens on today as a calendar
+# app's agenda does: without since/until it shows what is on from today's (UTC) start,
+# soonest first, and it always reads forward. Every other table reads newest first.
+_AGENDA = {"calendar_events": ("start", "start_date")}
 # The table search and list read unless told otherwise: what the app opens on (its
 # timeline), not the account list or the catalogue. Others default to their only table.
 OPENS_ON = {"bank": "bank_transactions", "shopping": "shop_orders",
@@ -54,20 +56,29 @@ def reading_tools(service: str) -> list[Tool]:
     listing = {**(which if len(tables) > 1 else {}), **span}
     return [
         Tool(f"{service}_search",
-             f"Search {service} records: case-insensitive, every word must appear; newest "
-             f"first; records with a time are searched over the last {WINDOW_DAYS} days "
-             "unless since/until say otherwise.",
+             f"Search {service} records: case-insensitive, every word must appear; "
+             f"{_order(tables[0])}.",
              object_schema({"query": {"type": "string", "minLength": 1}, **listing}, ["query"]),
              lambda ws, a: _find(ws, tables, a, a["query"])),
         Tool(f"{service}_list",
-             f"List {service} records, newest first, {PAGE} per page (same window rules as "
-             "search).",
+             f"List {service} records, {PAGE} per page (same order and window as search).",
              object_schema(listing, []),
              lambda ws, a: _find(ws, tables, a, None)),
         Tool(f"{service}_read", f"Read one {service} record by its id.",
              object_schema({"id": {"type": "string", "minLength": 1}}, ["id"]),
              lambda ws, a: _read(ws, tables, a["id"])),
     ]
+
+
+def _order(table: str) -> str:
+    """How search and list order a table's records and which window they read by default."""
+    if table in _AGENDA:
+        return ("by when events start, soonest first; from the start of today (UTC) "
+                "unless since/until say otherwise")
+    if TABLES[table].created_column:
+        return (f"newest first; records with a time are searched over the last "
+                f"{WINDOW_DAYS} days unless since/until say otherwise")
+    return "newest first"
 
 
 def user_tools() -> list[Tool]:
@@ -88,10 +99,14 @@ def user_tools() -> list[Tool]:
 
 def _find(ws: Workspace, tables: list[str], args: dict, query: str | None) -> dict:
     table = args.get("table", tables[0])
-    time_column = _RANGE_COLUMN.get(table, TABLES[table].created_column)
+    agenda = table in _AGENDA
+    time_column = _AGENDA[table][0] if agenda else TABLES[table].created_column
     since, until = _day(args.get("since"), "since"), _day(args.get("until"), "until")
-    if TABLES[table].created_column and since is None and until is None:
-        since = ws.as_of - dt.timedelta(days=WINDOW_DAYS)
+    if since is None and until is None:
+        if agenda:
+            since = dt.datetime.combine(ws.as_of.date(), dt.time(), dt.UTC)
+        elif TABLES[table].created_column:
+            since = ws.as_of - dt.timedelta(days=WINDOW_DAYS)
     if until is not None:
         until = until + dt.timedelta(days=1)  # the whole last day
     words = [w.lower() for w in _TOKEN.findall(query or "")]
@@ -107,7 +122,7 @@ def _find(ws: Workspace, tables: list[str], args: dict, query: str | None) -> di
         row = ws.get(table, rid)
         if row is None:
             continue
-        at = row.get(at_column)
+        at = _when(table, row, at_column)
         if since is not None and (at is None or at < since):
             continue
         if until is not None and (at is None or at >= until):
@@ -115,7 +130,7 @@ def _find(ws: Workspace, tables: list[str], args: dict, query: str | None) -> di
         if words and not set(words) <= _words(table, row):
             continue
         found.append((at or row["valid_from"], rid, row))
-    found.sort(key=lambda hit: (hit[0], hit[1]), reverse=True)
+    found.sort(key=lambda hit: (hit[0], hit[1]), reverse=not agenda)
     page = args.get("page", 1)
     pages = max(1, -(-len(found) // PAGE))
     chunk = [hit[2] for hit in found[(page - 1) * PAGE: page * PAGE]]
@@ -146,7 +161,7 @@ def _hits(ws: Workspace, table: str, base: pa.Table, at_column: str,
     if not base.num_rows:
         return []
     mask = pa.array(np.ones(base.num_rows, bool))
-    at = base[at_column]
+    at = _instants(table, base, at_column)
     if since is not None:
         mask = pc.and_(mask, pc.fill_null(pc.greater_equal(at, _utc(since)), False))
     if until is not None:
@@ -173,10 +188,27 @@ def _hits(ws: Workspace, table: str, base: pa.Table, at_column: str,
             hit = np.array(verdicts, bool)
             rows, text = rows[hit], text.filter(pa.array(hit))
     # What sorting needs: each hit's instant (its at_column, else when it became true).
-    picked = base.select([at_column, "valid_from", "record_id"]).take(pa.array(rows))
-    at, since, ids = (picked.column(i).to_pylist() for i in range(3))
+    taken = pa.array(rows)
+    at, since, ids = (c.take(taken).to_pylist()
+                      for c in (at, base["valid_from"], base["record_id"]))
     return [(a or v, rid, i) for a, v, rid, i in zip(at, since, ids, rows.tolist(),
                                                     strict=True)]
+
+
+def _instants(table: str, base: pa.Table, at_column: str) -> pa.ChunkedArray:
+    """When each record happened, as search filters and sorts it (:data:`_AGENDA`)."""
+    if table not in _AGENDA:
+        return base[at_column]
+    timed, day = _AGENDA[table]
+    return pc.coalesce(base[timed], pc.cast(base[day], base.schema.field(timed).type))
+
+
+def _when(table: str, row: dict, at_column: str) -> dt.datetime | None:
+    """:func:`_instants` for one row this run wrote."""
+    at = row.get(at_column)
+    if at is None and table in _AGENDA and row.get(_AGENDA[table][1]) is not None:
+        at = dt.datetime.combine(row[_AGENDA[table][1]], dt.time(), dt.UTC)
+    return at
 
 
 def _token_in(text: str, word: str) -> bool | None:
