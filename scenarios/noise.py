@@ -36,7 +36,6 @@ from scenarios.catalogue import FOLLOWED_TABLES, dependent_listings
 from scenarios.keep_path import fit_ladder, group_cascades, walk
 from scenarios.units import bank_series, watch_followers
 from sim.cascades import cascade_roots, stable_uniform
-from sim.measure import word_counts
 from sim.services import CATALOGUE, TABLES
 from sim.world import World
 
@@ -358,6 +357,5 @@ def _words_by_event(world: World, ids: np.ndarray, tables: np.ndarray) -> np.nda
         rows = np.flatnonzero(tables == name)
         if not np.array_equal(ids[rows], history.event_ids()):
             raise RuntimeError(f"{name}: its versions and the event log disagree")
-        for col in TABLES[name].text_columns:
-            words[rows] += word_counts(history.text(col))
+        words[rows] = history.words()
     return words

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from sim.clock import Clock
+from sim.measure import word_counts
 from sim.services.base import TableSpec
 
 NULL_TS = np.iinfo(np.int64).min  # sentinel for "no instant" in int64 second columns
@@ -169,6 +170,7 @@ class TableHistory:
         self._buffer = ColumnBuffer(types)
         empty = np.array([], dtype=object)
         self._seen = (0, empty, np.array([], dtype=np.int64), empty)
+        self._words = (0, np.zeros(0, np.int64))
 
     def append(self, record_ids: Sequence[str] | np.ndarray, valid_from: np.ndarray,
                columns: Mapping[str, Any], event_ids: Sequence[str] | None = None) -> None:
@@ -207,6 +209,18 @@ class TableHistory:
     def text(self, column: str) -> pa.Array:
         """A readable column of every version so far, in append order."""
         return pa.array(self._buffer.column(column), pa.string(), from_pandas=True)
+
+    def words(self) -> np.ndarray:
+        """Readable words (:func:`sim.measure.word_counts`) of every version so far, over
+        the table's text columns, in append order. Kept until the table grows: a finished
+        world is measured by several readers (expansion, thinning)."""
+        rows, counts = self._words
+        if rows != len(self._buffer):
+            counts = np.zeros(len(self._buffer), np.int64)
+            for col in self.spec.text_columns:
+                counts += word_counts(self.text(col))
+            self._words = (len(self._buffer), counts)
+        return counts
 
     def to_arrow(self, *, until: int, keep_events: AbstractSet[str] | None = None) -> pa.Table:
         """All versions with ``valid_from < until`` in the table's schema.

@@ -22,3 +22,13 @@ def test_versions_and_valid_to_are_derived_from_append_order_and_time():
     assert by[("td_a", 2)]["status"] == "done"
     assert by[("td_a", 1)]["valid_from"] == clock.instant(100)
     assert h.versions_before(300)[0].tolist() == ["td_a", "td_b"]
+
+
+def test_words_count_every_text_column_and_follow_appends():
+    clock = Clock("Europe/London", dt.date(2026, 1, 5), 10)
+    h = TableHistory(TABLES["notes"], clock)
+    h.append(["nt_a"], np.array([100]), {"title": ["Two words"], "body": ["and three more"]})
+    assert h.words().tolist() == [5]
+    h.append(["nt_a", "nt_b"], np.array([200, 300]),
+             {"title": ["Two words", "One"], "body": ["now four words here", None]})
+    assert h.words().tolist() == [5, 6, 1]
