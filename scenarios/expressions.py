@@ -7,12 +7,18 @@ arithmetic, comparisons, ``and``/``or``/``not``, conditional expressions, and ca
 functions in :data:`FUNCTIONS` only. Dates are plain local dates, instants are aware UTC
 datetimes, money is integer minor units.
 
+The days between two dates (``sync_day - first_day``) are calendar days: they move a date,
+or compare with ``days(n)``, but the grammar refuses to add them to an instant, where they
+would count 24-hour days and land an hour off across a daylight-saving change. An instant
+moves to another day at the same wall-clock time with ``at(day, clock_of(instant))``.
+
 Examples::
 
     product.price * 85 // 100
     business_days(order.placed, promised_days)
     renewal.price > note.cancel_above
     days(3) + hours(2)
+    at(business_days(sync_day, 1), clock_of(sync.start))
     short_code(carrier)
 """
 
@@ -43,12 +49,39 @@ def _bounded(n: float, what: str) -> float:
     return n
 
 
+class CalendarDays(dt.timedelta):
+    """The days between two local dates, and what is computed from them: never added to an
+    instant (see the module's docstring)."""
+
+
+def _calendar(result: Any, *operands: Any) -> Any:
+    """``result`` marked as calendar days when it is a duration computed from some."""
+    if isinstance(result, dt.timedelta) and any(isinstance(o, CalendarDays) for o in operands):
+        return CalendarDays(days=result.days, seconds=result.seconds,
+                            microseconds=result.microseconds)
+    return result
+
+
+def _shift(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """``+`` or ``-``, refusing calendar days on an instant."""
+    def apply(a: Any, b: Any) -> Any:
+        if (isinstance(a, dt.datetime) and isinstance(b, CalendarDays)) or (
+                isinstance(b, dt.datetime) and isinstance(a, CalendarDays)):
+            raise ExpressionError(
+                "the days between two dates count calendar days, not 24-hour ones: move an "
+                "instant to another day with at(day, clock_of(instant))")
+        if (type(a) is dt.date and type(b) is dt.date) and op is operator.sub:
+            return CalendarDays(days=(a - b).days)
+        return _calendar(op(a, b), a, b)
+    return apply
+
+
 def _multiply(a: Any, b: Any) -> Any:
     if isinstance(a, str | list) or isinstance(b, str | list):
         count = b if isinstance(a, str | list) else a
         if not isinstance(count, int) or abs(count) > MAX_REPEAT:
             raise ExpressionError(f"repeating text or lists {count!r} times is not allowed")
-    return operator.mul(a, b)
+    return _calendar(operator.mul(a, b), a, b)
 
 
 def _business_days(start: dt.date, n: int, holidays: frozenset) -> dt.date:
@@ -88,6 +121,12 @@ class Context:
         naive = dt.datetime.combine(self.local_date(day), dt.time(hour, minute))
         return naive.replace(tzinfo=self.tz, fold=0).astimezone(dt.UTC)
 
+    def clock_of(self, instant: dt.datetime) -> str:
+        """The local wall-clock time ("HH:MM") of ``instant``, for :meth:`at`."""
+        if not isinstance(instant, dt.datetime):
+            raise ExpressionError(f"clock_of needs an instant, not {instant!r}")
+        return instant.astimezone(self.tz).strftime("%H:%M")
+
     def functions(self) -> dict[str, Callable]:
         missing = {n: _unavailable(n) for n in FORMATTERS if n not in self.formatters}
         return {
@@ -100,6 +139,7 @@ class Context:
                                                              self.holidays),
             "date": self.local_date,
             "at": self.at,
+            "clock_of": self.clock_of,
             "weekday": lambda d: self.local_date(d).weekday(),  # Monday = 0
             "min": min,
             "max": max,
@@ -136,12 +176,13 @@ def _unavailable(name: str) -> Callable:
 FORMATTERS = frozenset({"money", "date_text", "time_text"})  # supplied by the world
 FUNCTIONS = frozenset(Context({}).functions())
 
-_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: _multiply,
-           ast.FloorDiv: operator.floordiv, ast.Div: operator.truediv, ast.Mod: operator.mod}
+_BINARY = {ast.Add: _shift(operator.add), ast.Sub: _shift(operator.sub), ast.Mult: _multiply,
+           ast.FloorDiv: lambda a, b: _calendar(a // b, a, b),
+           ast.Div: lambda a, b: _calendar(a / b, a, b), ast.Mod: operator.mod}
 _COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
             ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
             ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}
-_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
+_UNARY = {ast.USub: lambda a: _calendar(-a, a), ast.UAdd: operator.pos, ast.Not: operator.not_}
 
 
 @dataclass(frozen=True)

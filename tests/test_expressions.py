@@ -69,6 +69,29 @@ def test_dates_of_instants_are_local_and_at_builds_local_times():
     assert spring.astimezone(la).hour == 3  # the gap shifts forward
 
 
+def test_days_between_dates_never_move_an_instant_and_clock_of_keeps_the_wall_clock():
+    la = __import__("zoneinfo").ZoneInfo("America/Los_Angeles")
+    # 10:30 in LA the Friday before daylight saving begins (Sunday 8 March 2026)
+    before = dt.datetime(2026, 3, 6, 18, 30, tzinfo=dt.UTC)
+    ctx = Context({"t": before, "d0": dt.date(2026, 3, 6), "d1": dt.date(2026, 3, 9)}, tz=la)
+    for source in ["t + (d1 - d0)", "t - (d1 - d0)", "(d1 - d0) + t",
+                   "t + ((d1 - d0) + hours(8))", "t + (d1 - d0) * 2", "t - -(d1 - d0)",
+                   "t + (d1 - d0) // 2"]:
+        with pytest.raises(ExpressionError, match="calendar days"):
+            parse(source).evaluate(ctx)
+    # Between dates, and against durations, they are ordinary days.
+    assert parse("d0 + (d1 - d0)").evaluate(ctx) == dt.date(2026, 3, 9)
+    assert parse("d1 - d0 >= days(3) and d1 - d0 < days(4)").evaluate(ctx) is True
+    assert parse("t + days(3)").evaluate(ctx) == before + dt.timedelta(days=3)  # 72 hours
+    # at(day, clock_of(t)) is the same wall-clock time on the other side of the change.
+    assert parse("clock_of(t)").evaluate(ctx) == "10:30"
+    monday = parse("at(d1, clock_of(t))").evaluate(ctx)
+    assert monday.astimezone(la).strftime("%a %H:%M") == "Mon 10:30"
+    assert monday - before == dt.timedelta(days=3, hours=-1)
+    with pytest.raises(ExpressionError, match="clock_of needs an instant"):
+        parse("clock_of(d0)").evaluate(ctx)
+
+
 def test_and_or_return_the_deciding_operand():
     assert parse("n > 3 and 'big' or 'small'").evaluate(CTX) == "big"
     assert parse("n > 9 and 'big' or 'small'").evaluate(CTX) == "small"
