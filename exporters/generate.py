@@ -39,10 +39,12 @@ from exporters.versions import FORMAT_VERSION, GENERATOR_VERSION, library_versio
 from exporters.world_shard import Library
 from personas.errors import SpecError
 from personas.spec import PersonaSpec
+from scenarios.engine import StorylineRunError
 from scenarios.noise import NoiseProfile
 from scenarios.recipe_spec import RecipeSpec, plan_worlds
 from scenarios.storyline_spec import StorylineSpec
 from scenarios.task_spec import TaskFamilySpec
+from scenarios.tasks import TaskFamilyError
 
 __all__ = ["TooManyDroppedError", "generate", "resolve"]
 
@@ -119,15 +121,15 @@ def generate(recipe: RecipeSpec, out: Path, *, personas: dict[str, PersonaSpec],
     seeds_file = out.with_name(out.name + ".seeds.json")
     if private_seeds:  # after every check of the recipe: a bad one leaves no seeds file
         recipe = recipe.model_copy(update={"root_seed": secret_root(seeds_file)})
-    recipe_hash = recipe.content_hash()
-    existing = _existing(out, recipe_hash)
+    recipe_hash, library_hash = recipe.content_hash(), library.content_hash()
+    existing = _existing(out, recipe_hash, library_hash)
     if existing is not None:
         return existing
     if backend not in backends.BACKENDS:
         raise backends.BackendError("--backend", f"unknown backend {backend!r}; known: "
                                                  f"{', '.join(backends.BACKENDS)}")
     say = progress or (lambda _stage, _done, _total: None)
-    partial = open_partial(out, recipe_hash, restart=restart)
+    partial = open_partial(out, recipe_hash, library_hash, restart=restart)
     plans = plan_worlds(recipe)
     records = finished(partial)
     totals = Counter(p.split for p in plans)
@@ -147,14 +149,18 @@ def generate(recipe: RecipeSpec, out: Path, *, personas: dict[str, PersonaSpec],
             os._exit(75)  # a simulated crash: no cleanup, the .partial stays as it is
 
     todo = [p for p in plans if (p.split, p.index) not in records]
-    backends.run(recipe, todo, library, partial, workers=workers, backend=backend,
-                 on_done=on_done)
+    try:
+        backends.run(recipe, todo, library, partial, workers=workers, backend=backend,
+                     on_done=on_done)
+    except (StorylineRunError, TaskFamilyError):
+        shutil.rmtree(partial, ignore_errors=True)  # the same specs fail the same way again
+        raise
     ordered = [records[p.split, p.index] for p in plans]
     _check_dropped(recipe, ordered, partial)
     say("compacting", 0, 1)
     dest = partial / "dataset"
     shutil.rmtree(dest, ignore_errors=True)
-    manifest = _manifest(recipe, recipe_hash, library, ordered,
+    manifest = _manifest(recipe, recipe_hash, library_hash, library, ordered,
                          compact(partial, ordered, dest))
     if private_seeds:
         manifest, secrets = private_manifest(manifest)
@@ -169,9 +175,10 @@ def generate(recipe: RecipeSpec, out: Path, *, personas: dict[str, PersonaSpec],
     return manifest
 
 
-def _existing(out: Path, recipe_hash: str) -> dict | None:
-    """The manifest of a finished dataset of this recipe at ``out`` (None if there is
-    none); a finished dataset of any other recipe or version is refused."""
+def _existing(out: Path, recipe_hash: str, library_hash: str) -> dict | None:
+    """The manifest of a finished dataset of this recipe and library at ``out`` (None if
+    there is none); a finished dataset of any other recipe, library or version is
+    refused."""
     path = out / "manifest.json"
     if not path.is_file():
         return None
@@ -179,12 +186,12 @@ def _existing(out: Path, recipe_hash: str) -> dict | None:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except ValueError:
         manifest = {}
-    if (manifest.get("recipe_hash"), manifest.get("generator_version")) == (
-            recipe_hash, GENERATOR_VERSION):
+    if (manifest.get("recipe_hash"), manifest.get("library_hash"),
+            manifest.get("generator_version")) == (recipe_hash, library_hash, GENERATOR_VERSION):
         return manifest
-    raise OutputError("--out", f"{out} holds a dataset of another recipe or generator "
-                               f"version ({manifest.get('recipe', {}).get('id')!r}); remove "
-                               "it or choose another --out")
+    raise OutputError("--out", f"{out} holds a dataset of another recipe, spec library or "
+                               f"generator version ({manifest.get('recipe', {}).get('id')!r});"
+                               " remove it or choose another --out")
 
 
 def _check_dropped(recipe: RecipeSpec, records: list[dict], partial: Path) -> None:
@@ -198,8 +205,8 @@ def _check_dropped(recipe: RecipeSpec, records: list[dict], partial: Path) -> No
             f"max_dropped_share {recipe.max_dropped_share:g}")
 
 
-def _manifest(recipe: RecipeSpec, recipe_hash: str, library: Library, records: list[dict],
-              listing: dict) -> dict:
+def _manifest(recipe: RecipeSpec, recipe_hash: str, library_hash: str, library: Library,
+              records: list[dict], listing: dict) -> dict:
     worlds = [{k: v for k, v in r.items() if k != "tables"} for r in records]
     splits = {}
     for split in recipe.splits:
@@ -216,6 +223,7 @@ def _manifest(recipe: RecipeSpec, recipe_hash: str, library: Library, records: l
         "generator_version": GENERATOR_VERSION,
         "recipe": recipe.model_dump(mode="json"),
         "recipe_hash": recipe_hash,
+        "library_hash": library_hash,
         "root_seed": recipe.root_seed,
         "noise_ratio": recipe.noise_ratio,
         "splits": splits,

@@ -1,9 +1,10 @@
 """``<out>.partial/``: where a dataset is built, world by world, so a run can resume.
 
-It holds ``state.json`` (the recipe's hash and the generator and format versions it was
-started with) and one shard per finished world (:mod:`exporters.world_shard`). A resumed
-run reuses every finished shard and regenerates only the rest; a ``.partial`` left by
-another recipe or generator version is refused unless the caller restarts.
+It holds ``state.json`` (the hashes of the recipe and of the specs it draws on, and the
+generator and format versions it was started with) and one shard per finished world
+(:mod:`exporters.world_shard`). A resumed run reuses every finished shard and regenerates
+only the rest; a ``.partial`` left by another recipe, other specs or another generator
+version is refused unless the caller restarts.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ def partial_path(out: Path) -> Path:
     return out.with_name(out.name + ".partial")
 
 
-def open_partial(out: Path, recipe_hash: str, *, restart: bool = False) -> Path:
-    """The ``.partial`` directory of ``out``, created or checked for this recipe."""
+def open_partial(out: Path, recipe_hash: str, library_hash: str, *,
+                 restart: bool = False) -> Path:
+    """The ``.partial`` directory of ``out``, created or checked for this recipe and
+    library (``Library.content_hash``)."""
     path = partial_path(out)
-    state = {"recipe_hash": recipe_hash, "generator_version": GENERATOR_VERSION,
-             "format_version": FORMAT_VERSION}
+    state = {"recipe_hash": recipe_hash, "library_hash": library_hash,
+             "generator_version": GENERATOR_VERSION, "format_version": FORMAT_VERSION}
     if path.exists() and restart:
         shutil.rmtree(path)
     if path.exists():
@@ -37,9 +40,9 @@ def open_partial(out: Path, recipe_hash: str, *, restart: bool = False) -> Path:
         except (OSError, ValueError):
             found = None
         if found != state:
-            raise OutputError("--out", f"{path} holds an unfinished run of another recipe or "
-                                       f"generator version ({found}); pass --restart to "
-                                       "discard it")
+            raise OutputError("--out", f"{path} holds an unfinished run of another recipe, "
+                                       f"spec library or generator version ({found}); pass "
+                                       "--restart to discard it")
         return path
     try:
         path.mkdir(parents=True)

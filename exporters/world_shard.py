@@ -13,6 +13,7 @@ idempotent).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 import json
 import os
@@ -95,6 +96,15 @@ class Library:
     storylines: dict[str, StorylineSpec]
     families: dict[str, TaskFamilySpec]  # the recipe's task families
     profiles: dict[str, NoiseProfile]
+
+    def content_hash(self) -> str:
+        """A digest of every spec here. Worlds are a pure function of the recipe *and* these
+        specs, so a dataset or an unfinished run made before a spec was edited (a
+        ``--library`` storyline fixed, a persona retuned) is not this run's."""
+        specs = {kind: {k: v.model_dump(mode="json") for k, v in getattr(self, kind).items()}
+                 for kind in ("personas", "storylines", "families", "profiles")}
+        text = json.dumps(specs, sort_keys=True)
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def shard_dir(partial: Path, split: str, index: int) -> Path:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, PrivateAttr, ValidationError
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -43,6 +43,20 @@ def _dotted(loc: tuple) -> str:
     return out
 
 
+class FromFile(BaseModel):
+    """A spec that remembers the file it was read from: its data can also fail later, when it
+    runs on a real instance (an expression that meets a value it cannot take), and that
+    error names the file as a load error does."""
+
+    KIND: ClassVar[str] = "spec"
+    _path: str | None = PrivateAttr(default=None)
+
+    @property
+    def where(self) -> str:
+        """The file it was read from; for a spec built in code, its kind and id."""
+        return self._path or f"{self.KIND} {getattr(self, 'id', '?')}"
+
+
 def load_spec(path: Path, model: type[Model]) -> Model:
     """Parse ``path`` as TOML and validate it as ``model``; every failure is a SpecError."""
     try:
@@ -53,9 +67,12 @@ def load_spec(path: Path, model: type[Model]) -> Model:
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(str(path), f"malformed TOML: {exc}") from None
     try:
-        return model.model_validate(data)
+        spec = model.model_validate(data)
     except ValidationError as exc:
         raise SpecError.from_validation(path, exc) from None
+    if isinstance(spec, FromFile):
+        spec._path = str(path)
+    return spec
 
 
 def load_by_id(paths: Iterable[Path], load: Callable[[Path], Model],

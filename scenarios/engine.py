@@ -71,7 +71,7 @@ class Instance:
 class StorylineRunError(ValueError):
     """A storyline's data failed while running (a name it never bound, a bad type).
 
-    ``where`` names the family and step, as the CLI reports it.
+    ``where`` names the family's file and the step, as the CLI reports it.
     """
 
     def __init__(self, where: str, why: str) -> None:
@@ -151,7 +151,7 @@ class Storylines:
         try:
             self._bind_params(inst, rng)
         except ExpressionError as exc:
-            raise StorylineRunError(f"storyline {inst.spec.id}:params", str(exc)) from None
+            raise StorylineRunError(f"{inst.spec.where}:params", str(exc)) from None
         steps = inst.spec.steps
         position = {s.id: i for i, s in enumerate(steps)}
         pc = 0
@@ -161,7 +161,7 @@ class Storylines:
             try:
                 jump = self._step(inst, step, rng)
             except ExpressionError as exc:
-                raise StorylineRunError(f"storyline {inst.spec.id}:steps.{step.id}",
+                raise StorylineRunError(f"{inst.spec.where}:steps.{step.id}",
                                         str(exc)) from None
             if isinstance(jump, int):  # a wait: let time pass
                 if jump > world.now:

@@ -240,7 +240,7 @@ def self_check(task: Task, snaps: list[Snapshot]) -> str | None:
     try:
         return _self_check(task, snaps)
     except predicates.PredicateError as exc:
-        raise TaskFamilyError(f"task family {task.family.id}:{exc.path}", exc.why) from None
+        raise TaskFamilyError(f"{task.family.where}:{exc.path}", exc.why) from None
 
 
 def _self_check(task: Task, snaps: list[Snapshot]) -> str | None:

@@ -32,6 +32,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from personas.errors import FromFile
 from personas.spec import Strict
 from scenarios.expressions import ExpressionError, parse
 from sim.services import CATALOGUE, TABLE_SERVICE, TABLES
@@ -371,7 +372,8 @@ Step = Annotated[EmitStep | PropagateStep | UpdateStep | WaitStep | BranchStep |
                  | EndStep, Field(discriminator="do")]
 
 
-class StorylineSpec(Strict):
+class StorylineSpec(Strict, FromFile):
+    KIND = "storyline"
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     description: str
     services: list[str] = Field(min_length=3)

@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from personas.errors import FromFile
 from personas.spec import Strict
 from scenarios.storyline_spec import check_expression, check_template
 from sim.services import TABLES
@@ -132,9 +133,10 @@ class PromptsSpec(Strict):
     _holes = field_validator("simple", "medium", "hard")(_templates)
 
 
-class TaskFamilySpec(Strict):
+class TaskFamilySpec(Strict, FromFile):
     """A reactive task family (see the module docstring)."""
 
+    KIND = "task family"
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str
     storyline: str  # the storyline family it is built on

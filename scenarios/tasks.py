@@ -104,7 +104,7 @@ class Task:
 
 
 class TaskFamilyError(ValueError):
-    """A task family's data failed on a real instance; ``where`` names family and key."""
+    """A task family's data failed on a real instance; ``where`` names its file and key."""
 
     def __init__(self, where: str, why: str) -> None:
         super().__init__(where, why)
@@ -243,7 +243,7 @@ def instantiate(runner: Storylines, ask: Ask, as_of: int, *,
     names["written"] = sorted({role for *_, vf, role in ask.instance.records if vf <= as_of})
     names["reached"] = sorted(m for m, t in ask.instance.milestones.items() if t <= as_of)
     inst = replace(ask.instance, clock=as_of, names=names)
-    at = _Renderer(runner, inst, fam.id)
+    at = _Renderer(runner, inst, fam.where)
     if fam.when is not None and not at.value("when", "{" + fam.when + "}"):
         return None
     rng = runner.world.rng.child(inst.instance_id).stream(f"tasks/{fam.id}/prompt")
@@ -355,8 +355,8 @@ def _names_as_of(names: Mapping[str, Any], at: dt.datetime) -> dict[str, Any]:
 class _Renderer:
     """Fills a family's templates in one instance at its ask."""
 
-    def __init__(self, runner: Storylines, inst: Instance, family: str) -> None:
-        self.runner, self.inst, self.family = runner, inst, family
+    def __init__(self, runner: Storylines, inst: Instance, where: str) -> None:
+        self.runner, self.inst, self.where = runner, inst, where  # where: the family's file
         self._ctx: Context | None = None
 
     def value(self, key: str, template: Any) -> Any:
@@ -365,7 +365,7 @@ class _Renderer:
                 self._ctx = self.runner.context(self.inst)
             return _fill(self._ctx, template)
         except ValueError as exc:  # ExpressionError and StorylineRunError are ValueErrors
-            raise TaskFamilyError(f"task family {self.family}:{key}", str(exc)) from None
+            raise TaskFamilyError(f"{self.where}:{key}", str(exc)) from None
 
     def calls(self, key: str, specs) -> list[dict]:
         return [{"tool": c.tool, "args": self.value(f"{key}[{i}].args", c.args)}

@@ -27,7 +27,7 @@ from exporters.api import generate
 from exporters.partial import partial_path
 from exporters.split_stats import split_stats
 from scenarios.environments import spread
-from scenarios.library import load_recipes
+from scenarios.library import SHIPPED, load_recipes
 from scenarios.recipe_spec import plan_worlds
 from sim.measure import word_counts
 from sim.services import TABLE_SERVICE, TABLES
@@ -182,6 +182,30 @@ def test_a_bad_recipe_exits_2_naming_file_and_key(case, tmp_path):
     assert not partial_path(out).exists()
 
 
+def test_a_task_family_that_fails_on_a_real_instance_names_its_file_and_key(tmp_path):
+    # It loads (a field name cannot be checked before a record exists), then fails when the
+    # first task is rendered: exit 2, the file and key named, nothing written.
+    source = (SHIPPED / "tasks" / "meeting_current_time.toml").read_text()
+    old = 'reply = "{title} is now on'
+    assert old in source
+    (tmp_path / "lib" / "tasks").mkdir(parents=True)
+    path = tmp_path / "lib" / "tasks" / "broken.toml"
+    path.write_text(source.replace('id = "meeting_current_time"', 'id = "broken_ask"', 1)
+                    .replace(old, 'reply = "{meeting.colour} {title} is now on', 1))
+    (tmp_path / "lib" / "recipes").mkdir()
+    (tmp_path / "lib" / "recipes" / "broken.toml").write_text(
+        RECIPE.replace('id = "scale"', 'id = "broken"')
+        .replace('["meeting_current_time", "resolve_double_booking"]', '["broken_ask"]'))
+    out = tmp_path / "out"
+    r = cli("generate", "--recipe", "broken", "--library", str(tmp_path / "lib"),
+            "--out", str(out))
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"error: {path}:reply: meeting has no field 'colour'")
+    assert not out.exists()
+    assert not partial_path(out).exists()
+
+
 def test_a_partial_of_another_recipe_or_an_unwritable_out_exits_2(library, tmp_path):
     out = tmp_path / "scale"
     partial_path(out).mkdir(parents=True)
@@ -206,6 +230,34 @@ def test_another_recipes_dataset_is_not_overwritten(library, reference, tmp_path
     assert r.returncode == 2
     assert "another recipe" in r.stderr
     assert hashes(out) == hashes(reference)
+
+
+def test_a_dataset_or_run_of_other_specs_is_neither_reused_nor_resumed(library, reference,
+                                                                        tmp_path):
+    # The same recipe over a library with one storyline more: its worlds could differ.
+    edited = tmp_path / "edited"
+    shutil.copytree(library, edited)
+    (edited / "storylines").mkdir()
+    (edited / "storylines" / "mine.toml").write_text(
+        (SHIPPED / "storylines" / "refund_not_posted.toml").read_text()
+        .replace("refund_not_posted", "my_story", 1))
+    out = tmp_path / "taken"
+    shutil.copytree(reference, out)
+    r = cli("generate", "--recipe", "scale", "--library", str(edited), "--out", str(out))
+    assert r.returncode == 2
+    assert "spec library" in r.stderr
+    assert hashes(out) == hashes(reference)
+    killed = tmp_path / "killed"
+    r = cli("generate", "--recipe", "scale", "--library", str(library), "--out", str(killed),
+            env={**os.environ, "LIFELOOM_FAULT_AFTER_WORLDS": "1"})
+    assert r.returncode == 75
+    shards = sorted(partial_path(killed).rglob("*"))
+    r = cli("generate", "--recipe", "scale", "--library", str(edited), "--out", str(killed))
+    assert r.returncode == 2
+    assert "--restart" in r.stderr
+    assert "spec library" in r.stderr
+    assert sorted(partial_path(killed).rglob("*")) == shards
+    assert not killed.exists()
 
 
 def test_stats_of_a_dataset_are_per_split(reference):

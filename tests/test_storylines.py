@@ -131,19 +131,32 @@ def test_conflicts_name_who_wins_and_the_records_on_each_side(family):
             assert lab["record_id"] in set(history["record_id"].to_pylist())
 
 
-def test_a_storyline_that_fails_while_running_names_family_and_step(tmp_path):
+RUNTIME = {  # data that loads but fails on a real instance: (family, old, new, step, why)
+    "a misspelt field": (
+        "refund_not_posted", 'total_minor = "product.price"', 'total_minor = "product.prise"',
+        "order", "product has no field 'prise'"),
+    "calendar days added to an instant": (
+        "meeting_moved_twice", "at(business_days(sync_day, 1), clock_of(sync.start))",
+        "sync.start + (business_days(sync_day, 1) - sync_day)", "sync_moved",
+        "the days between two dates count calendar days, not 24-hour ones: move an instant "
+        "to another day with at(day, clock_of(instant))"),
+}
+
+
+@pytest.mark.parametrize("case", RUNTIME)
+def test_a_storyline_that_fails_while_running_names_its_file_and_step(case, tmp_path):
+    family, old, new, step, why = RUNTIME[case]
+    source = (SHIPPED / "storylines" / f"{family}.toml").read_text()
+    assert old in source
     (tmp_path / "storylines").mkdir()
-    source = (SHIPPED / "storylines" / "refund_not_posted.toml").read_text()
-    broken = source.replace("refund_not_posted", "typo_story", 1).replace(
-        'total_minor = "product.price"', 'total_minor = "product.prise"')
-    (tmp_path / "storylines" / "typo.toml").write_text(broken)
+    path = tmp_path / "storylines" / "broken.toml"
+    path.write_text(source.replace(family, "broken_story", 1).replace(old, new))
     r = subprocess.run([sys.executable, "-m", "exporters.cli", "world", "--library",
                         str(tmp_path), "--persona", "staff_engineer", "--days", "40",
                         "--storylines", "20", "--out", str(tmp_path / "out")],
                        capture_output=True, text=True, timeout=300)
-    assert r.returncode == 2
-    assert r.stderr.strip().splitlines()[-1] == (
-        "error: storyline typo_story:steps.order: product has no field 'prise'")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == f"error: {path}:steps.{step}: {why}"
     assert not (tmp_path / "out").exists()
 
 
