@@ -14,7 +14,7 @@ from personas.routines.contacts import phone_at
 from personas.routines.notify import after
 from personas.routines.offices import OFFICE_HOURS, office_texts
 from personas.routines.parties import locked_at
-from sim.clock import DAY, HOUR, MINUTE, day_number
+from sim.clock import DAY, HOUR, MINUTE, Clock, day_number
 from sim.history import NULL_DATE, NULL_TS
 
 _ROOMS = np.array(["Room 2A", "Room 3B", "Boardroom", "Video call", "Video call", "Video call",
@@ -38,9 +38,12 @@ def _period(life: Life, *, days: range) -> None:
     _personal(life, rng, days)
 
 
-def _snap(ts: np.ndarray, step: int = 30 * MINUTE) -> np.ndarray:
-    """Meetings start on the half hour, like people schedule them."""
-    return (ts + step // 2) // step * step
+def _snap(clock: Clock, ts: np.ndarray, step: int = 30 * MINUTE) -> np.ndarray:
+    """Meetings start on the half hour of the user's clock, like people schedule them
+    (rounded in local time: in a zone 45 minutes off UTC's hours, UTC's half hours are not
+    the user's)."""
+    local = clock.sim_to_local(ts)
+    return clock.local_to_sim((local + step // 2) // step * step)
 
 
 def _emit_events(life: Life, rng, start, duration, *, title, description, location, organizer,
@@ -115,7 +118,7 @@ def _series(life: Life, rng) -> None:
         if not len(days) or weeks == 0:
             continue
         # Same local wall-clock time every week, across DST changes.
-        first = _snap(life.in_work(days[:1], rng))
+        first = _snap(life.world.clock, life.in_work(days[:1], rng))
         tod = life.world.clock.sim_to_local(first)[0] % DAY
         start = life.world.clock.local_to_sim(days * DAY + tod)
         n = len(days)
@@ -205,7 +208,7 @@ def _meetings(life: Life, rng, days: range) -> None:
     pool = c.of_kind("coworkers", "clients")
     host = pool[rng.integers(0, len(pool), n)]
     user_hosts = rng.random(n) < 0.3
-    start = _snap(life.in_work(item_days, rng))
+    start = _snap(life.world.clock, life.in_work(item_days, rng))
     duration = rng.choice([30, 30, 45, 60, 60, 90], n) * MINUTE
     # Organisers send invitations from work, the same day up to a week or so ahead.
     ahead = life.world.clock.local_day(start) - rng.integers(0, 9, n)
@@ -290,9 +293,14 @@ def _changes(life, rng, rec, ev, start, duration, created, title, desc, location
         when = np.where(at_work < start[mask] - HOUR, at_work, when)
         new_start = start[mask]
         if kind == "event_rescheduled":
-            shifted = _snap(new_start + rng.choice([-2, -1, 1, 2, 24, 48], k) * HOUR)
+            # Moves are by the user's clock: "a day later" keeps the hour across DST.
+            clock = life.world.clock
+            local = clock.sim_to_local(new_start)
+            shifted = _snap(clock, clock.local_to_sim(
+                local + rng.choice([-2, -1, 1, 2, 24, 48], k) * HOUR))
             # A meeting is never moved to a time that has already passed.
-            new_start = np.where(shifted > when + HOUR, shifted, _snap(new_start + DAY))
+            new_start = np.where(shifted > when + HOUR, shifted,
+                                 _snap(clock, clock.local_to_sim(local + DAY)))
         _, change_ev = _emit_events(
             life, rng, new_start, duration[mask], title=title[mask], description=desc[mask],
             location=location[mask], organizer=organizer[mask], attendees=attendees[mask],
@@ -379,7 +387,7 @@ def _personal(life: Life, rng, days: range) -> None:
         w = c.closeness[people] + 0.5
         party.append(people[rng.choice(len(people), len(item_days), p=w / w.sum())])
         evening = np.array([0] * 9 + [0.5] * 8 + [1.5, 2, 2, 1.5, 0.5, 0.1] + [0.0])
-        start.append(_snap(life.at_hours(item_days, rng, profile=evening)))
+        start.append(_snap(life.world.clock, life.at_hours(item_days, rng, profile=evening)))
         lead.append(rng.integers(1 * DAY, 14 * DAY, len(item_days)))
     # Appointments: the dentist, the garage, the hairdresser, booked a week or three ahead
     # in the office's opening hours (drawn for the whole window at once).
@@ -394,7 +402,8 @@ def _personal(life: Life, rng, days: range) -> None:
         sunday = life.world.clock.local_weekday(life.world.clock.local_to_sim(
             item_days * DAY)) == 6
         item_days = np.where(sunday, item_days + 1, item_days)
-        start.append(_snap(life.at_hours(item_days, rng, profile=OFFICE_HOURS), 15 * MINUTE))
+        start.append(_snap(life.world.clock, life.at_hours(item_days, rng, profile=OFFICE_HOURS),
+                           15 * MINUTE))
         lead.append(rng.integers(2 * DAY, 21 * DAY, len(item_days)))
     if party:
         _plan(life, rng, np.concatenate(party), np.concatenate(start), np.concatenate(lead))
