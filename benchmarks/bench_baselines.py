@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import subprocess
 import sys
 import time
@@ -47,11 +48,18 @@ personas = {personas}
 
 
 def generate(library: Path, out: Path, ratio: float) -> float:
+    """Seconds to generate the study's dataset at ``ratio`` into ``out``. A dataset already
+    there is kept only when ``generate`` itself keeps it (same recipe, specs and generator
+    version: then it is a no-op); one of an older version is replaced, never studied."""
     start = time.perf_counter()
-    if not (out / "manifest.json").is_file():
-        subprocess.run([sys.executable, "-m", "exporters.cli", "generate", "--recipe",
-                        "discrimination", "--library", str(library), "--noise-ratio",
-                        str(ratio), "--out", str(out)], check=True, capture_output=True)
+    command = [sys.executable, "-m", "exporters.cli", "generate", "--recipe", "discrimination",
+               "--library", str(library), "--noise-ratio", str(ratio), "--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode == 2 and (out / "manifest.json").is_file():  # another version's
+        shutil.rmtree(out)
+        done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"generate at ratio {ratio} failed: {done.stderr.strip()}")
     return time.perf_counter() - start
 
 
