@@ -13,7 +13,6 @@ idempotent).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import itertools
 import json
 import os
@@ -45,7 +44,7 @@ from exporters.world_dataset import (
     labels_schema,
     lived_world,
 )
-from personas.spec import PersonaSpec
+from personas.spec import PersonaSpec, digest
 from scenarios.environments import Environments, environments, user_of
 from scenarios.noise import NoiseProfile
 from scenarios.recipe_spec import RecipeSpec, WorldPlan
@@ -101,10 +100,8 @@ class Library:
         """A digest of every spec here. Worlds are a pure function of the recipe *and* these
         specs, so a dataset or an unfinished run made before a spec was edited (a
         ``--library`` storyline fixed, a persona retuned) is not this run's."""
-        specs = {kind: {k: v.model_dump(mode="json") for k, v in getattr(self, kind).items()}
-                 for kind in ("personas", "storylines", "families", "profiles")}
-        text = json.dumps(specs, sort_keys=True)
-        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        return digest({kind: {k: v.model_dump(mode="json") for k, v in getattr(self, kind).items()}
+                       for kind in ("personas", "storylines", "families", "profiles")})
 
 
 def shard_dir(partial: Path, split: str, index: int) -> Path:

@@ -7,8 +7,10 @@ a silently ignored setting. Rates are per local day; shares are fractions in [0,
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -24,6 +26,13 @@ Rate = Annotated[float, Field(ge=0.0, le=500.0)]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def digest(data: Any) -> str:
+    """A digest of JSON-able spec data (models as ``model_dump(mode="json")``), the same
+    whatever the key order or hash seed: what a manifest keeps to say which specs made it."""
+    text = json.dumps(data, sort_keys=True)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def minutes(hhmm: str) -> int:

@@ -62,18 +62,24 @@ def _calendar(result: Any, *operands: Any) -> Any:
     return result
 
 
-def _shift(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-    """``+`` or ``-``, refusing calendar days on an instant."""
-    def apply(a: Any, b: Any) -> Any:
-        if (isinstance(a, dt.datetime) and isinstance(b, CalendarDays)) or (
-                isinstance(b, dt.datetime) and isinstance(a, CalendarDays)):
-            raise ExpressionError(
-                "the days between two dates count calendar days, not 24-hour ones: move an "
-                "instant to another day with at(day, clock_of(instant))")
-        if (type(a) is dt.date and type(b) is dt.date) and op is operator.sub:
-            return CalendarDays(days=(a - b).days)
-        return _calendar(op(a, b), a, b)
-    return apply
+def _refuse_calendar_days_on_an_instant(a: Any, b: Any) -> None:
+    if (isinstance(a, dt.datetime) and isinstance(b, CalendarDays)) or (
+            isinstance(b, dt.datetime) and isinstance(a, CalendarDays)):
+        raise ExpressionError(
+            "the days between two dates count calendar days, not 24-hour ones: move an "
+            "instant to another day with at(day, clock_of(instant))")
+
+
+def _add(a: Any, b: Any) -> Any:
+    _refuse_calendar_days_on_an_instant(a, b)
+    return _calendar(a + b, a, b)
+
+
+def _subtract(a: Any, b: Any) -> Any:
+    _refuse_calendar_days_on_an_instant(a, b)
+    if type(a) is dt.date and type(b) is dt.date:  # not datetimes, which are dates too
+        return CalendarDays(days=(a - b).days)
+    return _calendar(a - b, a, b)
 
 
 def _multiply(a: Any, b: Any) -> Any:
@@ -176,7 +182,7 @@ def _unavailable(name: str) -> Callable:
 FORMATTERS = frozenset({"money", "date_text", "time_text"})  # supplied by the world
 FUNCTIONS = frozenset(Context({}).functions())
 
-_BINARY = {ast.Add: _shift(operator.add), ast.Sub: _shift(operator.sub), ast.Mult: _multiply,
+_BINARY = {ast.Add: _add, ast.Sub: _subtract, ast.Mult: _multiply,
            ast.FloorDiv: lambda a, b: _calendar(a // b, a, b),
            ast.Div: lambda a, b: _calendar(a / b, a, b), ast.Mod: operator.mod}
 _COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,

@@ -12,7 +12,6 @@ people), for example one world set at several noise ratios.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,7 +20,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from personas.errors import SpecError
-from personas.spec import Strict
+from personas.spec import Strict, digest
 from scenarios.task_spec import DIFFICULTIES
 
 
@@ -115,8 +114,7 @@ class RecipeSpec(Strict):
 
     def content_hash(self) -> str:
         """A digest of everything the recipe says (the manifest stores it)."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
-        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        return digest(self.model_dump(mode="json"))
 
     def held_out_of(self, split: SplitSpec) -> HeldOutSpec:
         """What ``split`` must not contain: what every split outside its pair group holds."""
