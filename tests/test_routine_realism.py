@@ -132,14 +132,34 @@ def test_offices_word_their_texts_as_storyline_offices_do():
     for seed in range(3):
         sms = live(load_personas()["retiree"], seed=seed, days=60,
                    storylines=0).world.tables()["sms_messages"]
-        for name, t in zip(sms["contact_name"].to_pylist(), sms["text"].to_pylist(),
-                           strict=True):
-            if name.endswith("'s office") and t not in ("Y", "C"):
+        for name, t, way in zip(sms["contact_name"].to_pylist(), sms["text"].to_pylist(),
+                                sms["direction"].to_pylist(), strict=True):
+            if name.endswith("'s office") and way == "incoming":
                 texts.append(t)
                 wording.setdefault((seed, name), set()).add(t.startswith(name + ":"))
     terse = sum(": your appointment" in t for t in texts)
     assert 0 < terse < len(texts)
     assert all(len(w) == 1 for w in wording.values())
+
+
+def test_the_user_answers_an_office_only_when_asked_and_with_the_word_asked_for():
+    """A reply to an office's reminder system is the word its text asked for ("Reply C to
+    confirm" gets "C", "reply YES" gets "YES"); a text that asks for nothing gets none."""
+    replies = 0
+    for seed in range(3):
+        world = live(load_personas()["retiree"], seed=seed, days=60, storylines=0).world
+        texts = {r["record_id"]: r for r in world.tables()["sms_messages"].to_pylist()}
+        events = [e for e in world.event_log().to_pylist() if e["table"] == "sms_messages"]
+        said = {e["event_id"]: texts[e["entity_id"]]["text"] for e in events}
+        for e in events:
+            record = texts[e["entity_id"]]
+            if record["contact_name"].endswith("'s office") and record["direction"] == "outgoing":
+                asked = re.search(r"[Rr]eply ([A-Z]+) ", said[e["cause_event_id"]])
+                assert asked, said[e["cause_event_id"]]
+                assert asked.group(1) == record["text"], (said[e["cause_event_id"]],
+                                                          record["text"])
+                replies += 1
+    assert replies > 0
 
 
 def test_a_storyline_restaurant_is_one_the_user_eats_at():

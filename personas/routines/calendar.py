@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
+import pyarrow.compute as pc
 
 from personas.life import OPENING, Life
 from personas.pools import pick
@@ -336,7 +337,10 @@ def _aftermath(life, rng, end, host, title, rec, ev) -> None:
         k = int(recap.sum())
         sub = {key: v[recap] for key, v in slots.items()}
         ts = after(rng, end[recap], 20, 180)
-        body = join(g.sentences("greeting", rng, {"first": np.full(k, "all", dtype=object)}, k),
+        # "All," when the greeting is the name alone; no other word of it is a name.
+        greeting = pc.utf8_capitalize(
+            g.sentences("greeting", rng, {"first": np.full(k, "all", dtype=object)}, k))
+        body = join(greeting,
                     "\n\n", g.documents("meeting_followup", rng, sub, rng.integers(3, 6, k)),
                     "\n\n", g.sentences("signoff", rng, {"sender_first": sub["first"]}, k),
                     "\n", sub["first"], "\n-- \n", c.full_name[host[recap]])

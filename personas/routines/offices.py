@@ -8,6 +8,8 @@ same wordings, so neither kind of text stands out by how it opens.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from personas.life import Life
@@ -30,7 +32,7 @@ _SYSTEMS = tuple(_TEMPLATES)
 
 def office_texts(life: Life, rng, sel: np.ndarray, party, start, created, ev) -> None:
     """An office's reminder system confirms a booking and reminds the day before; the user
-    sometimes answers Y."""
+    sometimes answers a text that asks for an answer ("Reply C to confirm")."""
     c = life.person.contacts
     k = len(sel)
     who = party[sel]
@@ -69,11 +71,21 @@ def office_texts(life: Life, rng, sel: np.ndarray, party, start, created, ev) ->
     sender = np.r_[office, office][on]
     _, sms_ev = emit_org_sms(life, ts[on], sender, text,
                              cause=np.r_[ev[sel], ev[sel]][on].tolist())
-    # Sometimes the user answers: C to confirm a booking, Y to a reminder.
-    answer = rng.random(m) < 0.35
+    # Sometimes the user answers a text that asks for an answer, with the word it asks for.
+    asked = np.array([_asked_reply(t) for t in text.tolist()], dtype=object)
+    answer = (asked != "") & (rng.random(m) < 0.6)
     if answer.any():
         a_ts = np.minimum(after(rng, ts[on][answer], 3, 120), end - 1)
-        emit_org_sms(life, a_ts, sender[answer],
-                     np.where(purpose[answer] == 1, "Y", "C").astype(object),
+        emit_org_sms(life, a_ts, sender[answer], asked[answer],
                      cause=np.array(sms_ev, dtype=object)[answer].tolist(),
                      outgoing=np.ones(int(answer.sum()), bool))
+
+
+_REPLY = re.compile(r"\b[Rr]eply ([A-Z]+) ")
+
+
+def _asked_reply(text: str) -> str:
+    """The word a reminder text asks the user to answer with ("Reply C to confirm"), or ""
+    when it asks for none."""
+    found = _REPLY.search(text)
+    return found.group(1) if found else ""
