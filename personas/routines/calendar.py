@@ -43,7 +43,11 @@ def _snap(clock: Clock, ts: np.ndarray, step: int = 30 * MINUTE) -> np.ndarray:
     """Meetings start on the half hour of the user's clock, like people schedule them
     (rounded in local time: in a zone 45 minutes off UTC's hours, UTC's half hours are not
     the user's)."""
-    local = clock.sim_to_local(ts)
+    return _snap_local(clock, clock.sim_to_local(ts), step)
+
+
+def _snap_local(clock: Clock, local: np.ndarray, step: int = 30 * MINUTE) -> np.ndarray:
+    """:func:`_snap` of times already on the user's clock (local seconds), as instants."""
     return clock.local_to_sim((local + step // 2) // step * step)
 
 
@@ -297,11 +301,9 @@ def _changes(life, rng, rec, ev, start, duration, created, title, desc, location
             # Moves are by the user's clock: "a day later" keeps the hour across DST.
             clock = life.world.clock
             local = clock.sim_to_local(new_start)
-            shifted = _snap(clock, clock.local_to_sim(
-                local + rng.choice([-2, -1, 1, 2, 24, 48], k) * HOUR))
+            shifted = _snap_local(clock, local + rng.choice([-2, -1, 1, 2, 24, 48], k) * HOUR)
             # A meeting is never moved to a time that has already passed.
-            new_start = np.where(shifted > when + HOUR, shifted,
-                                 _snap(clock, clock.local_to_sim(local + DAY)))
+            new_start = np.where(shifted > when + HOUR, shifted, _snap_local(clock, local + DAY))
         _, change_ev = _emit_events(
             life, rng, new_start, duration[mask], title=title[mask], description=desc[mask],
             location=location[mask], organizer=organizer[mask], attendees=attendees[mask],
