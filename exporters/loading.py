@@ -155,7 +155,7 @@ class Dataset:
         info = self.snapshot_info(sid)
         as_of_us = int(info["as_of"].timestamp() * 1_000_000)
         workspace = Workspace(self.snapshot(sid), as_of_us=as_of_us,
-                              salt=f"{task_id}/{sid}/{salt}")
+                              salt=f"{task_id}/{sid}/{salt}", timezone=info["timezone"])
         user = {"name": info["user_name"], "email": info["user_email"],
                 "work_email": info["user_work_email"], "phone": info["user_phone"],
                 "handle": info["user_handle"]}

@@ -6,7 +6,7 @@ import platform
 from importlib import metadata
 
 FORMAT_VERSION = "1.0"  # bumps when tables or columns change
-GENERATOR_VERSION = "0.14.0"  # bumps when the same seed would produce different content
+GENERATOR_VERSION = "0.15.0"  # bumps when the same seed would produce different content
 
 _LIBRARIES = ("lifeloom", "simpy", "numpy", "faker", "holidays", "tzdata", "networkx", "polars",
               "pyarrow", "pydantic")

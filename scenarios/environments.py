@@ -89,7 +89,7 @@ def environments(lived: LivedWorld, families: Mapping[str, TaskFamilySpec], *,
         if at not in snaps:
             us = int(clock.to_arrow_us(np.array([at]))[0])
             snaps[at] = Snapshot(frozen.at(us), us, services, user,
-                                 formats["money"], formats["date_text"])
+                                 formats["money"], formats["date_text"], clock.tz_name)
         return snaps[at]
 
     kept: dict[int, list[Task]] = {}

@@ -102,10 +102,11 @@ class Snapshot:
     user: Mapping[str, str]
     money: Callable[[int], str]  # the persona's way of writing an amount
     date_text: Callable[[dt.date], str]
+    timezone: str  # the user's, whose days the tools read
 
     def __post_init__(self) -> None:
         self.frames = Frames(self.tables)
-        self._base = Workspace(self.tables, as_of_us=self.as_of_us)
+        self._base = Workspace(self.tables, as_of_us=self.as_of_us, timezone=self.timezone)
         self._shown: dict[tuple[str, str], _Shown] = {}
 
     def replay(self, task: Task, solution: Solution) -> Toolbox:

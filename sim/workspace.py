@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sim.clock import zone
 from sim.services import TABLES
 from sim.snapshot import snapshot_schema
 
@@ -96,12 +97,14 @@ class Workspace:
     """One run's view of a snapshot: reads see the snapshot through this run's writes."""
 
     def __init__(self, tables: Mapping[str, pa.Table], *, as_of_us: int,
-                 salt: str = "") -> None:
+                 salt: str = "", timezone: str = "UTC") -> None:
         unknown = sorted(set(tables) - set(TABLES))
         if unknown:
             raise WorkspaceError(f"unknown table {unknown[0]!r}")
         self._base = _Base(tables)
         self.as_of_us = as_of_us
+        self.timezone = timezone  # the user's: days the tools take and give are theirs
+        self._zone = zone(timezone)
         self._salt = salt
         self._delta: dict[str, dict[str, dict | None]] = {}
         self._created = 0
@@ -110,6 +113,7 @@ class Workspace:
         """A fresh workspace on the same snapshot (shares it; no copy)."""
         other = Workspace.__new__(Workspace)
         other._base, other.as_of_us, other._salt = self._base, self.as_of_us, salt
+        other.timezone, other._zone = self.timezone, self._zone
         other._delta, other._created = {}, 0
         return other
 
@@ -302,6 +306,16 @@ class Workspace:
     def as_of(self) -> dt.datetime:
         """The snapshot instant, when every write of this run happens."""
         return dt.datetime.fromtimestamp(self.as_of_us / 1_000_000, dt.UTC)
+
+    @property
+    def today(self) -> dt.date:
+        """The user's calendar day at the snapshot instant."""
+        return self.as_of.astimezone(self._zone).date()
+
+    def day_start(self, day: dt.date) -> dt.datetime:
+        """When the user's ``day`` begins, as a UTC instant. Dates are the user's local
+        days everywhere (in the world's records and in tool arguments), instants UTC."""
+        return dt.datetime.combine(day, dt.time(), self._zone).astimezone(dt.UTC)
 
 
 def _differs(row: Mapping[str, Any], before: Mapping[str, Any], columns: list[str]) -> bool:

@@ -189,6 +189,20 @@ def test_tools_are_function_calling_schemas(dataset):
         assert spec["parameters"]["type"] == "object"
 
 
+def test_a_loaded_task_s_tools_read_the_user_s_days(dataset):
+    """The tools of a loaded snapshot take and give the user's local days, as the
+    generator's self-check did when it proved the references."""
+    ds = load(dataset)
+    zones = set()
+    for task_id in ds.tasks["task_id"]:
+        sid = ds.episodes(task_id)[0]
+        zone = ds.snapshot_info(sid)["timezone"]
+        ws = ds.toolbox(task_id).workspace
+        assert ws.timezone == zone
+        zones.add(zone)
+    assert zones - {"UTC"}, "every fixture world is in UTC: nothing checked"
+
+
 def test_show_reads_like_a_task(dataset):
     task_id = load(dataset).tasks["task_id"][0]
     r = cli("show", str(dataset), "--task", task_id, "--json")

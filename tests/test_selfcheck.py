@@ -88,6 +88,6 @@ def _expected(kind: str, value) -> set[str]:
 ])
 def test_showing_is_the_plain_scan_of_every_table(kind: str, value):
     snap = Snapshot(TABLES_AT, int(AS_OF.timestamp() * 1e6), ["contacts"], {}, _money,
-                    lambda day: f"{day.day} March")
+                    lambda day: f"{day.day} March", "UTC")
     assert snap.showing(kind, value) == _expected(kind, value)
     assert len(snap.showing(kind, value, enough=1)) == min(1, len(_expected(kind, value)))

@@ -172,7 +172,8 @@ def test_predicate_evaluator_on_files_agrees_with_the_grader_on_every_task(tmp_p
         formats = lived.storylines.formatters()
         at = {e.as_of: e for e in lived_environments(*_world_of(lived))[1].environments}
         snaps = [Snapshot(at[t].tables, at[t].as_of_us, sorted(lived.world.services),
-                          user_of(lived), formats["money"], formats["date_text"])
+                          user_of(lived), formats["money"], formats["date_text"],
+                          lived.world.clock.tz_name)
                  for t in task.instants]
         # The reference acts in one episode (the only one of a reactive task); the
         # predicates are judged on that episode's files.

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import jsonschema
 import pyarrow as pa
@@ -97,6 +98,38 @@ def test_the_calendar_opens_on_today_and_reads_forward():
                                       "until": str(AS_OF.date() - dt.timedelta(days=1))})
     assert [r["title"] for r in past["results"]] == ["Review -3", "Review old trip",
                                                      "Review -2", "Review -1"]
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Auckland", "America/Los_Angeles"])
+def test_days_are_the_user_s_local_days(zone):
+    """Today, since/until and an all-day event's day are the user's days, as the world
+    writes dates and a phone shows them: a 07:00 heartbeat in Auckland is the previous
+    UTC day, and a Saturday-evening dinner in Los Angeles starts on Sunday in UTC."""
+    tz = ZoneInfo(zone)
+    saturday = dt.date(2026, 3, 7)
+    as_of = dt.datetime.combine(saturday, dt.time(7), tz).astimezone(dt.UTC)
+
+    def at(day: dt.date, hour: int) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(hour), tz).astimezone(dt.UTC)
+
+    friday, sunday = saturday - dt.timedelta(days=1), saturday + dt.timedelta(days=1)
+    rows = [_event(1, at(friday, 18), "Friday drinks"), _event(2, at(saturday, 9), "Brunch"),
+            _event(3, at(saturday, 19), "Family dinner"), _event(4, at(sunday, 8), "Run"),
+            _event(5, None, "Saturday market", saturday),
+            _event(6, None, "Friday fair", friday)]
+    events = pa.Table.from_pylist(rows, schema=snapshot_schema("calendar_events"))
+    ws = Workspace({"calendar_events": events}, as_of_us=int(as_of.timestamp() * 1e6),
+                   timezone=zone)
+    assert ws.today == saturday
+    box = Toolbox(ws, ["calendar"])
+    expected = ["Saturday market", "Brunch", "Family dinner"]
+    agenda = [r["title"] for r in box.call("calendar_list", {})["results"]]
+    assert agenda == [*expected, "Run"]
+    one_day = box.call("calendar_list", {"since": str(saturday), "until": str(saturday)})
+    assert [r["title"] for r in one_day["results"]] == expected
+    found = box.call("calendar_search", {"query": "fair", "since": str(friday),
+                                         "until": str(friday)})
+    assert [r["title"] for r in found["results"]] == ["Friday fair"]
 
 
 def test_read_and_errors(box):

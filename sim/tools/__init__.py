@@ -15,11 +15,13 @@ Behaviour is documented because graders and agents rely on it:
   reads forward, see below);
 - **list** is the same without a query;
 - tables whose records carry a time (mail, texts, transactions...) are searched over the
-  30 days before the snapshot unless ``since``/``until`` (ISO dates, UTC days) say
-  otherwise, so older history has to be asked for; the calendar opens on today as an
-  agenda does: entries are selected and ordered by their start (an all-day entry by its
-  day), soonest first, from the start of the current UTC day unless ``since``/``until``
-  say otherwise (the past has to be asked for; what matters most is still ahead);
+  30 days before the snapshot unless ``since``/``until`` (ISO dates) say otherwise, so
+  older history has to be asked for; the calendar opens on today as an agenda does:
+  entries are selected and ordered by their start (an all-day entry from the start of its
+  day), soonest first, from the start of the user's today unless ``since``/``until`` say
+  otherwise (the past has to be asked for; what matters most is still ahead);
+- days, in arguments and in the records, are the user's local days (the workspace's
+  ``timezone``, which the snapshot names), as on the user's phone; instants are UTC;
 - bad arguments give ``{"error": {"code", "message"}}``; a tool never raises and never
   changes the workspace it only reads.
 

@@ -37,6 +37,14 @@ class ToolError(ValueError):
         self.code = code
 
 
+def date_arg(value: str, name: str) -> dt.date:
+    """A ``YYYY-MM-DD`` argument: one of the user's local days (``Workspace.day_start``)."""
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ToolError("bad_arguments", f"{name}: expected YYYY-MM-DD, got {value!r}") from None
+
+
 def object_schema(properties: dict, required: list[str]) -> dict:
     """A JSON Schema object with exactly these properties."""
     return {"type": "object", "properties": properties, "required": required,

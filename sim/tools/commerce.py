@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sim.tools.base import ToolError, json_record, object_schema
+from sim.tools.base import ToolError, date_arg, json_record, object_schema
 from sim.tools.money import (
     ACCOUNT,
     AHEAD_DAYS,
@@ -26,9 +26,8 @@ from sim.tools.money import (
     post,
     record_id,
     refund,
-    today,
 )
-from sim.tools.writing import _date, _delete, _done, _existing
+from sim.tools.writing import _delete, _done, _existing
 from sim.workspace import Workspace
 
 _CODE = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # booking codes avoid 0/O and 1/I
@@ -154,10 +153,10 @@ def delivery_tools() -> list:
         changes: dict = {"updated_at": ws.as_of}
         said = _TRACKED[parcel["status"]]
         if "deliver_on" in a:
-            day = _date(a["deliver_on"], "deliver_on")
-            earliest = max(today(ws) + dt.timedelta(days=1),
-                           parcel["estimated_delivery"] or today(ws))
-            if not earliest <= day <= today(ws) + dt.timedelta(days=30):
+            day = date_arg(a["deliver_on"], "deliver_on")
+            earliest = max(ws.today + dt.timedelta(days=1),
+                           parcel["estimated_delivery"] or ws.today)
+            if not earliest <= day <= ws.today + dt.timedelta(days=30):
                 raise ToolError("bad_arguments", f"deliver_on: the carrier can deliver from "
                                 f"{earliest} and within 30 days")
             changes["estimated_delivery"] = day
@@ -207,7 +206,7 @@ def travel_tools() -> list:
         if row["status"] in ("cancelled", "completed"):
             raise ToolError("conflict", f"that booking is already {row['status']}")
         started = (row["depart_at"] is not None and row["depart_at"] <= ws.as_of) or (
-            row["check_in"] is not None and row["check_in"] < today(ws))
+            row["check_in"] is not None and row["check_in"] < ws.today)
         if started:
             raise ToolError("conflict", "that trip has already begun")
         done = ws.update("travel_bookings", a["id"], {"status": "cancelled"})
@@ -272,8 +271,8 @@ def _stay(ws: Workspace, a: dict) -> dict:
     missing = [k for k in ("check_in", "check_out") if k not in a]
     if missing:
         raise ToolError("bad_arguments", f"{missing[0]}: required for a hotel")
-    start, end = _date(a["check_in"], "check_in"), _date(a["check_out"], "check_out")
-    if not today(ws) <= start <= today(ws) + dt.timedelta(days=AHEAD_DAYS):
+    start, end = date_arg(a["check_in"], "check_in"), date_arg(a["check_out"], "check_out")
+    if not ws.today <= start <= ws.today + dt.timedelta(days=AHEAD_DAYS):
         raise ToolError("bad_arguments", f"check_in: must be within {AHEAD_DAYS} days ahead")
     nights = (end - start).days
     if not 1 <= nights <= _LONGEST_STAY:

@@ -8,7 +8,7 @@ in a snapshot taken mid-day it can lag behind that day's transactions; a new pos
 therefore continues the chain from the account's latest transaction, then stamps the
 account with the result, so both agree afterwards. Amounts are integer minor units.
 Postings happen at the snapshot instant; a payment dated later is scheduled, not posted.
-Days are UTC days, as in the reading tools.
+Days are the user's local days, as in the reading tools (``Workspace.today``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sim.tools.base import ToolError, json_record, object_schema
-from sim.tools.writing import _date, _done, _existing, _instant
+from sim.tools.base import ToolError, date_arg, json_record, object_schema
+from sim.tools.writing import _done, _existing, _instant
 from sim.workspace import Workspace
 
 # A bound on every amount: far above any real price, far below where int64 sums overflow.
@@ -53,10 +53,6 @@ def instant(value: str, name: str) -> dt.datetime:
         return _instant(value, name)
     except OverflowError:
         raise ToolError("bad_arguments", f"{name}: out of range: {value!r}") from None
-
-
-def today(ws: Workspace) -> dt.date:
-    return ws.as_of.date()
 
 
 # -- the ledger -----------------------------------------------------------------------------
@@ -161,20 +157,20 @@ def bank_tools() -> list:
             raise ToolError("bad_arguments", "account_id: a card cannot send payments; pay "
                             "from a checking or savings account")
         check_currency(account, a.get("currency"))
-        day = _date(a["date"], "date") if "date" in a else today(ws)
-        if day < today(ws):
+        day = date_arg(a["date"], "date") if "date" in a else ws.today
+        if day < ws.today:
             raise ToolError("bad_arguments", f"date: {day} is in the past")
-        if day > today(ws) + dt.timedelta(days=AHEAD_DAYS):
+        if day > ws.today + dt.timedelta(days=AHEAD_DAYS):
             raise ToolError("bad_arguments", f"date: more than {AHEAD_DAYS} days ahead")
         bill = _existing(ws, "bank_recurring", a["bill_id"]) if "bill_id" in a else None
         if bill is not None and (bill["amount_minor"] or 0) >= 0:
             raise ToolError("conflict", "bill_id: that recurring entry is an income, not a bill")
         if bill is not None:
             check_currency(account, bill["currency"])
-        if bill is not None and day > today(ws):
+        if bill is not None and day > ws.today:
             raise ToolError("bad_arguments", "date: a payment towards a bill is made today; "
                             "only payments without bill_id can be scheduled")
-        if day > today(ws):  # the bank lists it until it runs; nothing is debited yet
+        if day > ws.today:  # the bank lists it until it runs; nothing is debited yet
             return _done("bank_recurring", ws.insert("bank_recurring", {
                 "account_id": account["record_id"], "payee": a["payee"],
                 "amount_minor": -a["amount_minor"], "currency": account["currency"],
@@ -210,7 +206,7 @@ def bank_tools() -> list:
              "bill_id": {"type": "string", "minLength": 1,
                          "description": "the bank_recurring bill this pays, if any"},
              "date": {"type": "string", "format": "date",
-                      "description": "YYYY-MM-DD (UTC day): today (the default) or later"},
+                      "description": "YYYY-MM-DD (your local day): today (the default) or later"},
          }, ["account_id", "payee", "amount_minor"]), pay),
         ("bank_cancel",
          "Stop a recurring or scheduled payment being made automatically (AutoPay or a "

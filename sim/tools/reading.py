@@ -12,16 +12,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sim.services import CATALOGUE, TABLES
-from sim.tools.base import Tool, ToolError, json_record, object_schema
+from sim.tools.base import Tool, ToolError, date_arg, json_record, object_schema
 from sim.workspace import Workspace
 
 PAGE = 20
 WINDOW_DAYS = 30
 _TOKEN = re.compile(r"\w+")
-# The calendar reads by when events happen, not when they were made (an all-day event by
-# its day: its timed column, else its date column), and opens on today as a calendar
-# app's agenda does: without since/until it shows what is on from today's (UTC) start,
-# soonest first, and it always reads forward. Every other table reads newest first.
+# The calendar reads by when events happen, not when they were made (an all-day event from
+# the start of its day: its timed column, else its date column), and opens on today as a
+# calendar app's agenda does: without since/until it shows what is on from the start of
+# the user's today, soonest first, and it always reads forward. Every other table reads
+# newest first. Days (since, until, today, an all-day event's) are the user's local days.
 _AGENDA = {"calendar_events": ("start", "start_date")}
 # The table search and list read unless told otherwise: what the app opens on (its
 # timeline), not the account list or the catalogue. Others default to their only table.
@@ -49,9 +50,9 @@ def reading_tools(service: str) -> list[Tool]:
     which = {"table": {"type": "string", "enum": tables,
                        "description": f"Which kind of record (default: {tables[0]})."}}
     span = {"since": {"type": "string", "format": "date",
-                      "description": "First day to include (YYYY-MM-DD, UTC)."},
+                      "description": "First day to include (YYYY-MM-DD, your local day)."},
             "until": {"type": "string", "format": "date",
-                      "description": "Last day to include (YYYY-MM-DD, UTC)."},
+                      "description": "Last day to include (YYYY-MM-DD, your local day)."},
             "page": {"type": "integer", "minimum": 1, "description": "Page (20 per page)."}}
     listing = {**(which if len(tables) > 1 else {}), **span}
     return [
@@ -73,7 +74,7 @@ def reading_tools(service: str) -> list[Tool]:
 def _order(table: str) -> str:
     """How search and list order a table's records and which window they read by default."""
     if table in _AGENDA:
-        return ("by when events start, soonest first; from the start of today (UTC) "
+        return ("by when events start, soonest first; from the start of today "
                 "unless since/until say otherwise")
     if TABLES[table].created_column:
         return (f"newest first; records with a time are searched over the last "
@@ -101,14 +102,14 @@ def _find(ws: Workspace, tables: list[str], args: dict, query: str | None) -> di
     table = args.get("table", tables[0])
     agenda = table in _AGENDA
     time_column = _AGENDA[table][0] if agenda else TABLES[table].created_column
-    since, until = _day(args.get("since"), "since"), _day(args.get("until"), "until")
-    if since is None and until is None:
+    first, last = _day(args.get("since"), "since"), _day(args.get("until"), "until")
+    since = ws.day_start(first) if first is not None else None
+    until = ws.day_start(last + dt.timedelta(days=1)) if last is not None else None  # all of it
+    if first is None and last is None:
         if agenda:
-            since = dt.datetime.combine(ws.as_of.date(), dt.time(), dt.UTC)
+            since = ws.day_start(ws.today)
         elif TABLES[table].created_column:
             since = ws.as_of - dt.timedelta(days=WINDOW_DAYS)
-    if until is not None:
-        until = until + dt.timedelta(days=1)  # the whole last day
     words = [w.lower() for w in _TOKEN.findall(query or "")]
     if query is not None and not words:
         raise ToolError("bad_arguments", "query: needs at least one word")
@@ -122,7 +123,7 @@ def _find(ws: Workspace, tables: list[str], args: dict, query: str | None) -> di
         row = ws.get(table, rid)
         if row is None:
             continue
-        at = _when(table, row, at_column)
+        at = _when(ws, table, row, at_column)
         if since is not None and (at is None or at < since):
             continue
         if until is not None and (at is None or at >= until):
@@ -161,7 +162,7 @@ def _hits(ws: Workspace, table: str, base: pa.Table, at_column: str,
     if not base.num_rows:
         return []
     mask = pa.array(np.ones(base.num_rows, bool))
-    at = _instants(table, base, at_column)
+    at = _instants(ws, table, base, at_column)
     if since is not None:
         mask = pc.and_(mask, pc.fill_null(pc.greater_equal(at, _utc(since)), False))
     if until is not None:
@@ -195,19 +196,23 @@ def _hits(ws: Workspace, table: str, base: pa.Table, at_column: str,
                                                     strict=True)]
 
 
-def _instants(table: str, base: pa.Table, at_column: str) -> pa.ChunkedArray:
+def _instants(ws: Workspace, table: str, base: pa.Table,
+              at_column: str) -> pa.ChunkedArray | pa.Array:
     """When each record happened, as search filters and sorts it (:data:`_AGENDA`)."""
     if table not in _AGENDA:
         return base[at_column]
     timed, day = _AGENDA[table]
-    return pc.coalesce(base[timed], pc.cast(base[day], base.schema.field(timed).type))
+    days = base[day].to_pylist()
+    starts = {d: ws.day_start(d) for d in set(days) - {None}}  # a few hundred distinct days
+    return pc.coalesce(base[timed], pa.array([starts.get(d) for d in days],
+                                             base.schema.field(timed).type))
 
 
-def _when(table: str, row: dict, at_column: str) -> dt.datetime | None:
+def _when(ws: Workspace, table: str, row: dict, at_column: str) -> dt.datetime | None:
     """:func:`_instants` for one row this run wrote."""
     at = row.get(at_column)
     if at is None and table in _AGENDA and row.get(_AGENDA[table][1]) is not None:
-        at = dt.datetime.combine(row[_AGENDA[table][1]], dt.time(), dt.UTC)
+        at = ws.day_start(row[_AGENDA[table][1]])
     return at
 
 
@@ -260,10 +265,5 @@ def _read(ws: Workspace, tables: list[str], record_id: str) -> dict:
     raise ToolError("not_found", f"no record {record_id!r} here")
 
 
-def _day(value: str | None, name: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), dt.UTC)
-    except ValueError:
-        raise ToolError("bad_arguments", f"{name}: expected YYYY-MM-DD, got {value!r}") from None
+def _day(value: str | None, name: str) -> dt.date | None:
+    return None if value is None else date_arg(value, name)

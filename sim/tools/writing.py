@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sim.tools.base import Tool, ToolError, json_record, object_schema
+from sim.tools.base import Tool, ToolError, date_arg, json_record, object_schema
 from sim.workspace import Workspace
 
 Writer = Callable[[Workspace, dict, Mapping[str, str]], dict]
@@ -47,13 +47,6 @@ def _instant(value: str, name: str) -> dt.datetime:
         return moment.astimezone(dt.UTC)
     except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC instant
         raise ToolError("bad_arguments", f"{name}: out of range: {value!r}") from None
-
-
-def _date(value: str, name: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ToolError("bad_arguments", f"{name}: expected YYYY-MM-DD, got {value!r}") from None
 
 
 def _existing(ws: Workspace, table: str, record_id: str) -> dict:
@@ -94,7 +87,7 @@ def _notes() -> list:
 
 def _todos() -> list:
     def create(ws, a, _):
-        due = _date(a["due_date"], "due_date") if "due_date" in a else None
+        due = date_arg(a["due_date"], "due_date") if "due_date" in a else None
         return _done("todos", ws.insert("todos", {
             "list": a.get("list", "Inbox"), "title": a["title"], "due_date": due,
             "status": "open"}))
@@ -103,7 +96,7 @@ def _todos() -> list:
         _existing(ws, "todos", a["id"])
         changes: dict[str, Any] = {k: a[k] for k in ("title", "list") if k in a}
         if "due_date" in a:
-            changes["due_date"] = _date(a["due_date"], "due_date")
+            changes["due_date"] = date_arg(a["due_date"], "due_date")
         if "status" in a:
             changes["status"] = a["status"]
             changes["completed_at"] = ws.as_of if a["status"] == "done" else None
@@ -159,8 +152,9 @@ def _calendar() -> list:
                                              "become a timed one")
         if end <= start:
             raise ToolError("bad_arguments", "end: must be after start")
+        # A timed event has instants and no days, as the world writes it.
         return {"start": start, "end": end, "all_day": False,
-                "start_date": start.date(), "end_date": end.date()}
+                "start_date": None, "end_date": None}
 
     def create(ws, a, user):
         return _done("calendar_events", ws.insert("calendar_events", window(a) | {
