@@ -104,7 +104,8 @@ def _find(ws: Workspace, tables: list[str], args: dict, query: str | None) -> di
     time_column = _AGENDA[table][0] if agenda else TABLES[table].created_column
     first, last = _day(args.get("since"), "since"), _day(args.get("until"), "until")
     since = ws.day_start(first) if first is not None else None
-    until = ws.day_start(last + dt.timedelta(days=1)) if last is not None else None  # all of it
+    # until names the last day included: the window ends where the next day begins
+    until = ws.day_start(last + dt.timedelta(days=1)) if last is not None else None
     if first is None and last is None:
         if agenda:
             since = ws.day_start(ws.today)
@@ -202,10 +203,13 @@ def _instants(ws: Workspace, table: str, base: pa.Table,
     if table not in _AGENDA:
         return base[at_column]
     timed, day = _AGENDA[table]
-    days = base[day].to_pylist()
-    starts = {d: ws.day_start(d) for d in set(days) - {None}}  # a few hundred distinct days
-    return pc.coalesce(base[timed], pa.array([starts.get(d) for d in days],
-                                             base.schema.field(timed).type))
+
+    def day_starts(snapshot: pa.Table) -> pa.Array:
+        days = snapshot[day].to_pylist()
+        starts = {d: ws.day_start(d) for d in set(days) - {None}}  # a few hundred days
+        return pa.array([starts.get(d) for d in days], snapshot.schema.field(timed).type)
+
+    return pc.coalesce(base[timed], ws.derived(table, "\x1fday_starts", day_starts))
 
 
 def _when(ws: Workspace, table: str, row: dict, at_column: str) -> dt.datetime | None:
