@@ -103,8 +103,8 @@ class Workspace:
             raise WorkspaceError(f"unknown table {unknown[0]!r}")
         self._base = _Base(tables)
         self.as_of_us = as_of_us
-        self.timezone = timezone  # the user's: days the tools take and give are theirs
-        self._zone = zone(timezone)
+        zone(timezone)  # an unknown zone is refused here, not at the first tool call
+        self._timezone = timezone  # the user's: days the tools take and give are theirs
         self._salt = salt
         self._delta: dict[str, dict[str, dict | None]] = {}
         self._created = 0
@@ -113,7 +113,7 @@ class Workspace:
         """A fresh workspace on the same snapshot (shares it; no copy)."""
         other = Workspace.__new__(Workspace)
         other._base, other.as_of_us, other._salt = self._base, self.as_of_us, salt
-        other.timezone, other._zone = self.timezone, self._zone
+        other._timezone = self._timezone
         other._delta, other._created = {}, 0
         return other
 
@@ -308,14 +308,20 @@ class Workspace:
         return dt.datetime.fromtimestamp(self.as_of_us / 1_000_000, dt.UTC)
 
     @property
+    def timezone(self) -> str:
+        """The user's IANA zone, fixed for the snapshot (its derived data depend on it)."""
+        return self._timezone
+
+    @property
     def today(self) -> dt.date:
         """The user's calendar day at the snapshot instant."""
-        return self.as_of.astimezone(self._zone).date()
+        return self.as_of.astimezone(zone(self._timezone)).date()
 
     def day_start(self, day: dt.date) -> dt.datetime:
         """When the user's ``day`` begins, as a UTC instant. Dates are the user's local
-        days everywhere (in the world's records and in tool arguments), instants UTC."""
-        return dt.datetime.combine(day, dt.time(), self._zone).astimezone(dt.UTC)
+        days everywhere (in the world's records and in tool arguments), instants UTC.
+        Raises OverflowError for a day whose start lies outside what datetime holds."""
+        return dt.datetime.combine(day, dt.time(), zone(self._timezone)).astimezone(dt.UTC)
 
 
 def _differs(row: Mapping[str, Any], before: Mapping[str, Any], columns: list[str]) -> bool:

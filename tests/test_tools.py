@@ -132,6 +132,14 @@ def test_days_are_the_user_s_local_days(zone):
     assert [r["title"] for r in found["results"]] == ["Friday fair"]
 
 
+@pytest.mark.parametrize("args", [{"since": "0001-01-01"}, {"until": "9999-12-31"}])
+def test_a_day_out_of_range_is_a_bad_argument_in_any_zone(args):
+    ws = Workspace({}, as_of_us=int(AS_OF.timestamp() * 1e6), timezone="Pacific/Auckland")
+    box = Toolbox(ws, ["calendar", "personal_email"])
+    for tool in ("calendar_list", "personal_email_list"):
+        assert box.call(tool, args)["error"]["code"] == "bad_arguments", (tool, args)
+
+
 def test_read_and_errors(box):
     assert box.call("personal_email_read", {"id": "pm_004"})["record"]["subject"] == "Invoice 4"
     for name, args, code in [("personal_email_read", {"id": "pm_nope"}, "not_found"),

@@ -174,8 +174,8 @@ def delivery_tools() -> list:
              object_schema({
                  "id": record_id("shipment"),
                  "deliver_on": {"type": "string", "format": "date",
-                                "description": "YYYY-MM-DD: deliver on this day instead (not "
-                                               "before the current estimate)"},
+                                "description": "YYYY-MM-DD (local day): deliver on this day "
+                                               "instead (not before the current estimate)"},
                  "hold_at": {"type": "string", "minLength": 1,
                              "description": "a pickup point to hold the parcel at"},
              }, ["id"]), update)]
@@ -231,9 +231,9 @@ def travel_tools() -> list:
                            "description": "flights: ISO-8601 instant with offset"},
              "flight_number": text | {"description": "flights: e.g. 123"},
              "check_in": {"type": "string", "format": "date",
-                          "description": "hotels: YYYY-MM-DD"},
+                          "description": "hotels: YYYY-MM-DD (local day)"},
              "check_out": {"type": "string", "format": "date",
-                           "description": "hotels: YYYY-MM-DD"},
+                           "description": "hotels: YYYY-MM-DD (local day)"},
              "account_id": ACCOUNT, "currency": CURRENCY,
          }, ["booking_type", "provider", "total_minor", "destination"]), book),
         ("travel_cancel",

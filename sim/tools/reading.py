@@ -103,9 +103,12 @@ def _find(ws: Workspace, tables: list[str], args: dict, query: str | None) -> di
     agenda = table in _AGENDA
     time_column = _AGENDA[table][0] if agenda else TABLES[table].created_column
     first, last = _day(args.get("since"), "since"), _day(args.get("until"), "until")
-    since = ws.day_start(first) if first is not None else None
-    # until names the last day included: the window ends where the next day begins
-    until = ws.day_start(last + dt.timedelta(days=1)) if last is not None else None
+    try:
+        since = ws.day_start(first) if first is not None else None
+        # until names the last day included: the window ends where the next day begins
+        until = ws.day_start(last + dt.timedelta(days=1)) if last is not None else None
+    except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 anywhere
+        raise ToolError("bad_arguments", "since/until: a day out of range") from None
     if first is None and last is None:
         if agenda:
             since = ws.day_start(ws.today)

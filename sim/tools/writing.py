@@ -22,7 +22,7 @@ Writer = Callable[[Workspace, dict, Mapping[str, str]], dict]
 _TEXT = {"type": "string"}
 _NONEMPTY = {"type": "string", "minLength": 1}
 _INSTANT = {"type": "string", "description": "ISO-8601 instant with offset"}
-_DATE = {"type": "string", "description": "YYYY-MM-DD"}
+_DATE = {"type": "string", "description": "YYYY-MM-DD (your local day)"}
 _ID = {"type": "string", "minLength": 1, "description": "a record id"}
 
 
