@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from personas.routines.messaging import short_code
+from sim.clock import local_to_utc
 
 
 class ExpressionError(ValueError):
@@ -125,7 +126,7 @@ class Context:
         """The instant of local wall-clock ``clock`` ("HH:MM") on ``day`` (DST-aware)."""
         hour, minute = (int(x) for x in clock.split(":"))
         naive = dt.datetime.combine(self.local_date(day), dt.time(hour, minute))
-        return naive.replace(tzinfo=self.tz, fold=0).astimezone(dt.UTC)
+        return local_to_utc(naive, self.tz)
 
     def clock_of(self, instant: dt.datetime) -> str:
         """The local wall-clock time ("HH:MM") of ``instant``, for :meth:`at`."""

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sim.clock import zone
+from sim.clock import local_to_utc, zone
 from sim.services import TABLES
 from sim.snapshot import snapshot_schema
 
@@ -321,7 +321,7 @@ class Workspace:
         """When the user's ``day`` begins, as a UTC instant. Dates are the user's local
         days everywhere (in the world's records and in tool arguments), instants UTC.
         Raises OverflowError for a day whose start lies outside what datetime holds."""
-        return dt.datetime.combine(day, dt.time(), zone(self._timezone)).astimezone(dt.UTC)
+        return local_to_utc(dt.datetime.combine(day, dt.time()), zone(self._timezone))
 
 
 def _differs(row: Mapping[str, Any], before: Mapping[str, Any], columns: list[str]) -> bool:
