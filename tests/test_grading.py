@@ -154,6 +154,20 @@ def test_clock_times_count_in_either_form_and_as_the_local_time_of_an_instant():
     assert not facts_ok("It's at 11:30 pm.")
 
 
+def test_an_instant_grounds_the_day_it_falls_on_where_the_user_is():
+    from scenarios.grading.facts import grounded, seen
+
+    # A dinner at 21:00 in New York on March 2 is 02:00 UTC on March 3: a tool that shows
+    # its instant has shown March 2, not March 3. A date column is a local day as written.
+    shown = seen([{"record": {"start": "2026-03-03T02:00:00+00:00", "start_date": None}},
+                  {"record": {"due_date": "2026-03-10"}}])
+    tz = "America/New_York"
+    assert grounded("date", "2026-03-02", shown, 2026, tz)
+    assert not grounded("date", "2026-03-03", shown, 2026, tz)
+    assert grounded("date", "2026-03-10", shown, 2026, tz)
+    assert grounded("date", "2026-03-03", shown, 2026, "UTC")
+
+
 def test_a_contrastive_slot_forgives_the_superseded_value_never_a_lookalikes():
     def facts_ok(reply: str) -> bool:
         return grade(DENTIST_TIME, {}, {}, reply, [], replayed=False).checks[0].passed

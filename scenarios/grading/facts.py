@@ -153,15 +153,14 @@ def grounded(kind: str, value: Any, shown: str, year: int, tz: str = "UTC") -> b
     """Whether ``value`` appeared in what the agent was shown (``seen``); dates and times
     count in any written form and as the local date or time of an instant in the user's
     zone ``tz`` (tools give instants in UTC, and a meeting at 18:00 UTC may be tomorrow
-    where the user is)."""
+    where the user is). An instant shows only its local date: the UTC date it is written
+    with is another day for half the world."""
     if kind == "amount":
         minor = int(value)
         return (re.search(rf"_minor\": -?{abs(minor)}\b", shown) is not None
                 or minor in amounts_in(shown))
     if kind == "date":
-        day = dt.date.fromisoformat(str(value)[:10])
-        return (day.isoformat() in shown or day in dates_in(shown, year)
-                or any(m.date() == day for m in _local_instants(shown, tz)))
+        return dt.date.fromisoformat(str(value)[:10]) in dates_in(shown, year, tz)
     minutes = clock_minutes(str(value))
     if minutes is not None and minutes in times_in(shown, tz):
         return True
