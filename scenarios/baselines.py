@@ -33,6 +33,7 @@ function of the prompt and the workspace. Nothing here reads or writes files.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import itertools
 import re
@@ -150,9 +151,13 @@ class Match:
 
     @property
     def at(self) -> str:
-        """When the record happened, as the tools order it (ISO strings sort in time)."""
+        """When the record happened, as the tools order it: an instant in UTC (shown with
+        the user's offset, which changes with daylight saving), so ISO strings sort in time."""
         column = "start" if self.table == "calendar_events" else TABLES[self.table].created_column
-        return str(self.record.get(column) or "") if column else ""
+        value = str(self.record.get(column) or "") if column else ""
+        if "T" not in value:  # a day, or nothing
+            return value
+        return dt.datetime.fromisoformat(value).astimezone(dt.UTC).isoformat()
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -313,15 +314,20 @@ class Workspace:
         return self._timezone
 
     @property
+    def zone(self) -> ZoneInfo:
+        """The user's zone itself, from the pinned tzdata."""
+        return zone(self._timezone)
+
+    @property
     def today(self) -> dt.date:
         """The user's calendar day at the snapshot instant."""
-        return self.as_of.astimezone(zone(self._timezone)).date()
+        return self.as_of.astimezone(self.zone).date()
 
     def day_start(self, day: dt.date) -> dt.datetime:
         """When the user's ``day`` begins, as a UTC instant. Dates are the user's local
-        days everywhere (in the world's records and in tool arguments), instants UTC.
+        days everywhere (in the world's records and in tool arguments).
         Raises OverflowError for a day whose start lies outside what datetime holds."""
-        return local_to_utc(dt.datetime.combine(day, dt.time()), zone(self._timezone))
+        return local_to_utc(dt.datetime.combine(day, dt.time()), self.zone)
 
 
 def _differs(row: Mapping[str, Any], before: Mapping[str, Any], columns: list[str]) -> bool:

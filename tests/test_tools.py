@@ -130,6 +130,14 @@ def test_days_are_the_user_s_local_days(zone):
     found = box.call("calendar_search", {"query": "fair", "since": str(friday),
                                          "until": str(friday)})
     assert [r["title"] for r in found["results"]] == ["Friday fair"]
+    # Instants are shown as the user's wall clock, with the offset that makes them exact.
+    dinner = next(r for r in one_day["results"] if r["title"] == "Family dinner")
+    assert dinner["start"].startswith("2026-03-07T19:00:00")
+    assert dt.datetime.fromisoformat(dinner["start"]) == at(saturday, 19)
+    moved = box.call("calendar_update", {"id": dinner["record_id"],
+                                         "start": at(saturday, 20).isoformat(),
+                                         "end": at(saturday, 22).isoformat()})
+    assert moved["record"]["start"].startswith("2026-03-07T20:00:00")
 
 
 @pytest.mark.parametrize("args", [{"since": "0001-01-01"}, {"until": "9999-12-31"}])

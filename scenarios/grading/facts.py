@@ -6,10 +6,11 @@ code, or with two decimals); dates in ISO form, English long form (``5 March
 2026``, ``Thursday, March 5``) or a numeric day/month form only when it cannot be read
 two ways (``25/3`` but not ``5/3``); a clock time (a text fact such as ``4:00 pm`` or
 ``16:00``) as minutes after midnight, in either form; other text ignoring case, accents
-and runs of whitespace. An ISO instant (``2026-03-11T21:00:00+00:00``, as tools give
-times) states the local date and time it denotes in the user's zone: a reply that pastes
-a record's instant says when that record is. A fact is *grounded* when its value appeared
-in a tool result during the run: an agent must have looked it up, not guessed it.
+and runs of whitespace. An ISO instant (``2026-03-11T16:00:00-05:00``, as tools give
+times, or the same moment with any other offset) states the local date and time it denotes
+in the user's zone: a reply that pastes a record's instant says when that record is. A fact
+is *grounded* when its value appeared in a tool result during the run: an agent must have
+looked it up, not guessed it.
 """
 
 from __future__ import annotations
@@ -152,9 +153,8 @@ def seen(results: Iterable[Any]) -> str:
 def grounded(kind: str, value: Any, shown: str, year: int, tz: str = "UTC") -> bool:
     """Whether ``value`` appeared in what the agent was shown (``seen``); dates and times
     count in any written form and as the local date or time of an instant in the user's
-    zone ``tz`` (tools give instants in UTC, and a meeting at 18:00 UTC may be tomorrow
-    where the user is). An instant shows only its local date: the UTC date it is written
-    with is another day for half the world."""
+    zone ``tz``. An instant shows only its local date there, whatever offset it is written
+    with (a meeting at 18:00 UTC may be tomorrow where the user is)."""
     if kind == "amount":
         minor = int(value)
         return (re.search(rf"_minor\": -?{abs(minor)}\b", shown) is not None

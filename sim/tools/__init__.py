@@ -21,7 +21,8 @@ Behaviour is documented because graders and agents rely on it:
   day), soonest first, from the start of the user's today unless ``since``/``until`` say
   otherwise (the past has to be asked for; what matters most is still ahead);
 - days, in arguments and in the records, are the user's local days (the workspace's
-  ``timezone``, which the snapshot names), as on the user's phone; instants are UTC;
+  ``timezone``, which the snapshot names), as on the user's phone; instants are shown
+  with the user's offset (``2026-03-02T21:00:00-05:00``) and taken with any offset;
 - bad arguments give ``{"error": {"code", "message"}}``; a tool never raises and never
   changes the workspace it only reads.
 
@@ -37,7 +38,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from sim.tools.base import NAME, Tool, ToolError
+from sim.tools.base import NAME, Tool, ToolError, shown
 from sim.tools.reading import PAGE, WINDOW_DAYS, reading_tools, user_tools
 from sim.tools.writing import writing_tools
 from sim.workspace import Workspace
@@ -79,7 +80,7 @@ class Toolbox:
             if error is not None:
                 where = "/".join(str(p) for p in error.instance_path) or "arguments"
                 raise ToolError("bad_arguments", f"{where}: {error.message}")
-            result = tool.run(self.workspace, args)
+            result = shown(tool.run(self.workspace, args), self.workspace.zone)
         except ToolError as exc:
             result = {"error": {"code": exc.code, "message": str(exc)}}
         self.log.append({"tool": name, "args": args, "result": result})

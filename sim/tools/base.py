@@ -1,7 +1,7 @@
 """What every tool is: a name, a description, a JSON Schema of arguments and a function.
 
-Tools answer with plain JSON (instants and dates as ISO strings) or an error object; they
-never raise into the caller (see :class:`sim.tools.Toolbox`).
+Tools answer with records (or an error object) and never raise into the caller; the
+:class:`sim.tools.Toolbox` hands them to the agent as plain JSON (:func:`shown`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sim.workspace import Workspace
 
@@ -52,10 +54,22 @@ def object_schema(properties: dict, required: list[str]) -> dict:
 
 
 def json_record(row: dict) -> dict:
-    """A record as JSON: instants and dates as ISO strings, no bookkeeping."""
-    out = {}
-    for key, value in row.items():
-        if key in ("version", "valid_from"):
-            continue
-        out[key] = value.isoformat() if isinstance(value, dt.date) else value
-    return out
+    """A record as a tool answers with it: its fields, without bookkeeping."""
+    return {k: v for k, v in row.items() if k not in ("version", "valid_from")}
+
+
+def shown(value: Any, tz: ZoneInfo) -> Any:
+    """A tool's answer as the agent reads it: plain JSON, dates as ISO days and instants as
+    ISO strings with the user's offset in zone ``tz`` (``2026-03-02T21:00:00-05:00``), as
+    the user's phone shows them and calendar APIs give them. It is the same instant as its
+    UTC form, so anything that parses it (the grader, an agent) reads the same moment, and
+    its day and hour are the user's."""
+    if isinstance(value, dict):
+        return {k: shown(v, tz) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shown(v, tz) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.astimezone(tz).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
