@@ -140,6 +140,18 @@ def test_days_are_the_user_s_local_days(zone):
     assert moved["record"]["start"].startswith("2026-03-07T20:00:00")
 
 
+def test_an_answer_is_plain_json_on_the_user_s_clock():
+    from sim.tools.base import shown
+
+    la = ZoneInfo("America/Los_Angeles")
+    aware = dt.datetime(2026, 3, 8, 3, tzinfo=dt.UTC)
+    answer = {"record": {"start": aware, "due": dt.date(2026, 3, 9), "n": 1},
+              "results": [{"at": aware.replace(tzinfo=None)}]}  # a naive instant is UTC
+    assert shown(answer, la) == {"record": {"start": "2026-03-07T19:00:00-08:00",
+                                            "due": "2026-03-09", "n": 1},
+                                 "results": [{"at": "2026-03-07T19:00:00-08:00"}]}
+
+
 @pytest.mark.parametrize("args", [{"since": "0001-01-01"}, {"until": "9999-12-31"}])
 def test_a_day_out_of_range_is_a_bad_argument_in_any_zone(args):
     ws = Workspace({}, as_of_us=int(AS_OF.timestamp() * 1e6), timezone="Pacific/Auckland")

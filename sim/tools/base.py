@@ -53,7 +53,7 @@ def object_schema(properties: dict, required: list[str]) -> dict:
             "additionalProperties": False}
 
 
-def json_record(row: dict) -> dict:
+def tool_record(row: dict) -> dict:
     """A record as a tool answers with it: its fields, without bookkeeping."""
     return {k: v for k, v in row.items() if k not in ("version", "valid_from")}
 
@@ -68,8 +68,8 @@ def shown(value: Any, tz: ZoneInfo) -> Any:
         return {k: shown(v, tz) for k, v in value.items()}
     if isinstance(value, list):
         return [shown(v, tz) for v in value]
-    if isinstance(value, dt.datetime):
-        return value.astimezone(tz).isoformat()
+    if isinstance(value, dt.datetime):  # a naive one is UTC, as in the predicates
+        return value.replace(tzinfo=value.tzinfo or dt.UTC).astimezone(tz).isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     return value

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sim.tools.base import ToolError, date_arg, json_record, object_schema
+from sim.tools.base import ToolError, date_arg, object_schema, tool_record
 from sim.tools.money import (
     ACCOUNT,
     AHEAD_DAYS,
@@ -64,7 +64,7 @@ def shopping_tools() -> list:
             "status": "placed", "placed_at": ws.as_of})
         charge = post(ws, Posting(account, -total, f"ONLINE {product['merchant']}",
                                   product["merchant"], "shopping", oid))
-        return _done("shop_orders", order) | {"charge": json_record(charge)}
+        return _done("shop_orders", order) | {"charge": tool_record(charge)}
 
     def order(ws, order_id: str, allowed: str) -> dict:
         row = _existing(ws, "shop_orders", order_id)
@@ -199,7 +199,7 @@ def travel_tools() -> list:
         said = f"AIR {a['provider']}" if kind == "flight" else a["provider"]
         charge = post(ws, Posting(account, -a["total_minor"], said, a["provider"], "travel",
                                   bid))
-        return _done("travel_bookings", booking) | {"charge": json_record(charge)}
+        return _done("travel_bookings", booking) | {"charge": tool_record(charge)}
 
     def cancel(ws, a, _):
         row = _existing(ws, "travel_bookings", a["id"])

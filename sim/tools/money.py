@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sim.tools.base import ToolError, date_arg, json_record, object_schema
+from sim.tools.base import ToolError, date_arg, object_schema, tool_record
 from sim.tools.writing import _done, _existing, _instant
 from sim.workspace import Workspace
 
@@ -142,7 +142,7 @@ def refund(ws: Workspace, related_id: str) -> list[dict]:
         account = ws.get("bank_accounts", account_id)
         if due > 0 and account is not None:
             who = merchant.get(account_id)
-            out.append(json_record(post(ws, Posting(account, due, f"REFUND {who or ''}".strip(),
+            out.append(tool_record(post(ws, Posting(account, due, f"REFUND {who or ''}".strip(),
                                                     who, "refund", related_id))))
     return out
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sim.services import CATALOGUE, TABLES
-from sim.tools.base import Tool, ToolError, date_arg, json_record, object_schema
+from sim.tools.base import Tool, ToolError, date_arg, object_schema, tool_record
 from sim.workspace import Workspace
 
 PAGE = 20
@@ -141,7 +141,7 @@ def _find(ws: Workspace, tables: list[str], args: dict, query: str | None) -> di
     chunk = [hit[2] for hit in found[(page - 1) * PAGE: page * PAGE]]
     shown = iter(ws.snapshot_rows(table, [p for p in chunk if isinstance(p, int)]))
     return {"table": table, "total": len(found), "page": page, "pages": pages,
-            "results": [json_record(next(shown) if isinstance(row, int) else row)
+            "results": [tool_record(next(shown) if isinstance(row, int) else row)
                         for row in chunk]}
 
 
@@ -268,7 +268,7 @@ def _read(ws: Workspace, tables: list[str], record_id: str) -> dict:
     for table in tables:
         row = ws.get(table, record_id)
         if row is not None:
-            return {"table": table, "record": json_record(row)}
+            return {"table": table, "record": tool_record(row)}
     raise ToolError("not_found", f"no record {record_id!r} here")
 
 

@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sim.tools.base import Tool, ToolError, date_arg, json_record, object_schema
+from sim.tools.base import Tool, ToolError, date_arg, object_schema, tool_record
 from sim.workspace import Workspace
 
 Writer = Callable[[Workspace, dict, Mapping[str, str]], dict]
@@ -57,7 +57,7 @@ def _existing(ws: Workspace, table: str, record_id: str) -> dict:
 
 
 def _done(table: str, row: dict) -> dict:
-    return {"table": table, "record": json_record(row)}
+    return {"table": table, "record": tool_record(row)}
 
 
 # -- notes, to-dos, contacts ----------------------------------------------------------------
