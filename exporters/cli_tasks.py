@@ -26,6 +26,8 @@ from exporters.seeds import read_seeds_file
 from scenarios.build import BelowFloorError
 from scenarios.library import load_recipes, load_storylines, load_task_families
 from scenarios.noise import load_profiles
+from sim.clock import zone
+from sim.tools.base import shown
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 TaskOpt = Annotated[str, typer.Option("--task", help="A task id (see tasks/).")]
@@ -137,18 +139,21 @@ def show(path: Annotated[Path, typer.Argument(help="A dataset directory.")], tas
     evidence = []
     for name, table in snapshot.items():
         hits = table.filter(pc.is_in(table["record_id"], value_set=wanted)).to_pylist()
-        evidence += [{"table": name, **{k: str(v) for k, v in r.items()}} for r in hits]
+        evidence += [{"table": name, **r} for r in hits]
     evidence.sort(key=lambda r: r["valid_from"])
     if as_json:
+        evidence = [{k: str(v) for k, v in r.items()} for r in evidence]
         typer.echo(json.dumps({"task": {k: str(v) if k == "as_of" else v
                                         for k, v in row.items()},
                                "evidence": evidence,
                                "gold": gold}, indent=2, default=str))
         return
+    # Times on the user's clock, as the task's tools show them (sim.tools.base.shown).
+    tz = zone(ds.snapshot_info(row["episodes"][-1])["timezone"])
     out = Console()
     out.rule(f"{task} · {row['family']} · {row['category']} · {row['difficulty']}")
-    out.print(f"[bold]as of[/] {row['as_of']}   [bold]services[/] {', '.join(row['services'])}"
-              f"   [bold]devices[/] {', '.join(row['devices'])}")
+    out.print(f"[bold]as of[/] {shown(row['as_of'], tz)} ({tz.key})   [bold]services[/] "
+              f"{', '.join(row['services'])}   [bold]devices[/] {', '.join(row['devices'])}")
     out.print(f"[bold]prompt[/] {row['prompt']}", highlight=False)
     need = json.loads(gold["need"])
     if need is not None:
@@ -156,13 +161,13 @@ def show(path: Annotated[Path, typer.Argument(help="A dataset directory.")], tas
                  f"raised with {need['notice']})")
         for beat in need["heartbeats"]:
             info = ds.snapshot_info(beat["snapshot_id"])
-            out.print(f"{info['as_of']}  {beat['snapshot_id']}  {beat['phase']}",
+            out.print(f"{shown(info['as_of'], tz)}  {beat['snapshot_id']}  {beat['phase']}",
                       highlight=False)
     out.rule("evidence chain (oldest first)")
     for r in evidence:
         text = " | ".join(str(r.get(c) or "") for c in ("title", "subject", "body", "description",
                                                           "text") if r.get(c))
-        out.print(f"{r['valid_from']}  {r['table']}:{r['record_id']}  {text[:160]}",
+        out.print(f"{shown(r['valid_from'], tz)}  {r['table']}:{r['record_id']}  {text[:160]}",
                   highlight=False, markup=False)
     out.rule("conflicts")
     for c in json.loads(gold["conflict_resolutions"]) or [{"none": ""}]:

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import jsonschema
 import polars as pl
@@ -204,13 +205,20 @@ def test_a_loaded_task_s_tools_read_the_user_s_days(dataset):
 
 
 def test_show_reads_like_a_task(dataset):
-    task_id = load(dataset).tasks["task_id"][0]
+    ds = load(dataset)
+    task_id = ds.tasks["task_id"][0]
     r = cli("show", str(dataset), "--task", task_id, "--json")
     assert r.returncode == 0, r.stderr
     shown = json.loads(r.stdout)
     assert shown["task"]["prompt"]
     assert shown["evidence"]
     assert shown["gold"]["reference_actions"]
+    # Read by a person, times are on the user's clock, as the task's tools show them.
+    info = ds.snapshot_info(ds.episodes(task_id)[-1])
+    local = info["as_of"].astimezone(ZoneInfo(info["timezone"])).isoformat()
+    r = cli("show", str(dataset), "--task", task_id)
+    assert r.returncode == 0, r.stderr
+    assert f"as of {local} ({info['timezone']})" in r.stdout
 
 
 def test_check_fails_on_a_tampered_file_and_skips_self_checks_without_oracle(dataset, tmp_path):
