@@ -31,6 +31,9 @@ DAY_PROFILE = np.array(
 )
 # After a night shift the day is for sleep; waking hours move to the afternoon and night.
 NIGHT_PROFILE = np.roll(DAY_PROFILE, 9)
+# An hour at least this active is a waking one: 07:00-22:59 on a day that follows a night's
+# sleep, 16:00-07:59 after a night shift.
+WAKING = 1.0
 
 _SYMBOL = {"USD": "$", "GBP": "£", "EUR": "€", "AUD": "A$", "NZD": "NZ$", "CAD": "C$",
            "INR": "₹"}
@@ -180,6 +183,14 @@ class Life:
         asleep &= ~self.night_days[np.clip(day, 0, len(self.night_days) - 1)]
         morning = day * DAY + 7 * HOUR + rng.integers(0, 2 * HOUR, len(ts))
         return np.where(asleep, self.world.clock.local_to_sim(morning), ts)
+
+    def is_up(self, ts: np.ndarray) -> np.ndarray:
+        """Whether each instant falls in the person's waking hours (``WAKING``), by that
+        day's rhythm: when they would pick up the phone and ask their assistant something."""
+        local = self.world.clock.sim_to_local(np.asarray(ts, dtype=np.int64))
+        day, hour = local // DAY, (local % DAY) // HOUR
+        night = self.night_days[np.clip(day, 0, len(self.night_days) - 1)]
+        return np.where(night, NIGHT_PROFILE[hour], DAY_PROFILE[hour]) >= WAKING
 
     @staticmethod
     def device(ts: np.ndarray, *, phone_share: float, other: str = "laptop") -> list[str]:

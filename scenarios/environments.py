@@ -94,7 +94,7 @@ def environments(lived: LivedWorld, families: Mapping[str, TaskFamilySpec], *,
 
     kept: dict[int, list[Task]] = {}
     dropped, candidates, idle = Counter(), 0, 0
-    for at, group in spread(share_snapshots(asks), snapshots):
+    for at, group in spread(share_snapshots(asks, lived.life.is_up), snapshots):
         for ask in group:
             task = instantiate(runner, ask, at, held_out=held_out_prompts)
             if task is None:

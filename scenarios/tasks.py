@@ -213,22 +213,42 @@ def deal_difficulty(runner: Storylines, candidates: list[tuple[Instance, TaskFam
     return levels
 
 
-def share_snapshots(asks: list[Ask]) -> list[tuple[int, list[Ask]]]:
-    """Group asks whose windows overlap under one instant (fewest instants: greedy interval
-    stabbing), each instant the middle of its group's common window, on a whole minute.
-    A proactive ask is placed at its first heartbeat inside the window (low = high)."""
+def share_snapshots(asks: list[Ask], is_up: Callable[[np.ndarray], np.ndarray] | None = None
+                    ) -> list[tuple[int, list[Ask]]]:
+    """Group asks whose windows overlap under one instant (greedy interval stabbing), each
+    instant a whole minute at which the user is up (``is_up``: world seconds -> bool, e.g.
+    ``personas.life.Life.is_up``; :func:`_ask_instant`). A proactive ask is placed at its
+    first heartbeat inside the window (low = high)."""
     groups = []
     todo = sorted(asks, key=lambda a: (a.high, a.low, a.instance.instance_id, a.family.id))
     while todo:
         first = todo[0]
         start = max(a.low for a in todo if a.low <= first.high)
-        at = (start + first.high) // 2 // MINUTE * MINUTE
+        at = _ask_instant(first.low, start, first.high, is_up)
         if at < first.low:  # rounding fell before its window: its end serves it
             at = first.high
         served = [a.low <= at <= a.high for a in todo]
         groups.append((at, [a for a, hit in zip(todo, served, strict=True) if hit]))
         todo = [a for a, hit in zip(todo, served, strict=True) if not hit]
     return sorted(groups, key=lambda g: g[0])
+
+
+def _ask_instant(own_low: int, low: int, high: int,
+                 is_up: Callable[[np.ndarray], np.ndarray] | None) -> int:
+    """The whole minute nearest the middle of [low, high], the common window of a group of
+    asks, at which the user is up: inside that window if it holds one, else inside the
+    first ask's own [own_low, high] (it is asked while the user is up; the asks that no
+    longer share its instant get their own). The middle itself when the user sleeps
+    through both, or no rhythm is given."""
+    middle = (low + high) // 2 // MINUTE * MINUTE
+    if is_up is None:
+        return middle
+    for start in (low, own_low):
+        minutes = np.arange(-(-start // MINUTE), high // MINUTE + 1, dtype=np.int64) * MINUTE
+        up = minutes[is_up(minutes)]
+        if len(up):
+            return int(up[np.argmin(np.abs(up - middle))])
+    return middle
 
 
 def instantiate(runner: Storylines, ask: Ask, as_of: int, *,

@@ -13,6 +13,7 @@ import functools
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,11 +21,11 @@ from hypothesis import strategies as st
 from personas.errors import SpecError
 from personas.library import load_personas
 from scenarios.build import live
-from scenarios.environments import environments
+from scenarios.environments import EVEN, environments
 from scenarios.library import SHIPPED, load_storylines, load_task_families
 from scenarios.noise import load_profiles
 from scenarios.selfcheck import REASONS
-from scenarios.tasks import Ask, reached_at, share_snapshots
+from scenarios.tasks import Ask, plan, reached_at, share_snapshots
 
 STORYLINES = load_storylines()
 FAMILIES = load_task_families(storylines=STORYLINES)
@@ -106,11 +107,30 @@ def test_shared_snapshot_instants_fall_inside_every_window_they_serve(windows):
     family = next(iter(FAMILIES.values()))
     asks = [Ask(inst, family.model_copy(update={"id": f"f{i}"}), "simple", low * 60,
                 (low + span) * 60 + 60) for i, (low, span) in enumerate(windows)]
-    groups = share_snapshots(asks)
-    served = [a for _, group in groups for a in group]
-    assert sorted(a.family.id for a in served) == sorted(a.family.id for a in asks)
-    for at, group in groups:
-        assert all(a.low <= at <= a.high for a in group)
+    for is_up in (None, lived.life.is_up):
+        groups = share_snapshots(asks, is_up)
+        served = [a for _, group in groups for a in group]
+        assert sorted(a.family.id for a in served) == sorted(a.family.id for a in asks)
+        for at, group in groups:
+            assert all(a.low <= at <= a.high for a in group)
+            if is_up is not None:  # the user asks while up, whenever the window allows
+                low, high = max(a.low for a in group), min(a.high for a in group)
+                minutes = np.arange(-(-low // 60), high // 60 + 1) * 60
+                assert is_up(np.array([at]))[0] or not is_up(minutes).any()
+
+
+def test_the_user_asks_in_waking_hours():
+    """A reactive ask falls in the person's waking hours (the night-shift nurse's too)
+    unless its whole window lies while they sleep."""
+    for persona, seed in WORLDS:
+        lived, envs = lived_environments(persona, seed)
+        asks = {(a.instance.instance_id, a.family.id): a
+                for a in plan(lived.storylines, FAMILIES, EVEN)}
+        for task in (t for env in envs.environments for t in env.tasks if not t.episodes):
+            ask = asks[task.instance_id, task.family.id]
+            window = np.arange(-(-ask.low // 60), ask.high // 60 + 1) * 60
+            up = lived.life.is_up
+            assert up(np.array([task.as_of]))[0] or not up(window).any(), (persona, task.family.id)
 
 
 BAD_FAMILIES = [
