@@ -177,20 +177,22 @@ class Life:
         do those when awake. Night-shift days keep their instants.
         """
         ts = np.asarray(ts, dtype=np.int64)
-        local = self.world.clock.sim_to_local(ts)
-        day, hour = local // DAY, (local % DAY) // HOUR
-        asleep = (hour >= 1) & (hour < 6)
-        asleep &= ~self.night_days[np.clip(day, 0, len(self.night_days) - 1)]
+        day, hour, night = self._day_hour(ts)
+        asleep = (hour >= 1) & (hour < 6) & ~night
         morning = day * DAY + 7 * HOUR + rng.integers(0, 2 * HOUR, len(ts))
         return np.where(asleep, self.world.clock.local_to_sim(morning), ts)
 
     def is_up(self, ts: np.ndarray) -> np.ndarray:
         """Whether each instant falls in the person's waking hours (``WAKING``), by that
         day's rhythm: when they would pick up the phone and ask their assistant something."""
-        local = self.world.clock.sim_to_local(np.asarray(ts, dtype=np.int64))
-        day, hour = local // DAY, (local % DAY) // HOUR
-        night = self.night_days[np.clip(day, 0, len(self.night_days) - 1)]
+        _, hour, night = self._day_hour(np.asarray(ts, dtype=np.int64))
         return np.where(night, NIGHT_PROFILE[hour], DAY_PROFILE[hour]) >= WAKING
+
+    def _day_hour(self, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Local day, local hour, and whether that day follows a night shift."""
+        local = self.world.clock.sim_to_local(ts)
+        day, hour = local // DAY, (local % DAY) // HOUR
+        return day, hour, self.night_days[np.clip(day, 0, len(self.night_days) - 1)]
 
     @staticmethod
     def device(ts: np.ndarray, *, phone_share: float, other: str = "laptop") -> list[str]:

@@ -243,12 +243,11 @@ def _ask_instant(own_low: int, low: int, high: int,
     middle = (low + high) // 2 // MINUTE * MINUTE
     if is_up is None:
         return middle
-    for start in (low, own_low):
-        minutes = np.arange(-(-start // MINUTE), high // MINUTE + 1, dtype=np.int64) * MINUTE
-        up = minutes[is_up(minutes)]
-        if len(up):
-            return int(up[np.argmin(np.abs(up - middle))])
-    return middle
+    minutes = np.arange(-(-own_low // MINUTE), high // MINUTE + 1, dtype=np.int64) * MINUTE
+    up = minutes[is_up(minutes)]
+    shared = up[up >= low]
+    up = shared if len(shared) else up
+    return int(up[np.argmin(np.abs(up - middle))]) if len(up) else middle
 
 
 def instantiate(runner: Storylines, ask: Ask, as_of: int, *,
