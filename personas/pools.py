@@ -54,6 +54,7 @@ class Pools:
     merchants: np.ndarray  # shops for card purchases (cafes, groceries, fuel...)
     merchant_category: np.ndarray
     places: np.ndarray
+    eateries: np.ndarray  # restaurants and cafes, where friends meet
     work_topics: np.ndarray
     personal_topics: np.ndarray
     news_sources: np.ndarray
@@ -101,11 +102,15 @@ def build_pools(person: PersonaInstance, rng_tree: RngTree, *, fx: float) -> Poo
             local_shops.append(f"{fake.last_name()} {names[int(rng.integers(len(names)))]}")
             local_cat.append(cat)
     places = [*words["venues"], *person.spec.cities]
+    # Where friends meet: a few well-known places and the cafes the user pays at.
+    eateries = [*words["eateries"], *(shop for shop, cat in zip(local_shops, local_cat, strict=True)
+                                      if cat == "dining")]
     return Pools(
         products=products,
         merchants=np.array(local_shops, dtype=object),
         merchant_category=np.array(local_cat, dtype=object),
         places=np.array(places, dtype=object),
+        eateries=np.array(eateries, dtype=object),
         work_topics=np.array(words["work_topics"], dtype=object),
         personal_topics=np.array(words["personal_topics"], dtype=object),
         news_sources=np.array(words["news_sources"], dtype=object),

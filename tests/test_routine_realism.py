@@ -1,14 +1,19 @@
 """Routine life around storylines: people a storyline uses keep texting and calling as usual
 outside its lock windows and only make small talk inside them (nothing at all with someone
-whose number the story changes), state records are not all as old as the window, and the
-bank's text alerts never quote a balance."""
+whose number the story changes), state records are not all as old as the window, the
+bank's text alerts never quote a balance, and a calendar entry's title, description and
+place describe one thing."""
 
 import re
+import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from personas.library import load_personas
+from personas.routines import calendar
+from personas.text.grammar import expand
 from scenarios.build import live
 from scenarios.library import load_storylines
 from scenarios.oracle_tables import label_table
@@ -17,6 +22,7 @@ FAMILIES = load_storylines()
 # Families that pick people the user texts and calls.
 PEOPLE = {k: FAMILIES[k] for k in ("party_vs_family", "stale_contact_number",
                                    "medical_appointment_sms")}
+TEMPLATES = Path(__file__).resolve().parents[1] / "personas" / "text" / "templates"
 
 
 @pytest.fixture(scope="module")
@@ -227,3 +233,44 @@ def test_a_story_that_cannot_bind_holds_nobody(tmp_path):
     assert not state.get("locks")
     assert not state.get("lock_windows")
     assert not state.get("small_talk")
+
+
+def _any_variant(templates: list[str]) -> str:
+    """A regex matching any variant of ``templates``, each slot standing for any text."""
+    return "|".join(re.sub(r"<[a-z_]+>", ".+?", re.escape(v).replace(r"\<", "<").replace(
+        r"\>", ">")) for t in templates for v in expand(t))
+
+
+@pytest.mark.parametrize("persona", ["staff_engineer", "retiree"])
+def test_a_calendar_entry_s_title_description_and_place_agree(persona):
+    """A routine entry's title and description come from one kind of entry, and it takes
+    place where that kind does: no design review at the ramen bar, no dinner in Room 2A."""
+    kinds = tomllib.loads((TEMPLATES / "calendar.toml").read_text())
+    title_of = {k: re.compile(_any_variant(v.get("subjects", []))) for k, v in kinds.items()}
+    # One or two sentences of the kind, in any order.
+    said = {k: re.compile(f"(?:{_any_variant(v['sentences'])})"
+                          f"(?: (?:{_any_variant(v['sentences'])}))?") for k, v in kinds.items()}
+    lw = live(load_personas()[persona], seed=2, days=60, storylines=0)
+    eateries = set(lw.life.pools.eateries.tolist())
+    t = lw.world.tables()["calendar_events"]
+    seen = set()
+    for title, desc, where in zip(t["title"].to_pylist(), t["description"].to_pylist(),
+                                  t["location"].to_pylist(), strict=True):
+        fits = [k for k in kinds if kinds[k].get("subjects") and title_of[k].fullmatch(title)
+                and said[k].fullmatch(desc)]
+        if where.endswith("'s office"):  # an appointment, named after its office
+            fits = ["appointment"] if said["appointment"].fullmatch(desc) else []
+        elif not any(title_of[k].fullmatch(title) for k in kinds if kinds[k].get("subjects")):
+            continue  # not one of these kinds: a rota block, a flight, a birthday, a 1:1
+        assert fits, (title, desc)
+        placed = [k for k in fits if k == "appointment"
+                  or where in calendar._ROOMS.get(k, ())
+                  or (k in calendar._OUT and where in eateries)
+                  or (k in calendar._AT_THEIRS and where.endswith("'s place")
+                      and where.removesuffix("'s place") in title + desc)]
+        assert placed, (title, desc, where)
+        seen.update(placed)
+    expected = {k for contact in ("family", "services") for k in calendar._KINDS[contact]}
+    if persona == "staff_engineer":
+        expected = {k for contact in ("coworkers", "friends") for k in calendar._KINDS[contact]}
+    assert expected <= seen

@@ -59,7 +59,15 @@ EXPECTED: dict[str, tuple[tuple[str, ...], bool]] = {
     "draft": (("first", "topic", "amount", "date"), False),
     "feed_article": (("source", "topic", "place", "company"), True),
     "feed_post": (("first", "place", "topic", "product"), False),
-    "event_title": (("project", "first", "topic", "place"), True),
+    "meeting_project": (("project", "topic"), True),
+    "meeting_person": (("first", "project", "topic"), True),
+    "meeting_team": (("project", "topic"), True),
+    "meeting_interview": (("topic",), True),
+    "plans_meal": (("first", "place"), True),
+    "plans_drinks": (("first", "place"), True),
+    "plans_home": (("first",), True),
+    "plans_family": (("first",), True),
+    "appointment": ((), False),
 }
 EMAIL = (
     "work_request", "work_update", "work_reply", "work_fyi", "work_client", "work_vendor",

@@ -18,8 +18,26 @@ from personas.routines.parties import locked_at
 from sim.clock import DAY, HOUR, MINUTE, Clock, day_number
 from sim.history import NULL_DATE, NULL_TS
 
-_ROOMS = np.array(["Room 2A", "Room 3B", "Boardroom", "Video call", "Video call", "Video call",
-                   "Kitchen table", "Phone"], dtype=object)
+# The kinds of entry the user shares with each kind of contact, with their weights. Each
+# kind is an intent of templates/calendar.toml with its own titles and descriptions, and
+# takes place where that kind of thing does: a dinner is never in the boardroom, nor a
+# design review at the ramen bar.
+_KINDS: dict[str, dict[str, float]] = {
+    "coworkers": {"meeting_project": 4, "meeting_person": 3, "meeting_team": 1,
+                  "meeting_interview": 1},
+    "clients": {"meeting_project": 1, "meeting_person": 1},
+    "friends": {"plans_meal": 3, "plans_drinks": 2, "plans_home": 1},
+    "family": {"plans_meal": 1, "plans_family": 1},
+    "services": {"appointment": 1},
+}
+_ROOMS = {
+    "meeting_project": ("Room 2A", "Room 3B", "Boardroom", "Video call", "Video call"),
+    "meeting_person": ("Video call", "Video call", "Phone", "Room 2A"),
+    "meeting_team": ("Boardroom", "Video call"),
+    "meeting_interview": ("Room 2A", "Room 3B", "Video call"),
+}
+_AT_THEIRS = ("plans_home", "plans_family")  # at the other person's home
+_OUT = ("plans_meal", "plans_drinks")  # at the eatery the entry names
 
 
 def install(life: Life) -> None:
@@ -94,19 +112,47 @@ def _attendees(life: Life, rng, host: np.ndarray) -> np.ndarray:
     return out
 
 
-def _titles(life: Life, rng, party: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _entries(life: Life, rng, party: np.ndarray, kinds: dict[str, float] | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Title, description and location of an entry with each of ``party`` (contacts),
+    each of a kind drawn for that contact's kind (``_KINDS``), or from ``kinds``."""
     c = life.person.contacts
     n = len(party)
+    kind = np.empty(n, dtype=object)
+    for contact_kind in np.unique(c.kind[party]).tolist():
+        rows = np.flatnonzero(c.kind[party] == contact_kind)
+        options = kinds or _KINDS[contact_kind]
+        weights = np.array(list(options.values()), dtype=float)
+        kind[rows] = np.array(list(options), dtype=object)[
+            rng.choice(len(options), len(rows), p=weights / weights.sum())]
     slots = {"project": pick(rng, np.array(life.spec.projects, dtype=object), n),
              "first": c.first_name[party],
              "topic": pick(rng, life.pools.work_topics, n),
-             "place": pick(rng, life.pools.places, n)}
+             "place": pick(rng, life.pools.eateries, n)}
     g = life.grammar
-    title = g.sentences("event_title", rng, slots, n, pool="subjects").to_numpy(
-        zero_copy_only=False)
-    desc = g.documents("event_title", rng, slots, rng.integers(1, 3, n)).to_numpy(
-        zero_copy_only=False)
-    return title, desc
+    title, desc, location = (np.empty(n, dtype=object) for _ in range(3))
+    for name in sorted(set(kind.tolist())):
+        rows = np.flatnonzero(kind == name)
+        k = len(rows)
+        sub = {key: v[rows] for key, v in slots.items()}
+        desc[rows] = g.documents(name, rng, sub, rng.integers(1, 3, k)).to_numpy(
+            zero_copy_only=False)
+        if name == "appointment":  # named after the office or what it does
+            office = c.full_name[party[rows]].astype(str)
+            title[rows] = np.where(rng.random(k) < 0.4, np.char.add("Appointment with ", office),
+                                   [f"{r[:1].upper()}{r[1:]} appointment"
+                                    for r in c.relationship[party[rows]].tolist()])
+            location[rows] = np.char.add(office, "'s office")
+            continue
+        title[rows] = g.sentences(name, rng, sub, k, pool="subjects").to_numpy(
+            zero_copy_only=False)
+        if name in _AT_THEIRS:
+            location[rows] = np.char.add(sub["first"].astype(str), "'s place")
+        elif name in _OUT:
+            location[rows] = sub["place"]
+        else:
+            location[rows] = pick(rng, np.array(_ROOMS[name], dtype=object), k)
+    return title, desc, location
 
 
 def _series(life: Life, rng) -> None:
@@ -127,13 +173,16 @@ def _series(life: Life, rng) -> None:
         tod = life.world.clock.sim_to_local(first)[0] % DAY
         start = life.world.clock.local_to_sim(days * DAY + tod)
         n = len(days)
-        title, desc = _titles(life, rng, np.full(n, host))
-        title[:] = title[0] if s else f"1:1 {life.person.first_name} / {c.first_name[host]}"
-        desc[:] = desc[0]
+        # The first series is the 1:1 with the manager; the others, team or project meetings.
+        kinds = {"meeting_person": 1} if s == 0 else {"meeting_project": 2, "meeting_team": 1}
+        title, desc, location = (np.full(n, x[0], dtype=object)
+                                 for x in _entries(life, rng, np.array([host]), kinds))
+        if s == 0:
+            title[:] = f"1:1 {life.person.first_name} / {c.first_name[host]}"
         series = life.world.ids.one("series/calendar", "se_")
         _emit_events(
             life, rng, start, np.full(n, 30 * MINUTE if s == 0 else 45 * MINUTE),
-            title=title, description=desc, location=np.full(n, _ROOMS[s % 3], dtype=object),
+            title=title, description=desc, location=location,
             organizer=np.full(n, c.full_name[host], dtype=object),
             attendees=np.full(n, _attendees(life, rng, np.array([host]))[0], dtype=object),
             calendar="work", created=np.full(n, OPENING), kind="event_invited",
@@ -222,9 +271,8 @@ def _meetings(life: Life, rng, days: range) -> None:
                        life.awake(start - rng.integers(2 * HOUR, 6 * HOUR, n), rng))
     created = np.maximum(created, OPENING)
     created = np.where(created < start, created, start - HOUR)
-    title, desc = _titles(life, rng, host)
+    title, desc, location = _entries(life, rng, host)
     organizer = np.where(user_hosts, life.person.full_name, c.full_name[host])
-    location = pick(rng, _ROOMS, n)
     attendees = _attendees(life, rng, host)
     rec, ev = _emit_events(
         life, rng, start, duration, title=title, description=desc, location=location,
@@ -447,14 +495,7 @@ def _plan(life: Life, rng, party: np.ndarray, start: np.ndarray, lead: np.ndarra
             actor="user", device="phone",
         )
     is_service = c.kind[party] == "services"
-    title, desc = _titles(life, rng, party)
-    with_name = rng.random(n) < 0.4
-    title = np.where(is_service & with_name, np.char.add("Appointment with ", c.full_name[
-        party].astype(str)), np.where(is_service, np.char.add(c.relationship[party].astype(
-            str), " appointment"), title)).astype(object)
-    title = np.array([t[0].upper() + t[1:] for t in title], dtype=object)
-    location = np.where(is_service, np.char.add(c.full_name[party].astype(str), "'s office"),
-                        pick(rng, life.pools.places, n)).astype(object)
+    title, desc, location = _entries(life, rng, party)
     duration = np.where(is_service, rng.choice([30, 45, 60], n),
                         rng.choice([60, 90, 120, 180], n)) * MINUTE
     _, ev = _emit_events(
