@@ -7,6 +7,7 @@ from these arrays and never call Faker themselves.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -125,6 +126,12 @@ def build_pools(person: PersonaInstance, rng_tree: RngTree, *, fx: float) -> Poo
 
 def pick(rng: np.random.Generator, pool: np.ndarray, n: int) -> np.ndarray:
     return pool[rng.integers(0, len(pool), n)]
+
+
+def pick_weighted(rng: np.random.Generator, weights: Mapping[str, float], n: int) -> np.ndarray:
+    """``n`` of the names in ``weights``, each drawn with its weight's share."""
+    p = np.array(list(weights.values()), dtype=float)
+    return np.array(list(weights), dtype=object)[rng.choice(len(p), n, p=p / p.sum())]
 
 
 def sender_address(name: str) -> str:

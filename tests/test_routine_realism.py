@@ -235,42 +235,76 @@ def test_a_story_that_cannot_bind_holds_nobody(tmp_path):
     assert not state.get("small_talk")
 
 
+
 def _any_variant(templates: list[str]) -> str:
     """A regex matching any variant of ``templates``, each slot standing for any text."""
     return "|".join(re.sub(r"<[a-z_]+>", ".+?", re.escape(v).replace(r"\<", "<").replace(
         r"\>", ">")) for t in templates for v in expand(t))
 
 
+class _Kinds:
+    """The kinds of one template file (``calendar.toml``, ``notes.toml``): which of them a
+    title and a text fit, the text being sentences of one kind, one after another."""
+
+    def __init__(self, file: str, prefix: str) -> None:
+        spec = tomllib.loads((TEMPLATES / file).read_text())
+        self.kinds = {k: v for k, v in spec.items() if k.startswith(prefix)}
+        self._title = {k: re.compile(_any_variant(v.get("subjects", [])))
+                       for k, v in self.kinds.items()}
+        self._text = {k: re.compile(f"(?:{_any_variant(v['sentences'])})"
+                                    f"(?:\\s+(?:{_any_variant(v['sentences'])}))*")
+                      for k, v in self.kinds.items()}
+
+    def titled(self, title: str) -> bool:
+        return any(p.fullmatch(title) for p in self._title.values())
+
+    def fitting(self, title: str | None, text: str) -> list[str]:
+        return [k for k in self.kinds if (title is None or self._title[k].fullmatch(title))
+                and self._text[k].fullmatch(text)]
+
+
 @pytest.mark.parametrize("persona", ["staff_engineer", "retiree"])
 def test_a_calendar_entry_s_title_description_and_place_agree(persona):
     """A routine entry's title and description come from one kind of entry, and it takes
     place where that kind does: no design review at the ramen bar, no dinner in Room 2A."""
-    kinds = tomllib.loads((TEMPLATES / "calendar.toml").read_text())
-    title_of = {k: re.compile(_any_variant(v.get("subjects", []))) for k, v in kinds.items()}
-    # One or two sentences of the kind, in any order.
-    said = {k: re.compile(f"(?:{_any_variant(v['sentences'])})"
-                          f"(?: (?:{_any_variant(v['sentences'])}))?") for k, v in kinds.items()}
+    kinds = _Kinds("calendar.toml", "")
     lw = live(load_personas()[persona], seed=2, days=60, storylines=0)
     eateries = set(lw.life.pools.eateries.tolist())
     t = lw.world.tables()["calendar_events"]
     seen = set()
     for title, desc, where in zip(t["title"].to_pylist(), t["description"].to_pylist(),
                                   t["location"].to_pylist(), strict=True):
-        fits = [k for k in kinds if kinds[k].get("subjects") and title_of[k].fullmatch(title)
-                and said[k].fullmatch(desc)]
         if where.endswith("'s office"):  # an appointment, named after its office
-            fits = ["appointment"] if said["appointment"].fullmatch(desc) else []
-        elif not any(title_of[k].fullmatch(title) for k in kinds if kinds[k].get("subjects")):
+            fits = kinds.fitting(None, desc)
+        elif kinds.titled(title):
+            fits = kinds.fitting(title, desc)
+        else:
             continue  # not one of these kinds: a rota block, a flight, a birthday, a 1:1
         assert fits, (title, desc)
         placed = [k for k in fits if k == "appointment"
                   or where in calendar._ROOMS.get(k, ())
-                  or (k in calendar._OUT and where in eateries)
                   or (k in calendar._AT_THEIRS and where.endswith("'s place")
-                      and where.removesuffix("'s place") in title + desc)]
+                      and where.removesuffix("'s place") in title + desc)
+                  or (k not in calendar._ROOMS and k not in calendar._AT_THEIRS
+                      and where in eateries)]
         assert placed, (title, desc, where)
         seen.update(placed)
-    expected = {k for contact in ("family", "services") for k in calendar._KINDS[contact]}
-    if persona == "staff_engineer":
-        expected = {k for contact in ("coworkers", "friends") for k in calendar._KINDS[contact]}
-    assert expected <= seen
+    contacts = ("coworkers", "friends") if persona == "staff_engineer" else ("family",
+                                                                             "services")
+    assert {k for contact in contacts for k in calendar._KINDS[contact]} <= seen
+
+
+def test_a_personal_note_s_title_and_lines_agree():
+    """A routine personal note's title and every line of it, later additions included,
+    come from one kind of note: no gift list under "Things to fix at home"."""
+    kinds = _Kinds("notes.toml", "note_")
+    lw = live(load_personas()["parent_of_two"], seed=2, days=100, storylines=0)
+    t = lw.world.tables()["notes"]
+    seen = set()
+    for folder, title, body in zip(t["folder"].to_pylist(), t["title"].to_pylist(),
+                                   t["body"].to_pylist(), strict=True):
+        if folder == "Personal":
+            fits = kinds.fitting(title, body)
+            assert fits, (title, body)
+            seen.update(fits)
+    assert seen >= set(kinds.kinds) - {"note_meeting"}

@@ -53,7 +53,14 @@ EXPECTED: dict[str, tuple[tuple[str, ...], bool]] = {
     "sms_appointment": (("provider", "date", "time", "place", "phone"), False),
     "voicemail": (("first", "topic", "time", "day"), False),
     "note_meeting": (("project", "topic", "first", "date"), True),
-    "note_personal": (("place", "product", "day", "topic"), True),
+    "note_gifts": (("product", "day"), True),
+    "note_errands": (("product", "day"), True),
+    "note_places": (("place", "day", "topic"), True),
+    "note_ideas": (("topic", "day", "place"), True),
+    "note_home": (("product", "day"), True),
+    "note_gifts_for": (("first", "place", "product", "day"), True),
+    "note_ask": (("first", "place", "day", "topic"), True),
+    "note_money": (("day",), True),
     "todo": (("project", "topic", "first", "product", "place"), True),
     "todo_work": (("project", "topic", "first", "place"), True),
     "draft": (("first", "topic", "amount", "date"), False),
@@ -215,6 +222,27 @@ def test_documents_use_distinct_templates_and_their_own_slots(tmp_path):
         kinds = [3 if p.startswith("who") else first_words[p.split()[0]] for p in parts]
         assert len(set(kinds)) == len(kinds), doc  # no template twice in one document
         assert all(f"{i}" in p for p in parts if "slots" not in p)
+
+
+def test_titled_rows_take_title_and_body_from_their_own_intent(tmp_path):
+    g = _grammar(tmp_path, _SMALL + """
+[chore]
+description = "test"
+slots = ["who"]
+sentences = ["Sweep for <who>.", "Mop for <who>."]
+""")
+    n = 60
+    intent_of = np.array(["visit", "chore"] * (n // 2), dtype=object)
+    title, body = g.titled(intent_of, np.random.default_rng(4), _small_slots(n),
+                           np.full(n, 2))
+    for i in range(n):
+        if intent_of[i] == "chore":  # no subjects: no title, chores only
+            assert title[i] is None
+            assert set(body[i].split(". ")) <= {f"Sweep for who{i}", f"Mop for who{i}.",
+                                               f"Sweep for who{i}.", f"Mop for who{i}"}
+        else:
+            assert title[i].endswith(f"to where{i}")
+            assert not re.search("Sweep|Mop", body[i])
 
 
 def test_rendering_is_deterministic_for_a_seed(tmp_path):

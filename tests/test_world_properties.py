@@ -207,11 +207,13 @@ def test_hundred_day_worlds_pass_check_world(persona):
 def test_meetings_move_by_the_user_s_clock_across_daylight_saving():
     # A meeting moved by a day keeps its wall-clock time; one moved by an hour or two moves
     # that much on the wall. Before 0.12.0 "a day" was 24 UTC hours, so a move across a
-    # daylight-saving change landed an hour off (a London 18:30 became 19:30). A few seeds,
-    # so that some move crosses the change whatever the draws.
+    # daylight-saving change landed an hour off (a London 18:30 became 19:30). Two weeks
+    # around London's change (29 March 2026) on many seeds, so that some moves cross it
+    # whatever the draws (meetings move forward by a day or two, so a Friday's can).
     crossed = 0
-    for seed in range(4):
-        w, life = simulate(PERSONAS["wedding_planner"], seed=seed, days=100)  # Europe/London
+    for seed in range(24):
+        w, life = simulate(PERSONAS["wedding_planner"], seed=seed, days=14,  # Europe/London
+                           start=dt.date(2026, 3, 23))
         events = w.tables()["calendar_events"]
         clock = life.world.clock
         secs = (events["start"].cast(pa.int64()).to_numpy(zero_copy_only=False) // 1_000_000
@@ -224,6 +226,8 @@ def test_meetings_move_by_the_user_s_clock_across_daylight_saving():
                  if v > 1 and (rid, v - 1) in rows and events["start"][i].is_valid
                  and events["start"][rows[rid, v - 1]].is_valid
                  and secs[i] != secs[rows[rid, v - 1]]]
+        if not moves:
+            continue
         old, new = np.array([m[0] for m in moves]), np.array([m[1] for m in moves])
         wall = clock.sim_to_local(secs[new]) - clock.sim_to_local(secs[old])
         assert set(wall.tolist()) <= {-7200, -3600, 3600, 7200, 86400, 172800}, seed

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow.compute as pc
 
 from personas.life import OPENING, Life
-from personas.pools import pick
+from personas.pools import pick, pick_weighted
 from personas.routines.compose import join
 from personas.routines.contacts import phone_at
 from personas.routines.notify import after
@@ -37,7 +37,6 @@ _ROOMS = {
     "meeting_interview": ("Room 2A", "Room 3B", "Video call"),
 }
 _AT_THEIRS = ("plans_home", "plans_family")  # at the other person's home
-_OUT = ("plans_meal", "plans_drinks")  # at the eatery the entry names
 
 
 def install(life: Life) -> None:
@@ -121,37 +120,24 @@ def _entries(life: Life, rng, party: np.ndarray, kinds: dict[str, float] | None 
     kind = np.empty(n, dtype=object)
     for contact_kind in np.unique(c.kind[party]).tolist():
         rows = np.flatnonzero(c.kind[party] == contact_kind)
-        options = kinds or _KINDS[contact_kind]
-        weights = np.array(list(options.values()), dtype=float)
-        kind[rows] = np.array(list(options), dtype=object)[
-            rng.choice(len(options), len(rows), p=weights / weights.sum())]
+        kind[rows] = pick_weighted(rng, kinds or _KINDS[contact_kind], len(rows))
     slots = {"project": pick(rng, np.array(life.spec.projects, dtype=object), n),
              "first": c.first_name[party],
              "topic": pick(rng, life.pools.work_topics, n),
              "place": pick(rng, life.pools.eateries, n)}
-    g = life.grammar
-    title, desc, location = (np.empty(n, dtype=object) for _ in range(3))
-    for name in sorted(set(kind.tolist())):
-        rows = np.flatnonzero(kind == name)
-        k = len(rows)
-        sub = {key: v[rows] for key, v in slots.items()}
-        desc[rows] = g.documents(name, rng, sub, rng.integers(1, 3, k)).to_numpy(
-            zero_copy_only=False)
-        if name == "appointment":  # named after the office or what it does
-            office = c.full_name[party[rows]].astype(str)
-            title[rows] = np.where(rng.random(k) < 0.4, np.char.add("Appointment with ", office),
-                                   [f"{r[:1].upper()}{r[1:]} appointment"
-                                    for r in c.relationship[party[rows]].tolist()])
-            location[rows] = np.char.add(office, "'s office")
-            continue
-        title[rows] = g.sentences(name, rng, sub, k, pool="subjects").to_numpy(
-            zero_copy_only=False)
-        if name in _AT_THEIRS:
-            location[rows] = np.char.add(sub["first"].astype(str), "'s place")
-        elif name in _OUT:
-            location[rows] = sub["place"]
-        else:
-            location[rows] = pick(rng, np.array(_ROOMS[name], dtype=object), k)
+    title, desc = life.grammar.titled(kind, rng, slots, rng.integers(1, 3, n))
+    location = slots["place"].copy()  # meals and drinks: at the eatery the entry names
+    home = np.isin(kind, _AT_THEIRS)
+    location[home] = np.char.add(slots["first"][home].astype(str), "'s place")
+    office = kind == "appointment"  # named after the office or what it does
+    name = c.full_name[party[office]].astype(str)
+    title[office] = np.where(rng.random(len(name)) < 0.4, np.char.add("Appointment with ", name),
+                             [f"{r[:1].upper()}{r[1:]} appointment"
+                              for r in c.relationship[party[office]].tolist()])
+    location[office] = np.char.add(name, "'s office")
+    for meeting, rooms in _ROOMS.items():
+        rows = np.flatnonzero(kind == meeting)
+        location[rows] = pick(rng, np.array(rooms, dtype=object), len(rows))
     return title, desc, location
 
 

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from personas.life import Life
-from personas.pools import pick
+from personas.pools import pick, pick_weighted
 from sim.clock import DAY, HOUR
 from sim.history import NULL_DATE, NULL_TS
 
@@ -34,6 +34,13 @@ def _slots(life: Life, rng, n: int, ts: np.ndarray) -> dict[str, np.ndarray]:
             "date": life.dates(ts + rng.integers(1, 14, n) * DAY)}
 
 
+# The kinds of personal note (intents of templates/notes.toml) and their weights: lists
+# and ideas, and notes about the people in the user's life, written one item per line.
+_OWN_KINDS = {"note_gifts": 2, "note_errands": 3, "note_places": 2, "note_ideas": 2,
+              "note_home": 2}
+_PEOPLE_KINDS = {"note_gifts_for": 2, "note_ask": 2, "note_money": 1}
+
+
 def _notes_period(life: Life, *, days: range) -> None:
     rng = life.world.rng.stream("notes")
     # Most notes are lists and ideas; some are about the people in the user's life (those
@@ -47,20 +54,15 @@ def _notes_period(life: Life, *, days: range) -> None:
     if n == 0:
         return
     people = np.arange(n) >= lists
+    kind = np.empty(n, dtype=object)
+    for weights, rows in ((_OWN_KINDS, ~people), (_PEOPLE_KINDS, people)):
+        kind[rows] = pick_weighted(rng, weights, int(rows.sum()))
     ts = life.at_hours(item_days, rng)
     slots = _slots(life, rng, n, ts)
     g = life.grammar
-    title, body = np.empty(n, dtype=object), np.empty(n, dtype=object)
-    counts = rng.integers(2, 6, n)
-    for intent, sel in (("note_personal", ~people), ("note_people", people)):
-        if sel.any():
-            sub = {k: v[sel] for k, v in slots.items()}
-            title[sel] = g.sentences(intent, rng, sub, int(sel.sum()), pool="subjects"
-                                     ).to_numpy(zero_copy_only=False)
-            docs = g.documents(intent, rng, sub, counts[sel])
-            if intent == "note_people":  # a list: one line per item
-                docs = pc.replace_substring_regex(docs, r"([.?!]) ", "\\1\n")
-            body[sel] = docs.to_numpy(zero_copy_only=False)
+    title, body = g.titled(kind, rng, slots, rng.integers(2, 6, n))
+    body[people] = pc.replace_substring_regex(  # notes about people are lists: an item a line
+        pa.array(body[people], pa.string()), r"([.?!]) ", "\\1\n").to_numpy(zero_copy_only=False)
     title, body = pa.array(title, pa.string()), pa.array(body, pa.string())
     device = life.device(ts, phone_share=0.67)
     rec, ev = life.world.emit(
@@ -68,14 +70,14 @@ def _notes_period(life: Life, *, days: range) -> None:
         {"folder": "Personal", "title": title, "body": body, "updated_at": ts},
         actor="user", device=device,
     )
-    # A third of notes are revisited: a line added a day or two later.
+    # A third of notes are revisited: a line of the same kind added a day or two later.
     edit = rng.random(n) < 0.33
     if edit.any():
         k = int(edit.sum())
         t2 = life.awake(ts[edit] + rng.integers(2 * HOUR, 3 * DAY, k), rng)
-        more = g.documents("note_personal", rng, {key: v[edit] for key, v in slots.items()
-                                                  if key != "first"}, np.ones(k, np.int64))
-        body2 = [f"{a}\n\n{b}" for a, b in zip(body.filter(edit).to_pylist(), more.to_pylist(),
+        _, more = g.titled(kind[edit], rng, {key: v[edit] for key, v in slots.items()},
+                           np.ones(k, np.int64))
+        body2 = [f"{a}\n\n{b}" for a, b in zip(body.filter(edit).to_pylist(), more.tolist(),
                                                strict=True)]
         life.world.emit(
             "notes", "note_edited", t2,

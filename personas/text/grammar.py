@@ -222,6 +222,25 @@ class Grammar:
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
         return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), flat), " ")
 
+    def titled(self, intent_of: np.ndarray, rng: np.random.Generator,
+               slots: Mapping[str, np.ndarray], counts: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """A title and a body for each row, both from the intent ``intent_of`` names for it,
+        so the two always say the same kind of thing (a dinner's title never gets a design
+        review's description). Titles come from the intent's subjects (None where it has
+        none), bodies are :meth:`documents` of ``counts`` sentences."""
+        n = len(intent_of)
+        title, body = np.full(n, None, dtype=object), np.empty(n, dtype=object)
+        for name in sorted(set(intent_of.tolist())):
+            rows = np.flatnonzero(intent_of == name)
+            sub = {k: np.asarray(v, dtype=object)[rows] for k, v in slots.items()}
+            body[rows] = self.documents(name, rng, sub, np.asarray(counts)[rows]).to_numpy(
+                zero_copy_only=False)
+            if self.intent(name).subjects is not None:
+                title[rows] = self.sentences(name, rng, sub, len(rows), pool="subjects"
+                                             ).to_numpy(zero_copy_only=False)
+        return title, body
+
 
 @functools.cache
 def _coprime_steps(n: int) -> np.ndarray:
