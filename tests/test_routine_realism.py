@@ -2,7 +2,7 @@
 outside its lock windows and only make small talk inside them (nothing at all with someone
 whose number the story changes), state records are not all as old as the window, the
 bank's text alerts never quote a balance, and a calendar entry's title, description and
-place describe one thing."""
+place, like a personal note's title and lines, describe one thing."""
 
 import re
 import tomllib
@@ -233,7 +233,6 @@ def test_a_story_that_cannot_bind_holds_nobody(tmp_path):
     assert not state.get("locks")
     assert not state.get("lock_windows")
     assert not state.get("small_talk")
-
 
 
 def _any_variant(templates: list[str]) -> str:
