@@ -237,8 +237,8 @@ def test_a_story_that_cannot_bind_holds_nobody(tmp_path):
 
 def _any_variant(templates: list[str]) -> str:
     """A regex matching any variant of ``templates``, each slot standing for any text."""
-    return "|".join(re.sub(r"<[a-z_]+>", ".+?", re.escape(v).replace(r"\<", "<").replace(
-        r"\>", ">")) for t in templates for v in expand(t))
+    return "|".join(re.sub(r"<[a-z_]+>", ".+?", re.escape(v))  # escape() keeps <slot>
+                    for t in templates for v in expand(t))
 
 
 class _Kinds:
@@ -250,9 +250,8 @@ class _Kinds:
         self.kinds = {k: v for k, v in spec.items() if k.startswith(prefix)}
         self._title = {k: re.compile(_any_variant(v.get("subjects", [])))
                        for k, v in self.kinds.items()}
-        self._text = {k: re.compile(f"(?:{_any_variant(v['sentences'])})"
-                                    f"(?:\\s+(?:{_any_variant(v['sentences'])}))*")
-                      for k, v in self.kinds.items()}
+        sentence = {k: f"(?:{_any_variant(v['sentences'])})" for k, v in self.kinds.items()}
+        self._text = {k: re.compile(f"{s}(?:\\s+{s})*") for k, s in sentence.items()}
 
     def titled(self, title: str) -> bool:
         return any(p.fullmatch(title) for p in self._title.values())
