@@ -396,6 +396,8 @@ class Storylines:
                 id_stream=stream, cause=[cause or inst.last_event],
             )
             inst.last_event = ev[0]
+            # Routines that react to what the user reads look this up (personas.routines.device)
+            self.life.state.setdefault("story_events", set()).add(ev[0])
             if record_id is not None and ((table, record_id) in inst.foreign or not any(
                     t == table and r == record_id for t, r, _, _ in inst.records)):
                 inst.foreign.setdefault((table, record_id), []).append(ev[0])

@@ -6,9 +6,11 @@ import itertools
 import numpy as np
 import pytest
 
+from personas.build import prepare
 from personas.library import load_personas
 from personas.routines.ledger import rebalance
 from scenarios.build import live
+from scenarios.engine import Storylines
 from scenarios.library import load_storylines
 from scenarios.noise import MAX_BOOST, SERVICE_RATES, load_profiles, reexpansion, thin
 from sim.check import check_world
@@ -81,6 +83,28 @@ def test_reexpansion_raises_only_the_rates_of_services_short_of_the_target(lived
     assert set(raised) <= {r for rates in SERVICE_RATES.values() for r in rates}
     capped = dict.fromkeys(raised, MAX_BOOST)
     assert reexpansion(lived.world, signal, capped, target=1e6) == capped
+
+
+def test_drafts_about_storyline_records_do_not_grow_with_the_drafts_boost():
+    # What a storyline causes is never thinned: boosted drafts there would only raise the
+    # floor below which device activity cannot meet a target (the cafe owner's sat at
+    # 1.41 over a target of 1 before 0.19.0).
+    world, life = prepare(load_personas()["staff_engineer"], seed=3, days=60,
+                          boost={"drafts": 20.0})
+    runner = Storylines(life)
+    runner.plant(runner.eligible(load_storylines().values())[0], 8)
+    world.run()
+    record, event, cause = world.log.columns("entity_id", "event_id", "cause_event_id")
+    story = life.state["story_events"]
+    routine = {r: c for r, e, c in zip(record, event, cause, strict=True) if e not in story}
+    drafted = {True: [], False: []}  # about a storyline's record -> drafted or only read
+    for row in world.tables()["device_activity"].to_pylist():
+        if row["record_id"] in routine and row["action"] in ("viewed", "drafted_discarded"):
+            drafted[routine[row["record_id"]] in story].append(
+                row["action"] == "drafted_discarded")
+    assert len(drafted[True]) >= 10
+    assert np.mean(drafted[False]) > 0.25  # the boost is felt in routine reading...
+    assert np.mean(drafted[True]) < 0.1  # ...not in reading a storyline's records
 
 
 def test_rebalancing_an_unthinned_world_changes_nothing(lived):

@@ -84,8 +84,13 @@ def _sessions(life: Life, days: range) -> None:
     action[later & (roll < 0.2)] = "searched"
     action[later & (roll >= 0.2) & (target != None)] = "viewed"  # noqa: E711
     draftable = np.isin(app, list(_DRAFTABLE))
-    # A noise profile may ask for more thrown-away drafts (``Life.boost``, "drafts").
-    draft_share = min(0.75, 0.03 * life.boost.get("drafts", 1.0))
+    # A noise profile may ask for more thrown-away drafts (``Life.boost``, "drafts"), but
+    # not about a storyline's records: what a storyline causes is the same whatever noise
+    # is asked for, and is never thinned, so boosted drafts there would only raise the
+    # floor below which device activity cannot meet a target.
+    story = life.state.get("story_events", ())
+    on_story = np.fromiter((c in story for c in cause), bool, n)
+    draft_share = np.where(on_story, 0.03, min(0.75, 0.03 * life.boost.get("drafts", 1.0)))
     action[later & draftable & (roll > 1 - draft_share)] = "drafted_discarded"
     untargeted = (action == "searched") | first
     target[untargeted] = None
