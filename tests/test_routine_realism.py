@@ -2,7 +2,8 @@
 outside its lock windows and only make small talk inside them (nothing at all with someone
 whose number the story changes), state records are not all as old as the window, the
 bank's text alerts never quote a balance, and a calendar entry's title, description and
-place, like a personal note's title and lines, describe one thing."""
+place, like a personal note's title and lines, describe one thing, drafts to someone
+mostly greet them, and storyline trips go where routine ones go."""
 
 import re
 import tomllib
@@ -306,3 +307,45 @@ def test_a_personal_note_s_title_and_lines_agree():
             assert fits, (title, body)
             seen.update(fits)
     assert seen >= set(kinds.kinds) - {"note_meeting"}
+
+
+def test_a_draft_to_someone_mostly_opens_with_a_greeting():
+    """Drafts in mail, texts and chat open the way messages to a person do ("Hi Sam,"),
+    most of them, as a storyline's drafts to a landlord do; drafts of notes never do."""
+    lw = live(load_personas()["staff_engineer"], seed=0, days=60, storylines=0)
+    firsts = set(lw.life.person.contacts.first_name.tolist())
+
+    def greets(text: str) -> bool:
+        m = re.match(r"(?:Hi |Hey )?([^,]+),", text)
+        return bool(m) and m.group(1) in firsts
+
+    drafts = [r for r in lw.world.tables()["device_activity"].to_pylist()
+              if r["action"] == "drafted_discarded"]
+    to_someone = [greets(r["draft_text"]) for r in drafts if r["app"] != "notes"]
+    in_notes = [greets(r["draft_text"]) for r in drafts if r["app"] == "notes"]
+    assert len(to_someone) >= 20
+    assert 0.4 < np.mean(to_someone) < 0.8
+    assert in_notes
+    assert not any(in_notes)
+
+
+def test_storyline_trips_go_where_routine_trips_go():
+    """A storyline's trip goes to a city routine trips go to, and its hotel is named the
+    way routine hotels are (before 0.19.0 storylines flew to home-country cities no routine
+    trip went to, and the probe told their bookings apart at an AUC of 0.78)."""
+    travel = {k: FAMILIES[k] for k in ("delivery_while_travelling", "flight_delay_meeting")}
+    cities, hotels = {True: set(), False: set()}, {True: set(), False: set()}
+    for seed in (2, 3, 4):  # 300 days of routine trips: a few dozen
+        lw = live(load_personas()["travelling_sales_rep"], seed=seed, days=100,
+                  families=travel, storylines=6)
+        signal, home = _signal(lw), lw.life.person.city
+        for r in lw.world.tables()["travel_bookings"].to_pylist():
+            story = ("travel_bookings", r["record_id"]) in signal
+            cities[story] |= {r["origin"], r["destination"]} - {home, ""}
+            if r["booking_type"] == "hotel":  # "The Linden Hotel Halifax" -> "The Hotel"
+                words = r["provider"].removesuffix(" " + r["destination"]).split()
+                hotels[story].add(" ".join(words[:-2] + words[-1:]))
+    assert cities[True]
+    assert hotels[True]
+    assert cities[True] <= cities[False]
+    assert hotels[True] <= hotels[False]

@@ -64,6 +64,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], bool]] = {
     "todo": (("project", "topic", "first", "product", "place"), True),
     "todo_work": (("project", "topic", "first", "place"), True),
     "draft": (("first", "topic", "amount", "date"), False),
+    "draft_greeting": (("first",), False),
     "feed_article": (("source", "topic", "place", "company"), True),
     "feed_post": (("first", "place", "topic", "product"), False),
     "meeting_project": (("project", "topic"), True),

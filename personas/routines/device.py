@@ -25,6 +25,9 @@ MAIN_TABLE = {
     "social": "feed_posts",
 }
 _DRAFTABLE = {"personal_email", "work_email", "sms", "chat", "notes"}
+_GREETED = 0.6  # drafts to someone (not notes) that open with a greeting
+
+
 def install(life: Life) -> None:
     if not life.world.has("device_activity"):
         return
@@ -99,15 +102,7 @@ def _sessions(life: Life, days: range) -> None:
     draft = np.full(n, None, dtype=object)
     d = action == "drafted_discarded"
     if d.any():
-        k = int(d.sum())
-        c = life.person.contacts
-        people = c.of_kind("family", "friends", "coworkers", "services")
-        slots = {"first": c.first_name[people[rng.integers(0, len(people), k)]],
-                 "topic": pick(rng, life.pools.personal_topics, k),
-                 "amount": life.money(rng.integers(20, 900, k) * 100),
-                 "date": life.dates(ts[d] + 3 * 86_400)}
-        draft[d] = life.grammar.documents("draft", rng, slots, rng.integers(1, 5, k)).to_numpy(
-            zero_copy_only=False)
+        draft[d] = _drafts(life, rng, ts[d], app[d])
     phone_only = np.array([set(life.world.services[a].devices) <= {"phone"} for a in app])
     device = np.where(phone_only | (rng.random(n) < 0.55), "phone", "laptop")
     kind = np.select([action == "opened", action == "searched", action == "viewed"],
@@ -118,6 +113,28 @@ def _sessions(life: Life, days: range) -> None:
          "target_id": target, "query": queries, "draft_text": draft},
         actor="user", device=device.tolist(), cause=cause.tolist(),
     )
+
+
+def _drafts(life: Life, rng, ts: np.ndarray, app: np.ndarray) -> np.ndarray:
+    """The text of drafts started at ``ts`` in ``app``: a message to someone, which
+    mostly opens the way messages to a person do ("Hi Sam, ..."), except in notes."""
+    k = len(ts)
+    c = life.person.contacts
+    people = c.of_kind("family", "friends", "coworkers", "services")
+    first = c.first_name[people[rng.integers(0, len(people), k)]]
+    slots = {"first": first, "topic": pick(rng, life.pools.personal_topics, k),
+             "amount": life.money(rng.integers(20, 900, k) * 100),
+             "date": life.dates(ts + 3 * 86_400)}
+    text = life.grammar.documents("draft", rng, slots, rng.integers(1, 5, k)).to_numpy(
+        zero_copy_only=False)
+    greet = (app != "notes") & (rng.random(k) < _GREETED)
+    if greet.any():
+        hello = life.grammar.sentences("draft_greeting", rng, {"first": first[greet]},
+                                       int(greet.sum())).to_numpy(zero_copy_only=False)
+        # Mail opens on a line of its own; a text or a chat line runs on.
+        gap = np.where(np.isin(app[greet], ["personal_email", "work_email"]), "\n\n", " ")
+        text[greet] = [h + g + t for h, g, t in zip(hello, gap, text[greet], strict=True)]
+    return text
 
 
 def _queries(life: Life, rng, n: int) -> np.ndarray:

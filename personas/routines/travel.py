@@ -22,11 +22,43 @@ _DESTINATIONS = np.array(
      ("Brisbane", "BNE"), ("Montreal", "YUL"), ("Lisbon", "LIS"), ("Mumbai", "BOM")],
     dtype=object,
 )
+# Most trips stay in the country (told by its currency): four cities each, the ones the
+# shipped travel storylines fly to, so a storyline's trip goes where routine ones go.
+_DOMESTIC = {
+    "CAD": [("Toronto", "YYZ"), ("Vancouver", "YVR"), ("Halifax", "YHZ"), ("Winnipeg", "YWG")],
+    "AUD": [("Sydney", "SYD"), ("Brisbane", "BNE"), ("Perth", "PER"), ("Hobart", "HBA")],
+    "NZD": [("Wellington", "WLG"), ("Christchurch", "CHC"), ("Queenstown", "ZQN"),
+            ("Dunedin", "DUD")],
+    "GBP": [("Edinburgh", "EDI"), ("Manchester", "MAN"), ("Glasgow", "GLA"),
+            ("Belfast", "BHD")],
+    "EUR": [("Amsterdam", "AMS"), ("Lisbon", "LIS"), ("Paris", "CDG"), ("Berlin", "BER")],
+    "INR": [("Mumbai", "BOM"), ("Delhi", "DEL"), ("Kolkata", "CCU"), ("Hyderabad", "HYD")],
+    "USD": [("Chicago", "ORD"), ("Boston", "BOS"), ("Austin", "AUS"), ("Phoenix", "PHX")],
+}
+_DOMESTIC_SHARE = 0.6
+# A hotel's name: a word and a kind of place ("Parkside Hotel", "The Linden Hotel").
+_HOTEL_WORDS = ["Parkside", "Harbourview", "Linden", "Crescent", "Riverside", "Grand",
+                "Central", "Station", "Meridian", "Oakwood"]
+_HOTEL_STYLES = ["{} Hotel", "{} Inn", "The {} Hotel", "{} Suites"]
 
 
 def install(life: Life) -> None:
     if life.world.has("travel"):
         life.world.every(partial(_period, life))
+
+
+def _destinations(life: Life, rng, n: int) -> np.ndarray:
+    """(city, airport code) of ``n`` trips: mostly in the country, never the home city."""
+    home = life.person.city
+    domestic = np.array(_DOMESTIC.get(life.spec.money.currency, []), dtype=object
+                        ).reshape(-1, 2)
+    domestic = domestic[domestic[:, 0] != home]
+    away = _DESTINATIONS[_DESTINATIONS[:, 0] != home]
+    dest = away[rng.integers(0, len(away), n)]
+    if len(domestic):
+        stay = rng.random(n) < _DOMESTIC_SHARE
+        dest[stay] = domestic[rng.integers(0, len(domestic), int(stay.sum()))]
+    return dest
 
 
 def _period(life: Life, *, days: range) -> None:
@@ -37,8 +69,7 @@ def _period(life: Life, *, days: range) -> None:
         return
     home = life.person.city
     home_code = home[:3].upper()
-    away = _DESTINATIONS[_DESTINATIONS[:, 0] != home]
-    dest = away[rng.integers(0, len(away), n)]
+    dest = _destinations(life, rng, n)
     booked = life.at_hours(item_days, rng)
     depart_day = life.world.clock.local_day(booked) + rng.integers(5, 30, n)
     nights = rng.integers(1, 6, n)
@@ -71,9 +102,9 @@ def _period(life: Life, *, days: range) -> None:
         rows.append((leg, dep, code, np.array(rec, dtype=object), np.array(ev, dtype=object),
                      detail))
     hotel_cost = (rng.integers(90, 300, n) * fx).astype(np.int64) * 100 * nights
-    hotel_name = np.array([f"{c.split()[0]} Hotel {d}" for c, d in
-                           zip(pick(rng, life.pools.companies, n), dest[:, 0], strict=True)],
-                          dtype=object)
+    hotel_name = np.array([f"{style.format(word)} {d}" for style, word, d in zip(
+        pick(rng, np.array(_HOTEL_STYLES), n), pick(rng, np.array(_HOTEL_WORDS), n),
+        dest[:, 0], strict=True)], dtype=object)
     h_rec, h_ev = life.world.emit(
         "travel_bookings", "hotel_booked", booked + 120,
         {"booking_type": "hotel", "confirmation_code": [_code(rng) for _ in range(n)],
