@@ -22,8 +22,9 @@ _DESTINATIONS = np.array(
      ("Brisbane", "BNE"), ("Montreal", "YUL"), ("Lisbon", "LIS"), ("Mumbai", "BOM")],
     dtype=object,
 )
-# Most trips stay in the country (told by its currency): four cities each, the ones the
-# shipped travel storylines fly to, so a storyline's trip goes where routine ones go.
+# Most trips stay in the country (told by its currency; for the euro, the euro area): four
+# cities each, the ones the shipped travel storylines fly to, so that a storyline's trip
+# goes where routine trips go.
 _DOMESTIC = {
     "CAD": [("Toronto", "YYZ"), ("Vancouver", "YVR"), ("Halifax", "YHZ"), ("Winnipeg", "YWG")],
     "AUD": [("Sydney", "SYD"), ("Brisbane", "BNE"), ("Perth", "PER"), ("Hobart", "HBA")],
@@ -35,7 +36,7 @@ _DOMESTIC = {
     "INR": [("Mumbai", "BOM"), ("Delhi", "DEL"), ("Kolkata", "CCU"), ("Hyderabad", "HYD")],
     "USD": [("Chicago", "ORD"), ("Boston", "BOS"), ("Austin", "AUS"), ("Phoenix", "PHX")],
 }
-_DOMESTIC_SHARE = 0.6
+_DOMESTIC_SHARE = 0.6  # of trips, where the country has cities listed
 # A hotel's name: a word and a kind of place ("Parkside Hotel", "The Linden Hotel").
 _HOTEL_WORDS = ["Parkside", "Harbourview", "Linden", "Crescent", "Riverside", "Grand",
                 "Central", "Station", "Meridian", "Oakwood"]
