@@ -182,8 +182,6 @@ def test_every_target_up_to_the_profiles_thins_the_same_world(typical_worlds):
     assert all(s == signal[0] for s in signal)
 
 
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("target", [1.0, 1.5, 2.0, 3.0])
 def test_services_with_a_few_dozen_signal_words_meet_low_targets(target):
