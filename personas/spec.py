@@ -158,6 +158,9 @@ class PersonaSpec(Strict):
     subdivision: str | None = None
     timezone: str
     cities: list[str] = Field(min_length=1)
+    # The IATA code of the airport trips leave from (the first city may have none: Yonkers
+    # flies from White Plains); without it a departure is at "<city> airport".
+    airport: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     employer: str | None = None  # None: a generated company name; "self" for self-employed
     household: str = ""
     interests: list[str] = Field(min_length=3)

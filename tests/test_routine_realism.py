@@ -3,7 +3,8 @@ outside its lock windows and only make small talk inside them (nothing at all wi
 whose number the story changes), state records are not all as old as the window, the
 bank's text alerts never quote a balance, and a calendar entry's title, description and
 place, like a personal note's title and lines, describe one thing, drafts to someone
-mostly greet them, and storyline trips go where routine ones go."""
+mostly greet them, and storyline trips go where routine ones go (which leave from the
+persona's airport)."""
 
 import re
 import tomllib
@@ -349,3 +350,15 @@ def test_storyline_trips_go_where_routine_trips_go():
     assert hotels[True]
     assert cities[True] <= cities[False]
     assert hotels[True] <= hotels[False]
+
+
+def test_a_trip_leaves_from_the_persona_s_airport():
+    """An outbound flight's calendar entry is at the airport the persona's spec names, not
+    at a code made of the city's first letters ("CAL airport" before 0.19.0)."""
+    lw = live(load_personas()["travelling_sales_rep"], seed=2, days=60, storylines=0)
+    home = lw.life.person.city
+    t = lw.world.tables()["calendar_events"]
+    out = {place for title, place in zip(t["title"].to_pylist(), t["location"].to_pylist(),
+                                         strict=True)
+           if title.startswith("Flight to ") and title != f"Flight to {home}"}
+    assert out == {"YYC airport"}

@@ -69,7 +69,7 @@ def _period(life: Life, *, days: range) -> None:
     if n == 0:
         return
     home = life.person.city
-    home_code = home[:3].upper()
+    home_airport = f"{life.spec.airport or home} airport"
     dest = _destinations(life, rng, n)
     booked = life.at_hours(item_days, rng)
     depart_day = life.world.clock.local_day(booked) + rng.integers(5, 30, n)
@@ -153,7 +153,7 @@ def _period(life: Life, *, days: range) -> None:
                 "calendar_events", "event_created", after(rng, booked, 5, 30),
                 {"title": join("Flight to ", dest[:, 0] if leg == "out"
                                else np.full(n, home, dtype=object)),
-                 "description": detail, "location": np.full(n, f"{home_code} airport")
+                 "description": detail, "location": np.full(n, home_airport)
                  if leg == "out" else join(dest[:, 1], " airport"),
                  "start": dep, "end": dep + length, "all_day": False,
                  "start_date": np.full(n, NULL_DATE), "end_date": np.full(n, NULL_DATE),
