@@ -362,3 +362,19 @@ def test_a_trip_leaves_from_the_persona_s_airport():
                                          strict=True)
            if title.startswith("Flight to ") and title != f"Flight to {home}"}
     assert out == {"YYC airport"}
+
+
+def test_a_note_s_later_line_is_one_it_did_not_have():
+    """A personal note revisited later gains a line of its kind it does not have yet (18%
+    of edits repeated one of its lines word for word before 0.19.0)."""
+    lw = live(load_personas()["parent_of_two"], seed=2, days=100, storylines=0)
+    versions: dict[str, list[str]] = {}
+    for row in lw.world.tables()["notes"].to_pylist():
+        if row["folder"] == "Personal":
+            versions.setdefault(row["record_id"], []).append(row["body"])
+    edited = [v for v in versions.values() if len(v) > 1]
+    assert len(edited) >= 20
+    for first, later in edited:
+        lines = first.split("\n")
+        assert later.split("\n") == [*lines, later.split("\n")[-1]]
+        assert later.split("\n")[-1] not in lines

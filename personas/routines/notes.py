@@ -35,7 +35,7 @@ def _slots(life: Life, rng, n: int, ts: np.ndarray) -> dict[str, np.ndarray]:
 
 
 # The kinds of personal note (intents of templates/notes.toml) and their weights: lists
-# and ideas, and notes about the people in the user's life, written one item per line.
+# and ideas of the user's own, and notes about the people in the user's life.
 _OWN_KINDS = {"note_gifts": 2, "note_errands": 3, "note_places": 2, "note_ideas": 2,
               "note_home": 2}
 _PEOPLE_KINDS = {"note_gifts_for": 2, "note_ask": 2, "note_money": 1}
@@ -60,28 +60,30 @@ def _notes_period(life: Life, *, days: range) -> None:
     ts = life.at_hours(item_days, rng)
     slots = _slots(life, rng, n, ts)
     g = life.grammar
-    title, body = g.titled(kind, rng, slots, rng.integers(2, 6, n))
-    body[people] = pc.replace_substring_regex(  # notes about people are lists: an item a line
-        pa.array(body[people], pa.string()), r"([.?!]) ", "\\1\n").to_numpy(zero_copy_only=False)
-    title, body = pa.array(title, pa.string()), pa.array(body, pa.string())
+    # A third of notes are revisited a day or two later: a line of the same kind is added,
+    # one the note does not have yet, so each is rendered with its later line and written
+    # without it first. Notes are lists, an item a line.
+    edit = rng.random(n) < 0.33
+    templates = np.array([len(g.intent(k).sentences.first_variant) for k in kind.tolist()])
+    lines = np.minimum(rng.integers(2, 6, n), templates - edit)
+    title, body = g.titled(kind, rng, slots, lines + edit, sep="\n")
+    first = [b.rsplit("\n", 1)[0] if e else b for b, e in zip(body.tolist(), edit.tolist(),
+                                                                 strict=True)]
+    title = pa.array(title, pa.string())
     device = life.device(ts, phone_share=0.67)
     rec, ev = life.world.emit(
         "notes", "note_created", ts,
-        {"folder": "Personal", "title": title, "body": body, "updated_at": ts},
+        {"folder": "Personal", "title": title, "body": pa.array(first, pa.string()),
+         "updated_at": ts},
         actor="user", device=device,
     )
-    # A third of notes are revisited: a line of the same kind added a day or two later.
-    edit = rng.random(n) < 0.33
     if edit.any():
         k = int(edit.sum())
         t2 = life.awake(ts[edit] + rng.integers(2 * HOUR, 3 * DAY, k), rng)
-        _, more = g.titled(kind[edit], rng, {key: v[edit] for key, v in slots.items()},
-                           np.ones(k, np.int64))
-        body2 = [f"{a}\n\n{b}" for a, b in zip(body.filter(edit).to_pylist(), more.tolist(),
-                                               strict=True)]
         life.world.emit(
             "notes", "note_edited", t2,
-            {"folder": "Personal", "title": title.filter(edit), "body": body2, "updated_at": t2},
+            {"folder": "Personal", "title": title.filter(edit),
+             "body": pa.array(body[edit], pa.string()), "updated_at": t2},
             record_ids=np.array(rec, dtype=object)[edit].tolist(), actor="user",
             device=np.array(device, dtype=object)[edit].tolist(),
             cause=np.array(ev, dtype=object)[edit].tolist(),

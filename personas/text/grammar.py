@@ -194,8 +194,10 @@ class Grammar:
         return _fill(p, variants, spec, slots, n)
 
     def documents(self, intent: str, rng: np.random.Generator,
-                  slots: Mapping[str, np.ndarray], counts: np.ndarray) -> pa.Array:
-        """One paragraph per document: ``counts[d]`` distinct sentences for document ``d``.
+                  slots: Mapping[str, np.ndarray], counts: np.ndarray, *,
+                  sep: str = " ") -> pa.Array:
+        """One paragraph per document: ``counts[d]`` distinct sentences for document ``d``,
+        joined by ``sep`` ("\\n" for a list, an item a line).
 
         Sentences within a document come from different templates, so a message never
         repeats itself.
@@ -220,22 +222,22 @@ class Grammar:
         per_sentence = {k: np.asarray(v, dtype=object)[doc_of] for k, v in slots.items()}
         flat = _fill(p, variant, spec, per_sentence, len(doc_of))
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-        return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), flat), " ")
+        return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), flat), sep)
 
     def titled(self, intent_of: np.ndarray, rng: np.random.Generator,
-               slots: Mapping[str, np.ndarray], counts: np.ndarray
+               slots: Mapping[str, np.ndarray], counts: np.ndarray, *, sep: str = " "
                ) -> tuple[np.ndarray, np.ndarray]:
         """A title and a body for each row, both from the intent ``intent_of`` names for it,
         so the two always say the same kind of thing (a dinner's title never gets a design
         review's description). Titles come from the intent's subjects (None where it has
-        none), bodies are :meth:`documents` of ``counts`` sentences."""
+        none), bodies are :meth:`documents` of ``counts`` sentences joined by ``sep``."""
         n = len(intent_of)
         title, body = np.full(n, None, dtype=object), np.empty(n, dtype=object)
         for name in sorted(set(intent_of.tolist())):
             rows = np.flatnonzero(intent_of == name)
             sub = {k: np.asarray(v, dtype=object)[rows] for k, v in slots.items()}
-            body[rows] = self.documents(name, rng, sub, np.asarray(counts)[rows]).to_numpy(
-                zero_copy_only=False)
+            body[rows] = self.documents(name, rng, sub, np.asarray(counts)[rows],
+                                        sep=sep).to_numpy(zero_copy_only=False)
             if self.intent(name).subjects is not None:
                 title[rows] = self.sentences(name, rng, sub, len(rows), pool="subjects"
                                              ).to_numpy(zero_copy_only=False)
