@@ -258,6 +258,18 @@ def test_rendering_is_deterministic_for_a_seed(tmp_path):
     assert a != c
 
 
+def test_a_document_s_sentences_are_joined_by_the_separator_asked_for(tmp_path):
+    g = _grammar(tmp_path, _SMALL)
+    n = 50
+    slots, counts = _small_slots(n), np.random.default_rng(1).integers(1, 4, n)
+    spaced = g.documents("visit", np.random.default_rng(5), slots, counts).to_pylist()
+    listed = g.documents("visit", np.random.default_rng(5), slots, counts,
+                         sep="\n").to_pylist()
+    for doc, items, k in zip(spaced, listed, counts.tolist(), strict=True):
+        assert len(items.split("\n")) == k  # an item a line...
+        assert " ".join(items.split("\n")) == doc  # ...the same sentences
+
+
 def test_missing_slot_value_is_reported(tmp_path):
     g = _grammar(tmp_path, _SMALL)
     with pytest.raises(KeyError, match="who"):
