@@ -25,6 +25,7 @@ MAIN_TABLE = {
     "social": "feed_posts",
 }
 _DRAFTABLE = {"personal_email", "work_email", "sms", "chat", "notes"}
+_DRAFT_SHARE = 0.03  # of the later actions in a draftable app, before any boost
 _GREETED = 0.6  # drafts to someone (not notes) that open with a greeting
 
 
@@ -93,7 +94,8 @@ def _sessions(life: Life, days: range) -> None:
     # floor below which device activity cannot meet a target.
     story = life.state.get("story_events", ())
     on_story = np.fromiter((c in story for c in cause), bool, n)
-    draft_share = np.where(on_story, 0.03, min(0.75, 0.03 * life.boost.get("drafts", 1.0)))
+    draft_share = np.where(on_story, _DRAFT_SHARE,
+                           min(0.75, _DRAFT_SHARE * life.boost.get("drafts", 1.0)))
     action[later & draftable & (roll > 1 - draft_share)] = "drafted_discarded"
     untargeted = (action == "searched") | first
     target[untargeted] = None

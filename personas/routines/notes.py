@@ -64,7 +64,8 @@ def _notes_period(life: Life, *, days: range) -> None:
     # one the note does not have yet, so each is rendered with its later line and written
     # without it first. Notes are lists, an item a line.
     edit = rng.random(n) < 0.33
-    templates = np.array([len(g.intent(k).sentences.first_variant) for k in kind.tolist()])
+    size = {k: len(g.intent(k).sentences.first_variant) for k in {*_OWN_KINDS, *_PEOPLE_KINDS}}
+    templates = np.array([size[k] for k in kind.tolist()])
     lines = np.minimum(rng.integers(2, 6, n), templates - edit)
     title, body = g.titled(kind, rng, slots, lines + edit, sep="\n")
     first = [b.rsplit("\n", 1)[0] if e else b for b, e in zip(body.tolist(), edit.tolist(),
