@@ -47,6 +47,40 @@ def date_arg(value: str, name: str) -> dt.date:
         raise ToolError("bad_arguments", f"{name}: expected YYYY-MM-DD, got {value!r}") from None
 
 
+def instant_arg(value: str, name: str) -> dt.datetime:
+    """An ISO-8601 instant with an offset (``2026-02-03T10:00:00+01:00``), as UTC."""
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ToolError("bad_arguments", f"{name}: not an ISO-8601 instant: {value!r}") from None
+    if moment.tzinfo is None:
+        raise ToolError("bad_arguments", f"{name}: give an offset, e.g. {value}+00:00")
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC instant
+        raise ToolError("bad_arguments", f"{name}: out of range: {value!r}") from None
+
+
+def existing(ws: Workspace, table: str, record_id: str) -> dict:
+    """The current version of a record the call names; refused when there is none."""
+    row = ws.get(table, record_id)
+    if row is None:
+        raise ToolError("not_found", f"no {table} record {record_id!r}")
+    return row
+
+
+def written(table: str, row: dict) -> dict:
+    """A write tool's answer: the record as it now stands."""
+    return {"table": table, "record": tool_record(row)}
+
+
+def deleted(ws: Workspace, table: str, record_id: str) -> dict:
+    """Delete a record the call names and say so."""
+    existing(ws, table, record_id)
+    ws.delete(table, record_id)
+    return {"table": table, "deleted": record_id}
+
+
 def object_schema(properties: dict, required: list[str]) -> dict:
     """A JSON Schema object with exactly these properties."""
     return {"type": "object", "properties": properties, "required": required,

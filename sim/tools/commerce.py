@@ -13,7 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sim.tools.base import ToolError, date_arg, object_schema, tool_record
+from sim.tools.base import (
+    ToolError,
+    date_arg,
+    deleted,
+    existing,
+    instant_arg,
+    object_schema,
+    tool_record,
+    written,
+)
 from sim.tools.money import (
     ACCOUNT,
     AHEAD_DAYS,
@@ -21,13 +30,11 @@ from sim.tools.money import (
     Posting,
     amount,
     check_funds,
-    instant,
     payer,
     post,
     record_id,
     refund,
 )
-from sim.tools.writing import _delete, _done, _existing
 from sim.workspace import Workspace
 
 _CODE = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # booking codes avoid 0/O and 1/I
@@ -48,7 +55,7 @@ def _digits(record: str) -> int:
 
 def shopping_tools() -> list:
     def pay(ws, a, _):
-        product = _existing(ws, "shop_products", a["product_id"])
+        product = existing(ws, "shop_products", a["product_id"])
         price, quantity = product["price_minor"], a.get("quantity", 1)
         if not price or price <= 0:
             raise ToolError("conflict", "that product has no price and cannot be bought")
@@ -64,10 +71,10 @@ def shopping_tools() -> list:
             "status": "placed", "placed_at": ws.as_of})
         charge = post(ws, Posting(account, -total, f"ONLINE {product['merchant']}",
                                   product["merchant"], "shopping", oid))
-        return _done("shop_orders", order) | {"charge": tool_record(charge)}
+        return written("shop_orders", order) | {"charge": tool_record(charge)}
 
     def order(ws, order_id: str, allowed: str) -> dict:
-        row = _existing(ws, "shop_orders", order_id)
+        row = existing(ws, "shop_orders", order_id)
         if row["status"] != allowed:
             raise ToolError("conflict", f"that order is {row['status']}, not {allowed}")
         return row
@@ -75,11 +82,11 @@ def shopping_tools() -> list:
     def cancel(ws, a, _):
         order(ws, a["id"], "placed")  # once shipped it can only be returned
         row = ws.update("shop_orders", a["id"], {"status": "cancelled"})
-        return _done("shop_orders", row) | {"refunds": refund(ws, a["id"])}
+        return written("shop_orders", row) | {"refunds": refund(ws, a["id"])}
 
     def update(ws, a, _):
         order(ws, a["id"], "delivered")
-        return _done("shop_orders", ws.update("shop_orders", a["id"], {"status": a["status"]}))
+        return written("shop_orders", ws.update("shop_orders", a["id"], {"status": a["status"]}))
 
     return [
         ("shopping_pay",
@@ -109,19 +116,19 @@ def shopping_tools() -> list:
 
 def price_tracker_tools() -> list:
     def create(ws, a, _):
-        product = _existing(ws, "shop_products", a["product_id"])
+        product = existing(ws, "shop_products", a["product_id"])
         watches = ws.rows_where("price_watches", "product_id", product["record_id"])
         if watches:
             raise ToolError("conflict", f"already watched by {watches[0]['record_id']}; "
                             "change its target with price_tracker_update")
-        return _done("price_watches", ws.insert("price_watches", {
+        return written("price_watches", ws.insert("price_watches", {
             "product_id": product["record_id"], "product_title": product["title"],
             "target_price_minor": a["target_price_minor"], "currency": product["currency"],
             "created_at": ws.as_of}))
 
     def update(ws, a, _):
-        _existing(ws, "price_watches", a["id"])
-        return _done("price_watches", ws.update(
+        existing(ws, "price_watches", a["id"])
+        return written("price_watches", ws.update(
             "price_watches", a["id"], {"target_price_minor": a["target_price_minor"]}))
 
     target = amount("alert when the price is at or below this")
@@ -135,7 +142,7 @@ def price_tracker_tools() -> list:
                        ["id", "target_price_minor"]), update),
         ("price_tracker_delete", "Stop watching a product's price.",
          object_schema({"id": record_id("price watch")}, ["id"]),
-         lambda ws, a, _: _delete(ws, "price_watches", a["id"])),
+         lambda ws, a, _: deleted(ws, "price_watches", a["id"])),
     ]
 
 
@@ -144,7 +151,7 @@ def price_tracker_tools() -> list:
 
 def delivery_tools() -> list:
     def update(ws, a, _):
-        parcel = _existing(ws, "shipments", a["id"])
+        parcel = existing(ws, "shipments", a["id"])
         if parcel["status"] not in _TRACKED:
             raise ToolError("conflict", f"the parcel is {parcel['status']}; it can no longer "
                             "be redirected")
@@ -166,7 +173,7 @@ def delivery_tools() -> list:
         elif "deliver_on" in a:
             said += f". Delivery rescheduled to {changes['estimated_delivery']}"
         changes["status_detail"] = said + " at the recipient's request."
-        return _done("shipments", ws.update("shipments", a["id"], changes))
+        return written("shipments", ws.update("shipments", a["id"], changes))
 
     return [("deliveries_update",
              "Change where or when a parcel that is not yet out for delivery arrives: another "
@@ -199,10 +206,10 @@ def travel_tools() -> list:
         said = f"AIR {a['provider']}" if kind == "flight" else a["provider"]
         charge = post(ws, Posting(account, -a["total_minor"], said, a["provider"], "travel",
                                   bid))
-        return _done("travel_bookings", booking) | {"charge": tool_record(charge)}
+        return written("travel_bookings", booking) | {"charge": tool_record(charge)}
 
     def cancel(ws, a, _):
-        row = _existing(ws, "travel_bookings", a["id"])
+        row = existing(ws, "travel_bookings", a["id"])
         if row["status"] in ("cancelled", "completed"):
             raise ToolError("conflict", f"that booking is already {row['status']}")
         started = (row["depart_at"] is not None and row["depart_at"] <= ws.as_of) or (
@@ -210,7 +217,7 @@ def travel_tools() -> list:
         if started:
             raise ToolError("conflict", "that trip has already begun")
         done = ws.update("travel_bookings", a["id"], {"status": "cancelled"})
-        return _done("travel_bookings", done) | {"refunds": refund(ws, a["id"])}
+        return written("travel_bookings", done) | {"refunds": refund(ws, a["id"])}
 
     text = {"type": "string", "minLength": 1}
     return [
@@ -254,7 +261,8 @@ def _flight(ws: Workspace, a: dict) -> dict:
     missing = [k for k in ("origin", "depart_at", "arrive_at") if k not in a]
     if missing:
         raise ToolError("bad_arguments", f"{missing[0]}: required for a flight")
-    depart, arrive = instant(a["depart_at"], "depart_at"), instant(a["arrive_at"], "arrive_at")
+    depart = instant_arg(a["depart_at"], "depart_at")
+    arrive = instant_arg(a["arrive_at"], "arrive_at")
     if not ws.as_of < depart <= ws.as_of + dt.timedelta(days=AHEAD_DAYS):
         raise ToolError("bad_arguments", f"depart_at: must be within {AHEAD_DAYS} days ahead")
     if not depart < arrive <= depart + _LONGEST_FLIGHT:

@@ -17,8 +17,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sim.tools.base import ToolError, date_arg, object_schema, tool_record
-from sim.tools.writing import _done, _existing, _instant
+from sim.tools.base import ToolError, date_arg, existing, object_schema, tool_record, written
 from sim.workspace import Workspace
 
 # A bound on every amount: far above any real price, far below where int64 sums overflow.
@@ -45,14 +44,6 @@ ACCOUNT = {"type": "string", "minLength": 1,
            "description": "record id of the user's bank account to pay from (bank_accounts)"}
 CURRENCY = {"type": "string", "pattern": "^[A-Z]{3}$",
             "description": "ISO 4217 code; refused unless it is the account's currency"}
-
-
-def instant(value: str, name: str) -> dt.datetime:
-    """``writing._instant``, also refusing instants whose UTC form is out of range."""
-    try:
-        return _instant(value, name)
-    except OverflowError:
-        raise ToolError("bad_arguments", f"{name}: out of range: {value!r}") from None
 
 
 # -- the ledger -----------------------------------------------------------------------------
@@ -93,7 +84,7 @@ def check_funds(ws: Workspace, account: Mapping, debit: int) -> None:
 def payer(ws: Workspace, args: Mapping, currency: str | None) -> dict:
     """The account a purchase is charged to: the one named, else the user's card."""
     if "account_id" in args:
-        account = _existing(ws, "bank_accounts", args["account_id"])
+        account = existing(ws, "bank_accounts", args["account_id"])
     else:
         accounts = sorted(ws.rows("bank_accounts"),
                           key=lambda a: _PAYS_FIRST.get(a["account_type"], len(_PAYS_FIRST)))
@@ -152,7 +143,7 @@ def refund(ws: Workspace, related_id: str) -> list[dict]:
 
 def bank_tools() -> list:
     def pay(ws, a, _):
-        account = _existing(ws, "bank_accounts", a["account_id"])
+        account = existing(ws, "bank_accounts", a["account_id"])
         if account["account_type"] == "credit_card":
             raise ToolError("bad_arguments", "account_id: a card cannot send payments; pay "
                             "from a checking or savings account")
@@ -162,7 +153,7 @@ def bank_tools() -> list:
             raise ToolError("bad_arguments", f"date: {day} is in the past")
         if day > ws.today + dt.timedelta(days=AHEAD_DAYS):
             raise ToolError("bad_arguments", f"date: more than {AHEAD_DAYS} days ahead")
-        bill = _existing(ws, "bank_recurring", a["bill_id"]) if "bill_id" in a else None
+        bill = existing(ws, "bank_recurring", a["bill_id"]) if "bill_id" in a else None
         if bill is not None and (bill["amount_minor"] or 0) >= 0:
             raise ToolError("conflict", "bill_id: that recurring entry is an income, not a bill")
         if bill is not None:
@@ -171,24 +162,24 @@ def bank_tools() -> list:
             raise ToolError("bad_arguments", "date: a payment towards a bill is made today; "
                             "only payments without bill_id can be scheduled")
         if day > ws.today:  # the bank lists it until it runs; nothing is debited yet
-            return _done("bank_recurring", ws.insert("bank_recurring", {
+            return written("bank_recurring", ws.insert("bank_recurring", {
                 "account_id": account["record_id"], "payee": a["payee"],
                 "amount_minor": -a["amount_minor"], "currency": account["currency"],
                 "cadence": "once", "next_due": day, "autopay": True}))
         check_funds(ws, account, a["amount_minor"])
         ref = f" ref {a['reference']}" if a.get("reference") else ""
-        return _done("bank_transactions", post(ws, Posting(
+        return written("bank_transactions", post(ws, Posting(
             account, -a["amount_minor"], f"{a['payee']} payment{ref}", a["payee"],
             a.get("category", "bills"), bill["record_id"] if bill else None)))
 
     def cancel(ws, a, _):
-        entry = _existing(ws, "bank_recurring", a["id"])
+        entry = existing(ws, "bank_recurring", a["id"])
         if (entry["amount_minor"] or 0) >= 0:
             raise ToolError("conflict", "that recurring entry is an income, not a payment")
         if not entry["autopay"]:
             raise ToolError("conflict", "that payment is not made automatically (already "
                             "cancelled or paid by hand)")
-        return _done("bank_recurring", ws.update("bank_recurring", a["id"], {"autopay": False}))
+        return written("bank_recurring", ws.update("bank_recurring", a["id"], {"autopay": False}))
 
     return [
         ("bank_pay",
@@ -221,7 +212,7 @@ def bank_tools() -> list:
 
 def subscription_tools() -> list:
     def active(ws, sub_id: str) -> dict:
-        sub = _existing(ws, "subscriptions", sub_id)
+        sub = existing(ws, "subscriptions", sub_id)
         if sub["status"] != "active":
             raise ToolError("conflict", f"that subscription is {sub['status']}")
         return sub
@@ -229,7 +220,7 @@ def subscription_tools() -> list:
     def cancel(ws, a, _):
         active(ws, a["id"])
         # The plan stays paid up to next_renewal; it just does not renew.
-        return _done("subscriptions", ws.update("subscriptions", a["id"],
+        return written("subscriptions", ws.update("subscriptions", a["id"],
                                                 {"status": "cancelled"}))
 
     def update(ws, a, _):
@@ -239,7 +230,7 @@ def subscription_tools() -> list:
             changes["cadence"] = a["cadence"]
         if all(sub[k] == v for k, v in changes.items()):
             raise ToolError("conflict", "the subscription is already on that plan")
-        return _done("subscriptions", ws.update("subscriptions", a["id"], changes))
+        return written("subscriptions", ws.update("subscriptions", a["id"], changes))
 
     return [
         ("subscriptions_cancel",

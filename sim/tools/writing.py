@@ -10,11 +10,19 @@ live in their own modules and are registered here.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sim.tools.base import Tool, ToolError, date_arg, object_schema, tool_record
+from sim.tools.base import (
+    Tool,
+    ToolError,
+    date_arg,
+    deleted,
+    existing,
+    instant_arg,
+    object_schema,
+    written,
+)
 from sim.workspace import Workspace
 
 Writer = Callable[[Workspace, dict, Mapping[str, str]], dict]
@@ -36,43 +44,19 @@ def _bound(run: Writer, user: Mapping[str, str]) -> Callable[[Workspace, dict], 
     return lambda ws, args: run(ws, args, user)
 
 
-def _instant(value: str, name: str) -> dt.datetime:
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise ToolError("bad_arguments", f"{name}: not an ISO-8601 instant: {value!r}") from None
-    if moment.tzinfo is None:
-        raise ToolError("bad_arguments", f"{name}: give an offset, e.g. {value}+00:00")
-    try:
-        return moment.astimezone(dt.UTC)
-    except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC instant
-        raise ToolError("bad_arguments", f"{name}: out of range: {value!r}") from None
-
-
-def _existing(ws: Workspace, table: str, record_id: str) -> dict:
-    row = ws.get(table, record_id)
-    if row is None:
-        raise ToolError("not_found", f"no {table} record {record_id!r}")
-    return row
-
-
-def _done(table: str, row: dict) -> dict:
-    return {"table": table, "record": tool_record(row)}
-
-
 # -- notes, to-dos, contacts ----------------------------------------------------------------
 
 
 def _notes() -> list:
     def create(ws, a, _):
-        return _done("notes", ws.insert("notes", {
+        return written("notes", ws.insert("notes", {
             "folder": a.get("folder", "Notes"), "title": a["title"], "body": a.get("body", ""),
             "updated_at": ws.as_of}))
 
     def update(ws, a, _):
-        _existing(ws, "notes", a["id"])
+        existing(ws, "notes", a["id"])
         changes = {k: a[k] for k in ("title", "body", "folder") if k in a}
-        return _done("notes", ws.update("notes", a["id"], changes | {"updated_at": ws.as_of}))
+        return written("notes", ws.update("notes", a["id"], changes | {"updated_at": ws.as_of}))
 
     return [
         ("notes_create", "Write a new note.",
@@ -81,26 +65,26 @@ def _notes() -> list:
          object_schema({"id": _ID, "title": _NONEMPTY, "body": _TEXT, "folder": _TEXT}, ["id"]),
          update),
         ("notes_delete", "Delete a note.", object_schema({"id": _ID}, ["id"]),
-         lambda ws, a, _: _delete(ws, "notes", a["id"])),
+         lambda ws, a, _: deleted(ws, "notes", a["id"])),
     ]
 
 
 def _todos() -> list:
     def create(ws, a, _):
         due = date_arg(a["due_date"], "due_date") if "due_date" in a else None
-        return _done("todos", ws.insert("todos", {
+        return written("todos", ws.insert("todos", {
             "list": a.get("list", "Inbox"), "title": a["title"], "due_date": due,
             "status": "open"}))
 
     def update(ws, a, _):
-        _existing(ws, "todos", a["id"])
+        existing(ws, "todos", a["id"])
         changes: dict[str, Any] = {k: a[k] for k in ("title", "list") if k in a}
         if "due_date" in a:
             changes["due_date"] = date_arg(a["due_date"], "due_date")
         if "status" in a:
             changes["status"] = a["status"]
             changes["completed_at"] = ws.as_of if a["status"] == "done" else None
-        return _done("todos", ws.update("todos", a["id"], changes))
+        return written("todos", ws.update("todos", a["id"], changes))
 
     return [
         ("todos_create", "Add a to-do.",
@@ -109,7 +93,7 @@ def _todos() -> list:
          object_schema({"id": _ID, "title": _NONEMPTY, "due_date": _DATE, "list": _TEXT,
                   "status": {"type": "string", "enum": ["open", "done"]}}, ["id"]), update),
         ("todos_delete", "Delete a to-do.", object_schema({"id": _ID}, ["id"]),
-         lambda ws, a, _: _delete(ws, "todos", a["id"])),
+         lambda ws, a, _: deleted(ws, "todos", a["id"])),
     ]
 
 
@@ -118,11 +102,11 @@ def _contacts() -> list:
     props = dict.fromkeys(fields, _TEXT) | {"full_name": _NONEMPTY}
 
     def create(ws, a, _):
-        return _done("contacts", ws.insert("contacts", {f: a.get(f) for f in fields}))
+        return written("contacts", ws.insert("contacts", {f: a.get(f) for f in fields}))
 
     def update(ws, a, _):
-        _existing(ws, "contacts", a["id"])
-        return _done("contacts", ws.update("contacts", a["id"],
+        existing(ws, "contacts", a["id"])
+        return written("contacts", ws.update("contacts", a["id"],
                                            {f: a[f] for f in fields if f in a}))
 
     return [
@@ -130,14 +114,8 @@ def _contacts() -> list:
         ("contacts_update", "Change a contact's details (a new number, a new address).",
          object_schema({"id": _ID, **props}, ["id"]), update),
         ("contacts_delete", "Delete a contact.", object_schema({"id": _ID}, ["id"]),
-         lambda ws, a, _: _delete(ws, "contacts", a["id"])),
+         lambda ws, a, _: deleted(ws, "contacts", a["id"])),
     ]
-
-
-def _delete(ws: Workspace, table: str, record_id: str) -> dict:
-    _existing(ws, table, record_id)
-    ws.delete(table, record_id)
-    return {"table": table, "deleted": record_id}
 
 
 # -- calendar -------------------------------------------------------------------------------
@@ -145,8 +123,8 @@ def _delete(ws: Workspace, table: str, record_id: str) -> dict:
 
 def _calendar() -> list:
     def window(a: dict, row: dict | None = None) -> dict:
-        start = _instant(a["start"], "start") if "start" in a else row["start"]
-        end = _instant(a["end"], "end") if "end" in a else row["end"]
+        start = instant_arg(a["start"], "start") if "start" in a else row["start"]
+        end = instant_arg(a["end"], "end") if "end" in a else row["end"]
         if start is None or end is None:  # an all-day event has dates, not instants
             raise ToolError("bad_arguments", "an all-day event needs both start and end to "
                                              "become a timed one")
@@ -157,25 +135,25 @@ def _calendar() -> list:
                 "start_date": None, "end_date": None}
 
     def create(ws, a, user):
-        return _done("calendar_events", ws.insert("calendar_events", window(a) | {
+        return written("calendar_events", ws.insert("calendar_events", window(a) | {
             "title": a["title"], "description": a.get("description", ""),
             "location": a.get("location", ""), "organizer": user["name"],
             "attendees": ", ".join([user["name"], *a.get("attendees", [])]),
             "status": "confirmed", "calendar": a.get("calendar", "personal")}))
 
     def update(ws, a, _):
-        row = _existing(ws, "calendar_events", a["id"])
+        row = existing(ws, "calendar_events", a["id"])
         if row.get("status") == "cancelled":
             raise ToolError("conflict", "that event is cancelled")
         changes = window(a, row) if "start" in a or "end" in a else {}
         changes |= {k: a[k] for k in ("title", "location", "description") if k in a}
-        return _done("calendar_events", ws.update("calendar_events", a["id"], changes))
+        return written("calendar_events", ws.update("calendar_events", a["id"], changes))
 
     def cancel(ws, a, _):
-        row = _existing(ws, "calendar_events", a["id"])
+        row = existing(ws, "calendar_events", a["id"])
         if row.get("status") == "cancelled":
             raise ToolError("conflict", "that event is already cancelled")
-        return _done("calendar_events",
+        return written("calendar_events",
                      ws.update("calendar_events", a["id"], {"status": "cancelled"}))
 
     people = {"type": "array", "items": {"type": "string"}}
@@ -198,7 +176,7 @@ def _calendar() -> list:
 def _mail(service: str, table: str, address_key: str) -> Callable[[], list]:
     def send(ws, a, user, *, subject=None, thread=None, reply_to=None):
         record_id = ws.new_id(table)
-        return _done(table, ws.insert(table, record_id=record_id, values={
+        return written(table, ws.insert(table, record_id=record_id, values={
             "thread_id": thread or "th_" + record_id.split("_", 1)[1],
             "folder": "sent", "from_name": user["name"], "from_address": user[address_key],
             "to_addresses": ", ".join(a["to"]), "cc_addresses": ", ".join(a.get("cc", [])),
@@ -206,7 +184,7 @@ def _mail(service: str, table: str, address_key: str) -> Callable[[], list]:
             "in_reply_to": reply_to}))
 
     def reply(ws, a, user):
-        original = _existing(ws, table, a["id"])
+        original = existing(ws, table, a["id"])
         subject = original["subject"] or ""
         to = a.get("to") or [original["from_address"]]
         return send(ws, a | {"to": to}, user, thread=original["thread_id"],
@@ -214,7 +192,7 @@ def _mail(service: str, table: str, address_key: str) -> Callable[[], list]:
                     subject=subject if subject.lower().startswith("re:") else f"Re: {subject}")
 
     def forward(ws, a, user):
-        original = _existing(ws, table, a["id"])
+        original = existing(ws, table, a["id"])
         body = (a.get("body", "") + "\n\n---------- Forwarded message ----------\n"
                 f"From: {original['from_name']} <{original['from_address']}>\n"
                 f"Subject: {original['subject']}\n\n{original['body']}")
@@ -239,7 +217,7 @@ def _sms() -> list:
         if len(number.strip("+")) < 5:
             raise ToolError("bad_arguments", f"to: not a phone number: {a['to']!r}")
         earlier = ws.rows_where("sms_messages", "phone_number", a["to"])
-        return _done("sms_messages", ws.insert("sms_messages", {
+        return written("sms_messages", ws.insert("sms_messages", {
             "conversation_id": earlier[0]["conversation_id"] if earlier
             else "cv_" + number.strip("+"),
             "phone_number": a["to"], "contact_name": earlier[0]["contact_name"] if earlier
@@ -251,10 +229,10 @@ def _sms() -> list:
 
 def _chat() -> list:
     def send(ws, a, user):
-        _existing(ws, "chat_channels", a["channel"])
+        existing(ws, "chat_channels", a["channel"])
         if "reply_to" in a:
-            _existing(ws, "chat_messages", a["reply_to"])
-        return _done("chat_messages", ws.insert("chat_messages", {
+            existing(ws, "chat_messages", a["reply_to"])
+        return written("chat_messages", ws.insert("chat_messages", {
             "channel_id": a["channel"], "sender_name": user["name"],
             "sender_handle": user.get("handle"), "text": a["text"], "sent_at": ws.as_of,
             "reply_to": a.get("reply_to")}))
