@@ -10,7 +10,6 @@ Oracle-side tables are built from the instances by ``scenarios.oracle_tables``.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Generator, Iterable
 from collections.abc import Set as AbstractSet
@@ -18,15 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
-from personas.life import DAY_PROFILE, Life
-from scenarios import phrasing
+from personas.life import Life
+from scenarios import phrasing, values
 from scenarios.distractors import Lookalikes
 from scenarios.expressions import Context, ExpressionError, parse
 from scenarios.picks import NoCandidateError, Picker
 from scenarios.storyline_spec import (
-    TEMPLATE_HOLES,
     BranchStep,
     ComputeSpec,
     DrawSpec,
@@ -40,7 +37,7 @@ from scenarios.storyline_spec import (
     WaitStep,
     phrasings,
 )
-from sim.clock import DAY, HOUR, MINUTE, day_date, day_number
+from sim.clock import DAY, HOUR, MINUTE
 from sim.services import TABLES
 
 _SPACING = 20  # seconds between two writes of one instance at the same instant
@@ -182,7 +179,8 @@ class Storylines:
                      else rng.random() < step.probability)
             return step.goto if taken else None
         if isinstance(step, MilestoneStep):
-            at = world.now if step.at is None else self._instant(self.evaluate(inst, step.at))
+            at = (world.now if step.at is None
+                  else values.instant(world.clock, self.evaluate(inst, step.at)))
             inst.milestones[step.milestone] = at
         elif isinstance(step, EmitStep):  # and PropagateStep, its subclass
             self._emit(inst, step, rng)
@@ -194,7 +192,7 @@ class Storylines:
 
     def context(self, inst: Instance) -> Context:
         """What ``inst``'s expressions see now (its bindings, at its clock): build it once
-        to evaluate many of them at one instant (:func:`render_in`, ``parse(e).evaluate``)."""
+        to evaluate many of them at one instant (``values.render_in``, ``parse(e).evaluate``)."""
         life, clock = self.life, self.world.clock
         # "now" is when this instance's next write happens (writes are spaced apart).
         now = clock.instant(inst.clock if inst.clock is not None
@@ -213,38 +211,15 @@ class Storylines:
             "today": now.astimezone(clock.tz).date(),
             **inst.names,
         }
-        return Context(names, self.world.holidays, clock.tz, formatters=self.formatters())
-
-    def formatters(self) -> dict[str, Any]:
-        """How this world writes money, dates and times (the persona's locale)."""
-        life = self.life
-        return {
-            "money": lambda minor: str(life.money(np.array([int(minor)]))[0]),
-            "date_text": lambda d: self._date_text(d),
-            "time_text": lambda t: str(life.times(np.array([self._instant(t)]))[0]),
-        }
+        return Context(names, self.world.holidays, clock.tz, formatters=values.formatters(life))
 
     def evaluate(self, inst: Instance, expr) -> Any:
         """An expression of ``inst``'s storyline, in its bindings and at its clock."""
         return parse(expr).evaluate(self.context(inst))
 
-    def _date_text(self, value: dt.date | dt.datetime) -> str:
-        if isinstance(value, dt.datetime):
-            return str(self.life.dates(np.array([self._instant(value)]), weekday=True)[0])
-        index = (value - self.world.clock.start).days
-        return str(self.life.day_names(np.array([index]), weekday=True)[0])
-
-    def _instant(self, value: dt.datetime | dt.date | int) -> int:
-        if isinstance(value, dt.datetime):
-            return self.world.clock.seconds(value)
-        if isinstance(value, dt.date):  # a local date means its start of business, 09:00
-            index = (value - self.world.clock.start).days
-            return self.world.clock.at_local(index, 9)
-        return int(value)
-
     def _wait_until(self, inst: Instance, step: WaitStep, rng) -> int:
         if step.until is not None:
-            at = self._instant(self.evaluate(inst, step.until))
+            at = values.instant(self.world.clock, self.evaluate(inst, step.until))
         else:
             d = step.delay
             unit, (low, high) = next((u, b) for u, b in (
@@ -259,7 +234,7 @@ class Storylines:
     def _bind_params(self, inst: Instance, rng) -> None:
         for name, param in inst.spec.params.items():
             if isinstance(param, DrawSpec):
-                inst.names[name] = _draw(param, rng)
+                inst.names[name] = values.draw(param, rng)
             elif isinstance(param, ComputeSpec):
                 inst.names[name] = self.evaluate(inst, param.expr)
 
@@ -272,12 +247,12 @@ class Storylines:
         out: dict[str, Any] = {}
         ctx = self.context(inst)  # a record's columns are all written at one instant
         for name, expr in fields.items():
-            out[name] = self._to_column(parse(expr).evaluate(ctx), types[name])
+            out[name] = values.to_column(self.world.clock, parse(expr).evaluate(ctx), types[name])
         for name, value in text.items():
             if isinstance(value, PhrasingSpec):
                 out[name] = self._phrase(inst, step_id, name, value, ctx)
             else:
-                out[name] = render_in(ctx, self._phrasing(inst, step_id, name, value))
+                out[name] = values.render_in(ctx, self._phrasing(inst, step_id, name, value))
         return out
 
     def _phrasing(self, inst: Instance, step_id: str, column: str, value: str | list[str]) -> str:
@@ -288,23 +263,10 @@ class Storylines:
                 ctx: Context) -> str:
         try:
             return phrasing.phrase(self.life.grammar, self.world.rng.child(inst.instance_id),
-                                   step_id, column, spec, lambda t: render_in(ctx, t))
+                                   step_id, column, spec, lambda t: values.render_in(ctx, t))
         except ValueError as exc:
             raise StorylineRunError(
                 f"storyline {inst.spec.id}:steps.{step_id}.text.{column}", str(exc)) from None
-
-    def _to_column(self, value: Any, type_: pa.DataType) -> Any:
-        if pa.types.is_timestamp(type_):
-            return self._instant(value)
-        if pa.types.is_date32(type_):
-            if isinstance(value, dt.datetime):
-                value = value.astimezone(self.world.clock.tz).date()
-            return day_number(value)
-        if pa.types.is_integer(type_):
-            return int(value)
-        if pa.types.is_boolean(type_):
-            return bool(value)
-        return None if value is None else str(value)
 
     def _with_defaults(self, table: str, columns: dict[str, Any],
                        threads: str) -> dict[str, Any]:
@@ -408,8 +370,8 @@ class Storylines:
             # An update changes some fields; what it does not write stays as it was (a
             # picked bill keeps its name and usual amount once its bank entry is updated).
             inst.names[bind] = {**(before or {}),
-                                **{k: _readable(v, TABLES[table], k, self) for k, v in
-                                   columns.items()},
+                                **{k: values.readable(self.world.clock, v, TABLES[table], k)
+                                   for k, v in columns.items()},
                                 "id": rec[0], "at": at, "event_id": ev[0],
                                 # after an update, what it said before ("moved from ..."),
                                 # itself with its own previous: a chain back to the first
@@ -424,8 +386,9 @@ class Storylines:
         inst.conflicts.append({
             "conflict_id": cid, "storyline_instance_id": inst.instance_id,
             "operator": spec.operator, "slot": spec.slot,
-            "authoritative": _plain(self.evaluate(inst, spec.authoritative)),
-            "superseded": json.dumps([_plain(self.evaluate(inst, e)) for e in spec.superseded]),
+            "authoritative": values.plain(self.evaluate(inst, spec.authoritative)),
+            "superseded": json.dumps([values.plain(self.evaluate(inst, e))
+                                      for e in spec.superseded]),
             "why": spec.why, "table": table, "record_id": rid, "valid_from": valid_from,
         })
         inst.conflict_records.append((table, rid, valid_from, cid, "authoritative"))
@@ -477,35 +440,3 @@ class Storylines:
                               if e in made and i in kept})
 
 
-def _draw(param: DrawSpec, rng: np.random.Generator) -> int:
-    """A drawn parameter; an awake time of day is accepted in proportion to how busy its
-    hour is in routine life, so storyline texts and entries keep routine hours."""
-    low, high = param.uniform
-    if param.hours == "uniform":
-        return int(rng.integers(low, high + 1))
-    weight = DAY_PROFILE / DAY_PROFILE.max()
-    while True:  # rejection sampling: 09:00-24:00 weights are all >= 0.25, so it is quick
-        value = int(rng.integers(low, high + 1))
-        if rng.random() < weight[(9 + value // 3600) % 24]:
-            return value
-
-
-def render_in(ctx: Context, template: str) -> str:
-    """``template`` with its {holes} filled in ``ctx``."""
-    return TEMPLATE_HOLES.sub(lambda m: _plain(parse(m.group(1)).evaluate(ctx)), template)
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _readable(value: Any, spec, column: str, runner: Storylines) -> Any:
-    """A written column value as later expressions see it (instants as datetimes)."""
-    f = next((c for c in spec.columns if c.name == column), None)
-    if f is not None and pa.types.is_timestamp(f.type) and isinstance(value, int | np.integer):
-        return runner.world.clock.instant(int(value))
-    if f is not None and pa.types.is_date32(f.type) and isinstance(value, int | np.integer):
-        return day_date(value)
-    return value

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from personas.routines.messaging import chat_handle
+from scenarios import values
 from scenarios.build import LivedWorld
 from scenarios.heartbeats import DEFAULT_AT
 from scenarios.selfcheck import Snapshot, self_check
@@ -80,7 +81,7 @@ def environments(lived: LivedWorld, families: Mapping[str, TaskFamilySpec], *,
     runner, clock = lived.storylines, lived.world.clock
     history = history if history is not None else lived.tables()
     asks = plan(runner, families, difficulty or EVEN, heartbeat=heartbeat)
-    formats = runner.formatters()
+    formats = values.formatters(runner.life)
     services, user = sorted(lived.world.services), user_of(lived)
     snaps: dict[int, Snapshot] = {}
     frozen = Snapshots(history)

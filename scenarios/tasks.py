@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from scenarios.distractors import Lookalike
-from scenarios.engine import Instance, Storylines, render_in
+from scenarios.engine import Instance, Storylines
 from scenarios.expressions import Context, parse
 from scenarios.grading import Fact, Oracle, Scope, WrongValue
 from scenarios.grading.facts import amounts_in, clock_minutes, dates_in, stated, times_in
@@ -35,6 +35,7 @@ from scenarios.grading.proactive import Need
 from scenarios.heartbeats import DEFAULT_AT, Episode, episodes, heartbeat_of
 from scenarios.storyline_spec import EmitStep
 from scenarios.task_spec import DIFFICULTIES, SolutionSpec, TaskFamilySpec
+from scenarios.values import render_in
 from sim.clock import DAY, HOUR, MINUTE
 from sim.services import TABLE_SERVICE
 

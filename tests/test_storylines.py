@@ -214,12 +214,12 @@ def test_awake_draws_keep_the_hours_routine_life_keeps():
     import numpy as np
     from pydantic import ValidationError
 
-    from scenarios.engine import _draw
     from scenarios.storyline_spec import DrawSpec
+    from scenarios.values import draw
 
     spec = DrawSpec(uniform=(0, 46800), hours="awake")  # 09:00 to 22:00
     rng = np.random.default_rng(0)
-    hours = np.array([9 + _draw(spec, rng) // 3600 for _ in range(4000)])
+    hours = np.array([9 + draw(spec, rng) // 3600 for _ in range(4000)])
     assert hours.min() >= 9
     assert hours.max() <= 22
     # Evenings are busier than mid-afternoon in routine life (DAY_PROFILE): 7.0 vs 3.8.

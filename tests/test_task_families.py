@@ -26,6 +26,7 @@ from scenarios.library import SHIPPED, load_storylines, load_task_families
 from scenarios.noise import load_profiles
 from scenarios.selfcheck import REASONS
 from scenarios.tasks import Ask, plan, reached_at, share_snapshots
+from scenarios.values import formatters
 
 STORYLINES = load_storylines()
 FAMILIES = load_task_families(storylines=STORYLINES)
@@ -189,7 +190,7 @@ def test_predicate_evaluator_on_files_agrees_with_the_grader_on_every_task(tmp_p
     families = set()
     for n, (lived, _env, task) in enumerate(all_tasks()):
         families.add(task.family.id)
-        formats = lived.storylines.formatters()
+        formats = formatters(lived.life)
         at = {e.as_of: e for e in lived_environments(*_world_of(lived))[1].environments}
         snaps = [Snapshot(at[t].tables, at[t].as_of_us, sorted(lived.world.services),
                           user_of(lived), formats["money"], formats["date_text"],
