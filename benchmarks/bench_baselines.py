@@ -13,7 +13,7 @@ agent. Reported:
   pooled over the ratios;
 - the seconds each step took.
 
-    .venv/bin/python benchmarks/bench_baselines.py --worlds 12 --out /tmp/study \\
+    .venv/bin/python benchmarks/bench_baselines.py --worlds 24 --out /tmp/study \\
         --json benchmarks/results/baselines.json
 """
 
@@ -85,7 +85,7 @@ def paired_drop(low: dict[str, bool], high: dict[str, bool]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--worlds", type=int, default=12)
+    parser.add_argument("--worlds", type=int, default=24)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--out", type=Path, default=Path("/tmp/lifeloom-study"))
     parser.add_argument("--workers", type=int, default=2)

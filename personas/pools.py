@@ -26,6 +26,10 @@ _INTEREST_CATEGORIES = {
     "fashion": "clothing", "travel": "books", "photo": "electronics", "film": "electronics",
     "tech": "electronics", "skin": "beauty", "wine": "kitchen", "food": "kitchen",
 }
+# Of the shops a person pays at in person, the share that are chains (``pools.toml``
+# ``chains``): a statement mixes "CARD PURCHASE FreshCo" with "CARD PURCHASE Hanna Cafe",
+# so how long a card line is says little about what it was for.
+_CHAIN_SHARE = 0.5
 _MERCHANT_SUFFIX = ("Outfitters", "Supply Co", "Market", "Goods", "Store", "Emporium", "Direct",
                     "Depot", "House", "& Sons")
 
@@ -99,8 +103,12 @@ def build_pools(person: PersonaInstance, rng_tree: RngTree, *, fx: float) -> Poo
                        ("dining", ("Cafe", "Kitchen", "Bistro", "Noodle Bar")),
                        ("transport", ("Fuel", "Transit")), ("pharmacy", ("Pharmacy",)),
                        ("shopping", ("Books", "Hardware"))):
+        chains = list(words["chains"][cat])
         for _ in range(4 if cat in ("groceries", "dining") else 2):
-            local_shops.append(f"{fake.last_name()} {names[int(rng.integers(len(names)))]}")
+            if rng.random() < _CHAIN_SHARE:
+                local_shops.append(chains.pop(int(rng.integers(len(chains)))))
+            else:
+                local_shops.append(f"{fake.last_name()} {names[int(rng.integers(len(names)))]}")
             local_cat.append(cat)
     places = [*words["venues"], *person.spec.cities]
     # Where friends meet: a few well-known places and the cafes the user pays at.

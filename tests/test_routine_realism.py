@@ -3,8 +3,8 @@ outside its lock windows and only make small talk inside them (nothing at all wi
 whose number the story changes), state records are not all as old as the window, the
 bank's text alerts never quote a balance, and a calendar entry's title, description and
 place, like a personal note's title and lines, describe one thing, drafts to someone
-mostly greet them, and storyline trips go where routine ones go (which leave from the
-persona's airport)."""
+mostly greet them, storyline trips go where routine ones go (which leave from the
+persona's airport), and card lines name chains and local shops alike."""
 
 import re
 import tomllib
@@ -130,6 +130,20 @@ def test_bank_alert_texts_quote_no_balance(lived):
               if name == "Bank alerts" and ("sms_messages", rid) not in signal]
     assert alerts
     assert not [t for t in alerts if "balance" in t.lower()]
+
+
+def test_card_lines_name_chains_and_local_shops_alike():
+    """A person pays at chains ("FreshCo") and at shops named for their owners ("Hanna
+    Cafe"), so how long a card line is does not tell one kind of spending from another."""
+    words = []
+    for seed in range(3):
+        bank = live(load_personas()["staff_engineer"], seed=seed, days=60
+                    ).world.tables()["bank_transactions"]
+        words += [len(d.split()) for d in bank["description"].to_pylist()
+                  if d.startswith("CARD PURCHASE ")]
+    words = np.array(words)
+    assert (words == 3).mean() > 0.2, np.bincount(words)
+    assert (words >= 4).mean() > 0.2, np.bincount(words)
 
 
 def test_offices_word_their_texts_as_storyline_offices_do():
