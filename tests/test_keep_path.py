@@ -62,6 +62,24 @@ def test_a_lower_target_keeps_a_subset_of_a_higher_one():
         assert np.all(high[low])
 
 
+def test_the_walk_stops_at_whichever_side_of_the_budget_is_nearer():
+    """No point along the ladder keeps a total nearer the budget than the walk's: it stops
+    short of a step only when the step would overshoot by more."""
+    cascades, sig = _world(2)
+    ladder, cascades = fit_ladder(cascades, sig, np.zeros(3), np.ones(3), aim=16.0)
+
+    def total(fraction):
+        return cascades.words[cascades.kept(fraction)].sum()
+
+    x = np.linspace(0, len(ladder) - 1, 4001)
+    k = np.minimum(x.astype(int), len(ladder) - 2)
+    grid = np.array([total(ladder[i] + (xi - i) * (ladder[i + 1] - ladder[i]))
+                     for xi, i in zip(x, k, strict=True)])
+    for budget in np.linspace(0.5, 4, 60) * sig.sum():
+        kept = total(walk(ladder, cascades, budget))
+        assert abs(kept - budget) <= np.abs(grid - budget).min(), (budget, kept)
+
+
 def _small_services_world(seed: int):
     """One large service and three whose signal is a record or two: each has hundreds of
     routine records of its own, from a few words to several times its signal."""
