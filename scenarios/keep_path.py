@@ -443,9 +443,13 @@ def walk(ladder: np.ndarray, cascades: Cascades, budget: float) -> np.ndarray:
         return float(cascades.kept_words(at(x)).sum())
 
     low, high = 0.0, float(len(ladder) - 1)
-    if kept(high) <= budget:
+    below, above = kept(low), kept(high)  # the words each end keeps
+    if above <= budget:
         return at(high)
     for _ in range(40):
         mid = (low + high) / 2
-        low, high = (mid, high) if kept(mid) <= budget else (low, mid)
-    return at(high) if kept(high) - budget < budget - kept(low) else at(low)
+        if (words := kept(mid)) <= budget:
+            low, below = mid, words
+        else:
+            high, above = mid, words
+    return at(high) if above - budget < budget - below else at(low)
