@@ -27,7 +27,7 @@ _INTEREST_CATEGORIES = {
     "tech": "electronics", "skin": "beauty", "wine": "kitchen", "food": "kitchen",
 }
 # Of the shops a person pays at in person, the share that are chains (``pools.toml``
-# ``chains``): a statement mixes "CARD PURCHASE FreshCo" with "CARD PURCHASE Hanna Cafe",
+# ``chains``): a statement mixes "CARD PURCHASE Freshway" with "CARD PURCHASE Hanna Cafe",
 # so how long a card line is says little about what it was for.
 _CHAIN_SHARE = 0.5
 _MERCHANT_SUFFIX = ("Outfitters", "Supply Co", "Market", "Goods", "Store", "Emporium", "Direct",

@@ -216,6 +216,19 @@ def test_every_service_that_carries_signal_is_within_25_percent_of_the_target(ty
 
 
 @pytest.mark.slow
+def test_drafts_written_beside_chat_and_mail_meet_a_high_target():
+    # Most of the PhD student's drafts come in cascades that also write a chat message, a
+    # mail or a note, so the fit trades them against those services, and its refits can
+    # swing past the best trade: before 0.22.0 the last of four refits was kept, and left
+    # the drafts at 74 of a target of 100 though the third refit had met it.
+    th = live(load_personas()["phd_student"], seed=0, days=100, families=load_storylines(),
+              noise=load_profiles()["typical"], ratio=100.0).thinning
+    drafts = th.by_service["device_activity"]
+    assert drafts["signal_words"] > 0
+    assert abs(drafts["ratio"] - 100.0) <= 25.0, drafts
+
+
+@pytest.mark.slow
 def test_a_service_whose_routine_grows_slower_than_its_rates_is_lived_again():
     # The cafe owner's calendar holds birthdays and standing series that no rate raises:
     # the measuring run promised enough meetings for a ratio of 100, the real run held

@@ -133,7 +133,7 @@ def test_bank_alert_texts_quote_no_balance(lived):
 
 
 def test_card_lines_name_chains_and_local_shops_alike():
-    """A person pays at chains ("FreshCo") and at shops named for their owners ("Hanna
+    """A person pays at chains ("Freshway") and at shops named for their owners ("Hanna
     Cafe"), so how long a card line is does not tell one kind of spending from another."""
     words = []
     for seed in range(3):
