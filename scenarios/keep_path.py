@@ -236,8 +236,8 @@ def fit_ladder(cascades: Cascades, sig_words: np.ndarray, fixed: np.ndarray,
         # land on their goal rather than on the linear estimate of it, and keep the refit
         # that really came nearest: where services trade words (a draft is written into
         # both the chat and ``device_activity``), the refits can swing past the best one
-        # (before 0.22.0 the PhD student's drafts kept 0.74 of their goal at 100 because
-        # the last of four refits did, though the third had kept 1.02).
+        # (before 0.22.0 the PhD student's drafts reached 74 at a target of 100: the last
+        # of four refits kept 0.82 of their goal, though the third had kept 1.02).
         miss = np.zeros_like(goal)
         m = a / scale
         system = _System.of(m, mass)  # the refits of a rung share it: only goals move
