@@ -451,9 +451,9 @@ def walk(ladder: np.ndarray, cascades: Cascades, budget: float) -> np.ndarray:
         return float(cascades.kept_words(at(x)).sum())
 
     low, high = 0.0, float(len(ladder) - 1)
-    below, above = kept(low), kept(high)  # the words each end keeps
-    if above <= budget:
+    if (above := kept(high)) <= budget:
         return at(high)
+    below = kept(low)  # the words each end of the bisection keeps
     for _ in range(40):
         mid = (low + high) / 2
         if (words := kept(mid)) <= budget:

@@ -221,7 +221,7 @@ def subscription_tools() -> list:
         active(ws, a["id"])
         # The plan stays paid up to next_renewal; it just does not renew.
         return written("subscriptions", ws.update("subscriptions", a["id"],
-                                                {"status": "cancelled"}))
+                                                  {"status": "cancelled"}))
 
     def update(ws, a, _):
         sub = active(ws, a["id"])

@@ -107,7 +107,7 @@ def _contacts() -> list:
     def update(ws, a, _):
         existing(ws, "contacts", a["id"])
         return written("contacts", ws.update("contacts", a["id"],
-                                           {f: a[f] for f in fields if f in a}))
+                                             {f: a[f] for f in fields if f in a}))
 
     return [
         ("contacts_create", "Add a contact.", object_schema(props, ["full_name"]), create),
@@ -154,7 +154,7 @@ def _calendar() -> list:
         if row.get("status") == "cancelled":
             raise ToolError("conflict", "that event is already cancelled")
         return written("calendar_events",
-                     ws.update("calendar_events", a["id"], {"status": "cancelled"}))
+                       ws.update("calendar_events", a["id"], {"status": "cancelled"}))
 
     people = {"type": "array", "items": {"type": "string"}}
     return [
