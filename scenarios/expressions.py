@@ -20,6 +20,7 @@ Examples::
     days(3) + hours(2)
     at(business_days(sync_day, 1), clock_of(sync.start))
     short_code(carrier)
+    domestic_city(user.currency, city_n)
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import functools
+import numbers
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from personas.pools import sender_address, word_pools
+from personas.routines.commerce import tracking_prefix
 from personas.routines.messaging import short_code
+from personas.routines.travel import airport_code, domestic
 from sim.clock import local_to_utc
 
 
@@ -153,9 +158,32 @@ class Context:
             "abs": abs,
             "round": lambda x, n=0: round(x, n) if n else round(x),
             "len": len,
-            # the five-digit number an organisation texts from, as routine life has it
+            # What routine life calls and numbers things, so that a story's carrier, airline
+            # or trip is one routine life knows: the five-digit number an organisation
+            # texts from, the address it mails from, ...
             "short_code": lambda name: str(short_code([str(name)])[0]),
+            "mail_address": lambda name: sender_address(str(name)),
+            "tracking_prefix": lambda carrier: tracking_prefix(str(carrier)),
+            "nth_carrier": lambda n: _nth(word_pools()["carriers"], n, "nth_carrier"),
+            "nth_airline": lambda n: _nth(word_pools()["airlines"], n, "nth_airline"),
+            "domestic_city": _domestic_city,
+            "airport_code": lambda city: airport_code(str(city)),
         }
+
+
+def _nth(pool: list, n: int, what: str) -> Any:
+    """The ``n``-th (from 1) of ``pool``; ``what`` names it in the error."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 1 <= n <= len(pool):
+        raise ExpressionError(f"{what}: there is no number {n!r}, only 1 to {len(pool)}")
+    return pool[int(n) - 1]
+
+
+def _domestic_city(currency: str, n: int) -> str:
+    """The ``n``-th (from 1) of the cities trips in the country of ``currency`` go to
+    (``personas.routines.travel.domestic``); for a currency without listed cities, where
+    all its trips go abroad, the ``n``-th destination abroad."""
+    cities = domestic(str(currency)) or word_pools()["destinations"]
+    return _nth([city for city, _ in cities], n, f"domestic_city for {currency!r}")
 
 
 class _Functions:
@@ -208,8 +236,9 @@ class Expression:
     def _names(self) -> frozenset[str]:
         # Walked once per parsed source: look-alikes ask for the names of the same few
         # expressions thousands of times per world.
+        called = {id(n.func) for n in ast.walk(self.tree) if isinstance(n, ast.Call)}
         return frozenset(n.id for n in ast.walk(self.tree)
-                         if isinstance(n, ast.Name) and n.id not in FUNCTIONS)
+                         if isinstance(n, ast.Name) and id(n) not in called)
 
     def evaluate(self, context: Context) -> Any:
         try:

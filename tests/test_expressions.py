@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from personas.pools import word_pools
 from scenarios.expressions import Context, ExpressionError, parse
 
 CTX = Context(
@@ -107,3 +108,33 @@ def test_runaway_sizes_are_refused_not_run(source):
 def test_deep_nesting_is_an_expression_error():
     with pytest.raises(ExpressionError):
         parse("(" * 400 + "1" + ")" * 400)
+
+
+def test_a_name_bound_like_a_function_is_still_read():
+    """A storyline may call a parameter ``days``: as a name it is a binding the spec must
+    define, not the function."""
+    assert parse("days + days(1)").names == {"days"}
+    assert parse("nth_carrier(carrier_n)").names == {"carrier_n"}
+
+
+def test_trip_cities_are_numbered_from_one_with_their_airports():
+    """Storylines number the cities a country's trips go to from 1, as routine trips know
+    them, each with its airport code; a currency without listed cities gets the destinations
+    abroad instead, so a user's persona with any currency can live a travel story."""
+    for currency, cities in word_pools()["domestic_cities"].items():
+        ctx = Context({"cur": currency})
+        named = [parse(f"domestic_city(cur, {n})").evaluate(ctx) for n in (1, 2, 3, 4)]
+        assert named == [city for city, _ in cities]
+        assert [parse(f"airport_code('{c}')").evaluate(ctx) for c in named] == \
+            [code for _, code in cities]
+    abroad = [city for city, _ in word_pools()["destinations"]]
+    assert parse("domestic_city('JPY', 2)").evaluate(CTX) == abroad[1]
+
+
+@pytest.mark.parametrize("source", [
+    "nth_carrier(0)", "nth_airline(6)", "nth_carrier(1.5)", "nth_carrier(True)",
+    "domestic_city('NZD', 5)", "airport_code('Atlantis')",
+])
+def test_a_lookup_out_of_range_is_an_expression_error(source):
+    with pytest.raises(ExpressionError):
+        parse(source).evaluate(CTX)

@@ -357,3 +357,39 @@ def test_instances_that_find_nothing_to_pick_are_counted_not_lost():
     assert tables.storylines == {spec.id: 1}
     assert tables.aborted == {spec.id: 2}
     assert tables.instances.num_rows == 1
+
+
+def test_a_storylines_carrier_airline_and_trip_are_ones_routine_life_knows():
+    """A story's parcels, flights and their mail name a carrier, an airline and cities that
+    routine life uses, numbered and addressed as routine life does them: one tracking prefix
+    per carrier and one mail sender per organisation, story or not, and every trip goes to a
+    city routine trips go to (or home)."""
+    import polars as pl
+
+    from personas.pools import word_pools
+    from personas.routines.travel import domestic
+
+    families = {k: FAMILIES[k] for k in ("delivery_while_travelling", "flight_delay_meeting",
+                                         "duplicate_charge", "refund_not_posted")}
+    lived = live(EVERYTHING, seed=4, days=100, families=families, storylines=12)
+    tables = {k: pl.from_arrow(v) for k, v in lived.tables().items()}
+    written = [r for i in lived.storylines.instances for _, r, _, _ in i.records]
+    words = word_pools()
+    ships = tables["shipments"]
+    story_ships = ships.filter(pl.col("record_id").is_in(written))
+    assert story_ships.height > 0
+    assert set(story_ships["carrier"]) <= set(words["carriers"])
+    prefixes = ships.group_by("carrier").agg(
+        pl.col("tracking_number").str.slice(0, 2).n_unique().alias("n"))
+    assert (prefixes["n"] == 1).all(), prefixes
+    orgs = tables["personal_emails"].filter(
+        pl.col("from_name").is_in(words["carriers"] + words["airlines"]))
+    assert orgs.filter(pl.col("record_id").is_in(written)).height > 0  # stories mail too
+    senders = orgs.group_by("from_name").agg(pl.col("from_address").n_unique().alias("n"))
+    assert (senders["n"] == 1).all(), senders
+    trips = tables["travel_bookings"].filter(pl.col("record_id").is_in(written))
+    places = set(trips["origin"]) | set(trips["destination"])
+    known = ({c for c, _ in domestic(EVERYTHING.money.currency)}
+             | {c for c, _ in words["destinations"]} | {lived.life.person.city, ""})
+    assert trips.height > 0
+    assert places <= known, places - known

@@ -228,6 +228,11 @@ def _parcels(life: Life, rng, days: range) -> None:
     _ship(life, rng, legs, legs["delivered"], none, none, none, None, texts=_PARCEL_TEXTS)
 
 
+def tracking_prefix(carrier: str) -> str:
+    """The letters a carrier's tracking numbers start with."""
+    return carrier[:2].upper()
+
+
 def _ship(life: Life, rng, legs, eta_ts, rec, ev, merchant, product, texts=_LEG_TEXTS):
     """Walk each parcel through the carrier's legs; returns {status: (ts, events)}. ``rec``
     and ``ev`` are the orders shipped and the events that placed them (None for a parcel
@@ -235,7 +240,7 @@ def _ship(life: Life, rng, legs, eta_ts, rec, ev, merchant, product, texts=_LEG_
     no carrier mail (it would not know what is in the box)."""
     n = len(rec)
     carrier = pick(rng, life.pools.carriers, n)
-    tracking = np.array([f"{c[:2].upper()}{int(x):010d}" for c, x in
+    tracking = np.array([f"{tracking_prefix(c)}{int(x):010d}" for c, x in
                          zip(carrier, rng.integers(0, 9_999_999_999, n), strict=True)],
                         dtype=object)
     sid = np.array(life.world.ids.mint("records/shipments", "sh_", n), dtype=object)

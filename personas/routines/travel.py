@@ -8,34 +8,13 @@ from functools import partial
 import numpy as np
 
 from personas.life import Life
-from personas.pools import pick
+from personas.pools import pick, word_pools
 from personas.routines.compose import join
 from personas.routines.messaging import emit_org_sms
 from personas.routines.notify import after, org_mail
 from sim.clock import DAY, HOUR, MINUTE
 from sim.history import NULL_DATE, NULL_TS
 
-_DESTINATIONS = np.array(
-    [("Chicago", "ORD"), ("Denver", "DEN"), ("Boston", "BOS"), ("London", "LHR"),
-     ("Dublin", "DUB"), ("Sydney", "SYD"), ("Auckland", "AKL"), ("Toronto", "YYZ"),
-     ("Vancouver", "YVR"), ("Singapore", "SIN"), ("Austin", "AUS"), ("Edinburgh", "EDI"),
-     ("Brisbane", "BNE"), ("Montreal", "YUL"), ("Lisbon", "LIS"), ("Mumbai", "BOM")],
-    dtype=object,
-)
-# Most trips stay in the country (told by its currency; for the euro, the euro area): four
-# cities each, the ones the shipped travel storylines fly to, so that a storyline's trip
-# goes where routine trips go.
-_DOMESTIC = {
-    "CAD": [("Toronto", "YYZ"), ("Vancouver", "YVR"), ("Halifax", "YHZ"), ("Winnipeg", "YWG")],
-    "AUD": [("Sydney", "SYD"), ("Brisbane", "BNE"), ("Perth", "PER"), ("Hobart", "HBA")],
-    "NZD": [("Wellington", "WLG"), ("Christchurch", "CHC"), ("Queenstown", "ZQN"),
-            ("Dunedin", "DUD")],
-    "GBP": [("Edinburgh", "EDI"), ("Manchester", "MAN"), ("Glasgow", "GLA"),
-            ("Belfast", "BHD")],
-    "EUR": [("Amsterdam", "AMS"), ("Lisbon", "LIS"), ("Paris", "CDG"), ("Berlin", "BER")],
-    "INR": [("Mumbai", "BOM"), ("Delhi", "DEL"), ("Kolkata", "CCU"), ("Hyderabad", "HYD")],
-    "USD": [("Chicago", "ORD"), ("Boston", "BOS"), ("Austin", "AUS"), ("Phoenix", "PHX")],
-}
 _DOMESTIC_SHARE = 0.6  # of trips, where the country has cities listed
 # A hotel's name: a word and a kind of place ("Parkside Hotel", "The Linden Hotel").
 _HOTEL_WORDS = ["Parkside", "Harbourview", "Linden", "Crescent", "Riverside", "Grand",
@@ -48,17 +27,36 @@ def install(life: Life) -> None:
         life.world.every(partial(_period, life))
 
 
+def domestic(currency: str) -> list[tuple[str, str]]:
+    """(city, airport code) of the cities trips in the country of ``currency`` go to, in the
+    order storylines number them (``pools.toml`` ``domestic_cities``; empty for a currency
+    without any listed: its trips all go abroad)."""
+    return [(city, code) for city, code in word_pools()["domestic_cities"].get(currency, [])]
+
+
+def airport_code(city: str) -> str:
+    """The airport code trips to ``city`` fly to."""
+    words = word_pools()
+    codes = dict(words["destinations"])
+    for cities in words["domestic_cities"].values():
+        codes.update(cities)
+    try:
+        return codes[city]
+    except KeyError:
+        raise KeyError(f"no airport listed for {city!r}") from None
+
+
 def _destinations(life: Life, rng, n: int) -> np.ndarray:
     """(city, airport code) of ``n`` trips: mostly in the country, never the home city."""
     home = life.person.city
-    domestic = np.array(_DOMESTIC.get(life.spec.money.currency, []), dtype=object
-                        ).reshape(-1, 2)
-    domestic = domestic[domestic[:, 0] != home]
-    away = _DESTINATIONS[_DESTINATIONS[:, 0] != home]
+    home_country = np.array(domestic(life.spec.money.currency), dtype=object).reshape(-1, 2)
+    home_country = home_country[home_country[:, 0] != home]
+    abroad = np.array(word_pools()["destinations"], dtype=object)
+    away = abroad[abroad[:, 0] != home]
     dest = away[rng.integers(0, len(away), n)]
-    if len(domestic):
+    if len(home_country):
         stay = rng.random(n) < _DOMESTIC_SHARE
-        dest[stay] = domestic[rng.integers(0, len(domestic), int(stay.sum()))]
+        dest[stay] = home_country[rng.integers(0, len(home_country), int(stay.sum()))]
     return dest
 
 
