@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -17,13 +18,43 @@ class OutputError(OSError):
         self.flag = flag
 
 
-def check_output(out: Path, *, flag: str = "--out", replaceable: str = "manifest.json") -> None:
-    """Refuse an output location before any work is done (not at the end of a long run)."""
+def has_manifest(out: Path) -> bool:
+    """Whether ``out`` holds a lifeloom manifest (whose dataset it is is judged later)."""
+    return (out / "manifest.json").exists()
+
+
+def only_listed(kind: str) -> Callable[[Path], bool]:
+    """A test that ``out`` holds what lifeloom wrote as a ``kind`` ("world") and nothing
+    else: a manifest of that kind and only the files its tables list. A dataset, or a
+    world someone has added notes to, is not one to replace."""
+
+    def ours(out: Path) -> bool:
+        try:
+            manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        if not isinstance(manifest, dict) or manifest.get("kind") != kind:
+            return False
+        listed = {"manifest.json"}
+        for key in ("tables", "oracle_tables"):
+            for table in (manifest.get(key) or {}).values():
+                listed.update(table.get("files", []) if isinstance(table, dict) else [])
+        return all(path.relative_to(out).as_posix() in listed
+                   for path in out.rglob("*") if not path.is_dir())
+
+    return ours
+
+
+def check_output(out: Path, *, flag: str = "--out",
+                 ours: Callable[[Path], bool] = has_manifest) -> None:
+    """Refuse an output location before any work is done (not at the end of a long run):
+    an existing non-empty directory must be ``ours`` to be replaced."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise OutputError(flag, f"{out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not (out / replaceable).exists():
-        raise OutputError(flag, f"{out} is a non-empty directory that lifeloom did not write")
+    if out.is_dir() and any(out.iterdir()) and not ours(out):
+        raise OutputError(flag, f"{out} is a non-empty directory that lifeloom did not write "
+                                f"(or holds more than it wrote); choose another {flag}")
     existing = out.absolute().parent
     while not existing.exists():
         existing = existing.parent
@@ -35,15 +66,15 @@ def check_output(out: Path, *, flag: str = "--out", replaceable: str = "manifest
 
 @contextlib.contextmanager
 def atomic_directory(out: Path, *, flag: str = "--out",
-                     replaceable: str = "manifest.json") -> Iterator[Path]:
+                     ours: Callable[[Path], bool] = has_manifest) -> Iterator[Path]:
     """Yield a temporary sibling of ``out`` to fill; on success it is renamed to ``out``.
 
     On any failure the temporary directory is removed and ``out`` is untouched. An existing
-    ``out`` is replaced only if it holds ``replaceable`` (it is one of ours); anything else
-    is refused rather than overwritten.
+    ``out`` is replaced only if it is ``ours``; anything else is refused rather than
+    overwritten.
     """
     out = Path(out)
-    check_output(out, flag=flag, replaceable=replaceable)
+    check_output(out, flag=flag, ours=ours)
     parent = out.absolute().parent
     created = parent
     while not created.parent.exists():  # the top-most directory this call will create

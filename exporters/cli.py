@@ -13,13 +13,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from exporters import cli_baseline, cli_tasks  # noqa: F401  (they register their commands)
 from exporters.atomic import OutputError
-from exporters.cli_common import LibraryOpt, UsageError, app, err, load_persona_library
+from exporters.cli_common import (
+    LibraryOpt,
+    UsageError,
+    app,
+    console,
+    err,
+    load_persona_library,
+)
 from exporters.dataset import dataset_hashes
 from exporters.loading import DatasetError
 from exporters.runs import RunError
@@ -28,6 +34,7 @@ from exporters.split_stats import split_stats
 from exporters.stats import dataset_stats, pooled_ratio
 from exporters.world_dataset import write_world
 from personas.errors import SpecError
+from personas.spec import window_error
 from scenarios.build import BelowFloorError
 from scenarios.engine import StorylineRunError
 from scenarios.library import load_storylines
@@ -54,7 +61,7 @@ def personas(
         table = Table("id", "occupation", "timezone", "services")
         for s in specs.values():
             table.add_row(s.id, s.occupation, s.timezone, str(len(s.services)))
-        Console().print(table)
+        console().print(table)
         return
     for s in specs.values():
         typer.echo(f"{s.id}\t{s.timezone}\t{len(s.services)}\t{s.occupation}")
@@ -98,19 +105,21 @@ def world(
     library: LibraryOpt = None,
 ) -> None:
     """Simulate one person's digital life and write it as a one-world dataset."""
-    count = _storyline_count(storylines)
     if noise_ratio is not None and not 0 <= noise_ratio <= 1000:
         raise UsageError("--noise-ratio", f"must be between 0 and 1000, got {noise_ratio}")
     if seed < 0:
         raise UsageError("--seed", f"must be non-negative, got {seed}")
     if not 1 <= days <= 3660:
         raise UsageError("--days", f"must be between 1 and 3660, got {days}")
+    count = _storyline_count(storylines, days)
     if variation < 0:
         raise UsageError("--variation", f"must be non-negative, got {variation}")
     try:
         start_date = dt.date.fromisoformat(start)
     except ValueError:
         raise UsageError("--start", f"expected YYYY-MM-DD, got {start!r}") from None
+    if (why := window_error(start_date, days)) is not None:
+        raise UsageError("--start", why)
     specs = load_persona_library(library)
     families = load_storylines(library)  # validated even when none are planted
     profiles = load_profiles(library)
@@ -121,6 +130,7 @@ def world(
         persona = next(iter(specs))
     if persona not in specs:
         raise UsageError("--persona", f"unknown persona {persona!r}; see `lifeloom personas`")
+    _no_contradiction(noise, noise_ratio, count, family)
     if family:
         families = _chosen_families(families, family, specs[persona], days)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -147,6 +157,24 @@ def world(
     if aborted:
         err.print("note: found nothing free to pick, so did not happen: "
                   + ", ".join(f"{n} {f}" for f, n in aborted.items()))
+    skipped = manifest.get("storylines_skipped") or []
+    if skipped and not manifest.get("storylines"):
+        err.print(f"note: no storyline fits this world; all {len(skipped)} families were "
+                  f"skipped (services the persona lacks, or more than {days} days needed)")
+
+
+def _no_contradiction(noise: str, ratio: float | None, count: int | None,
+                      family: list[str] | None) -> None:
+    """Refuse flags that ask for opposite things, rather than silently obey one of them."""
+    if noise == "none" and ratio is not None:
+        raise UsageError("--noise-ratio", "--noise none thins nothing, so it has no ratio "
+                         "to meet; pick a profile with --noise")
+    if family and count == 0:
+        raise UsageError("--storylines", "--storylines none plants nothing, yet --family "
+                         f"asks for {', '.join(family)}")
+    if family and noise == "none" and count is None:
+        raise UsageError("--family", "--noise none plants no storylines unless "
+                         "--storylines N says how many")
 
 
 def _chosen_families(families: dict, chosen: list[str], spec, days: int) -> dict:
@@ -184,9 +212,8 @@ def stats(
 ) -> None:
     """Events and words per service and label class, noise-to-signal, storylines, probes;
     for a benchmark dataset, per split, with worlds, environments and tasks."""
-    if not (path / "manifest.json").is_file():
-        raise UsageError("PATH", f"{path} is not a lifeloom dataset (no manifest.json)")
-    if json.loads((path / "manifest.json").read_text()).get("kind") == "dataset":
+    kind = _manifest_kind(path)
+    if kind == "dataset":
         _print_split_stats(split_stats(path, intervals), as_json)
         return
     if intervals:
@@ -196,12 +223,31 @@ def stats(
     if as_json:
         typer.echo(json.dumps(report, indent=2, sort_keys=True))
         return
-    console = Console()
-    console.print(_service_table(report))
+    screen = console()
+    screen.print(_service_table(report))
     ratio = report["noise_to_signal"]
-    console.print(f"noise-to-signal: target {ratio['target']}, achieved "
-                  f"{ratio['achieved_words']} (words), {ratio['achieved_events']} (events)")
-    console.print(f"storylines: {report['storylines']}")
+    screen.print(f"noise-to-signal: target {ratio['target']}, achieved "
+                 f"{ratio['achieved_words']} (words), {ratio['achieved_events']} (events)")
+    screen.print(f"storylines: {report['storylines']}")
+
+
+def _manifest_kind(path: Path) -> str:
+    """What ``path``'s manifest says it holds, "world" or "dataset"; a missing, unreadable
+    or incomplete manifest is a usage error naming the file."""
+    manifest_file = path / "manifest.json"
+    if not manifest_file.is_file():
+        raise UsageError("PATH", f"{path} is not a lifeloom dataset (no manifest.json)")
+    try:
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(str(manifest_file), f"unreadable: {exc}") from None
+    kind = manifest.get("kind") if isinstance(manifest, dict) else None
+    needs = {"world": ("world_id", "timezone", "start"), "dataset": ("worlds", "splits")}
+    if kind not in needs:
+        raise UsageError(f"{manifest_file}:kind", f"expected world or dataset, got {kind!r}")
+    if missing := [key for key in needs[kind] if key not in manifest]:
+        raise UsageError(f"{manifest_file}:{missing[0]}", "required key is missing")
+    return kind
 
 
 def _service_table(report: dict, title: str | None = None) -> Table:
@@ -240,29 +286,34 @@ def _print_split_stats(report: dict, as_json: bool) -> None:
                       "-" if ratio["achieved_words"] is None
                       else str(ratio["achieved_words"]["median"]),
                       *([", ".join(s["paired_with"]) or "-"] if paired else []))
-    console = Console()
-    console.print(table)
+    screen = console()
+    screen.print(table)
     for name, s in report["splits"].items():
-        console.print(_service_table(s, title=f"split {name}"))
-        console.print(f"storylines: {sum(s['storylines'].values())} in "
-                      f"{len(s['storylines'])} families; conflicts: "
-                      f"{sum(s['conflicts'].values())}; distractors: "
-                      f"{sum(s['distractors'].values())}")
+        screen.print(_service_table(s, title=f"split {name}"))
+        screen.print(f"storylines: {sum(s['storylines'].values())} in "
+                     f"{len(s['storylines'])} families; conflicts: "
+                     f"{sum(s['conflicts'].values())}; distractors: "
+                     f"{sum(s['distractors'].values())}")
         ci = s.get("separability_ci95", {})
         over = [f"{t} {f} {v}" + (" [{}, {}]".format(*ci[t][f]) if f in ci.get(t, {}) else "")
                 for t, found in sorted(s["separability"].items()) for f, v in found.items()
                 if f != "signal_records" and v > LIMIT]
-        console.print(f"separability AUCs over {LIMIT}: "
-                      + ("; ".join(over) or "none"))
+        screen.print(f"separability AUCs over {LIMIT}: "
+                     + ("; ".join(over) or "none"))
 
 
-def _storyline_count(value: str | None) -> int | None:
+def _storyline_count(value: str | None, days: int) -> int | None:
+    """``--storylines``: a count of at most two a day (the densest a noise profile may
+    ask for: 60 in 30 days), or 'none'."""
     if value is None:
         return None
     if value == "none":
         return 0
     if not value.isdigit():
         raise UsageError("--storylines", f"expected a number or 'none', got {value!r}")
+    if int(value) > 2 * days:
+        raise UsageError("--storylines", f"at most two a day, {2 * days} in {days} days; "
+                         f"got {value}")
     return int(value)
 
 

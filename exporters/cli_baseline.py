@@ -13,8 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from exporters.baseline import run_baseline
-from exporters.cli_common import UsageError, app, err
-from exporters.loading import Dataset, DatasetError
+from exporters.cli_common import UsageError, app, err, open_dataset
 from scenarios.baselines import AGENTS
 
 
@@ -28,10 +27,7 @@ def baseline(
     difficulty and noise ratio."""
     if agent not in AGENTS:
         raise UsageError("--agent", f"unknown agent {agent!r}; known: {', '.join(AGENTS)}")
-    try:
-        ds = Dataset(path)
-    except DatasetError as exc:
-        raise UsageError("PATH", exc.why if exc.where == str(path) else str(exc)) from None
+    ds = open_dataset(path)
     if not ds.has_oracle:  # grading needs the gold rows, and the oracle agent replays them
         raise UsageError("PATH", f"{path} has no oracle/ (shipped without answers)")
     with Progress(TextColumn(f"{agent}"), BarColumn(), MofNCompleteColumn(),

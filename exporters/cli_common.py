@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from exporters.loading import Dataset, DatasetError
 from personas.library import load_personas
 
 app = typer.Typer(
@@ -16,7 +17,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="lifeloom: seeded simulations of a person's digital life, as benchmark datasets.",
 )
-err = Console(stderr=True)
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A rich console that prints what it is given as written: rich would turn a
+    ``file.toml:id:`` into ``file.toml🆔`` (emoji codes), which hid keys in error messages."""
+    return Console(stderr=stderr, emoji=False)
+
+
+err = console(stderr=True)
 
 
 class UsageError(Exception):
@@ -38,3 +47,11 @@ def load_persona_library(library: Path | None):
     if library is not None and not library.is_dir():
         raise UsageError("--library", f"{library} is not a directory")
     return load_personas(library)
+
+
+def open_dataset(path: Path) -> Dataset:
+    """The dataset at ``path``, or a usage error naming it."""
+    try:
+        return Dataset(path)
+    except DatasetError as exc:
+        raise UsageError("PATH", str(exc)) from None

@@ -13,11 +13,19 @@ from typing import Annotated
 import pyarrow as pa
 import pyarrow.compute as pc
 import typer
-from rich.console import Console
+from rich.markup import escape
 
 from exporters.backends import BackendError
 from exporters.check import check_dataset
-from exporters.cli_common import LibraryOpt, UsageError, app, err, load_persona_library
+from exporters.cli_common import (
+    LibraryOpt,
+    UsageError,
+    app,
+    console,
+    err,
+    load_persona_library,
+    open_dataset,
+)
 from exporters.cli_progress import progress_bars
 from exporters.generate import TooManyDroppedError, generate
 from exporters.loading import Dataset, DatasetError
@@ -31,13 +39,6 @@ from sim.tools.base import shown
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 TaskOpt = Annotated[str, typer.Option("--task", help="A task id (see tasks/).")]
-
-
-def _dataset(path: Path) -> Dataset:
-    try:
-        return Dataset(path)
-    except DatasetError as exc:
-        raise UsageError("PATH", exc.why if exc.where == str(path) else str(exc)) from None
 
 
 @app.command("generate")
@@ -106,7 +107,7 @@ def check(
 ) -> None:
     """Verify schemas, content hashes, leak-free splits and every task's self-check (exit 1
     on a failure)."""
-    _dataset(path)  # a clear usage error before any work
+    open_dataset(path)  # a clear usage error before any work
     for flag, value, read in (("--against", against, Dataset), ("--seeds", seeds, read_seeds_file)):
         if value is not None:
             try:
@@ -130,7 +131,7 @@ def check(
 def show(path: Annotated[Path, typer.Argument(help="A dataset directory.")], task: TaskOpt,
          as_json: JsonOpt = False) -> None:
     """A task, readable: prompt, evidence chain, conflicts, oracle and reference."""
-    ds = _dataset(path)
+    ds = open_dataset(path)
     row, gold = _task(ds, task), _gold(ds, task)
     # A proactive task's evidence is all visible by its last heartbeat (not at the first,
     # its control).
@@ -150,11 +151,11 @@ def show(path: Annotated[Path, typer.Argument(help="A dataset directory.")], tas
         return
     # Times on the user's clock, as the task's tools show them (sim.tools.base.shown).
     tz = zone(ds.snapshot_info(row["episodes"][-1])["timezone"])
-    out = Console()
+    out = console()
     out.rule(f"{task} · {row['family']} · {row['category']} · {row['difficulty']}")
     out.print(f"[bold]as of[/] {shown(row['as_of'], tz)} ({tz.key})   [bold]services[/] "
               f"{', '.join(row['services'])}   [bold]devices[/] {', '.join(row['devices'])}")
-    out.print(f"[bold]prompt[/] {row['prompt']}", highlight=False)
+    out.print(f"[bold]prompt[/] {escape(row['prompt'])}", highlight=False)
     need = json.loads(gold["need"])
     if need is not None:
         out.rule(f"heartbeats (need window {need['detectable']} .. {need['deadline']}, "
@@ -175,20 +176,20 @@ def show(path: Annotated[Path, typer.Argument(help="A dataset directory.")], tas
     out.rule("oracle")
     for key in ("answer_facts", "wrong_values", "required_effects", "forbidden_effects",
                 "allowed_scope"):
-        out.print(f"[bold]{key}[/] {gold[key]}", highlight=False)
+        out.print(f"[bold]{key}[/] {escape(str(gold[key]))}", highlight=False)
     out.print(f"[bold]services required[/] {gold['services_required']}  "
               f"[bold]distractors[/] {len(gold['distractor_ids'])}")
     out.rule("reference")
     for call in json.loads(gold["reference_actions"]):
         out.print(json.dumps(call), highlight=False, markup=False)
-    out.print(f"[bold]reply[/] {gold['reference_reply']}", highlight=False)
+    out.print(f"[bold]reply[/] {escape(gold['reference_reply'])}", highlight=False)
 
 
 @app.command()
 def tools(path: Annotated[Path, typer.Argument(help="A dataset directory.")],
           task: TaskOpt) -> None:
     """The task's tools as JSON Schemas for function calling (every installed service)."""
-    ds = _dataset(path)
+    ds = open_dataset(path)
     _task(ds, task)
     typer.echo(json.dumps(ds.toolbox(task).specs(), indent=2))
 
@@ -210,7 +211,7 @@ def grade(
     as_json: JsonOpt = False,
 ) -> None:
     """Grade a run (or many): exit 0 whenever grading ran, passed or not."""
-    ds = _dataset(path)
+    ds = open_dataset(path)
     if runs is not None:
         if task or actions or final_state:
             raise UsageError("--runs", "grades whole runs; drop --task/--actions/--final-state")

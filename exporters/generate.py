@@ -39,6 +39,7 @@ from exporters.versions import FORMAT_VERSION, GENERATOR_VERSION, library_versio
 from exporters.world_shard import Library
 from personas.errors import SpecError
 from personas.spec import PersonaSpec
+from scenarios.build import BelowFloorError
 from scenarios.engine import StorylineRunError
 from scenarios.noise import NoiseProfile
 from scenarios.recipe_spec import RecipeSpec, plan_worlds
@@ -118,16 +119,22 @@ def generate(recipe: RecipeSpec, out: Path, *, personas: dict[str, PersonaSpec],
                       profiles=profiles, where=where)
     out = Path(out)
     check_output(out)  # a finished dataset passes here; _existing judges whose it is
-    seeds_file = out.with_name(out.name + ".seeds.json")
-    if private_seeds:  # after every check of the recipe: a bad one leaves no seeds file
-        recipe = recipe.model_copy(update={"root_seed": secret_root(seeds_file)})
-    recipe_hash, library_hash = recipe.content_hash(), library.content_hash()
-    existing = _existing(out, recipe_hash, library_hash)
-    if existing is not None:
-        return existing
     if backend not in backends.BACKENDS:
         raise backends.BackendError("--backend", f"unknown backend {backend!r}; known: "
                                                  f"{', '.join(backends.BACKENDS)}")
+    seeds_file = out.with_name(out.name + ".seeds.json")
+    drew_seeds = private_seeds and not seeds_file.exists()  # not a resumed run's
+    if private_seeds:  # after every check of the recipe: a bad one leaves no seeds file
+        recipe = recipe.model_copy(update={"root_seed": secret_root(seeds_file)})
+    recipe_hash, library_hash = recipe.content_hash(), library.content_hash()
+    try:
+        existing = _existing(out, recipe_hash, library_hash)
+    except OutputError:
+        if drew_seeds:
+            seeds_file.unlink(missing_ok=True)
+        raise
+    if existing is not None:
+        return existing
     say = progress or (lambda _stage, _done, _total: None)
     partial = open_partial(out, recipe_hash, library_hash, restart=restart)
     plans = plan_worlds(recipe)
@@ -152,8 +159,11 @@ def generate(recipe: RecipeSpec, out: Path, *, personas: dict[str, PersonaSpec],
     try:
         backends.run(recipe, todo, library, partial, workers=workers, backend=backend,
                      on_done=on_done)
-    except (StorylineRunError, TaskFamilyError):
-        shutil.rmtree(partial, ignore_errors=True)  # the same specs fail the same way again
+    except (StorylineRunError, TaskFamilyError, BelowFloorError):
+        # The same specs and target fail the same way again: nothing to resume.
+        shutil.rmtree(partial, ignore_errors=True)
+        if drew_seeds:
+            seeds_file.unlink(missing_ok=True)
         raise
     ordered = [records[p.split, p.index] for p in plans]
     _check_dropped(recipe, ordered, partial)

@@ -23,7 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from exporters.atomic import atomic_directory, check_output
+from exporters.atomic import atomic_directory, check_output, only_listed
 from exporters.content_hash import content_hash
 from exporters.versions import FORMAT_VERSION, GENERATOR_VERSION, library_versions
 from personas.instance import instance_id
@@ -157,6 +157,9 @@ def _write(table: pa.Table, path: Path) -> dict:
     return {"rows": table.num_rows, "content_hash": content_hash(table)}
 
 
+_A_WORLD = only_listed("world")  # what write_world may replace: a world it wrote, whole
+
+
 def write_world(out: Path, spec: PersonaSpec, *, seed: int = 0, days: int = 100,
                 start: dt.date | None = None, variation: int = 0,
                 families: dict[str, StorylineSpec] | None = None,
@@ -164,13 +167,13 @@ def write_world(out: Path, spec: PersonaSpec, *, seed: int = 0, days: int = 100,
                 ratio: float | None = None, progress: Progress | None = None) -> dict:
     """Simulate one world and write it atomically to ``out``; returns the manifest."""
     start = start or default_start()
-    check_output(Path(out))
+    check_output(Path(out), ours=_A_WORLD)
     say = progress or (lambda _msg: None)
     say("simulating")
     tables = build_world(spec, seed=seed, days=days, start=start, variation=variation,
                          families=families, storylines=storylines, noise=noise, ratio=ratio)
     say("writing")
-    with atomic_directory(Path(out)) as tmp:
+    with atomic_directory(Path(out), ours=_A_WORLD) as tmp:
         listed = {}
         for name, table in tables.history.items():
             rel = f"history/{name}/{tables.world_id}.parquet"

@@ -228,3 +228,13 @@ _VOLUME_SERVICE = {
 
 def default_start() -> dt.date:
     return dt.date(2026, 1, 5)
+
+
+LAST_DAY = dt.date(9998, 12, 31)  # past it, a window's date arithmetic overflows
+
+
+def window_error(start: dt.date, days: int) -> str | None:
+    """Why a world of ``days`` days from ``start`` cannot be lived (None when it can)."""
+    if start > LAST_DAY - dt.timedelta(days=days):
+        return f"{start} plus {days} days runs past {LAST_DAY}, the last day a world can hold"
+    return None

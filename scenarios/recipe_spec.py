@@ -11,6 +11,7 @@ people), for example one world set at several noise ratios.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from personas.errors import SpecError
-from personas.spec import Strict, digest
+from personas.spec import Strict, digest, window_error
 from scenarios.task_spec import DIFFICULTIES
 
 
@@ -97,11 +98,26 @@ class RecipeSpec(Strict):
             raise ValueError("weights must be non-negative and not all zero")
         return value
 
+    @field_validator("start")
+    @classmethod
+    def _a_date(cls, value: str) -> str:
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"expected YYYY-MM-DD, got {value!r}") from None
+        return value
+
     @model_validator(mode="after")
     def _unique_splits(self) -> RecipeSpec:
         names = [s.name for s in self.splits]
         if len(set(names)) != len(names):
             raise ValueError("split names must be unique")
+        return self
+
+    @model_validator(mode="after")
+    def _window_fits(self) -> RecipeSpec:
+        if (why := window_error(dt.date.fromisoformat(self.start), self.days)) is not None:
+            raise ValueError(why)
         return self
 
     @property

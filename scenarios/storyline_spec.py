@@ -28,9 +28,9 @@ storyline's mail reads like the other mail of its kind. Every step has a descrip
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from personas.errors import FromFile
 from personas.spec import Strict
@@ -188,7 +188,28 @@ class ComputeSpec(Strict):
     _check = field_validator("expr")(check_expression)
 
 
-ParamSpec = PickSpec | DrawSpec | ComputeSpec
+# Each kind of parameter, the key that marks it in a file, and its tag (in error locations,
+# as a step's ``do`` is: ``params.fx.compute.expr``).
+_KINDS = {"pick": (PickSpec, "pick"), "uniform": (DrawSpec, "draw"),
+          "expr": (ComputeSpec, "compute")}
+
+
+def _param_kind(value: Any) -> str | None:
+    """Which kind of parameter ``value`` is, by the key that says so: a parameter is
+    validated as that kind alone, so a bad expression is reported as one (not as a pick
+    missing its ``pick``, the first kind tried)."""
+    for key, (model, tag) in _KINDS.items():
+        if key in value if isinstance(value, dict) else isinstance(value, model):
+            return tag
+    return None
+
+
+ParamSpec = Annotated[
+    Annotated[PickSpec, Tag("pick")] | Annotated[DrawSpec, Tag("draw")]
+    | Annotated[ComputeSpec, Tag("compute")],
+    Discriminator(_param_kind, custom_error_type="parameter_kind",
+                  custom_error_message="a parameter needs one of pick, uniform or expr"),
+]
 
 
 def depends(params: dict[str, ParamSpec], names: set[str]) -> set[str]:

@@ -5,6 +5,7 @@ import json
 import pytest
 
 import exporters.world_dataset as wd
+from exporters.atomic import OutputError
 from tests.conftest import PERSONAS
 
 
@@ -49,3 +50,25 @@ def test_a_successful_rewrite_replaces_the_dataset(tmp_path):
     second = wd.write_world(out, PERSONAS["staff_engineer"], seed=2, days=2)
     assert json.loads((out / "manifest.json").read_text())["world_id"] == second["world_id"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w"]
+
+
+@pytest.mark.parametrize("added", ["notes.txt", "history/todos/mine.parquet"])
+def test_a_world_with_files_added_to_it_is_not_replaced(tmp_path, added):
+    """Rewriting a world would delete what someone put beside its tables."""
+    out = tmp_path / "w"
+    first = wd.write_world(out, PERSONAS["staff_engineer"], seed=1, days=2)
+    (out / added).write_text("mine")
+    with pytest.raises(OutputError, match="more than it wrote"):
+        wd.write_world(out, PERSONAS["staff_engineer"], seed=2, days=2)
+    assert (out / added).read_text() == "mine"
+    assert json.loads((out / "manifest.json").read_text())["world_id"] == first["world_id"]
+
+
+def test_a_benchmark_dataset_is_not_replaced_by_a_world(tmp_path):
+    out = tmp_path / "smoke"
+    (out / "tasks").mkdir(parents=True)
+    (out / "manifest.json").write_text(json.dumps({"kind": "dataset", "tables": {}}))
+    (out / "tasks" / "tasks.jsonl").write_text("{}\n")
+    with pytest.raises(OutputError):
+        wd.write_world(out, PERSONAS["staff_engineer"], days=2)
+    assert (out / "tasks" / "tasks.jsonl").exists()

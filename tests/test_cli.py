@@ -71,6 +71,9 @@ BAD_SPECS = {
                        'requires = "todos"\n', "my_person.toml:integrations", "requires cycle"),
     "bad value": (lambda t: t.replace('start = "09:00"', 'start = "9am"'),
                   "my_person.toml:work.blocks[0].start", "HH:MM"),
+    # A copy of a shipped persona, not yet renamed (the key once printed as an emoji).
+    "duplicate id": (lambda t: t.replace('id = "my_person"', 'id = "staff_engineer"'),
+                     "my_person.toml:id:", "defined twice"),
 }
 
 
@@ -96,6 +99,12 @@ def test_bad_persona_specs_exit_2_naming_file_and_key(case, tmp_path):
     (["--days", "abc"], "--days"),
     (["--seed", "-1"], "--seed"),
     (["--start", "2026-13-01"], "--start"),
+    (["--start", "9998-12-30"], "--start"),
+    (["--storylines", "61", "--days", "30"], "--storylines"),
+    # flags that contradict each other are refused, not half obeyed
+    (["--family", "price_drop_gift", "--storylines", "none"], "--storylines"),
+    (["--noise", "none", "--noise-ratio", "5"], "--noise-ratio"),
+    (["--noise", "none", "--family", "price_drop_gift"], "--family"),
     (["--persona", "astronaut"], "--persona"),
     (["--library", "/nonexistent/dir"], "--library"),
     (["--bogus"], "--bogus"),

@@ -155,6 +155,8 @@ BAD = {
     "unknown_persona": ('', "splits.train.personas[0]"),
     "unknown_family": ('', "task_families[0]"),
     "shared_people": ('', "splits.test.first_variation"),
+    "not_a_date": ('start = "next monday"\n', "bad.toml:start"),
+    "past_the_last_day": ('start = "9998-12-01"\n', "runs past 9998-12-31"),
 }
 
 
@@ -204,6 +206,17 @@ def test_a_task_family_that_fails_on_a_real_instance_names_its_file_and_key(tmp_
         f"error: {path}:reply: meeting has no field 'colour'")
     assert not out.exists()
     assert not partial_path(out).exists()
+
+
+def test_a_target_below_the_floor_leaves_nothing_to_block_the_next_run(library, tmp_path):
+    """Below the floor every run of that target fails the same way: no .partial (which
+    refused the corrected command as "another recipe") and no seeds file are left."""
+    out = tmp_path / "scale"
+    r = cli("generate", "--recipe", "scale", "--library", str(library), "--out", str(out),
+            "--noise-ratio", "0", "--private-seeds")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("error: --noise-ratio: target 0 ")
+    assert sorted(tmp_path.iterdir()) == []
 
 
 def test_a_partial_of_another_recipe_or_an_unwritable_out_exits_2(library, tmp_path):

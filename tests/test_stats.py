@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pyarrow.parquet as pq
+import pytest
 
 LIFELOOM = [sys.executable, "-m", "exporters.cli"]
 
@@ -37,6 +38,20 @@ def test_stats_reports_classes_ratio_and_storylines(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert one.returncode == 2
     assert one.stderr.strip().splitlines()[-1].startswith("error: --intervals: ")
+
+
+@pytest.mark.parametrize(("text", "key", "why"), [
+    ("{}", ":kind", "expected world or dataset"),
+    ("not json", "", "unreadable"),
+    ('{"kind": "world", "timezone": "UTC", "start": "2026-01-05"}', ":world_id",
+     "required key is missing"),
+])
+def test_stats_of_a_malformed_manifest_exits_2_naming_it(tmp_path, text, key, why):
+    (tmp_path / "manifest.json").write_text(text)
+    r = subprocess.run([*LIFELOOM, "stats", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith(
+        f"error: {tmp_path / 'manifest.json'}{key}: {why}")
 
 
 def test_stats_of_a_non_dataset_exits_2(tmp_path):

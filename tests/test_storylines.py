@@ -75,6 +75,12 @@ BAD = {
     "unknown step": ('do = "wait"', 'do = "teleport"', "steps[2]"),
     "unknown service": ('services = ["shopping"', 'services = ["fax", "shopping"', "services"),
     "expression outside the grammar": ('"product.price"', '"__import__(\'os\')"', "steps"),
+    # in a parameter, reported as an expression (it once read as a pick missing "pick")
+    "parameter outside the grammar": ('expr = "nth_carrier(carrier_n)"',
+                                      'expr = "__import__(\'os\')"',
+                                      "params.carrier.compute.expr: Value error"),
+    "parameter of no kind": ('expr = "nth_carrier(carrier_n)"', 'exp = "carrier_n"',
+                             "params.carrier: a parameter needs one of"),
     "missing field": ('description = "The user orders the product online."\n', "", "steps"),
     "unknown column": ("product_id = ", "colour = ", "steps"),
 }
