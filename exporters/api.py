@@ -60,7 +60,7 @@ def generate(recipe: str = "smoke", *, out: Path | str | None = None,
                      families=load_task_families(library, storylines),
                      profiles=load_profiles(library), ratio=noise_ratio, workers=workers,
                      backend=backend, restart=restart, private_seeds=private_seeds,
-                     where=f"recipe {recipe}", progress=progress)
+                     progress=progress)
 
 
 def grade(dataset: Dataset | Path | str, task_id: str, *, reply: str = "",

@@ -77,9 +77,10 @@ def generate_(
                 recipes[recipe], out, personas=personas, storylines=storylines,
                 families=families, profiles=load_profiles(library), ratio=noise_ratio,
                 workers=workers, backend=backend, restart=restart,
-                private_seeds=private_seeds, where=f"recipe {recipe}", progress=bars)
+                private_seeds=private_seeds, progress=bars)
         except BelowFloorError as exc:
-            where = "--noise-ratio" if noise_ratio is not None else f"recipe {recipe}:noise"
+            where = ("--noise-ratio" if noise_ratio is not None
+                     else f"{recipes[recipe].where}:noise")
             raise UsageError(where, str(exc)) from None
         except BackendError as exc:
             raise UsageError(exc.flag, str(exc)) from None

@@ -61,8 +61,9 @@ class TooManyDroppedError(RuntimeError):
 
 def resolve(recipe: RecipeSpec, *, personas: dict[str, PersonaSpec],
             storylines: dict[str, StorylineSpec], families: dict[str, TaskFamilySpec],
-            profiles: dict[str, NoiseProfile], where: str) -> Library:
-    """Check every name the recipe uses; ``where`` names the recipe in errors."""
+            profiles: dict[str, NoiseProfile]) -> Library:
+    """Check every name the recipe uses (errors name the recipe's file, ``recipe.where``)."""
+    where = recipe.where
     def known(key: str, names, table: dict, what: str) -> None:
         for i, name in enumerate(names):
             if name not in table:
@@ -104,8 +105,7 @@ def generate(recipe: RecipeSpec, out: Path, *, personas: dict[str, PersonaSpec],
              storylines: dict[str, StorylineSpec], families: dict[str, TaskFamilySpec],
              profiles: dict[str, NoiseProfile], ratio: float | None = None,
              workers: int = 1, backend: str = "local", restart: bool = False,
-             private_seeds: bool = False, where: str = "recipe",
-             progress: Progress | None = None) -> dict:
+             private_seeds: bool = False, progress: Progress | None = None) -> dict:
     """Generate ``recipe`` into ``out`` (resuming ``<out>.partial``); return the manifest.
 
     An ``out`` already holding this recipe's dataset is left as it is (its manifest is
@@ -116,7 +116,7 @@ def generate(recipe: RecipeSpec, out: Path, *, personas: dict[str, PersonaSpec],
     """
     recipe = with_ratio(recipe, ratio)
     library = resolve(recipe, personas=personas, storylines=storylines, families=families,
-                      profiles=profiles, where=where)
+                      profiles=profiles)
     out = Path(out)
     check_output(out)  # a finished dataset passes here; _existing judges whose it is
     if backend not in backends.BACKENDS:

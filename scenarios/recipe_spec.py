@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from personas.errors import SpecError
+from personas.errors import FromFile, SpecError
 from personas.spec import Strict, digest, window_error
 from scenarios.task_spec import DIFFICULTIES
 
@@ -74,7 +74,9 @@ class SplitSpec(Strict):
         return persona, self.first_variation + index // p
 
 
-class RecipeSpec(Strict):
+class RecipeSpec(Strict, FromFile):
+    KIND = "recipe"
+
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     version: int = Field(ge=1)
     description: str

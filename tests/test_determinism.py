@@ -51,8 +51,7 @@ from scenarios.library import load_recipes, load_storylines, load_task_families
 from scenarios.noise import load_profiles
 stories = load_storylines()
 library = resolve(load_recipes()["smoke"], personas=load_personas(), storylines=stories,
-                  families=load_task_families(storylines=stories), profiles=load_profiles(),
-                  where="smoke")
+                  families=load_task_families(storylines=stories), profiles=load_profiles())
 print(library.content_hash())
 """
 

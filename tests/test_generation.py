@@ -152,8 +152,8 @@ def test_adding_a_split_renumbers_nothing_and_pairs_share_worlds():
 BAD = {
     "unknown_key": ('surprise = 1\n', "surprise"),
     "malformed": ('[[splits]\n', "malformed TOML"),
-    "unknown_persona": ('', "splits.train.personas[0]"),
-    "unknown_family": ('', "task_families[0]"),
+    "unknown_persona": ('', "bad.toml:splits.train.personas[0]"),
+    "unknown_family": ('', "bad.toml:task_families[0]"),
     "shared_people": ('', "splits.test.first_variation"),
     "not_a_date": ('start = "next monday"\n', "bad.toml:start"),
     "past_the_last_day": ('start = "9998-12-01"\n', "runs past 9998-12-31"),
