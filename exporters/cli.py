@@ -149,7 +149,13 @@ def world(
     events = manifest["oracle_tables"]["events"]["rows"]
     rows = sum(t["rows"] for t in manifest["tables"].values())
     err.print(f"wrote {out}: {events} events, {rows} record versions, world {manifest['world_id']}")
-    over = (manifest.get("noise_to_signal") or {}).get("service_floors_above_target") or {}
+    ratio = manifest.get("noise_to_signal") or {}
+    target, achieved = ratio.get("target"), ratio.get("achieved_words")
+    if target and achieved is not None and achieved < 0.9 * target:  # 10% short
+        err.print(f"note: the ratio reached {achieved:g} of the target {target:g}: routine "
+                  "life ran out, even lived at its highest rates; more --days or fewer "
+                  "--storylines would reach it")
+    over = ratio.get("service_floors_above_target") or {}
     if over:  # reported, not refused: the world total still meets the target
         err.print("note: never-thinned records keep these services above the target: "
                   + ", ".join(f"{s} (floor {f:g})" for s, f in sorted(over.items())))

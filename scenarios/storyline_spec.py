@@ -414,6 +414,17 @@ class StorylineSpec(Strict, FromFile):
         clash = sorted(set(v) & RESERVED)
         if clash:
             raise ValueError(f"parameter {clash[0]!r} shadows a built-in name")
+        # Picks are bound when an instance is planted; draws and computed parameters in
+        # the order written, when it starts: each may read only what is bound before it.
+        known = set(RESERVED) | {n for n, p in v.items() if isinstance(p, PickSpec)}
+        for name, param in v.items():
+            if isinstance(param, ComputeSpec):
+                missing = parse(param.expr).names - known
+                if missing:
+                    raise ValueError(f"{name}: {sorted(missing)[0]!r} is not defined by then "
+                                     "(picks, parameters above it, user, now, today, "
+                                     "conflicted)")
+            known.add(name)
         return v
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     steps: list[Step] = Field(min_length=2)

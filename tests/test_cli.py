@@ -163,3 +163,13 @@ def test_naming_a_bill_family_for_a_persona_without_such_a_bill_exits_2(tmp_path
                                    "the persona's bills paid by hand, and persona my_person "
                                    "has none")
     assert not out.exists()
+
+
+def test_a_target_routine_life_cannot_reach_is_noted(tmp_path):
+    """Thirty days of one life hold too little routine for a ratio of 1000 even at the
+    highest rates: the world is written, and stderr says how far it got."""
+    r = run("world", "--days", "30", "--noise-ratio", "1000", "--out", str(tmp_path / "w"))
+    assert r.returncode == 0, r.stderr
+    reached = json.loads((tmp_path / "w" / "manifest.json").read_text())["noise_to_signal"]
+    assert reached["achieved_words"] < 900
+    assert "note: the ratio reached" in " ".join(r.stderr.split())

@@ -172,6 +172,10 @@ def test_a_storyline_that_fails_while_running_names_its_file_and_step(case, tmp_
     ('at = "business_days(promise.at, promised_days)"', 'at = "refund_date"', "not defined"),
     ('start = [0.05, 0.5]', 'start = [0.9, 5.0]', "start must be"),
     ('[params.order_no]', '[params.user]', "shadows a built-in name"),
+    # parameters are bound in the order written: one may read only those above it
+    ('expr = "tracking_prefix(carrier)"', 'expr = "tracking_n"', "not defined by then"),
+    ('expr = "nth_carrier(carrier_n)"', 'expr = "nth_carrier(carrier_no)"',
+     "not defined by then"),
     ('pick = "product"', 'pick = "product"\nautopay = false', "apply to bill picks only"),
 ])
 def test_load_time_checks_catch_what_would_fail_mid_run(old, new, why, tmp_path):
