@@ -343,7 +343,7 @@ def hash_(
 
 
 def _fail(where: str, why: str, code: int) -> None:
-    err.print(f"error: {where}: {why}", markup=False, highlight=False, soft_wrap=True)
+    err.print(f"error: {where}: {why}", markup=False, highlight=False)
     raise SystemExit(code)
 
 

@@ -21,8 +21,10 @@ app = typer.Typer(
 
 def console(*, stderr: bool = False) -> Console:
     """A rich console that prints what it is given as written: rich would turn a
-    ``file.toml:id:`` into ``file.toml🆔`` (emoji codes), which hid keys in error messages."""
-    return Console(stderr=stderr, emoji=False)
+    ``file.toml:id:`` into ``file.toml🆔`` (emoji codes), which hid keys in error messages.
+    On stderr a message stays one line, however narrow the terminal, so logs can be
+    searched for it."""
+    return Console(stderr=stderr, emoji=False, soft_wrap=stderr)
 
 
 err = console(stderr=True)

@@ -71,6 +71,9 @@ def generate_(
     storylines = load_storylines(library)
     families = load_task_families(library, storylines)
     out = out or Path("out") / recipe
+    # generate() refuses another recipe's dataset, so one there before a success is this
+    # recipe's, left as it was.
+    there_before = (out / "manifest.json").is_file()
     with progress_bars() as bars:
         try:
             manifest = generate(
@@ -87,7 +90,8 @@ def generate_(
         except TooManyDroppedError as exc:
             err.print(f"error: recipe {recipe}: {exc}", markup=False)
             raise typer.Exit(1) from None
-    err.print(f"wrote {out}: {len(manifest['worlds'])} worlds, {manifest['environments']} "
+    done = "already there, left as it was:" if there_before else "wrote"
+    err.print(f"{done} {out}: {len(manifest['worlds'])} worlds, {manifest['environments']} "
               f"environments, {manifest['tasks']} tasks "
               f"({sum(manifest['dropped'].values())} of {manifest['candidate_tasks']} "
               f"candidates dropped: {manifest['dropped'] or 'none'})")

@@ -131,6 +131,11 @@ def test_an_existing_dataset_of_the_same_recipe_is_left_alone(library, reference
     manifest = generate("scale", out=reference, library=library)
     assert manifest == json.loads((reference / "manifest.json").read_text())
     assert before == {p: p.stat().st_mtime_ns for p in reference.rglob("*.parquet")}
+    r = cli("generate", "--recipe", "scale", "--library", str(library), "--out", str(reference))
+    assert r.returncode == 0, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"already there, left as it was: {reference}"), last
+    assert before == {p: p.stat().st_mtime_ns for p in reference.rglob("*.parquet")}
 
 
 def test_adding_a_split_renumbers_nothing_and_pairs_share_worlds():
