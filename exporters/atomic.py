@@ -37,8 +37,14 @@ def only_listed(kind: str) -> Callable[[Path], bool]:
             return False
         listed = {"manifest.json"}
         for key in ("tables", "oracle_tables"):
-            for table in (manifest.get(key) or {}).values():
-                listed.update(table.get("files", []) if isinstance(table, dict) else [])
+            tables = manifest.get(key, {})
+            if not isinstance(tables, dict):
+                return False  # not a manifest lifeloom wrote
+            for table in tables.values():
+                files = table.get("files", []) if isinstance(table, dict) else None
+                if not isinstance(files, list):
+                    return False
+                listed.update(map(str, files))
         return all(path.relative_to(out).as_posix() in listed
                    for path in out.rglob("*") if not path.is_dir())
 

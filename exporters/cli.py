@@ -164,7 +164,8 @@ def world(
         err.print("note: found nothing free to pick, so did not happen: "
                   + ", ".join(f"{n} {f}" for f, n in aborted.items()))
     skipped = manifest.get("storylines_skipped") or []
-    if skipped and not manifest.get("storylines"):
+    wanted = count != 0 and not (noise == "none" and count is None)
+    if wanted and skipped and set(skipped) >= set(families):
         err.print(f"note: no storyline fits this world; all {len(skipped)} families were "
                   f"skipped (services the persona lacks, or more than {days} days needed)")
 
@@ -172,12 +173,13 @@ def world(
 def _no_contradiction(noise: str, ratio: float | None, count: int | None,
                       family: list[str] | None) -> None:
     """Refuse flags that ask for opposite things, rather than silently obey one of them."""
-    if noise == "none" and ratio is not None:
-        raise UsageError("--noise-ratio", "--noise none thins nothing, so it has no ratio "
-                         "to meet; pick a profile with --noise")
+    if noise == "none" and ratio is not None and not count:
+        raise UsageError("--noise-ratio", "--noise none plants no storylines, so there is no "
+                         "signal to measure a ratio against; give --storylines N or a "
+                         "profile with --noise")
     if family and count == 0:
-        raise UsageError("--storylines", "--storylines none plants nothing, yet --family "
-                         f"asks for {', '.join(family)}")
+        raise UsageError("--storylines", "no storylines (--storylines none or 0) leaves "
+                         f"nothing for --family {', '.join(family)} to plant")
     if family and noise == "none" and count is None:
         raise UsageError("--family", "--noise none plants no storylines unless "
                          "--storylines N says how many")
@@ -248,7 +250,8 @@ def _manifest_kind(path: Path) -> str:
     except (OSError, ValueError) as exc:
         raise UsageError(str(manifest_file), f"unreadable: {exc}") from None
     kind = manifest.get("kind") if isinstance(manifest, dict) else None
-    needs = {"world": ("world_id", "timezone", "start"), "dataset": ("worlds", "splits")}
+    needs = {"world": ("world_id", "timezone", "start"),
+             "dataset": ("recipe", "worlds", "splits", "tables")}
     if kind not in needs:
         raise UsageError(f"{manifest_file}:kind", f"expected world or dataset, got {kind!r}")
     if missing := [key for key in needs[kind] if key not in manifest]:

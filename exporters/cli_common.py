@@ -56,4 +56,4 @@ def open_dataset(path: Path) -> Dataset:
     try:
         return Dataset(path)
     except DatasetError as exc:
-        raise UsageError("PATH", str(exc)) from None
+        raise UsageError(exc.where, exc.why) from None

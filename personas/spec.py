@@ -230,11 +230,14 @@ def default_start() -> dt.date:
     return dt.date(2026, 1, 5)
 
 
-LAST_DAY = dt.date(9998, 12, 31)  # past it, a window's date arithmetic overflows
+# Beyond these, a window's date arithmetic (a few days either side of it) overflows.
+FIRST_DAY, LAST_DAY = dt.date(1, 1, 10), dt.date(9998, 12, 31)
 
 
 def window_error(start: dt.date, days: int) -> str | None:
     """Why a world of ``days`` days from ``start`` cannot be lived (None when it can)."""
+    if start < FIRST_DAY:
+        return f"{start} is before {FIRST_DAY}, the first day a world can hold"
     if start > LAST_DAY - dt.timedelta(days=days):
         return f"{start} plus {days} days runs past {LAST_DAY}, the last day a world can hold"
     return None

@@ -118,8 +118,12 @@ class RecipeSpec(Strict, FromFile):
 
     @model_validator(mode="after")
     def _window_fits(self) -> RecipeSpec:
-        if (why := window_error(dt.date.fromisoformat(self.start), self.days)) is not None:
-            raise ValueError(why)
+        start = dt.date.fromisoformat(self.start)
+        for where, days in [("days", self.days),
+                            *((f"splits[{i}].days", s.days) for i, s in enumerate(self.splits)
+                              if s.days is not None)]:
+            if (why := window_error(start, days)) is not None:
+                raise ValueError(f"{where}: {why}")
         return self
 
     @property

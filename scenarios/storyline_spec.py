@@ -41,6 +41,7 @@ MILESTONES = ("need_detectable", "deadline", "resolved")
 VARIABLE_PICKS = ("product", "merchant", "place", "project", "topic")  # look-alikes vary them
 RECORD_PICKS = {"bill": "bank_recurring"}  # picks that are records steps may update
 RESERVED = frozenset({"user", "now", "today", "conflicted"})
+_BUILT_INS = ", ".join(sorted(RESERVED))  # for error messages
 TEMPLATE_HOLES = re.compile(r"\{([^{}]+)\}")  # "{expr}" inside a text template
 
 
@@ -199,7 +200,7 @@ def _param_kind(value: Any) -> str | None:
     validated as that kind alone, so a bad expression is reported as one (not as a pick
     missing its ``pick``, the first kind tried)."""
     for key, (model, tag) in _KINDS.items():
-        if key in value if isinstance(value, dict) else isinstance(value, model):
+        if (key in value) if isinstance(value, dict) else isinstance(value, model):
             return tag
     return None
 
@@ -414,16 +415,20 @@ class StorylineSpec(Strict, FromFile):
         clash = sorted(set(v) & RESERVED)
         if clash:
             raise ValueError(f"parameter {clash[0]!r} shadows a built-in name")
-        # Picks are bound when an instance is planted; draws and computed parameters in
-        # the order written, when it starts: each may read only what is bound before it.
+        return v
+
+    @field_validator("params")
+    @classmethod
+    def _bound_in_order(cls, v: dict) -> dict:
+        """Picks are bound when an instance is planted; draws and computed parameters in
+        the order written, when it starts: each may read only what is bound before it."""
         known = set(RESERVED) | {n for n, p in v.items() if isinstance(p, PickSpec)}
         for name, param in v.items():
             if isinstance(param, ComputeSpec):
                 missing = parse(param.expr).names - known
                 if missing:
                     raise ValueError(f"{name}: {sorted(missing)[0]!r} is not defined by then "
-                                     "(picks, parameters above it, user, now, today, "
-                                     "conflicted)")
+                                     f"(picks, parameters above it, {_BUILT_INS})")
             known.add(name)
         return v
     params: dict[str, ParamSpec] = Field(default_factory=dict)
@@ -480,8 +485,7 @@ class StorylineSpec(Strict, FromFile):
                 missing = parse(expr).names - known
                 if missing:
                     raise ValueError(f"step {step.id}: {sorted(missing)[0]!r} is not defined "
-                                     "by then (params, bound records, user, now, today, "
-                                     "conflicted)")
+                                     f"by then (params, bound records, {_BUILT_INS})")
             conflict = getattr(step, "conflict", None)
             if conflict:
                 unknown = [r for r in conflict.records if r not in bound and r not in self.params]

@@ -72,3 +72,15 @@ def test_a_benchmark_dataset_is_not_replaced_by_a_world(tmp_path):
     with pytest.raises(OutputError):
         wd.write_world(out, PERSONAS["staff_engineer"], days=2)
     assert (out / "tasks" / "tasks.jsonl").exists()
+
+
+@pytest.mark.parametrize("manifest", ['{"kind": "world", "tables": ["x"]}',
+                                      '{"kind": "world", "tables": {"t": {"files": "x"}}}',
+                                      "[1, 2]"])
+def test_a_directory_with_a_manifest_lifeloom_did_not_write_is_refused(tmp_path, manifest):
+    out = tmp_path / "w"
+    out.mkdir()
+    (out / "manifest.json").write_text(manifest)
+    with pytest.raises(OutputError):
+        wd.write_world(out, PERSONAS["staff_engineer"], days=2)
+    assert (out / "manifest.json").read_text() == manifest

@@ -253,7 +253,8 @@ def test_cli_bad_agent_exits_2(dataset_path, args, where):
 def test_cli_bad_path_exits_2(tmp_path):
     r = cli("baseline", str(tmp_path / "missing"), "--agent", "null")
     assert r.returncode == 2
-    assert "error: PATH" in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith(
+        f"error: {tmp_path / 'missing'}: not a lifeloom dataset")
     assert "Traceback" not in r.stderr
 
 

@@ -100,6 +100,7 @@ def test_bad_persona_specs_exit_2_naming_file_and_key(case, tmp_path):
     (["--seed", "-1"], "--seed"),
     (["--start", "2026-13-01"], "--start"),
     (["--start", "9998-12-30"], "--start"),
+    (["--start", "0001-01-02"], "--start"),
     (["--storylines", "61", "--days", "30"], "--storylines"),
     # flags that contradict each other are refused, not half obeyed
     (["--family", "price_drop_gift", "--storylines", "none"], "--storylines"),
@@ -144,6 +145,33 @@ def test_out_that_is_someone_elses_directory_is_refused(tmp_path):
     r = run("world", "--days", "2", "--out", str(out))
     assert r.returncode == 2
     assert (out / "thesis.tex").read_text() == "do not delete"
+
+
+@pytest.mark.parametrize("command", [["check"], ["show", "--task", "t"]])
+def test_a_wrong_dataset_path_is_named(command, tmp_path):
+    r = run(command[0], str(tmp_path / "nope"), *command[1:])
+    assert r.returncode == 2
+    assert last_line(r.stderr).startswith(f"error: {tmp_path / 'nope'}: not a lifeloom dataset")
+
+
+def test_noise_none_with_a_ratio_thins_the_storylines_it_is_given(tmp_path):
+    """--noise none with --storylines N has signal to thin against: a ratio is honoured
+    (it is refused only when nothing would be planted)."""
+    r = run("world", "--days", "30", "--noise", "none", "--storylines", "3",
+            "--noise-ratio", "5", "--out", str(tmp_path / "w"))
+    assert r.returncode == 0, r.stderr
+    ratio = json.loads((tmp_path / "w" / "manifest.json").read_text())["noise_to_signal"]
+    assert abs(ratio["achieved_words"] - 5) < 0.5
+    assert "no storyline fits" not in r.stderr
+
+
+def test_no_storyline_note_only_when_storylines_were_wanted(tmp_path):
+    quiet = run("world", "--days", "40", "--noise", "none", "--out", str(tmp_path / "a"))
+    assert quiet.returncode == 0, quiet.stderr
+    assert "no storyline fits" not in quiet.stderr
+    short = run("world", "--days", "10", "--out", str(tmp_path / "b"))
+    assert short.returncode == 0, short.stderr
+    assert "note: no storyline fits this world" in short.stderr
 
 
 def test_hash_of_a_missing_path_exits_2(tmp_path):

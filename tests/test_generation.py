@@ -162,6 +162,7 @@ BAD = {
     "shared_people": ('', "splits.test.first_variation"),
     "not_a_date": ('start = "next monday"\n', "bad.toml:start"),
     "past_the_last_day": ('start = "9998-12-01"\n', "runs past 9998-12-31"),
+    "split_past_the_last_day": ('start = "9998-10-01"\n', "splits[1].days: 9998-10-01 plus"),
 }
 
 
@@ -174,6 +175,8 @@ def test_a_bad_recipe_exits_2_naming_file_and_key(case, tmp_path):
                             '["nobody"]\n\n[[splits]]')
     elif case == "unknown_family":
         text = text.replace('"meeting_current_time"', '"no_such_family"')
+    elif case == "split_past_the_last_day":  # the recipe's 40 days fit; the split's do not
+        text = extra + text.replace("first_variation = 50", "first_variation = 50\ndays = 200")
     elif case == "shared_people":
         text = text.replace("first_variation = 50", "first_variation = 1")
     else:

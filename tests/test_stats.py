@@ -45,6 +45,8 @@ def test_stats_reports_classes_ratio_and_storylines(tmp_path):
     ("not json", "", "unreadable"),
     ('{"kind": "world", "timezone": "UTC", "start": "2026-01-05"}', ":world_id",
      "required key is missing"),
+    ('{"kind": "dataset", "recipe": {"id": "x"}, "worlds": [], "splits": {}}', ":tables",
+     "required key is missing"),
 ])
 def test_stats_of_a_malformed_manifest_exits_2_naming_it(tmp_path, text, key, why):
     (tmp_path / "manifest.json").write_text(text)
