@@ -244,7 +244,7 @@ def _manifest_kind(path: Path) -> str:
     or incomplete manifest is a usage error naming the file."""
     manifest_file = path / "manifest.json"
     if not manifest_file.is_file():
-        raise UsageError("PATH", f"{path} is not a lifeloom dataset (no manifest.json)")
+        raise UsageError(str(path), "not a lifeloom dataset (no manifest.json)")
     try:
         manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -333,11 +333,11 @@ def hash_(
 ) -> None:
     """Print the canonical content hash of every table in a dataset."""
     if not path.is_dir():
-        raise UsageError("PATH", f"{path} is not a directory")
+        raise UsageError(str(path), "not a directory")
     try:
         hashes = dataset_hashes(path)
     except FileNotFoundError as exc:
-        raise UsageError("PATH", str(exc)) from None
+        raise UsageError(str(path), str(exc)) from None
     if as_json:
         typer.echo(json.dumps(hashes, indent=2, sort_keys=True))
         return

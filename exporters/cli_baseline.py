@@ -29,7 +29,7 @@ def baseline(
         raise UsageError("--agent", f"unknown agent {agent!r}; known: {', '.join(AGENTS)}")
     ds = open_dataset(path)
     if not ds.has_oracle:  # grading needs the gold rows, and the oracle agent replays them
-        raise UsageError("PATH", f"{path} has no oracle/ (shipped without answers)")
+        raise UsageError(str(path), "has no oracle/ (shipped without answers)")
     with Progress(TextColumn(f"{agent}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=True,
                   disable=not err.is_terminal) as bar:

@@ -262,5 +262,5 @@ def _gold(ds: Dataset, task_id: str) -> dict:
     try:
         return ds.gold(task_id)
     except DatasetError as exc:
-        raise UsageError("PATH", str(exc)) from None
+        raise UsageError(exc.where, exc.why) from None
 

@@ -30,5 +30,5 @@ def dataset_hashes(path: Path) -> dict[str, dict]:
         table = read_table_dir(d)
         out[name] = {"rows": table.num_rows, "content_hash": content_hash(table)}
     if not out:
-        raise FileNotFoundError(f"{path} holds no lifeloom tables")
+        raise FileNotFoundError("holds no lifeloom tables")
     return out

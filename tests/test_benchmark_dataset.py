@@ -238,7 +238,7 @@ def test_check_fails_on_a_tampered_file_and_skips_self_checks_without_oracle(dat
 
 @pytest.mark.parametrize(("args", "where"), [
     (["generate", "--recipe", "nope"], "--recipe"),
-    (["check", "/no/such/dir"], "PATH"),
+    (["check", "/no/such/dir"], "/no/such/dir: not a lifeloom dataset"),
     (["grade", "DATASET", "--task", "tk_nope", "--actions", "RUN"], "--task"),
     (["grade", "DATASET", "--task", "TASK", "--actions", "BAD"], "bad.jsonl:1"),
     (["grade", "DATASET", "--task", "TASK"], "--actions"),

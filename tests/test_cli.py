@@ -177,7 +177,7 @@ def test_no_storyline_note_only_when_storylines_were_wanted(tmp_path):
 def test_hash_of_a_missing_path_exits_2(tmp_path):
     r = run("hash", str(tmp_path / "nope"))
     assert r.returncode == 2
-    assert last_line(r.stderr).startswith("error: PATH: ")
+    assert last_line(r.stderr).startswith(f"error: {tmp_path / 'nope'}: ")
 
 
 def test_naming_a_bill_family_for_a_persona_without_such_a_bill_exits_2(tmp_path):

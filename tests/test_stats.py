@@ -59,4 +59,4 @@ def test_stats_of_a_malformed_manifest_exits_2_naming_it(tmp_path, text, key, wh
 def test_stats_of_a_non_dataset_exits_2(tmp_path):
     r = subprocess.run([*LIFELOOM, "stats", str(tmp_path)], capture_output=True, text=True)
     assert r.returncode == 2
-    assert r.stderr.strip().splitlines()[-1].startswith("error: PATH: ")
+    assert r.stderr.strip().splitlines()[-1].startswith(f"error: {tmp_path}: ")
