@@ -175,12 +175,24 @@ def test_read_and_errors(box):
     assert len(box.log) == 7
 
 
+def test_a_whole_number_given_as_a_float_is_the_integer_it_names(box):
+    """JSON Schema counts 2.0 as an integer; the tool must then treat it as 2 (it once
+    sliced pages with it and crashed), and a name that is not a string is an unknown tool."""
+    assert box.call("personal_email_search", {"query": "invoice", "page": 2.0}) == \
+        box.call("personal_email_search", {"query": "invoice", "page": 2})
+    assert box.call("personal_email_search", {"query": "x", "page": 1.5})["error"]["code"] \
+        == "bad_arguments"
+    assert box.call(["personal_email_list"], {})["error"]["code"] == "unknown_tool"
+
+
 @settings(max_examples=60, deadline=None)
 @given(name=st.sampled_from(["personal_email_search", "personal_email_list",
                              "personal_email_read", "notes_search", "ask_user"]),
        args=st.dictionaries(st.sampled_from(["query", "id", "page", "since", "until",
                                              "table", "question"]),
-                            st.one_of(st.text(max_size=8), st.integers(-3, 5), st.none()),
+                            st.one_of(st.text(max_size=8), st.integers(-3, 5),
+                                      st.integers(-3, 5).map(float), st.floats(-3, 5),
+                                      st.none()),
                             max_size=4))
 def test_arbitrary_calls_answer_and_never_write(name, args):
     ws = Workspace({}, as_of_us=int(AS_OF.timestamp() * 1e6))

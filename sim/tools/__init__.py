@@ -71,7 +71,7 @@ class Toolbox:
     def call(self, name: str, args: Any) -> dict:
         """Run one call; the result (or error object) is logged and returned."""
         try:
-            tool = self.tools.get(name)
+            tool = self.tools.get(name) if isinstance(name, str) else None
             if tool is None:
                 raise ToolError("unknown_tool", f"there is no tool {name!r}")
             if not isinstance(args, dict):
@@ -80,7 +80,8 @@ class Toolbox:
             if error is not None:
                 where = "/".join(str(p) for p in error.instance_path) or "arguments"
                 raise ToolError("bad_arguments", f"{where}: {error.message}")
-            result = shown(tool.run(self.workspace, args), self.workspace.zone)
+            result = shown(tool.run(self.workspace, _typed(tool.parameters, args)),
+                           self.workspace.zone)
         except ToolError as exc:
             result = {"error": {"code": exc.code, "message": str(exc)}}
         self.log.append({"tool": name, "args": args, "result": result})
@@ -92,6 +93,21 @@ class Toolbox:
             self._validators[tool.name] = (tool, jsonschema_rs.Draft202012Validator(
                 tool.parameters))
         return self._validators[tool.name][1]
+
+
+def _typed(schema: Mapping[str, Any], value: Any) -> Any:
+    """``value`` (valid against ``schema``) with whole numbers where the schema asks for an
+    integer: JSON Schema counts ``2.0`` as an integer, and a tool would slice, count or
+    store it as the float it still is in Python."""
+    kind = schema.get("type")
+    if isinstance(value, float) and (kind == "integer" or
+                                     (isinstance(kind, list) and "integer" in kind)):
+        return int(value)
+    if isinstance(value, dict) and "properties" in schema:
+        return {k: _typed(schema["properties"].get(k, {}), v) for k, v in value.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        return [_typed(schema["items"], v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
