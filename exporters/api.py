@@ -66,12 +66,14 @@ def generate(recipe: str = "smoke", *, out: Path | str | None = None,
 def grade(dataset: Dataset | Path | str, task_id: str, *, reply: str = "",
           actions: list[dict[str, Any]] | None = None,
           final_state: Path | str | None = None) -> Grade:
-    """Grade one run: replayed ``actions`` (``{"tool", "args"}``; a Toolbox log works too),
-    or a ``final_state`` directory a harness exported."""
+    """Grade one run: replayed ``actions`` (``{"tool", "args"}``, and ``snapshot_id``
+    where a task has several episodes; a Toolbox log works too, or the logs of one box per
+    heartbeat joined), or a ``final_state`` directory a harness exported."""
     ds = dataset if isinstance(dataset, Dataset) else load(dataset)
     if (actions is None) == (final_state is None):
         raise ValueError("give exactly one of actions and final_state")
     if final_state is not None:
         return grade_final_state(ds, task_id, Path(final_state), reply)
-    calls = [{"tool": a["tool"], "args": a.get("args", {})} for a in actions or []]
+    calls = [{k: a[k] for k in ("tool", "args", "snapshot_id") if k in a}
+             for a in actions or []]
     return grade_actions(ds, task_id, calls, reply)

@@ -159,7 +159,7 @@ class Dataset:
         user = {"name": info["user_name"], "email": info["user_email"],
                 "work_email": info["user_work_email"], "phone": info["user_phone"],
                 "handle": info["user_handle"]}
-        return Toolbox(workspace, info["services"], user=user)
+        return Toolbox(workspace, info["services"], user=user, snapshot_id=sid)
 
 
 def load(path: Path | str) -> Dataset:

@@ -165,6 +165,27 @@ def test_reference_timing_decides_on_real_tasks(dataset):
             assert verdict.passed == (phase == "window"), (tid, phase, verdict.checks)
 
 
+def test_the_api_grades_a_proactive_run_from_the_toolbox_logs(dataset):
+    """The documented way: a box per heartbeat, the calls made on it, the logs joined and
+    handed to ``lifeloom.grade`` (it once dropped each call's snapshot_id)."""
+    from exporters import api
+
+    ds = load(dataset)
+    for tid in _proactive(ds):
+        reference = ds.solutions(tid, "reference")[0]
+        assert api.grade(ds, tid, actions=list(reference.calls),
+                         reply=reference.reply).passed
+        log = []
+        for sid in ds.episodes(tid):
+            box = ds.toolbox(tid, snapshot_id=sid)
+            for call in reference.calls:
+                if call["snapshot_id"] == sid:
+                    box.call(call["tool"], call.get("args", {}))
+            log += box.log
+        assert all(entry["snapshot_id"] in ds.episodes(tid) for entry in log)
+        assert api.grade(ds, tid, actions=log, reply=reference.reply).passed
+
+
 def test_a_multi_episode_run_must_name_its_episodes(dataset):
     ds = load(dataset)
     tid = _proactive(ds)[0]

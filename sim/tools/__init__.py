@@ -53,6 +53,9 @@ class Toolbox:
     workspace: Workspace
     services: Iterable[str]
     user: Mapping[str, str] = field(default_factory=dict)  # name, email, work_email, handle
+    # The snapshot the workspace was opened on, when it is one of a dataset's: each logged
+    # call names it, so the log of every heartbeat's box together grades a proactive task.
+    snapshot_id: str | None = None
     tools: dict[str, Tool] = field(init=False)
     log: list[dict] = field(default_factory=list)
     _validators: dict = field(init=False, repr=False)
@@ -84,7 +87,8 @@ class Toolbox:
                            self.workspace.zone)
         except ToolError as exc:
             result = {"error": {"code": exc.code, "message": str(exc)}}
-        self.log.append({"tool": name, "args": args, "result": result})
+        where = {} if self.snapshot_id is None else {"snapshot_id": self.snapshot_id}
+        self.log.append({"tool": name, "args": args, **where, "result": result})
         return result
 
     def _validator(self, tool: Tool) -> jsonschema_rs.Draft202012Validator:
