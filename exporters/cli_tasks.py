@@ -29,7 +29,13 @@ from exporters.cli_common import (
 from exporters.cli_progress import progress_bars
 from exporters.generate import TooManyDroppedError, generate
 from exporters.loading import Dataset, DatasetError
-from exporters.runs import grade_actions, grade_final_state, grade_runs, read_actions
+from exporters.runs import (
+    RunError,
+    grade_actions,
+    grade_final_state,
+    grade_runs,
+    read_actions,
+)
 from exporters.seeds import read_seeds_file
 from scenarios.build import BelowFloorError
 from scenarios.library import load_recipes, load_storylines, load_task_families
@@ -236,7 +242,11 @@ def grade(
             raise UsageError("--reply", f"{reply}: no such file")
         text = reply.read_text(encoding="utf-8")
     if actions is not None:
-        verdict = grade_actions(ds, task, read_actions(actions), text)
+        calls = read_actions(actions)
+        try:
+            verdict = grade_actions(ds, task, calls, text)
+        except RunError as exc:  # a call's episode: name the file it came from
+            raise RunError(f"{actions}:{exc.where}", exc.why) from None
     else:
         if not final_state.is_dir():
             raise UsageError("--final-state", f"{final_state} is not a directory")

@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from exporters.aggregate import aggregate
 from exporters.loading import Dataset, DatasetError
+from personas.errors import SpecError
 from scenarios import predicates
 from scenarios.grading import Grade, grade
 from scenarios.grading.proactive import EpisodeRun, grade_episodes
@@ -37,6 +39,42 @@ class RunError(ValueError):
     def __init__(self, where: str, why: str) -> None:
         super().__init__(f"{where}: {why}")
         self.where, self.why = where, why
+
+
+class _Strict(BaseModel):
+    # JSON as written: no key we do not know (a misspelt "argz" is not quietly dropped),
+    # and no value coerced into another type (a reply of 5 is not the text "5").
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Call(_Strict):
+    """One tool call of a run."""
+
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    snapshot_id: str | None = None  # the episode it was made in (several: required)
+
+
+class Run(_Strict):
+    """One ``*.json`` file of a ``--runs`` directory."""
+
+    task_id: str
+    actions: list[Call] = Field(default_factory=list)
+    reply: str = ""
+    trial: int = Field(0, ge=0)
+
+
+def _valid(model: type[_Strict], value: Any, where: str) -> Any:
+    """``value`` validated as ``model``; an error names ``where`` and the key."""
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        found = SpecError.from_validation(where, exc)
+        raise RunError(found.where, found.why) from None
+
+
+def _calls(calls: list[Call]) -> list[dict]:
+    return [c.model_dump(exclude_none=True) for c in calls]
 
 
 def read_actions(path: Path) -> list[dict]:
@@ -51,13 +89,8 @@ def read_actions(path: Path) -> list[dict]:
             call = json.loads(line)
         except ValueError as exc:
             raise RunError(f"{path}:{n}", f"not JSON: {exc}") from None
-        if not isinstance(call, dict) or not isinstance(call.get("tool"), str):
-            raise RunError(f"{path}:{n}", 'expected {"tool": <name>, "args": {...}}')
-        unknown = sorted(set(call) - {"tool", "args", "snapshot_id"})
-        if unknown:
-            raise RunError(f"{path}:{n}", f"unknown key {unknown[0]!r}")
-        calls.append(call)
-    return calls
+        calls.append(_valid(Call, call, f"{path}:{n}"))
+    return _calls(calls)
 
 
 def grade_actions(ds: Dataset, task_id: str, actions: list[dict], reply: str) -> Grade:
@@ -117,25 +150,29 @@ def grade_runs(ds: Dataset, runs: Path) -> dict[str, Any]:
     if not files:
         raise RunError(str(runs), "holds no *.json runs")
     results, by_task = [], defaultdict(list)
+    seen: dict[tuple[str, int], str] = {}
     for path in files:
         try:
-            run = json.loads(path.read_text(encoding="utf-8"))
+            raw = json.loads(path.read_text(encoding="utf-8"))
         except ValueError as exc:
             raise RunError(str(path), f"not JSON: {exc}") from None
-        if not isinstance(run, dict) or "task_id" not in run:
-            raise RunError(f"{path}:task_id", "required key is missing")
-        unknown = sorted(set(run) - {"task_id", "actions", "reply", "trial"})
-        if unknown:
-            raise RunError(f"{path}:{unknown[0]}", "unknown key")
+        run = _valid(Run, raw, str(path))
+        # Pass^k multiplies trials as if independent: the same trial counted twice (a
+        # file copied, two files left at the default 0) would inflate both it and Pass@k.
+        other = seen.setdefault((run.task_id, run.trial), path.name)
+        if other != path.name:
+            raise RunError(f"{path}:trial", f"task {run.task_id!r} trial {run.trial} is "
+                                            f"also {other}; number each task's trials apart")
         try:
-            verdict = grade_actions(ds, run["task_id"], run.get("actions", []),
-                                    run.get("reply", ""))
+            verdict = grade_actions(ds, run.task_id, _calls(run.actions), run.reply)
         except DatasetError as exc:
             raise RunError(f"{path}:task_id", exc.why) from None
-        row = {"run": path.name, "task_id": run["task_id"], "trial": run.get("trial", 0),
+        except RunError as exc:
+            raise RunError(f"{path}:{exc.where}", exc.why) from None
+        row = {"run": path.name, "task_id": run.task_id, "trial": run.trial,
                **verdict.to_json()}
         results.append(row)
-        by_task[run["task_id"]].append(row)
+        by_task[run.task_id].append(row)
     per_task = {tid: {"trials": len(rows), "passed": sum(r["passed"] for r in rows),
                       "pass_rate": sum(r["passed"] for r in rows) / len(rows),
                       "pass_all": all(r["passed"] for r in rows),

@@ -160,6 +160,43 @@ def test_grade_cli_actions_final_state_and_runs(dataset, tmp_path):
     assert result["by"]["category"][ds.task(task_id)["category"]]["runs"] == 2
 
 
+BAD_RUNS = {  # what a run file holds -> the key the error names
+    "actions not a list": ({"actions": "x"}, "actions"),
+    "a call not an object": ({"actions": ["calendar_list"]}, "actions[0]"),
+    "a call without a tool": ({"actions": [{"args": {}}]}, "actions[0].tool"),
+    "a misspelt key": ({"actions": [{"tool": "calendar_list", "argz": {}}]},
+                       "actions[0].argz"),
+    "a tool that is not a name": ({"actions": [{"tool": ["x"]}]}, "actions[0].tool"),
+    "a reply that is not text": ({"reply": 5}, "reply"),
+    "a task id that is not text": ({"task_id": 5}, "task_id"),
+    "a trial that is not a number": ({"trial": "x"}, "trial"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_RUNS)
+def test_a_malformed_run_file_exits_2_naming_file_and_key(case, dataset, tmp_path):
+    task_id = load(dataset).tasks["task_id"][0]
+    content, key = BAD_RUNS[case]
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "a.json").write_text(json.dumps({"task_id": task_id, **content}))
+    r = cli("grade", str(dataset), "--runs", str(runs))
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith(f"error: {runs / 'a.json'}:{key}:")
+
+
+def test_the_same_trial_twice_is_refused(dataset, tmp_path):
+    """Two files of one task at the default trial 0 (a copied file) are not two trials."""
+    task_id = load(dataset).tasks["task_id"][0]
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for name in ("a.json", "b.json"):
+        (runs / name).write_text(json.dumps({"task_id": task_id, "actions": []}))
+    r = cli("grade", str(dataset), "--runs", str(runs))
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith(f"error: {runs / 'b.json'}:trial:")
+
+
 def test_grade_a_final_state_a_harness_exported(dataset, tmp_path):
     ds = load(dataset)
     task_id = ds.tasks.filter(pl.col("family") == "resolve_double_booking")["task_id"][0]
