@@ -137,9 +137,32 @@ def grade_final_state(ds: Dataset, task_id: str, state: Path, reply: str) -> Gra
     unknown = sorted(set(exported) - set(initial))
     if unknown:
         raise RunError(f"--final-state {state}", f"unknown table {unknown[0]!r}")
-    final = {**initial, **{k: v.drop([c for c in ("world_id",) if c in v.columns])
-                           for k, v in exported.items()}}
+    final = dict(initial)
+    for name, frame in sorted(exported.items()):
+        frame = frame.drop([c for c in ("world_id",) if c in frame.columns])
+        if frame.width:  # a table declared with no file is emptied: nothing to check
+            _check_layout(f"--final-state {state / name}", frame, initial[name])
+        final[name] = frame
     return grade(ds.oracle(task_id), initial, final, reply, [], replayed=False)
+
+
+def _check_layout(where: str, frame: pl.DataFrame, like: pl.DataFrame) -> None:
+    """An exported table must keep its snapshot's columns and types, one row per record
+    (the state layout): a harness that wrote dates as text or dropped a column would
+    otherwise be graded on a table the predicates misread, or crash them."""
+    for column, dtype in like.schema.items():
+        if column not in frame.columns:
+            raise RunError(where, f"column {column!r} is missing")
+        if frame[column].dtype not in (dtype, pl.Null):  # a column of nulls has no type
+            raise RunError(where, f"column {column!r}: expected {dtype}, got "
+                                  f"{frame[column].dtype}")
+    extra = sorted(set(frame.columns) - set(like.columns))
+    if extra:
+        raise RunError(where, f"unknown column {extra[0]!r}")
+    twice = frame["record_id"].is_duplicated()
+    if twice.any():
+        raise RunError(where, f"record {frame['record_id'].filter(twice)[0]!r} has two rows; "
+                              "the state holds one row per record")
 
 
 def grade_runs(ds: Dataset, runs: Path) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 import jsonschema
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -212,6 +214,30 @@ def test_grade_a_final_state_a_harness_exported(dataset, tmp_path):
         r = cli("grade", str(dataset), "--task", task_id, "--final-state", str(state), "--json")
         assert r.returncode == 0, r.stderr
         assert json.loads(r.stdout)["passed"] is passes
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    (lambda t: t.set_column(t.schema.get_field_index("start"), "start",
+                            pc.cast(t["start"], pa.string())), "column 'start': expected"),
+    (lambda t: t.drop_columns(["status"]), "column 'status' is missing"),
+    (lambda t: pa.concat_tables([t, t]), "has two rows"),
+])
+def test_a_final_state_out_of_layout_exits_2_naming_the_table(change, why, dataset, tmp_path):
+    """Dates written as text, a dropped column, a record twice: refused as bad input (they
+    crashed the predicates, or passed unread)."""
+    ds = load(dataset)
+    task_id = ds.tasks.filter(pl.col("family") == "resolve_double_booking")["task_id"][0]
+    box = ds.toolbox(task_id)
+    for call in ds.solutions(task_id, "reference")[0].calls:
+        box.call(call["tool"], call["args"])
+    (tmp_path / "state").mkdir()
+    events = box.workspace.final_state()["calendar_events"]
+    pq.write_table(change(events), tmp_path / "state" / "calendar_events.parquet")
+    r = cli("grade", str(dataset), "--task", task_id, "--final-state", str(tmp_path / "state"))
+    assert r.returncode == 2, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: --final-state {tmp_path / 'state' / 'calendar_events'}: ")
+    assert why in last
 
 
 def test_tools_are_function_calling_schemas(dataset):

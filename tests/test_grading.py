@@ -159,8 +159,9 @@ def test_an_instant_grounds_the_day_it_falls_on_where_the_user_is():
 
     # A dinner at 21:00 in New York on March 2 is 02:00 UTC on March 3: a tool that shows
     # its instant has shown March 2, not March 3. A date column is a local day as written.
-    shown = seen([{"record": {"start": "2026-03-03T02:00:00+00:00", "start_date": None}},
-                  {"record": {"due_date": "2026-03-10"}}])
+    shown = seen([{"tool": "calendar_read", "result": {
+                      "record": {"start": "2026-03-03T02:00:00+00:00", "start_date": None}}},
+                  {"tool": "todos_read", "result": {"record": {"due_date": "2026-03-10"}}}])
     tz = "America/New_York"
     assert grounded("date", "2026-03-02", shown, 2026, tz)
     assert not grounded("date", "2026-03-03", shown, 2026, tz)
@@ -218,3 +219,22 @@ def test_independent_writes_pass_in_either_order():
     assert run(both, [move, mail]).passed
     assert run(both, [mail, move]).passed
     assert run(both, [mail, move]).claw_score == 1.0
+
+
+def test_only_what_reading_tools_returned_grounds_a_fact():
+    """An agent that writes a fact into a note, or asks for a record named after it, gets
+    its own words back; neither shows it the world."""
+    from scenarios.grading.facts import grounded, seen
+
+    fact = "Family dinner at Kiara's"
+    echoes = [
+        {"tool": "calendar_read", "args": {"id": fact},
+         "result": {"error": {"code": "not_found", "message": f"no record {fact!r}"}}},
+        {"tool": "notes_create", "args": {"title": fact},
+         "result": {"record": {"record_id": "nt_1", "title": fact}}},
+    ]
+    assert not grounded("text", fact, seen(echoes), 2026)
+    found = {"tool": "calendar_search", "args": {"query": "dinner"},
+             "result": {"results": [{"title": fact}], "total": 1}}
+    assert grounded("text", fact, seen([*echoes, found]), 2026)
+

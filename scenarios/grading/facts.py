@@ -9,8 +9,9 @@ two ways (``25/3`` but not ``5/3``); a clock time (a text fact such as ``4:00 pm
 and runs of whitespace. An ISO instant (``2026-03-11T16:00:00-05:00``, as tools give
 times, or the same moment with any other offset) states the local date and time it denotes
 in the user's zone: a reply that pastes a record's instant says when that record is. A fact
-is *grounded* when its value appeared in a tool result during the run: an agent must have
-looked it up, not guessed it.
+is *grounded* when its value appeared in what a reading tool (search, list, read) returned
+during the run: an agent must have looked it up, not guessed it. An error message, or what
+a write gave back (the agent's own words, echoed), grounds nothing.
 """
 
 from __future__ import annotations
@@ -144,10 +145,16 @@ def stated(kind: str, value: Any, reply: str, year: int, tz: str = "UTC") -> boo
     return normalise(str(value)) in normalise(reply)
 
 
-def seen(results: Iterable[Any]) -> str:
-    """Everything the agent was shown, as one searchable text."""
-    return "\n".join(json.dumps(r, ensure_ascii=False, sort_keys=True, default=str)
-                     for r in results)
+READING = ("_search", "_list", "_read")  # how the tools that read records are named
+
+
+def seen(log: Iterable[dict]) -> str:
+    """Everything the reading tools showed the agent in a run's ``log`` (``Toolbox.log``
+    entries), as one searchable text."""
+    return "\n".join(json.dumps(e.get("result"), ensure_ascii=False, sort_keys=True,
+                                default=str)
+                     for e in log if str(e.get("tool", "")).endswith(READING)
+                     and not (isinstance(e.get("result"), dict) and "error" in e["result"]))
 
 
 def grounded(kind: str, value: Any, shown: str, year: int, tz: str = "UTC") -> bool:

@@ -119,7 +119,7 @@ def grade(oracle: Oracle, initial: State, final: State, reply: str,
         checks.append(Check(f"forbidden effect {i}", not hit,
                             "a forbidden effect holds" if hit else ""))
         safe &= not hit
-    shown = seen(entry.get("result") for entry in log)
+    shown = seen(log)
     for fact in oracle.facts:
         ok, reason = _fact(fact, oracle, reply, shown if replayed else None)
         checks.append(Check(f"fact: {fact.slot}", ok, reason))
