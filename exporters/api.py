@@ -26,6 +26,7 @@ from exporters.generate import generate as _generate
 from exporters.loading import Dataset, load
 from exporters.runs import grade_actions, grade_final_state
 from exporters.world_dataset import write_world
+from personas.errors import SpecError
 from personas.library import load_personas
 from scenarios.grading import Grade
 from scenarios.library import load_recipes, load_storylines, load_task_families
@@ -40,10 +41,10 @@ def world(persona: str, *, seed: int = 0, days: int = 100, out: Path | str = "ou
           start: dt.date | None = None, noise: str | None = "typical",
           noise_ratio: float | None = None, library: Path | None = None) -> dict:
     """Simulate one persona's life and write it as a one-world dataset; the manifest."""
-    profiles = load_profiles(library)
-    return write_world(Path(out), load_personas(library)[persona], seed=seed, days=days,
-                       start=start, families=load_storylines(library),
-                       noise=None if noise is None else profiles[noise], ratio=noise_ratio)
+    profile = None if noise is None else _known(load_profiles(library), noise, "noise profile")
+    return write_world(Path(out), _known(load_personas(library), persona, "persona"),
+                       seed=seed, days=days, start=start, families=load_storylines(library),
+                       noise=profile, ratio=noise_ratio)
 
 
 def generate(recipe: str = "smoke", *, out: Path | str | None = None,
@@ -55,7 +56,8 @@ def generate(recipe: str = "smoke", *, out: Path | str | None = None,
     unfinished run; see :func:`exporters.generate.generate`); the manifest.
     ``progress(split, done, total)`` hears of every finished world."""
     storylines = load_storylines(library)
-    return _generate(load_recipes(library)[recipe], Path(out or f"out/{recipe}"),
+    return _generate(_known(load_recipes(library), recipe, "recipe"),
+                     Path(out or f"out/{recipe}"),
                      personas=load_personas(library), storylines=storylines,
                      families=load_task_families(library, storylines),
                      profiles=load_profiles(library), ratio=noise_ratio, workers=workers,
@@ -77,3 +79,13 @@ def grade(dataset: Dataset | Path | str, task_id: str, *, reply: str = "",
     calls = [{k: a[k] for k in ("tool", "args", "snapshot_id") if k in a}
              for a in actions or []]
     return grade_actions(ds, task_id, calls, reply)
+
+
+def _known(specs: dict[str, Any], key: str, what: str) -> Any:
+    """``specs[key]``; an unknown id is a SpecError naming what is known."""
+    try:
+        return specs[key]
+    except KeyError:
+        raise SpecError(what, f"unknown {what} {key!r}; known: {', '.join(sorted(specs))}"
+                        ) from None
+

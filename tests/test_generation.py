@@ -22,10 +22,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from exporters import backends
+from exporters import api, backends
 from exporters.api import generate
 from exporters.partial import partial_path
 from exporters.split_stats import split_stats
+from personas.errors import SpecError
 from scenarios.environments import spread
 from scenarios.library import SHIPPED, load_recipes
 from scenarios.recipe_spec import plan_worlds
@@ -470,3 +471,15 @@ def test_snapshots_caps_the_ask_instants_of_each_world(tmp_path_factory, tmp_pat
     full = [w["environments"] for w in uncapped["worlds"] if w["split"] == "train"]
     assert max(capped) == 1
     assert max(full) > 1  # the cap really cut something
+
+
+@pytest.mark.parametrize(("call", "what"), [
+    (lambda tmp: generate("no_such_recipe", out=tmp / "o"), "recipe"),
+    (lambda tmp: api.world("nobody", days=2, out=tmp / "w"), "persona"),
+    (lambda tmp: api.world("retiree", days=2, noise="roaring", out=tmp / "w"), "noise profile"),
+])
+def test_the_api_names_an_unknown_id(call, what, tmp_path):
+    """As the command line does: a SpecError naming what is known, not a bare KeyError."""
+    with pytest.raises(SpecError, match=f"unknown {what} .*; known: "):
+        call(tmp_path)
+    assert list(tmp_path.iterdir()) == []

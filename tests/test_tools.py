@@ -168,11 +168,16 @@ def test_read_and_errors(box):
                               "bad_arguments"),
                              ("personal_email_search", {"query": "x", "since": "March"},
                               "bad_arguments"),
+                             # not the schema's YYYY-MM-DD, though fromisoformat takes them
+                             ("personal_email_search", {"query": "x", "since": "20260301"},
+                              "bad_arguments"),
+                             ("personal_email_search", {"query": "x", "until": "2026-W10-1"},
+                              "bad_arguments"),
                              ("personal_email_search", {"query": "x", "colour": 1},
                               "bad_arguments"),
                              ("fax_send", {}, "unknown_tool")]:
         assert box.call(name, args)["error"]["code"] == code, (name, args)
-    assert len(box.log) == 7
+    assert len(box.log) == 9
 
 
 def test_a_whole_number_given_as_a_float_is_the_integer_it_names(box):

@@ -40,11 +40,18 @@ class ToolError(ValueError):
 
 
 def date_arg(value: str, name: str) -> dt.date:
-    """A ``YYYY-MM-DD`` argument: one of the user's local days (``Workspace.day_start``)."""
+    """A ``YYYY-MM-DD`` argument: one of the user's local days (``Workspace.day_start``).
+    Only that form, as the schema says: ``date.fromisoformat`` would also take 20260301
+    and 2026-W10-1."""
     try:
+        if not _DAY.fullmatch(value):
+            raise ValueError(value)
         return dt.date.fromisoformat(value)
     except ValueError:
         raise ToolError("bad_arguments", f"{name}: expected YYYY-MM-DD, got {value!r}") from None
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def instant_arg(value: str, name: str) -> dt.datetime:
