@@ -45,14 +45,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from scenarios.storyline_spec import (
-    VARIABLE_PICKS,
-    ComputeSpec,
-    DrawSpec,
-    EmitStep,
-    PickSpec,
-    depends,
-)
+from scenarios.storyline_params import ComputeSpec, DrawSpec, PickSpec, depends
+from scenarios.storyline_spec import VARIABLE_PICKS, EmitStep
 from sim.clock import DAY, day_date
 from sim.services import TABLES
 

@@ -23,10 +23,9 @@ from scenarios import phrasing, values
 from scenarios.distractors import Lookalikes
 from scenarios.expressions import Context, ExpressionError, parse
 from scenarios.picks import NoCandidateError, Picker
+from scenarios.storyline_params import ComputeSpec, DrawSpec
 from scenarios.storyline_spec import (
     BranchStep,
-    ComputeSpec,
-    DrawSpec,
     EmitStep,
     EndStep,
     MilestoneStep,

@@ -22,7 +22,8 @@ import numpy as np
 from personas.life import Life
 from personas.pools import sender_address
 from personas.routines.money import next_day_of_month, recurring_columns
-from scenarios.storyline_spec import PickSpec, StorylineSpec
+from scenarios.storyline_params import PickSpec
+from scenarios.storyline_spec import StorylineSpec
 from sim.clock import DAY, day_number
 
 if TYPE_CHECKING:

@@ -33,7 +33,8 @@ from pydantic import Field, field_validator, model_validator
 
 from personas.errors import FromFile
 from personas.spec import Strict
-from scenarios.storyline_spec import check_expression, check_template
+from scenarios.storyline_params import check_expression
+from scenarios.storyline_spec import check_template
 from sim.services import TABLES
 from sim.tools.base import NAME
 

@@ -16,7 +16,8 @@ import pyarrow as pa
 
 from personas.life import DAY_PROFILE, Life
 from scenarios.expressions import Context, parse
-from scenarios.storyline_spec import TEMPLATE_HOLES, DrawSpec
+from scenarios.storyline_params import DrawSpec
+from scenarios.storyline_spec import TEMPLATE_HOLES
 from sim.clock import Clock, day_date, day_number
 
 

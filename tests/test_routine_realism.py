@@ -187,7 +187,7 @@ def test_the_user_answers_an_office_only_when_asked_and_with_the_word_asked_for(
 def test_a_storyline_restaurant_is_one_the_user_eats_at():
     from scenarios.engine import Storylines  # noqa: F401 (the picker needs a running life)
     from scenarios.picks import Picker
-    from scenarios.storyline_spec import PickSpec
+    from scenarios.storyline_params import PickSpec
 
     lw = live(load_personas()["staff_engineer"], seed=1, days=30, storylines=0)
     picker = Picker(lw.life)

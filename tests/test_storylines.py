@@ -225,7 +225,7 @@ def test_awake_draws_keep_the_hours_routine_life_keeps():
     import numpy as np
     from pydantic import ValidationError
 
-    from scenarios.storyline_spec import DrawSpec
+    from scenarios.storyline_params import DrawSpec
     from scenarios.values import draw
 
     spec = DrawSpec(uniform=(0, 46800), hours="awake")  # 09:00 to 22:00
