@@ -124,19 +124,25 @@ def generate(recipe: RecipeSpec, out: Path, *, personas: dict[str, PersonaSpec],
                                                  f"{', '.join(backends.BACKENDS)}")
     seeds_file = out.with_name(out.name + ".seeds.json")
     drew_seeds = private_seeds and not seeds_file.exists()  # not a resumed run's
+
+    def forget_seeds() -> None:
+        """A run refused before any world, or one that would fail the same way again,
+        leaves no seeds file it drew (a crash keeps it: the resumed run needs it)."""
+        if drew_seeds:
+            seeds_file.unlink(missing_ok=True)
+
     if private_seeds:  # after every check of the recipe: a bad one leaves no seeds file
         recipe = recipe.model_copy(update={"root_seed": secret_root(seeds_file)})
     recipe_hash, library_hash = recipe.content_hash(), library.content_hash()
     try:
         existing = _existing(out, recipe_hash, library_hash)
-    except OutputError:
-        if drew_seeds:
-            seeds_file.unlink(missing_ok=True)
+        if existing is not None:
+            return existing
+        partial = open_partial(out, recipe_hash, library_hash, restart=restart)
+    except OutputError:  # another recipe's dataset or unfinished run is there
+        forget_seeds()
         raise
-    if existing is not None:
-        return existing
     say = progress or (lambda _stage, _done, _total: None)
-    partial = open_partial(out, recipe_hash, library_hash, restart=restart)
     plans = plan_worlds(recipe)
     records = finished(partial)
     totals = Counter(p.split for p in plans)
@@ -162,8 +168,7 @@ def generate(recipe: RecipeSpec, out: Path, *, personas: dict[str, PersonaSpec],
     except (StorylineRunError, TaskFamilyError, BelowFloorError):
         # The same specs and target fail the same way again: nothing to resume.
         shutil.rmtree(partial, ignore_errors=True)
-        if drew_seeds:
-            seeds_file.unlink(missing_ok=True)
+        forget_seeds()
         raise
     ordered = [records[p.split, p.index] for p in plans]
     _check_dropped(recipe, ordered, partial)

@@ -237,6 +237,10 @@ def test_a_partial_of_another_recipe_or_an_unwritable_out_exits_2(library, tmp_p
     assert "--out" in r.stderr
     assert "--restart" in r.stderr
     assert not out.exists()
+    r = cli("generate", "--recipe", "scale", "--library", str(library), "--out", str(out),
+            "--private-seeds")
+    assert r.returncode == 2
+    assert not out.with_name("scale.seeds.json").exists()  # refused: no secret drawn for it
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     r = cli("generate", "--recipe", "scale", "--library", str(library),
