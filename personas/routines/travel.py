@@ -3,7 +3,7 @@ the calendar; on the day some flights are delayed and the airline texts."""
 
 from __future__ import annotations
 
-from functools import partial
+from functools import cache, partial
 
 import numpy as np
 
@@ -36,14 +36,19 @@ def domestic(currency: str) -> list[tuple[str, str]]:
 
 def airport_code(city: str) -> str:
     """The airport code trips to ``city`` fly to."""
+    try:
+        return _airports()[city]
+    except KeyError:
+        raise KeyError(f"no airport listed for {city!r}") from None
+
+
+@cache
+def _airports() -> dict[str, str]:
     words = word_pools()
     codes = dict(words["destinations"])
     for cities in words["domestic_cities"].values():
         codes.update(cities)
-    try:
-        return codes[city]
-    except KeyError:
-        raise KeyError(f"no airport listed for {city!r}") from None
+    return codes
 
 
 def _destinations(life: Life, rng, n: int) -> np.ndarray:

@@ -26,6 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from scenarios.predicates import normalise
+from sim.tools.reading import READING_SUFFIXES
 
 MONTHS = {m: i for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september",
@@ -145,15 +146,12 @@ def stated(kind: str, value: Any, reply: str, year: int, tz: str = "UTC") -> boo
     return normalise(str(value)) in normalise(reply)
 
 
-READING = ("_search", "_list", "_read")  # how the tools that read records are named
-
-
 def seen(log: Iterable[dict]) -> str:
     """Everything the reading tools showed the agent in a run's ``log`` (``Toolbox.log``
     entries), as one searchable text."""
     return "\n".join(json.dumps(e.get("result"), ensure_ascii=False, sort_keys=True,
                                 default=str)
-                     for e in log if str(e.get("tool", "")).endswith(READING)
+                     for e in log if str(e.get("tool", "")).endswith(READING_SUFFIXES)
                      and not (isinstance(e.get("result"), dict) and "error" in e["result"]))
 
 

@@ -16,6 +16,9 @@ from sim.tools.base import Tool, ToolError, date_arg, object_schema, tool_record
 from sim.workspace import Workspace
 
 PAGE = 20
+# What the reading tools of a service are called: ``<service><suffix>`` (``reading_tools``).
+# Grading reads only their results as what the agent was shown (scenarios.grading.facts).
+READING_SUFFIXES = ("_search", "_list", "_read")
 WINDOW_DAYS = 30
 _TOKEN = re.compile(r"\w+")
 # The calendar reads by when events happen, not when they were made (an all-day event from
