@@ -46,9 +46,9 @@ class LivedWorld:
 
     def tables(self) -> dict:
         """History tables as exported: thinned to the target, balances recomputed."""
-        if self.thinning is None:
-            return self.world.tables()
-        return rebalance(self.world.tables(self.thinning.keep_events))
+        keep = None if self.thinning is None else self.thinning.keep_events
+        ledger = self.life.state["ledger"]
+        return rebalance(self.world.tables(keep), cushion=ledger.cushion, holds=ledger.holds)
 
     def event_log(self):
         keep = None if self.thinning is None else self.thinning.keep_events

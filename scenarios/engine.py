@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from personas.life import Life
+from personas.routines.ledger import Hold
 from scenarios import phrasing, values
 from scenarios.distractors import Lookalikes
 from scenarios.expressions import Context, ExpressionError, parse
@@ -62,6 +63,8 @@ class Instance:
     finished: bool = False
     aborted: bool = False  # its parameters could not be bound
     clock: int | None = None  # renders as of this instant instead of now (look-alikes)
+    # On the checking balance, until the instance's next bank posting or its end.
+    holds: list[Hold] = field(default_factory=list)
 
 
 class StorylineRunError(ValueError):
@@ -167,6 +170,7 @@ class Storylines:
             elif jump is not None:
                 pc = position[jump]
         inst.finished = True
+        self._release(inst, after=max(world.now, inst.last_write))
 
     def _step(self, inst: Instance, step, rng) -> int | str | None:
         """Do one step; return an instant to wait until, a step id to jump to, or "end"."""
@@ -287,15 +291,25 @@ class Storylines:
         columns = self._with_defaults(
             step.table, self._columns(inst, step.table, step.fields, step.text, step.id),
             threads=f"threads/{step.table}")
-        cause = None
+        cause, before = None, inst.last_event
         if isinstance(step, PropagateStep):
             cause = inst.names[step.source].get("event_id")
         self._write(inst, step.table, step.kind, columns, step.id, step.actor, step.device,
                     bind=step.bind, cause=cause)
+        if step.balance_below is not None:
+            hold = self.life.state["ledger"].hold_below(
+                int(self.evaluate(inst, step.balance_below)), at=inst.last_write, cause=before)
+            inst.holds += [hold] if hold else []
         if step.conflict:
             self._conflict(inst, step.conflict)
         if self.lookalikes is not None:
             self.lookalikes.after(self, inst, step, columns)
+
+    def _release(self, inst: Instance, *, after: int) -> None:
+        """The user moves the money ``inst`` held on savings back to checking."""
+        for hold in inst.holds:
+            self.life.state["ledger"].release(hold, after=after, cause=inst.last_event)
+        inst.holds = []
 
     # -- for look-alikes (scenarios.distractors) -----------------------------------------
 
@@ -349,6 +363,7 @@ class Storylines:
         stream = f"storyline/{inst.instance_id}/{table}"
         if table == "bank_transactions":  # the bank posts it, so balances stay right
             rec, ev = self._post(columns, kind, stream, record_id)
+            self._release(inst, after=now)  # the money held back comes back after it
         else:
             rec, ev = self.world.emit(
                 table, kind, np.array([now]), {k: [v] for k, v in columns.items()},

@@ -64,7 +64,7 @@ def _expressions(step) -> list:
     """Every expression a step evaluates (templates contribute their {holes})."""
     out: list = list(getattr(step, "fields", {}).values())
     out += _holes(getattr(step, "text", {}))
-    for name in ("when", "until", "at"):
+    for name in ("when", "until", "at", "balance_below"):
         if getattr(step, name, None) is not None:
             out.append(getattr(step, name))
     actor = getattr(step, "actor", "user")
@@ -174,6 +174,10 @@ class EmitStep(Strict):
     # Parameters a look-alike of this record may change: drawn numbers and picked products,
     # merchants, places, projects or topics (``scenarios.distractors``). Empty: none.
     vary: list[str] = Field(default_factory=list)
+    # An amount (minor units) the checking balance is below when this record appears (a
+    # low-balance alert): routine life moves money to savings just before, and back once
+    # the instance ends (``personas.routines.ledger.Hold``).
+    balance_below: Expr | None = None
 
     @property
     def shown(self) -> list[str]:
@@ -194,7 +198,7 @@ class EmitStep(Strict):
         for name in (*self.fields, *self.text):
             if name not in columns:
                 raise ValueError(f"table {self.table} has no column {name!r}")
-        for value in self.fields.values():
+        for value in (*self.fields.values(), *filter(None, [self.balance_below])):
             check_expression(value)
         for value in self.text.values():
             check_template(value)
@@ -391,6 +395,7 @@ class StorylineSpec(Strict, FromFile):
                     raise ValueError(f"step {step.id}: conflict record {unknown[0]!r} is not "
                                      "bound")
         touched = {TABLE_SERVICE[s.table] for s in self.steps if isinstance(s, EmitStep)}
+        touched |= {"bank" for s in self.steps if getattr(s, "balance_below", None) is not None}
         missing = touched - set(self.services)
         if missing:
             raise ValueError(f"steps write to {sorted(missing)} which services does not list")

@@ -1,6 +1,6 @@
-"""Golden content hashes for three small worlds: any change to generated content shows up here.
+"""Golden content hashes for five small worlds: any change to generated content shows up here.
 
-Two are routine life alone; the third has storylines and is thinned to a noise ratio, so
+Three are routine life alone; two have storylines and are thinned to a noise ratio, so
 the keep path (``scenarios.keep_path``) is covered too.
 
 When a change is meant to alter content, regenerate with
@@ -22,8 +22,11 @@ from tests.conftest import PERSONAS
 
 GOLDEN = Path(__file__).parent / "golden" / "hashes.json"
 # (persona, seed, days, noise profile or None, ratio or None)
+# The musician's two: a life that outspends its income (the checking account's opening is
+# funded, ``personas.routines.ledger``), and an overdraft story holding the balance down.
 CASES = [("staff_engineer", 0, 5, None, None), ("shift_nurse", 1, 5, None, None),
-         ("retiree", 2, 30, "typical", 3.0)]
+         ("retiree", 2, 30, "typical", 3.0), ("indie_musician", 0, 100, None, None),
+         ("indie_musician", 0, 45, "typical", 4.0)]
 
 
 def hashes(persona: str, seed: int, days: int, noise: str | None,

@@ -4,11 +4,15 @@ Other routines never write bank rows themselves: they hand charges to the :class
 which posts everything due in time order at the start of each period, so every running
 balance is right however the charges were produced. Amounts that depend on a balance (paying
 off the card, a statement) are settled during posting, at their own instant.
-:func:`rebalance` re-settles the same arithmetic over the rows a thinned world keeps.
+:func:`rebalance` re-settles the same arithmetic over the rows a world keeps (thinning drops
+some), funds a checking account that would otherwise be overdrawn, and settles the money a
+storyline holds away on savings (:class:`Hold`).
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,9 +21,23 @@ import pyarrow as pa
 
 from personas.life import Life
 from personas.routines.messaging import emit_org_sms
-from sim.clock import MINUTE
+from sim.clock import HOUR, MINUTE
+from sim.services import TABLES
 
 PAYOFF = "CARD PAYMENT - THANK YOU"  # how a card payoff reads on both statements
+CUSHION = 0.1  # the share of its opening balance a checking account never falls below
+TO_SAVINGS, FROM_SAVINGS = "ONLINE TRANSFER TO SAVINGS", "ONLINE TRANSFER FROM SAVINGS"
+
+
+@dataclass
+class Hold:
+    """A storyline's word on the checking balance: below ``level`` from the transfer to
+    savings ``out`` (minutes before the storyline says so) until the transfer ``back``
+    (:meth:`Ledger.hold_below`, :meth:`Ledger.release`; :func:`rebalance` settles both)."""
+
+    out: str
+    back: str
+    level: int
 
 
 @dataclass
@@ -40,6 +58,14 @@ class Ledger:
     history: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
     alerts: list[dict] = field(default_factory=list)  # texts the bank will send
     receipts: list[dict] = field(default_factory=list)  # e-receipts shops will mail
+    holds: list[Hold] = field(default_factory=list)
+    posted_until: int = 0  # everything before this instant is posted
+
+    @property
+    def cushion(self) -> int:
+        """The least the person lets the checking account fall to: ``CUSHION`` of its
+        opening balance (:func:`rebalance` funds a world that would spend below it)."""
+        return int(self.opening.get(self.checking, 0) * CUSHION)
 
     def add(self, ts, amount_minor, *, description, merchant, category, kind,
             account: str | None = None, related=None, cause=None, settle: int = 0,
@@ -78,6 +104,40 @@ class Ledger:
                      merchant=self.names[self.card], category="transfer", kind="transfer_made",
                      account=account, settle=self.settlements)
 
+    def hold_below(self, below: int, at: int, cause: str | None) -> Hold | None:
+        """Bring the checking balance under ``below`` by instant ``at``: the user moves
+        money to savings minutes before (a storyline's low-balance alert then tells the
+        truth at every noise ratio). The amounts are settled over the rows a world keeps,
+        by :func:`rebalance`; :meth:`release` moves the money back."""
+        if not self.life.world.has("bank"):
+            return None
+        rng = self.life.world.rng.stream("bank/holds")
+        level = int(below * rng.uniform(0.3, 0.8))
+        ts = max(at - int(rng.integers(MINUTE, 10 * MINUTE)), self.posted_until)
+        out, back = self.life.world.ids.mint("records/bank_transactions/holds",
+                                             TABLES["bank_transactions"].id_prefix, 2)
+        hold = Hold(out, back, level)
+        self._transfer(ts, TO_SAVINGS, -1, out, cause)
+        self.holds.append(hold)
+        return hold
+
+    def release(self, hold: Hold, *, after: int, cause: str | None) -> None:
+        """Move the held money back to checking a little ``after`` the given instant (the
+        storyline's next bank posting, or its end); not at all past the window."""
+        at = after + int(self.life.world.rng.stream("bank/holds").integers(5 * MINUTE, 3 * HOUR))
+        if at < self.life.world.clock.end_seconds:
+            self._transfer(at, FROM_SAVINGS, 1, hold.back, cause)
+
+    def _transfer(self, ts: int, description: str, sign: int, record_id: str,
+                  cause: str | None) -> None:
+        # A placeholder amount of one unit: rebalance settles it. The savings account is
+        # at another bank; it is named, so the transfers form no series with other rows
+        # (scenarios.units), and their cause keeps them with the storyline's cascade.
+        self.add(np.array([ts]), np.array([sign]), description=description,
+                 merchant=f"{self.life.pools.bank} Savings", category="transfer",
+                 kind="transfer_made", cause=[cause], record_ids=[record_id],
+                 id_stream="bank_transactions/holds")
+
     def balance_at(self, account: str, ts: int) -> int:
         """The balance of ``account`` after everything posted up to ``ts``."""
         best_ts, best = -1, self.opening[account]
@@ -89,6 +149,7 @@ class Ledger:
 
     def post(self, until: int) -> None:
         """Post every queued transaction before ``until``, oldest first."""
+        self.posted_until = max(self.posted_until, until)
         if not self.pending:
             return
         merged = {k: np.concatenate([p[k] for p in self.pending]) for k in self.pending[0]}
@@ -189,12 +250,18 @@ class Ledger:
             rows["amount"][card_row], rows["amount"][bank_row] = owed, -owed
 
 
-def rebalance(history: dict[str, pa.Table]) -> dict[str, pa.Table]:
-    """Running balances recomputed over the transactions present.
+def rebalance(history: dict[str, pa.Table], *, cushion: int = 0,
+              holds: Sequence[Hold] = ()) -> dict[str, pa.Table]:
+    """Running balances recomputed over the transactions present, from an opening balance
+    that carries the checking account through them.
 
     A thinned world keeps some card purchases and drops others; the bank must still add up,
     so each transaction's balance and each account version's balance are recomputed from
-    the opening balance and the transactions that remain.
+    the opening balance and the transactions that remain. A busy world (a noise profile
+    multiplies orders, trips and card purchases, never the salary) spends more than the
+    person earns; the checking account then opens with enough to stay at ``cushion`` or
+    above (:attr:`Ledger.cushion`), not overdrawn by months of spending. Storylines'
+    ``holds`` get their transfers to and from savings settled here, over the same rows.
     """
     txns, accounts = history.get("bank_transactions"), history.get("bank_accounts")
     if txns is None or accounts is None or not accounts.num_rows:
@@ -204,6 +271,7 @@ def rebalance(history: dict[str, pa.Table]) -> dict[str, pa.Table]:
     opening = a.filter(pl.col("version") == 1).select(
         pl.col("record_id").alias("account_id"), pl.col("balance_minor").alias("_opening"))
     t = _resettle_payoffs(t, a, opening)
+    t, opening = _fund_checking(t, a, opening, cushion, holds)
     t = (t.join(opening, on="account_id", how="left")
          .sort(["posted_at", "_order"])
          .with_columns((pl.col("_opening") + pl.col("amount_minor").cum_sum().over(
@@ -222,6 +290,61 @@ def rebalance(history: dict[str, pa.Table]) -> dict[str, pa.Table]:
     out["bank_transactions"] = t.select(txns.column_names).to_arrow().cast(txns.schema)
     out["bank_accounts"] = a.to_arrow().cast(accounts.schema)
     return out
+
+
+def _fund_checking(t: pl.DataFrame, accounts: pl.DataFrame, opening: pl.DataFrame,
+                   cushion: int, holds: Sequence[Hold]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``t`` with the holds' transfers settled and ``opening`` with the checking account's
+    raised, if need be, to the least round amount (two significant digits) that keeps its
+    running balance at ``cushion`` or more outside the holds, and leaves each hold's
+    transfer to savings something to move."""
+    checking = accounts.filter(pl.col("account_type") == "checking")["record_id"]
+    if not checking.len():
+        return t, opening
+    account = checking[0]
+    rows = t.filter(pl.col("account_id") == account).sort(["posted_at", "_order"])
+    order, ids = rows["_order"].to_list(), rows["record_id"].to_list()
+    outs = {h.out: h for h in holds}
+    backs = {h.back for h in holds}
+    # Transfers net to nothing once the money is back: first the balance without them.
+    amounts = [0 if r in outs or r in backs else a
+               for r, a in zip(ids, rows["amount_minor"].to_list(), strict=True)]
+    running = list(itertools.accumulate(amounts))
+    open_holds, lowest = 0, 0
+    for i, rid in enumerate(ids):
+        open_holds += (rid in outs) - (rid in backs)
+        if rid in outs:  # at least the cushion moved, leaving the hold's level behind
+            lowest = min(lowest, running[i] - outs[rid].level - cushion)
+        elif not open_holds:
+            lowest = min(lowest, running[i] - cushion)
+    own = int(opening.filter(pl.col("account_id") == account)["_opening"][0])
+    funded = own
+    if own + lowest < 0:
+        funded = _round_up(-lowest, _two_digits(-lowest))
+        opening = opening.with_columns(pl.when(pl.col("account_id") == account).then(funded)
+                                       .otherwise(pl.col("_opening")).alias("_opening"))
+    if not holds:
+        return t, opening
+    balance, moved, settled = funded, {}, {}
+    for rid, o, amount in zip(ids, order, amounts, strict=True):
+        if rid in outs:  # in whole tens (hundreds...), leaving at most a tenth below the level
+            level = outs[rid].level
+            amount = settled[o] = -_round_up(max(balance - level, 0), _two_digits(level))
+            moved[outs[rid].back] = -amount
+        elif rid in backs:
+            amount = settled[o] = moved.get(rid, 0)
+        balance += amount
+    return t.with_columns(pl.col("_order").replace_strict(settled, default=pl.col("amount_minor"))
+                          .cast(t.schema["amount_minor"]).alias("amount_minor")), opening
+
+
+def _two_digits(amount: int) -> int:
+    """The step that rounds ``amount`` to two significant digits."""
+    return 10 ** max(len(str(abs(amount))) - 2, 0)
+
+
+def _round_up(amount: int, step: int) -> int:
+    return -(-amount // step) * step
 
 
 def _resettle_payoffs(t: pl.DataFrame, accounts: pl.DataFrame,
