@@ -6,6 +6,7 @@ something checked fails (``check``) or generation drops too many tasks, 2 on bad
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated
@@ -143,7 +144,7 @@ def show(path: Annotated[Path, typer.Argument(help="A dataset directory.")], tas
          as_json: JsonOpt = False) -> None:
     """A task, readable: prompt, evidence chain, conflicts, oracle and reference."""
     ds = open_dataset(path)
-    row, gold = _task(ds, task), _gold(ds, task)
+    row, gold = ds.task(task), ds.gold(task)  # a DatasetError names what is missing
     # A proactive task's evidence is all visible by its last heartbeat (not at the first,
     # its control).
     snapshot = ds.snapshot(row["episodes"][-1])
@@ -169,7 +170,9 @@ def show(path: Annotated[Path, typer.Argument(help="A dataset directory.")], tas
     out.print(f"[bold]prompt[/] {escape(row['prompt'])}", highlight=False)
     need = json.loads(gold["need"])
     if need is not None:
-        out.rule(f"heartbeats (need window {need['detectable']} .. {need['deadline']}, "
+        window = [shown(dt.datetime.fromisoformat(need[k]), tz) for k in ("detectable",
+                                                                         "deadline")]
+        out.rule(f"heartbeats (need window {window[0]} .. {window[1]}, "
                  f"raised with {need['notice']})")
         for beat in need["heartbeats"]:
             info = ds.snapshot_info(beat["snapshot_id"])
@@ -201,7 +204,6 @@ def tools(path: Annotated[Path, typer.Argument(help="A dataset directory.")],
           task: TaskOpt) -> None:
     """The task's tools as JSON Schemas for function calling (every installed service)."""
     ds = open_dataset(path)
-    _task(ds, task)
     typer.echo(json.dumps(ds.toolbox(task).specs(), indent=2))
 
 
@@ -233,7 +235,7 @@ def grade(
         return
     if task is None:
         raise UsageError("--task", "required unless --runs is given")
-    _task(ds, task)
+    ds.task(task)
     if (actions is None) == (final_state is None):
         raise UsageError("--actions", "give exactly one of --actions and --final-state")
     text = ""
@@ -259,18 +261,3 @@ def grade(
                f"claw_score {verdict.claw_score}")
     for c in verdict.checks:
         typer.echo(f"  [{'x' if c.passed else ' '}] {c.name}{': ' + c.reason if c.reason else ''}")
-
-
-def _task(ds: Dataset, task_id: str) -> dict:
-    try:
-        return ds.task(task_id)
-    except DatasetError as exc:
-        raise UsageError("--task", exc.why) from None
-
-
-def _gold(ds: Dataset, task_id: str) -> dict:
-    try:
-        return ds.gold(task_id)
-    except DatasetError as exc:
-        raise UsageError(exc.where, exc.why) from None
-

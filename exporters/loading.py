@@ -58,7 +58,11 @@ class Dataset:
         entry = self.manifest.get(group, {}).get(name)
         if entry is None:
             raise DatasetError(f"{self.path}/manifest.json", f"lists no table {name!r}")
-        return [self.path / f for f in entry["files"]]
+        files = [self.path / f for f in entry["files"]]
+        for f in files:
+            if not f.is_file():  # a partial copy, or a file removed by hand
+                raise DatasetError(str(f), "listed in manifest.json but missing")
+        return files
 
     @property
     def has_oracle(self) -> bool:

@@ -175,8 +175,8 @@ class EmitStep(Strict):
     # merchants, places, projects or topics (``scenarios.distractors``). Empty: none.
     vary: list[str] = Field(default_factory=list)
     # An amount (minor units) the checking balance is below when this record appears (a
-    # low-balance alert): routine life moves money to savings just before, and back once
-    # the instance ends (``personas.routines.ledger.Hold``).
+    # low-balance alert): routine life moves money to savings just before, and back after
+    # the instance's next bank posting or its end (``personas.routines.ledger.Hold``).
     balance_below: Expr | None = None
 
     @property

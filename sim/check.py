@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sim.services import TABLES
+from sim.services.bank import FROM_SAVINGS, TO_SAVINGS
 
 _INSTANT_COLUMNS_INSIDE = ("valid_from", "valid_to", "sent_at", "posted_at", "observed_at",
                            "alerted_at", "occurred_at", "updated_at", "placed_at", "added_at",
@@ -187,6 +188,16 @@ def _balances_add_up(history) -> list[str]:
                           & (pl.col("balance_after_minor") != 0))
     if payoffs.height:
         out.append(f"bank_transactions: {payoffs.height} card payoffs leave a balance")
+    # Checking is never overdrawn but while money is away on savings (a storyline's hold).
+    checking = accounts.filter(pl.col("account_type") == "checking")["record_id"].unique()
+    away = (pl.when(pl.col("description") == TO_SAVINGS).then(1)
+            .when(pl.col("description") == FROM_SAVINGS).then(-1).otherwise(0)
+            .cum_sum().over("account_id", order_by=["posted_at", "_order"]))
+    overdrawn = (txns.with_row_index("_order")
+                 .filter(pl.col("account_id").is_in(checking.implode()))
+                 .filter((away == 0) & (pl.col("balance_after_minor") < 0)))
+    if overdrawn.height:
+        out.append(f"bank_transactions: checking overdrawn {overdrawn.height} times")
     return out
 
 

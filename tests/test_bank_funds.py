@@ -3,14 +3,18 @@ the person earns (a noise profile multiplies orders, trips and card purchases, n
 salary) opens with enough to carry it, and one that does not keeps the persona's own
 opening balance."""
 
+import datetime as dt
+
 import polars as pl
 import pytest
 
 from personas.library import load_personas
-from personas.routines.ledger import CUSHION, FROM_SAVINGS, TO_SAVINGS, rebalance
+from personas.routines.ledger import CUSHION, rebalance
 from scenarios.build import live
 from scenarios.library import load_storylines
 from scenarios.noise import load_profiles
+from sim.check import check_world
+from sim.services.bank import FROM_SAVINGS, TO_SAVINGS
 
 
 def _checking(tables: dict) -> tuple[int, pl.DataFrame]:
@@ -125,3 +129,19 @@ def test_held_money_comes_back_and_the_rest_stays_above_the_cushion(overdraft):
                  if role == "premium_debit"]
     paid = txns.filter(pl.col("record_id") == premium)["posted_at"][0]
     assert out_at < paid < back_at
+
+
+def test_check_world_finds_an_overdrawn_checking_account(overspending):
+    """The invariant the funding keeps, checked on every world: before funding (the bank
+    as routine life posted it) these worlds are overdrawn, and check_world says so."""
+    world = overspending.world
+    end = world.clock.epoch + dt.timedelta(days=200)
+
+    def problems(history):
+        return [p for p in check_world(history, overspending.event_log(),
+                                       start=world.clock.epoch, end=end) if "overdrawn" in p]
+
+    thinning = overspending.thinning
+    raw = world.tables(None if thinning is None else thinning.keep_events)
+    assert problems(raw)
+    assert problems(overspending.tables()) == []

@@ -187,6 +187,23 @@ def test_a_malformed_run_file_exits_2_naming_file_and_key(case, dataset, tmp_pat
     assert r.stderr.strip().splitlines()[-1].startswith(f"error: {runs / 'a.json'}:{key}:")
 
 
+@pytest.mark.parametrize(("missing", "command"), [
+    ("oracle_tables", ["baseline", "--agent", "null"]),
+    ("tables", ["show", "--task", "any"]),
+])
+def test_a_file_the_manifest_lists_but_lacks_is_named(missing, command, dataset, tmp_path):
+    """A partial copy fails with the missing file's name and exit 2, not a crash."""
+    copy = tmp_path / "copy"
+    shutil.copytree(dataset, copy)
+    name = "gold" if missing == "oracle_tables" else "tasks"
+    entry = json.loads((copy / "manifest.json").read_text())[missing][name]
+    (copy / entry["files"][0]).unlink()
+    r = cli(command[0], str(copy), *command[1:])
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"error: {copy / entry['files'][0]}: listed in manifest.json but missing")
+
+
 def test_the_same_trial_twice_is_refused(dataset, tmp_path):
     """Two files of one task at the default trial 0 (a copied file) are not two trials."""
     task_id = load(dataset).tasks["task_id"][0]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -218,3 +220,20 @@ def test_heartbeats_bracket_the_window_at_the_local_hour(at, opened_h, span_h):
         assert {"control": beat.at < opened, "window": opened <= beat.at <= closed,
                 "late": beat.at > closed}[beat.phase]
     assert beats[0].at > opened - 25 * HOUR  # the last heartbeat before, not any
+
+
+def test_show_gives_the_need_window_on_the_clock_of_its_heartbeats(dataset):
+    """The window and the heartbeats are read side by side: one clock (the user's)."""
+    task_id = _proactive(load(dataset))[0]
+    r = subprocess.run([sys.executable, "-m", "exporters.cli", "show", str(dataset),
+                        "--task", task_id], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "COLUMNS": "200"})
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    [rule] = [line for line in lines if "need window" in line]
+    window = re.findall(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d([+-]\d\d:\d\d|Z)?", rule)
+    beats = [re.match(r"\S+T\S+?([+-]\d\d:\d\d)\s", line) for line in lines]
+    offsets = {m.group(1) for m in beats if m}
+    assert len(window) == 2
+    assert offsets
+    assert set(window) <= offsets

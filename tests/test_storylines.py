@@ -191,6 +191,21 @@ def test_load_time_checks_catch_what_would_fail_mid_run(old, new, why, tmp_path)
         load_storyline(path)
 
 
+@pytest.mark.parametrize(("family", "below", "why"), [
+    ("refund_not_posted", "nosuch_amount", "not defined by then"),
+    ("medical_appointment_sms", "100", r"steps write to \['bank'\]"),
+])
+def test_a_balance_below_needs_a_bound_amount_and_the_bank(family, below, why, tmp_path):
+    from personas.errors import SpecError
+    from scenarios.library import load_storyline
+
+    source = (SHIPPED / "storylines" / f"{family}.toml").read_text()
+    path = tmp_path / "s.toml"
+    path.write_text(source.replace('do = "emit"', f'do = "emit"\nbalance_below = "{below}"', 1))
+    with pytest.raises(SpecError, match=why):
+        load_storyline(path)
+
+
 def test_instances_and_their_milestones_are_exported_in_order():
     from exporters.world_dataset import build_world
 

@@ -23,10 +23,10 @@ from personas.life import Life
 from personas.routines.messaging import emit_org_sms
 from sim.clock import HOUR, MINUTE
 from sim.services import TABLES
+from sim.services.bank import FROM_SAVINGS, TO_SAVINGS
 
 PAYOFF = "CARD PAYMENT - THANK YOU"  # how a card payoff reads on both statements
 CUSHION = 0.1  # the share of its opening balance a checking account never falls below
-TO_SAVINGS, FROM_SAVINGS = "ONLINE TRANSFER TO SAVINGS", "ONLINE TRANSFER FROM SAVINGS"
 
 
 @dataclass

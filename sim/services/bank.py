@@ -2,6 +2,11 @@ import pyarrow as pa
 
 from sim.services.base import TS, ServiceSpec, TableSpec, col, ref, text
 
+# How the user's own transfers to and from savings read: while money is away on savings
+# (a storyline holding the balance down, ``personas.routines.ledger.Hold``) the checking
+# account may run low, even below zero; at any other time it never does (``sim.check``).
+TO_SAVINGS, FROM_SAVINGS = "ONLINE TRANSFER TO SAVINGS", "ONLINE TRANSFER FROM SAVINGS"
+
 SERVICE = ServiceSpec(
     name="bank",
     description="Accounts, card and transfer transactions, recurring bills and salary.",
