@@ -6,9 +6,11 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from personas.build import shipped_grammar
 from personas.errors import SpecError, load_by_id, load_spec
+from scenarios.phrasing import PhrasingError, usable_variants
 from scenarios.recipe_spec import RecipeSpec, check_splits
-from scenarios.storyline_spec import EmitStep, StorylineSpec, UpdateStep
+from scenarios.storyline_spec import EmitStep, PhrasingSpec, StorylineSpec, UpdateStep
 from scenarios.task_spec import TaskFamilySpec
 from sim.services import CATALOGUE
 
@@ -23,8 +25,21 @@ def _files(kind: str, library: Path | None) -> list[Path]:
 
 
 def load_storyline(path: Path) -> StorylineSpec:
-    """Parse and validate one storyline file; every failure is a :class:`SpecError`."""
-    return load_spec(path, StorylineSpec)
+    """Parse and validate one storyline file; every failure is a :class:`SpecError`.
+
+    Text fields worded by a routine intent are checked against the shipped text grammar
+    here, where the file is known, not when an instance first writes one.
+    """
+    spec = load_spec(path, StorylineSpec)
+    for i, step in enumerate(spec.steps):
+        for column, value in getattr(step, "text", {}).items():
+            if isinstance(value, PhrasingSpec):
+                try:
+                    usable_variants(shipped_grammar(), value)
+                except PhrasingError as exc:
+                    raise SpecError(f"{path}:steps[{i}].text.{column}.{exc.field}",
+                                    str(exc)) from None
+    return spec
 
 
 def load_storylines(library: Path | None = None) -> dict[str, StorylineSpec]:

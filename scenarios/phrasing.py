@@ -19,6 +19,14 @@ from scenarios.storyline_spec import PhrasingSpec
 from sim.rng import RngTree
 
 
+class PhrasingError(ValueError):
+    """A phrasing spec the grammar cannot word; ``field`` is the spec's key at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def _rng(tree: RngTree, step_id: str, column: str) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(tree.sequence(f"phrasing/{step_id}/{column}")))
 
@@ -36,36 +44,51 @@ def phrase(grammar: Grammar, tree: RngTree, step_id: str, column: str, spec: Phr
 
     Drawn like routine text (a uniform template, then a uniform variant of it) among the
     phrasings whose slots the storyline fills, so the record falls into the same phrasing
-    families as routine text of its kind, in the same proportions. Raises ValueError for an
-    unknown intent or pool, or when no phrasing uses only the given slots.
+    families as routine text of its kind, in the same proportions. Raises ValueError as
+    :func:`usable_variants` does.
+    """
+    template_of, usable = usable_variants(grammar, spec)
+    templates = np.unique(template_of[usable])
+    rng = _rng(tree, step_id, column)
+    template = templates[rng.integers(len(templates))]
+    variants = np.flatnonzero(usable & (template_of == template))
+    slots = {k: np.array([render(t)], dtype=object) for k, t in spec.slots.items()}
+    text = grammar.sentences(spec.intent, rng, slots, 1, pool=spec.pool,
+                             variants=variants[rng.integers(len(variants))][None])
+    return str(text[0].as_py())
+
+
+def usable_variants(grammar: Grammar, spec: PhrasingSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The template of each variant in ``spec``'s pool, and which variants it may use.
+
+    Raises ValueError (naming the field: ``intent``, ``pool``, ``slots``, ``require``) for
+    an unknown intent or pool, a slot or required slot the intent does not have (a typo
+    would otherwise just narrow the phrasings), or when no phrasing uses only the given
+    slots. Storyline files are checked with it when they load (``scenarios.library``).
     """
     try:
         intent = grammar.intent(spec.intent)
     except KeyError as exc:
-        raise ValueError(str(exc.args[0])) from None
+        raise PhrasingError("intent", str(exc.args[0])) from None
     pool = getattr(intent, spec.pool)
     if pool is None:
-        raise ValueError(f"text intent {spec.intent!r} has no {spec.pool}")
+        raise PhrasingError("pool", f"text intent {spec.intent!r} has no {spec.pool}")
+    for key, names in (("slots", spec.slots), ("require", spec.require)):
+        for name in names:
+            if name not in intent.slots:
+                raise PhrasingError(key, f"text intent {spec.intent!r} has no slot <{name}> "
+                                    f"(its slots: {', '.join(intent.slots) or 'none'})")
     given = np.array([s in spec.slots for s in intent.slots] + [True])  # last: "no slot"
     usable = given[np.where(pool.slots < 0, len(intent.slots), pool.slots)].all(axis=1)
     for name in spec.require:
-        if name not in intent.slots:
-            raise ValueError(f"text intent {spec.intent!r} has no slot <{name}>")
         usable &= (pool.slots == intent.slots.index(name)).any(axis=1)
     if spec.exclude:
         text = np.array(["".join(row).lower() for row in pool.literals], dtype=str)
         for word in spec.exclude:
             usable &= np.char.find(text, word.lower()) < 0
-    templates = np.unique(pool.template_of[usable])
-    if not len(templates):
-        raise ValueError(f"no phrasing of {spec.intent!r} uses only the slots "
-                         f"{', '.join(sorted(spec.slots))}"
-                         + (f" and each of {', '.join(spec.require)}" if spec.require else "")
-                         + (f" without {', '.join(spec.exclude)}" if spec.exclude else ""))
-    rng = _rng(tree, step_id, column)
-    template = templates[rng.integers(len(templates))]
-    variants = np.flatnonzero(usable & (pool.template_of == template))
-    slots = {k: np.array([render(t)], dtype=object) for k, t in spec.slots.items()}
-    text = grammar.sentences(spec.intent, rng, slots, 1, pool=spec.pool,
-                             variants=variants[rng.integers(len(variants))][None])
-    return str(text[0].as_py())
+    if not usable.any():
+        raise PhrasingError("slots", f"no phrasing of {spec.intent!r} uses only the slots "
+                            f"{', '.join(sorted(spec.slots))}"
+                            + (f" and each of {', '.join(spec.require)}" if spec.require else "")
+                            + (f" without {', '.join(spec.exclude)}" if spec.exclude else ""))
+    return pool.template_of, usable

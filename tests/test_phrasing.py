@@ -41,6 +41,11 @@ def test_an_unknown_intent_or_unusable_slots_are_refused():
     with pytest.raises(ValueError, match="uses only the slots"):
         phrasing.phrase(GRAMMAR, RngTree(1), "s", "subject",
                         PhrasingSpec(intent="calendar_invite", slots={"location": "x"}), str)
+    # A slot the intent lacks is a typo, not a narrower choice of phrasings.
+    with pytest.raises(phrasing.PhrasingError, match="no slot <titel>") as err:
+        phrasing.usable_variants(GRAMMAR, PhrasingSpec(intent="calendar_invite",
+                                                       slots={"titel": "x"}))
+    assert err.value.field == "slots"
 
 
 def test_every_listed_phrasing_is_checked_at_load():

@@ -83,6 +83,14 @@ BAD = {
                              "params.carrier: a parameter needs one of"),
     "missing field": ('description = "The user orders the product online."\n', "", "steps"),
     "unknown column": ("product_id = ", "colour = ", "steps"),
+    # Text worded by a routine intent is checked when the file loads, not when an instance
+    # first writes it (days=2 plants none): an unknown intent, and a misspelt slot, which
+    # would otherwise quietly drop every phrasing that uses the real one.
+    "unknown text intent": ('intent = "shipping_update"', 'intent = "shiping_update"',
+                            "steps[6].text.subject.intent: no text intent"),
+    "misspelt slot": ('tracking = "{prefix}{tracking_n}", date', 'trackng = "{prefix}", date',
+                      "steps[6].text.subject.slots: text intent 'shipping_update' has no "
+                      "slot <trackng>"),
 }
 
 
