@@ -228,8 +228,9 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     )
 
 
-# The routine rates that put words into each service (``VolumeSpec`` names, plus "drafts"
-# and "price_deals", which the device and commerce routines read from ``Life.boost``). A
+# The routine rates that put words into each service (``VolumeSpec`` names, plus "drafts",
+# "price_deals" and "fare_alerts", which the device, commerce and travel routines read from
+# ``Life.boost``). A
 # service short of routine life is expanded by raising them; the surplus is thinned away
 # again down to the target. The price tracker is expanded with deals on the products already
 # watched, not with more watches: watches are state and never thin, so more of them would
@@ -240,7 +241,7 @@ SERVICE_RATES = {
     "device_activity": ("drafts",), "price_tracker": ("price_deals",),
     "personal_email": ("personal_email", "newsletters", "promotions"),
     "shopping": ("orders",), "sms": ("sms",), "social": ("feed",), "todos": ("todos",),
-    "travel": ("trips_per_month",), "work_email": ("work_email",),
+    "travel": ("fare_alerts",), "work_email": ("work_email",),
 }
 FIXED_VOLUME = frozenset({"price_tracker"})  # services whose routine words ignore volume
 MAX_BOOST = 25.0  # beyond this a person's life stops looking like one

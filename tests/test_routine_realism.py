@@ -4,7 +4,8 @@ whose number the story changes), state records are not all as old as the window,
 bank's text alerts never quote a balance, and a calendar entry's title, description and
 place, like a personal note's title and lines, describe one thing, drafts to someone
 mostly greet them, storyline trips go where routine ones go (which leave from the
-persona's airport), and card lines name chains and local shops alike."""
+persona's airport), a profile's need for travel traffic is met by fare alerts, not
+trips, and card lines name chains and local shops alike."""
 
 import re
 import tomllib
@@ -18,6 +19,7 @@ from personas.routines import calendar
 from personas.text.grammar import expand
 from scenarios.build import live
 from scenarios.library import load_storylines
+from scenarios.noise import load_profiles
 from scenarios.oracle_tables import label_table
 
 FAMILIES = load_storylines()
@@ -392,3 +394,28 @@ def test_a_note_s_later_line_is_one_it_did_not_have():
         lines = first.split("\n")
         assert later.split("\n") == [*lines, later.split("\n")[-1]]
         assert later.split("\n")[-1] not in lines
+
+
+def test_a_profile_that_needs_travel_traffic_adds_fare_alerts_not_trips():
+    """At the default ratio of 100 the staff engineer (a trip a month) needs a hundred
+    travel words for each word of a storyline's trip. Before 0.25.0 they came as trips: 172
+    flights in 100 days. Now a travel app's fare alerts carry them, and each alert quotes
+    its own fare against the route's usual one, so any of them may be thinned away."""
+    lw = live(load_personas()["staff_engineer"], seed=0, days=100, families=FAMILIES,
+              noise=load_profiles()["typical"])
+    tables = lw.tables()
+    flights = {r["record_id"] for r in tables["travel_bookings"].to_pylist()
+               if r["booking_type"] == "flight"}
+    assert len(flights) <= 20
+    travel = lw.thinning.by_service["travel"]
+    assert travel["signal_words"] > 0
+    assert abs(travel["ratio"] - 100) <= 25, travel
+    alerts = tables["travel_alerts"].to_pylist()
+    assert len(alerts) >= 50
+    money = lw.life.money
+    for a in alerts:
+        fare, usual = a["new_price_minor"], a["old_price_minor"]
+        assert str(money([fare])[0]) in a["message"]
+        assert not re.search("below" if fare > usual else "above", a["message"])
+    assert len({(a["destination"], a["provider"]) for a in alerts}) == len(
+        {a["destination"] for a in alerts})  # one airline's fare per watched route

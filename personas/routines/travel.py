@@ -1,5 +1,7 @@
 """Trips: flights out and back plus a hotel, booked ahead, confirmed by mail, charged, put in
-the calendar; on the day some flights are delayed and the airline texts."""
+the calendar; on the day some flights are delayed and the airline texts. A noise profile
+that needs more travel traffic gets fare alerts on the routes the user watches, not more
+trips."""
 
 from __future__ import annotations
 
@@ -66,6 +68,7 @@ def _destinations(life: Life, rng, n: int) -> np.ndarray:
 
 
 def _period(life: Life, *, days: range) -> None:
+    _fare_alerts(life, days)
     rng = life.world.rng.stream("travel")
     item_days = life.item_days("trips_per_month", days, rng, scale=1 / 30)
     n = len(item_days)
@@ -195,6 +198,62 @@ def _delays(life, rng, leg, dep, length, code, rec, ev, airline, detail, dest, h
         text = join(airline[late], ": flight ", code[late], " now departs at ",
                     life.times(dep[late] + by), ". We apologise for the delay.")
         emit_org_sms(life, after(rng, notice, 0, 3), airline[late], text, cause=d_ev)
+
+
+# Fare alerts (``Life.boost``, "fare_alerts"). A profile at ratio 100 needs a hundred words
+# of travel traffic for each word of a storyline's trip; as extra trips that was two flights
+# a week for a musician who flies monthly (0.24.0). A travel app instead watches a few routes
+# and says when their fares move. Each alert stands alone (a fare against the route's usual
+# one, not against the previous alert), so thinning may drop any of them. Without a boost
+# nothing is drawn, so unboosted worlds stay as they were.
+FARE_RATE = 0.25  # alerts per day for each unit of boost above 1
+WATCHED_ROUTES = 3
+_FARE_TEMPLATES = (  # (origin, destination, airline, fare, usual fare, percent, up or down)
+    "{0} to {1} on {2}: {3}, {5}% {6} the usual {4}.",
+    "Fare alert: {0} - {1} is now {3} with {2} (usually {4}).",
+    "Your watched route {0} to {1}: {2} fares are {5}% {6} usual, from {3}.",
+    "Prices for {0} to {1} changed. {2} now from {3}; typical fare {4}.",
+)
+
+
+def _fare_alerts(life: Life, days: range) -> None:
+    boost = life.boost.get("fare_alerts", 1.0)
+    if boost <= 1.0:
+        return
+    rng = life.world.rng.stream("fare_alerts")
+    per_day = rng.poisson(FARE_RATE * (boost - 1), len(days))
+    n = int(per_day.sum())
+    if n == 0:
+        return
+    routes = life.state.get("fare_routes")
+    if routes is None:  # the cities the user flies to; a usual one-way fare for each
+        r_rng = life.world.rng.stream("fare_routes")
+        drawn = _destinations(life, r_rng, 8 * WATCHED_ROUTES)[:, 0]
+        dest = drawn[np.sort(np.unique(drawn, return_index=True)[1])][:WATCHED_ROUTES]
+        usual = (r_rng.integers(80, 450, len(dest)) * life.pools.fx).astype(np.int64)
+        routes = life.state["fare_routes"] = (
+            dest, pick(r_rng, life.pools.airlines, len(dest)), usual * 100)
+    dest, airline, usual = routes
+    route = rng.integers(0, len(dest), n)
+    at = life.at_hours(np.repeat(np.arange(days.start, days.stop), per_day), rng)
+    change = rng.uniform(-0.35, 0.25, n)
+    fare = np.maximum(99, (usual[route] * (1 + change)).astype(np.int64) // 100 * 100 + 99)
+    home = life.person.city
+    fares, usuals = life.money(fare), life.money(usual[route])
+    percent = np.abs(np.rint(100 * (fare / usual[route] - 1))).astype(np.int64)
+    side = np.where(fare < usual[route], "below", "above")
+    message = np.array([_FARE_TEMPLATES[t].format(home, d, a, f, u, p, s) for t, d, a, f, u, p, s
+                        in zip(rng.integers(0, len(_FARE_TEMPLATES), n).tolist(),
+                               dest[route], airline[route], fares, usuals, percent.tolist(),
+                               side.tolist(), strict=True)], dtype=object)
+    life.world.emit(
+        "travel_alerts", "fare_changed", at,
+        {"origin": home, "destination": dest[route].astype(object),
+         "provider": airline[route].astype(object), "old_price_minor": usual[route],
+         "new_price_minor": fare, "currency": life.spec.money.currency, "message": message,
+         "alerted_at": at},
+        actor=None,
+    )
 
 
 def _code(rng) -> str:

@@ -4,7 +4,7 @@ from sim.services.base import TS, ServiceSpec, TableSpec, col, text
 
 SERVICE = ServiceSpec(
     name="travel",
-    description="Flight and hotel bookings with status changes.",
+    description="Flight and hotel bookings with status changes, and fare alerts.",
     devices=("laptop", "phone", "web"),
     tables=(
         TableSpec(
@@ -27,8 +27,25 @@ SERVICE = ServiceSpec(
                 text("details"),
             ),
         ),
+        TableSpec(
+            name="travel_alerts",
+            description="Fare alerts on the routes the user watches: the fare moved.",
+            id_prefix="ta_",
+            created_column="alerted_at",
+            columns=(
+                col("origin"),
+                col("destination"),
+                col("provider"),  # the airline
+                col("old_price_minor", pa.int64()),
+                col("new_price_minor", pa.int64()),
+                col("currency"),
+                text("message"),
+                col("alerted_at", TS),
+            ),
+        ),
     ),
-    event_kinds=("flight_booked", "hotel_booked", "flight_delayed", "booking_cancelled"),
+    event_kinds=("flight_booked", "hotel_booked", "flight_delayed", "booking_cancelled",
+                 "fare_changed"),
     requires=("bank",),
     feeds=("calendar", "personal_email", "bank", "sms"),
 )
