@@ -1,6 +1,6 @@
-"""Golden content hashes for five small worlds: any change to generated content shows up here.
+"""Golden content hashes for six small worlds: any change to generated content shows up here.
 
-Three are routine life alone; two have storylines and are thinned to a noise ratio, so
+Three are routine life alone; three have storylines and are thinned to a noise ratio, so
 the keep path (``scenarios.keep_path``) is covered too.
 
 When a change is meant to alter content, regenerate with
@@ -24,9 +24,10 @@ GOLDEN = Path(__file__).parent / "golden" / "hashes.json"
 # (persona, seed, days, noise profile or None, ratio or None)
 # The musician's two: a life that outspends its income (the checking account's opening is
 # funded, ``personas.routines.ledger``), and an overdraft story holding the balance down.
+# The staff engineer's at ratio 100 grows its travel by fare alerts (``routines.travel``).
 CASES = [("staff_engineer", 0, 5, None, None), ("shift_nurse", 1, 5, None, None),
          ("retiree", 2, 30, "typical", 3.0), ("indie_musician", 0, 100, None, None),
-         ("indie_musician", 0, 45, "typical", 4.0)]
+         ("indie_musician", 0, 45, "typical", 4.0), ("staff_engineer", 0, 40, "typical", 100.0)]
 
 
 def hashes(persona: str, seed: int, days: int, noise: str | None,

@@ -208,6 +208,7 @@ def _delays(life, rng, leg, dep, length, code, rec, ev, airline, detail, dest, h
 # nothing is drawn, so unboosted worlds stay as they were.
 FARE_RATE = 0.25  # alerts per day for each unit of boost above 1
 WATCHED_ROUTES = 3
+FARE_DOWN = 0.6  # of alerts, the share that report a fall
 _FARE_TEMPLATES = (  # (origin, destination, airline, fare, usual fare, percent, up or down)
     "{0} to {1} on {2}: {3}, {5}% {6} the usual {4}.",
     "Fare alert: {0} - {1} is now {3} with {2} (usually {4}).",
@@ -236,7 +237,8 @@ def _fare_alerts(life: Life, days: range) -> None:
     dest, airline, usual = routes
     route = rng.integers(0, len(dest), n)
     at = life.at_hours(np.repeat(np.arange(days.start, days.stop), per_day), rng)
-    change = rng.uniform(-0.35, 0.25, n)
+    # An alert means the fare moved: down more often than up, by 5 to 35%.
+    change = np.where(rng.random(n) < FARE_DOWN, -1, 1) * rng.uniform(0.05, 0.35, n)
     fare = np.maximum(99, (usual[route] * (1 + change)).astype(np.int64) // 100 * 100 + 99)
     home = life.person.city
     fares, usuals = life.money(fare), life.money(usual[route])
@@ -249,8 +251,8 @@ def _fare_alerts(life: Life, days: range) -> None:
     life.world.emit(
         "travel_alerts", "fare_changed", at,
         {"origin": home, "destination": dest[route].astype(object),
-         "provider": airline[route].astype(object), "old_price_minor": usual[route],
-         "new_price_minor": fare, "currency": life.spec.money.currency, "message": message,
+         "provider": airline[route].astype(object), "usual_price_minor": usual[route],
+         "price_minor": fare, "currency": life.spec.money.currency, "message": message,
          "alerted_at": at},
         actor=None,
     )

@@ -36,8 +36,8 @@ SERVICE = ServiceSpec(
                 col("origin"),
                 col("destination"),
                 col("provider"),  # the airline
-                col("old_price_minor", pa.int64()),
-                col("new_price_minor", pa.int64()),
+                col("usual_price_minor", pa.int64()),  # the route's usual fare
+                col("price_minor", pa.int64()),  # the fare now
                 col("currency"),
                 text("message"),
                 col("alerted_at", TS),
