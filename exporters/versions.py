@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 from importlib import metadata
 
-FORMAT_VERSION = "1.0"  # bumps when tables or columns change
+FORMAT_VERSION = "1.1"  # bumps when tables or columns change (1.1: travel_alerts)
 # Bumps when the same seed would produce different content, or the tools would show or
 # grade it differently (runs on the same dataset would not compare).
 GENERATOR_VERSION = "0.25.0"

@@ -230,11 +230,11 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
 
 # The routine rates that put words into each service (``VolumeSpec`` names, plus "drafts",
 # "price_deals" and "fare_alerts", which the device, commerce and travel routines read from
-# ``Life.boost``). A
-# service short of routine life is expanded by raising them; the surplus is thinned away
-# again down to the target. The price tracker is expanded with deals on the products already
-# watched, not with more watches: watches are state and never thin, so more of them would
-# raise the floor for every lower target.
+# ``Life.boost``). A service short of routine life is expanded by raising them; the surplus
+# is thinned away again down to the target. The price tracker is expanded with deals on the
+# products already watched, not with more watches: watches are state and never thin, so
+# more of them would raise the floor for every lower target. Travel is expanded with fare
+# alerts, not trips: a hundred words per word of a storyline's trip would be weekly flights.
 SERVICE_RATES = {
     "bank": ("card_purchases",), "calendar": ("meetings", "personal_events"),
     "calls": ("calls",), "chat": ("chat",), "deliveries": ("orders",), "notes": ("notes",),
