@@ -80,14 +80,17 @@ def usable_variants(grammar: Grammar, spec: PhrasingSpec) -> tuple[np.ndarray, n
                                     f"(its slots: {', '.join(intent.slots) or 'none'})")
     given = np.array([s in spec.slots for s in intent.slots] + [True])  # last: "no slot"
     usable = given[np.where(pool.slots < 0, len(intent.slots), pool.slots)].all(axis=1)
+    emptied_by = None if usable.any() else "slots"  # the key whose filter left nothing
     for name in spec.require:
         usable &= (pool.slots == intent.slots.index(name)).any(axis=1)
+    emptied_by = emptied_by or (None if usable.any() else "require")
     if spec.exclude:
         text = np.array(["".join(row).lower() for row in pool.literals], dtype=str)
         for word in spec.exclude:
             usable &= np.char.find(text, word.lower()) < 0
     if not usable.any():
-        raise PhrasingError("slots", f"no phrasing of {spec.intent!r} uses only the slots "
+        raise PhrasingError(emptied_by or "exclude",
+                            f"no phrasing of {spec.intent!r} uses only the slots "
                             f"{', '.join(sorted(spec.slots))}"
                             + (f" and each of {', '.join(spec.require)}" if spec.require else "")
                             + (f" without {', '.join(spec.exclude)}" if spec.exclude else ""))

@@ -46,6 +46,14 @@ def test_an_unknown_intent_or_unusable_slots_are_refused():
         phrasing.usable_variants(GRAMMAR, PhrasingSpec(intent="calendar_invite",
                                                        slots={"titel": "x"}))
     assert err.value.field == "slots"
+    # The error names the key whose filter left no phrasing: slots, require or exclude.
+    for key, extra in (("slots", {}), ("require", {"require": ["location"]}),
+                       ("exclude", {"exclude": ["a", "e", "i", "o", "u"]})):
+        slots = {"location": "x"} if key == "slots" else {"title": "x"}
+        with pytest.raises(phrasing.PhrasingError, match="uses only the slots") as err:
+            phrasing.usable_variants(GRAMMAR, PhrasingSpec(intent="calendar_invite",
+                                                           slots=slots, **extra))
+        assert err.value.field == key
 
 
 def test_every_listed_phrasing_is_checked_at_load():

@@ -237,9 +237,12 @@ def _fare_alerts(life: Life, days: range) -> None:
     dest, airline, usual = routes
     route = rng.integers(0, len(dest), n)
     at = life.at_hours(np.repeat(np.arange(days.start, days.stop), per_day), rng)
-    # An alert means the fare moved: down more often than up, by 5 to 35%.
-    change = np.where(rng.random(n) < FARE_DOWN, -1, 1) * rng.uniform(0.05, 0.35, n)
-    fare = np.maximum(99, (usual[route] * (1 + change)).astype(np.int64) // 100 * 100 + 99)
+    # An alert means the fare moved: down more often than up, by 5 to 35%, then to a price
+    # ending in .99 away from the usual fare, so rounding never shrinks the move.
+    down = rng.random(n) < FARE_DOWN
+    raw = usual[route] * (1 + np.where(down, -1, 1) * rng.uniform(0.05, 0.35, n))
+    whole = np.where(down, np.floor(raw), np.ceil(raw)).astype(np.int64) // 100 * 100
+    fare = np.maximum(99, np.where(down, whole - 1, whole + 99))
     home = life.person.city
     fares, usuals = life.money(fare), life.money(usual[route])
     percent = np.abs(np.rint(100 * (fare / usual[route] - 1))).astype(np.int64)
