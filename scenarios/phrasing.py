@@ -61,10 +61,11 @@ def phrase(grammar: Grammar, tree: RngTree, step_id: str, column: str, spec: Phr
 def usable_variants(grammar: Grammar, spec: PhrasingSpec) -> tuple[np.ndarray, np.ndarray]:
     """The template of each variant in ``spec``'s pool, and which variants it may use.
 
-    Raises ValueError (naming the field: ``intent``, ``pool``, ``slots``, ``require``) for
-    an unknown intent or pool, a slot or required slot the intent does not have (a typo
-    would otherwise just narrow the phrasings), or when no phrasing uses only the given
-    slots. Storyline files are checked with it when they load (``scenarios.library``).
+    Raises :class:`PhrasingError` (naming the field: ``intent``, ``pool``, ``slots``,
+    ``require``, ``exclude``) for an unknown intent or pool, a slot or required slot the
+    intent does not have (a typo would otherwise just narrow the phrasings), or when no
+    phrasing is left (the field is the filter that emptied them). Storyline files are
+    checked with it when they load (``scenarios.library``).
     """
     try:
         intent = grammar.intent(spec.intent)

@@ -209,11 +209,12 @@ def _delays(life, rng, leg, dep, length, code, rec, ev, airline, detail, dest, h
 FARE_RATE = 0.25  # alerts per day for each unit of boost above 1
 WATCHED_ROUTES = 3
 FARE_DOWN = 0.6  # of alerts, the share that report a fall
-_FARE_TEMPLATES = (  # (origin, destination, airline, fare, usual fare, percent, up or down)
-    "{0} to {1} on {2}: {3}, {5}% {6} the usual {4}.",
-    "Fare alert: {0} - {1} is now {3} with {2} (usually {4}).",
-    "Your watched route {0} to {1}: {2} fares are {5}% {6} usual, from {3}.",
-    "Prices for {0} to {1} changed. {2} now from {3}; typical fare {4}.",
+_FARE_TEMPLATES = (
+    "{home} to {dest} on {airline}: {fare}, {percent}% {side} the usual {usual}.",
+    "Fare alert: {home} - {dest} is now {fare} with {airline} (usually {usual}).",
+    "Your watched route {home} to {dest}: {airline} fares are {percent}% {side} usual, "
+    "from {fare}.",
+    "Prices for {home} to {dest} changed. {airline} now from {fare}; typical fare {usual}.",
 )
 
 
@@ -234,29 +235,28 @@ def _fare_alerts(life: Life, days: range) -> None:
         usual = (r_rng.integers(80, 450, len(dest)) * life.pools.fx).astype(np.int64)
         routes = life.state["fare_routes"] = (
             dest, pick(r_rng, life.pools.airlines, len(dest)), usual * 100)
-    dest, airline, usual = routes
-    route = rng.integers(0, len(dest), n)
+    route = rng.integers(0, len(routes[0]), n)
+    dest, airline, usual = (column[route] for column in routes)
     at = life.at_hours(np.repeat(np.arange(days.start, days.stop), per_day), rng)
     # An alert means the fare moved: down more often than up, by 5 to 35%, then to a price
     # ending in .99 away from the usual fare, so rounding never shrinks the move.
     down = rng.random(n) < FARE_DOWN
-    raw = usual[route] * (1 + np.where(down, -1, 1) * rng.uniform(0.05, 0.35, n))
+    raw = usual * (1 + np.where(down, -1, 1) * rng.uniform(0.05, 0.35, n))
     whole = np.where(down, np.floor(raw), np.ceil(raw)).astype(np.int64) // 100 * 100
     fare = np.maximum(99, np.where(down, whole - 1, whole + 99))
     home = life.person.city
-    fares, usuals = life.money(fare), life.money(usual[route])
-    percent = np.abs(np.rint(100 * (fare / usual[route] - 1))).astype(np.int64)
-    side = np.where(fare < usual[route], "below", "above")
-    message = np.array([_FARE_TEMPLATES[t].format(home, d, a, f, u, p, s) for t, d, a, f, u, p, s
-                        in zip(rng.integers(0, len(_FARE_TEMPLATES), n).tolist(),
-                               dest[route], airline[route], fares, usuals, percent.tolist(),
-                               side.tolist(), strict=True)], dtype=object)
+    words = zip(rng.integers(0, len(_FARE_TEMPLATES), n).tolist(), dest, airline,
+                life.money(fare), life.money(usual),
+                np.abs(np.rint(100 * (fare / usual - 1))).astype(np.int64).tolist(),
+                np.where(fare < usual, "below", "above").tolist(), strict=True)
+    message = np.array([_FARE_TEMPLATES[t].format(
+        home=home, dest=d, airline=a, fare=f, usual=u, percent=p, side=side)
+        for t, d, a, f, u, p, side in words], dtype=object)
     life.world.emit(
         "travel_alerts", "fare_changed", at,
-        {"origin": home, "destination": dest[route].astype(object),
-         "provider": airline[route].astype(object), "usual_price_minor": usual[route],
-         "price_minor": fare, "currency": life.spec.money.currency, "message": message,
-         "alerted_at": at},
+        {"origin": home, "destination": dest.astype(object), "provider": airline.astype(object),
+         "usual_price_minor": usual, "price_minor": fare,
+         "currency": life.spec.money.currency, "message": message, "alerted_at": at},
         actor=None,
     )
 
