@@ -48,7 +48,9 @@ class Life:
     state: dict = field(default_factory=dict)  # what routines share (the ledger, channels)
     volume: float = 1.0  # multiplies every routine rate
     burstiness: float = 0.0  # 0: steady Poisson days; higher: busy days cluster
-    boost: dict[str, float] = field(default_factory=dict)  # rate name -> extra multiplier
+    # What a noise profile asks for on top: rate name -> extra multiplier, or for a name
+    # ending in "_words" (``scenarios.noise.TOP_UPS``) words a day an app adds
+    boost: dict[str, float] = field(default_factory=dict)
     # The calendar of work, derived once by _plan_calendar:
     work: list[tuple[int, int]] = field(default_factory=list)  # sim-second intervals
     work_block: list[int] = field(default_factory=list)  # spec block of each interval
@@ -128,7 +130,19 @@ class Life:
     def item_days(self, name: str, days: range, rng: np.random.Generator,
                   scale: float = 1.0) -> np.ndarray:
         """The local day of each item of ``name`` in ``days`` (Poisson counts per day)."""
-        rates = self.rates(name, days) * scale
+        return self._draw_days(self.rates(name, days) * scale, days, rng)
+
+    def top_up_days(self, name: str, words_each: float, days: range,
+                    rng: np.random.Generator) -> np.ndarray:
+        """The local day of each item an app adds for the ``boost`` top-up ``name`` (words
+        a day), items being ``words_each`` words long; none without a top-up."""
+        per_day = self.boost.get(name, 0.0) / words_each
+        if per_day <= 0:
+            return np.zeros(0, np.int64)
+        return self._draw_days(np.full(len(days), per_day), days, rng)
+
+    def _draw_days(self, rates: np.ndarray, days: range,
+                   rng: np.random.Generator) -> np.ndarray:
         if self.burstiness > 0:
             # A gamma-mixed Poisson: the same mean, variance grown by burstiness * rate^2.
             k = 1.0 / self.burstiness

@@ -228,21 +228,30 @@ def thin(world: World, signal_events: set[str], *, target: float | None,
     )
 
 
-# The routine rates that put words into each service (``VolumeSpec`` names, plus "drafts",
-# "price_deals" and "fare_alerts", which the device, commerce and travel routines read from
-# ``Life.boost``). A service short of routine life is expanded by raising them; the surplus
-# is thinned away again down to the target. The price tracker is expanded with deals on the
-# products already watched, not with more watches: watches are state and never thin, so
-# more of them would raise the floor for every lower target. Travel is expanded with fare
-# alerts, not trips: a hundred words per word of a storyline's trip would be weekly flights.
+# The routine rates that put words into each service (``VolumeSpec`` names, plus "drafts"
+# and "price_deals", which the device and commerce routines read from ``Life.boost``). A
+# service short of routine life is expanded by raising them; the surplus is thinned away
+# again down to the target. The price tracker is expanded with deals on the products
+# already watched, not with more watches: watches are state and never thin, so more of
+# them would raise the floor for every lower target.
+#
+# Some services are expanded by what their app adds rather than by more of the person's
+# own doing (``TOP_UPS``): a hundred words per word of a storyline's trip, order or parcel
+# would be weekly flights and several orders a day. So travel gets fare alerts on watched
+# routes, shopping the products the user looks at, deliveries parcels other people send.
 SERVICE_RATES = {
     "bank": ("card_purchases",), "calendar": ("meetings", "personal_events"),
-    "calls": ("calls",), "chat": ("chat",), "deliveries": ("orders",), "notes": ("notes",),
-    "device_activity": ("drafts",), "price_tracker": ("price_deals",),
+    "calls": ("calls",), "chat": ("chat",), "deliveries": ("parcel_words",),
+    "notes": ("notes",), "device_activity": ("drafts",), "price_tracker": ("price_deals",),
     "personal_email": ("personal_email", "newsletters", "promotions"),
-    "shopping": ("orders",), "sms": ("sms",), "social": ("feed",), "todos": ("todos",),
-    "travel": ("fare_alerts",), "work_email": ("work_email",),
+    "shopping": ("browsing_words",), "sms": ("sms",), "social": ("feed",),
+    "todos": ("todos",), "travel": ("fare_alert_words",), "work_email": ("work_email",),
 }
+# A top-up is not a multiplier but words a day to add (the routine turns them into items
+# by their usual length): what an app adds does not grow with what the person does, so a
+# monthly traveller and a weekly one need the same fare alerts to reach the same words.
+# Each has a ceiling, as rates have ``MAX_BOOST``.
+TOP_UPS = {"fare_alert_words": 100.0, "browsing_words": 150.0, "parcel_words": 250.0}
 FIXED_VOLUME = frozenset({"price_tracker"})  # services whose routine words ignore volume
 MAX_BOOST = 25.0  # beyond this a person's life stops looking like one
 HEADROOM = 1.5  # generate a little more than the target needs: thinning is not exact
@@ -253,9 +262,9 @@ SHORT = 0.8
 
 def expansion(world: World, signal_events: set[str], *, target: float,
               volume_share: float = 1.0, headroom: float = HEADROOM) -> dict[str, float]:
-    """Rate multipliers that give every service carrying signal enough routine words to
-    reach ``target`` times its signal words, times ``headroom`` (empty when all have
-    enough).
+    """Rate multipliers (words a day for ``TOP_UPS``) that give every service carrying
+    signal enough routine words to reach ``target`` times its signal words, times
+    ``headroom`` (empty when all have enough).
 
     ``world`` may be a measuring run at ``volume_share`` of the real volume: routine words
     scale with volume, the storylines' do not.
@@ -274,17 +283,23 @@ def expansion(world: World, signal_events: set[str], *, target: float,
     usable = ev.per_service(routine) / per_volume
     boost: dict[str, float] = {}
     for i, service in enumerate(ev.names.tolist()):
-        need = target * signal[i] * headroom / max(usable[i], 1.0)
+        goal = target * signal[i] * headroom
         for rate in SERVICE_RATES.get(service, ()):
-            boost[rate] = max(boost.get(rate, 1.0), min(need, MAX_BOOST))
-    return {r: round(float(b), 3) for r, b in sorted(boost.items()) if b > 1.0}
+            if rate in TOP_UPS:
+                more = min(max(goal - usable[i], 0.0) / world.days, TOP_UPS[rate])
+                boost[rate] = max(boost.get(rate, 0.0), more)
+            else:
+                more = min(goal / max(usable[i], 1.0), MAX_BOOST)
+                boost[rate] = max(boost.get(rate, 1.0), more)
+    return {r: round(float(b), 3) for r, b in sorted(boost.items())
+            if b > (0.0 if r in TOP_UPS else 1.0)}
 
 
 def reexpansion(world: World, signal_events: set[str], boost: dict[str, float], *,
                 target: float) -> dict[str, float]:
     """``boost`` raised for the services of ``world`` (lived with ``boost``) whose routine
     words, kept whole, fall more than ``1 - SHORT`` short of ``target`` times their signal;
-    ``boost`` itself when none does, or when their rates are already at ``MAX_BOOST``.
+    ``boost`` itself when none does, or when their rates are already at their ceilings.
 
     Not every routine word grows with the rates (a calendar's birthdays and standing series
     stay put), so a measuring run can promise more than the real run holds.
@@ -293,8 +308,14 @@ def reexpansion(world: World, signal_events: set[str], boost: dict[str, float], 
     if not short:
         return boost
     more = expansion(world, signal_events, target=target)
-    raised = {r: round(min(boost.get(r, 1.0) * more[r], MAX_BOOST), 3) for r in short}
-    return {**boost, **{r: b for r, b in raised.items() if b > boost.get(r, 1.0)}}
+    raised = {}
+    for r in short:
+        if r in TOP_UPS:  # words still missing, on top of those added
+            raised[r] = round(min(boost.get(r, 0.0) + more[r], TOP_UPS[r]), 3)
+        else:
+            raised[r] = round(min(boost.get(r, 1.0) * more[r], MAX_BOOST), 3)
+    return {**boost, **{r: b for r, b in raised.items()
+                        if b > boost.get(r, 0.0 if r in TOP_UPS else 1.0)}}
 
 
 @dataclass(frozen=True)

@@ -420,3 +420,26 @@ def test_a_profile_that_needs_travel_traffic_adds_fare_alerts_not_trips():
         assert not re.search("below" if fare > usual else "above", a["message"])
     assert len({(a["destination"], a["provider"]) for a in alerts}) == len(
         {a["destination"] for a in alerts})  # one airline's fare per watched route
+
+
+def test_a_profile_that_needs_shopping_traffic_adds_browsing_and_parcels_not_orders():
+    """Before 0.26.0 the retiree's shopping and deliveries reached a ratio of 100 by orders
+    multiplied sixfold: 372 orders in 100 days, each charged and mailed. Now the shop's
+    browsing history and parcels other people send carry those words, and the person orders
+    at their own rate."""
+    lw = live(load_personas()["retiree"], seed=0, days=100, families=FAMILIES,
+              noise=load_profiles()["typical"])
+    assert "orders" not in lw.expansion
+    tables = lw.tables()
+    placed = {r["record_id"] for r in tables["shop_orders"].to_pylist()}
+    assert len(placed) <= 1.3 * lw.life.rates("orders", range(100)).sum()
+    for service in ("shopping", "deliveries"):
+        ratio = lw.thinning.by_service[service]["ratio"]
+        assert abs(ratio - 100) <= 25, (service, ratio)
+    titles = dict(zip(tables["shop_products"]["record_id"].to_pylist(),
+                      tables["shop_products"]["title"].to_pylist(), strict=True))
+    views = tables["shop_views"].to_pylist()
+    assert len(views) >= 300
+    assert all(v["product_title"] == titles[v["product_id"]] for v in views)
+    elsewhere = {r["record_id"] for r in tables["shipments"].to_pylist() if r["order_id"] is None}
+    assert len(elsewhere) > len(placed)  # most of the tracker's parcels come from others

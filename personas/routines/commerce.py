@@ -85,6 +85,7 @@ def _period(life: Life, *, days: range) -> None:
         _prices(life, rng, days)  # first: orders this period pay the price of their moment
     _orders(life, rng, days)
     _saves(life, rng, days)
+    _views(life, days)
     if life.world.has("deliveries"):
         _parcels(life, rng, days)
 
@@ -211,6 +212,8 @@ def _leg_times(life: Life, rng, ts: np.ndarray) -> dict[str, np.ndarray]:
 
 # Parcels someone else sends (family, friends, work), per order placed.
 PARCELS_PER_ORDER = 0.4
+# A parcel's scans, in words: what a profile's "parcel_words" top-up is divided by.
+PARCEL_WORDS = float(sum(len(detail.split()) for _, _, detail in _LEGS))
 
 
 def _parcels(life: Life, rng, days: range) -> None:
@@ -218,8 +221,16 @@ def _parcels(life: Life, rng, days: range) -> None:
     order, charge or shop mail comes with them, and the texts name no shop. Real tracking
     apps hold many of these, and because each stands alone, thinning can keep deliveries at
     their own ratio without keeping orders, which write to shopping too
-    (``scenarios.keep_path``)."""
-    item_days = life.item_days("orders", days, rng, scale=PARCELS_PER_ORDER)
+    (``scenarios.keep_path``). A profile that needs more parcel traffic (``Life.boost``,
+    "parcel_words") gets more of these, not more orders, drawn from a stream of their own so
+    that the shop's draws stay as they were."""
+    _send_parcels(life, rng, life.item_days("orders", days, rng, scale=PARCELS_PER_ORDER))
+    more = life.world.rng.stream("parcels")
+    _send_parcels(life, more, life.top_up_days("parcel_words", PARCEL_WORDS, days, more))
+
+
+def _send_parcels(life: Life, rng, item_days: np.ndarray) -> None:
+    """Parcels from elsewhere arriving on ``item_days``: tracked and texted, nothing more."""
     n = len(item_days)
     if n == 0:
         return
@@ -288,6 +299,30 @@ def _saves(life: Life, rng, days: range) -> None:
          "list": np.where(rng.random(n) < 0.6, "wishlist", "cart"),
          "quantity": np.ones(n, np.int32), "added_at": ts},
         actor="user", device=life.device(ts, phone_share=0.5, other="web"),
+    )
+
+
+# A viewed product's title, in words: what a profile's "browsing_words" top-up is divided by.
+VIEW_WORDS = 3.1  # (3.0 to 3.3 over the worlds of three personas)
+
+
+def _views(life: Life, days: range) -> None:
+    """Product pages the user opens. Only a profile that needs more shopping traffic
+    (``Life.boost``, "browsing_words") draws them: people look at far more than they buy,
+    so a busy shopping app is one that is browsed more, not one that orders several times a
+    day. Each view stands alone, so thinning may drop any of them."""
+    rng = life.world.rng.stream("browsing")
+    item_days = life.top_up_days("browsing_words", VIEW_WORDS, days, rng)
+    n = len(item_days)
+    if n == 0:
+        return
+    prod = _pick_products(life, rng, n)
+    ts = life.at_hours(item_days, rng)
+    life.world.emit(
+        "shop_views", "product_viewed", ts,
+        {"product_id": life.state["product_ids"][prod],
+         "product_title": life.pools.products.title[prod], "viewed_at": ts},
+        actor="user", device=life.device(ts, phone_share=0.6, other="web"),
     )
 
 

@@ -200,13 +200,13 @@ def _delays(life, rng, leg, dep, length, code, rec, ev, airline, detail, dest, h
         emit_org_sms(life, after(rng, notice, 0, 3), airline[late], text, cause=d_ev)
 
 
-# Fare alerts (``Life.boost``, "fare_alerts"). A profile at ratio 100 needs a hundred words
-# of travel traffic for each word of a storyline's trip; as extra trips that was two flights
-# a week for a musician who flies monthly (0.24.0). A travel app instead watches a few routes
-# and says when their fares move. Each alert stands alone (a fare against the route's usual
-# one, not against the previous alert), so thinning may drop any of them. Without a boost
-# nothing is drawn, so unboosted worlds stay as they were.
-FARE_RATE = 0.25  # alerts per day for each unit of boost above 1
+# Fare alerts (``Life.boost``, "fare_alert_words"). A profile at ratio 100 needs a hundred
+# words of travel traffic for each word of a storyline's trip; as extra trips that was two
+# flights a week for a musician who flies monthly (0.24.0). A travel app instead watches a
+# few routes and says when their fares move. Each alert stands alone (a fare against the
+# route's usual one, not against the previous alert), so thinning may drop any of them.
+# Without a top-up nothing is drawn, so worlds without one stay as they were.
+FARE_WORDS = 13.5  # an alert's mean length in words (13.5 over 829 alerts of three personas)
 WATCHED_ROUTES = 3
 FARE_DOWN = 0.6  # of alerts, the share that report a fall
 _FARE_TEMPLATES = (
@@ -219,12 +219,9 @@ _FARE_TEMPLATES = (
 
 
 def _fare_alerts(life: Life, days: range) -> None:
-    boost = life.boost.get("fare_alerts", 1.0)
-    if boost <= 1.0:
-        return
     rng = life.world.rng.stream("fare_alerts")
-    per_day = rng.poisson(FARE_RATE * (boost - 1), len(days))
-    n = int(per_day.sum())
+    alert_days = life.top_up_days("fare_alert_words", FARE_WORDS, days, rng)
+    n = len(alert_days)
     if n == 0:
         return
     routes = life.state.get("fare_routes")
@@ -237,7 +234,7 @@ def _fare_alerts(life: Life, days: range) -> None:
             dest, pick(r_rng, life.pools.airlines, len(dest)), usual * 100)
     route = rng.integers(0, len(routes[0]), n)
     dest, airline, usual = (column[route] for column in routes)
-    at = life.at_hours(np.repeat(np.arange(days.start, days.stop), per_day), rng)
+    at = life.at_hours(alert_days, rng)
     # An alert means the fare moved: down more often than up, by 5 to 35%, then to a price
     # ending in .99 away from the usual fare, so rounding never shrinks the move.
     down = rng.random(n) < FARE_DOWN

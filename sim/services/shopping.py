@@ -4,7 +4,7 @@ from sim.services.base import TS, ServiceSpec, TableSpec, col, ref, text
 
 SERVICE = ServiceSpec(
     name="shopping",
-    description="An online store: catalogue, cart and wishlist, orders.",
+    description="An online store: catalogue, browsing history, cart and wishlist, orders.",
     devices=("laptop", "phone", "web"),
     tables=(
         TableSpec(
@@ -33,6 +33,17 @@ SERVICE = ServiceSpec(
             ),
         ),
         TableSpec(
+            name="shop_views",
+            description="The app's browsing history: each product page the user opened.",
+            id_prefix="vw_",
+            created_column="viewed_at",
+            columns=(
+                ref("product_id", "shop_products"),
+                text("product_title"),  # as the history shows it
+                col("viewed_at", TS),
+            ),
+        ),
+        TableSpec(
             name="shop_orders",
             description="Orders; a status change is a new version.",
             id_prefix="or_",
@@ -49,7 +60,8 @@ SERVICE = ServiceSpec(
             ),
         ),
     ),
-    event_kinds=("product_listed", "product_repriced", "item_saved", "order_placed",
+    event_kinds=("product_listed", "product_repriced", "product_viewed", "item_saved",
+                 "order_placed",
                  "order_shipped", "order_delivered", "order_cancelled", "order_returned"),
     requires=("bank",),
     feeds=("personal_email", "bank", "deliveries", "price_tracker"),
