@@ -42,7 +42,7 @@ class LivedWorld:
     storylines: Storylines
     skipped: list[str]  # families the persona could not live through
     thinning: Thinning | None = None
-    expansion: dict[str, float] = field(default_factory=dict)  # routine rates raised
+    expansion: dict[str, float] = field(default_factory=dict)  # rates raised, top-ups added
 
     def tables(self) -> dict:
         """History tables as exported: thinned to the target, balances recomputed."""

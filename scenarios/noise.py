@@ -285,9 +285,9 @@ def expansion(world: World, signal_events: set[str], *, target: float,
     for i, service in enumerate(ev.names.tolist()):
         goal = target * signal[i] * headroom
         for rate in SERVICE_RATES.get(service, ()):
-            if rate in TOP_UPS:
-                more = min(max(goal - usable[i], 0.0) / world.days, TOP_UPS[rate])
-                boost[rate] = max(boost.get(rate, 0.0), more)
+            if rate in TOP_UPS:  # under a word short is not short: no item is that small
+                short = goal - usable[i] if goal - usable[i] >= 1.0 else 0.0
+                boost[rate] = max(boost.get(rate, 0.0), min(short / world.days, TOP_UPS[rate]))
             else:
                 more = min(goal / max(usable[i], 1.0), MAX_BOOST)
                 boost[rate] = max(boost.get(rate, 1.0), more)

@@ -14,7 +14,16 @@ from personas.routines.ledger import rebalance
 from scenarios.build import live
 from scenarios.engine import Storylines
 from scenarios.library import load_storylines
-from scenarios.noise import MAX_BOOST, SERVICE_RATES, load_profiles, reexpansion, thin
+from scenarios.noise import (
+    MAX_BOOST,
+    SERVICE_RATES,
+    SHORT,
+    TOP_UPS,
+    expansion,
+    load_profiles,
+    reexpansion,
+    thin,
+)
 from sim.check import check_world
 from sim.measure import word_counts
 from sim.services.bank import FROM_SAVINGS, TO_SAVINGS
@@ -85,8 +94,40 @@ def test_reexpansion_raises_only_the_rates_of_services_short_of_the_target(lived
     raised = reexpansion(lived.world, signal, {"sms": 2.0}, target=1e6)
     assert raised["sms"] > 2.0
     assert set(raised) <= {r for rates in SERVICE_RATES.values() for r in rates}
-    capped = dict.fromkeys(raised, MAX_BOOST)
+    capped = {r: TOP_UPS.get(r, MAX_BOOST) for r in raised}
     assert reexpansion(lived.world, signal, capped, target=1e6) == capped
+
+
+def test_a_top_up_adds_words_where_a_multiplier_would_multiply(lived):
+    """Short of words by the same amount, a service gets the same words a day from a top-up
+    however much routine life it had, and a second round adds to the first."""
+    signal = signal_events(lived)
+    low = expansion(lived.world, signal, target=40)
+    high = expansion(lived.world, signal, target=80)
+    ups = [r for r in TOP_UPS if r in low]
+    assert ups
+    # Twice the target asks twice the goal less the routine words already there: more than
+    # twice the words a day wherever there were some (a multiplier would be exactly twice).
+    assert all(high[r] >= 2 * low[r] for r in ups)
+    assert any(high[r] > 2 * low[r] for r in ups)
+    raised = reexpansion(lived.world, signal, dict.fromkeys(ups, 1.0), target=1e4)
+    more = expansion(lived.world, signal, target=1e4)
+    for r in ups:
+        assert raised[r] == round(min(1.0 + more[r], TOP_UPS[r]), 3)
+
+
+def test_a_top_up_yields_the_words_it_asks_for(lived):
+    """Each routine turns words a day into alerts, views or parcels by their usual length:
+    lived with the top-ups its measuring run asks for, no service is short again."""
+    signal = signal_events(lived)
+    boost = expansion(lived.world, signal, target=40)
+    assert {"browsing_words", "parcel_words"} <= set(boost)
+    world, life = prepare(load_personas()["staff_engineer"], seed=5, days=60, boost=boost)
+    runner = Storylines(life)
+    runner.plant(runner.eligible(load_storylines().values())[0], 8)
+    world.run()
+    short = expansion(world, runner.signal_events(), target=40, headroom=SHORT)
+    assert not set(short) & set(TOP_UPS), short
 
 
 def test_drafts_about_storyline_records_do_not_grow_with_the_drafts_boost():
