@@ -61,8 +61,8 @@ SERVICE = ServiceSpec(
         ),
     ),
     event_kinds=("product_listed", "product_repriced", "product_viewed", "item_saved",
-                 "order_placed",
-                 "order_shipped", "order_delivered", "order_cancelled", "order_returned"),
+                 "order_placed", "order_shipped", "order_delivered", "order_cancelled",
+                 "order_returned"),
     requires=("bank",),
     feeds=("personal_email", "bank", "deliveries", "price_tracker"),
 )
