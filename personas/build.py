@@ -53,7 +53,9 @@ def prepare(
 
     ``volume`` multiplies every routine rate (a noise profile generates more than it keeps);
     ``burstiness`` makes busy days cluster without changing the mean volume; ``boost``
-    multiplies single rates (by their ``VolumeSpec`` name) on top of ``volume``.
+    multiplies single rates (by their ``VolumeSpec`` name) on top of ``volume``, or for a
+    top-up (a name ending in ``_words``) adds that many words a day of what an app shows,
+    whatever the volume (``Life.top_up_days``).
     ``person`` is ``instantiate(spec, variation)`` when the caller already has it (a caller
     simulating the same person twice need not build the address book twice).
 

@@ -73,9 +73,9 @@ def live(
     With a profile, its volume and storyline rate apply (``storylines`` overrides the
     count), and the world is thinned to ``ratio`` (default: the profile's target). Where a
     service that carries signal has too little routine life to reach the target, the world
-    is simulated again with that service's routine rates raised (``noise.expansion``), and
-    once more if the rates fell short (``noise.reexpansion``): the storylines and their
-    records are the same in every run, only routine volume changes.
+    is simulated again with that service's routine rates raised, or what its app adds topped
+    up (``noise.expansion``), and once more if that fell short (``noise.reexpansion``): the
+    storylines and their records are the same in every run, only routine volume changes.
     """
     if storylines is None:
         storylines = noise.storylines_for(days) if noise else 0
@@ -104,9 +104,9 @@ def live(
         world, life, runner, skipped = run(volume, {})
         return LivedWorld(world, life, runner, skipped)
     # A quick run at a fraction of the volume measures the signal in each service and how
-    # much routine life each one has; the real run raises the rates of services that would
-    # fall short. It aims at the profile's own target too, so that every target up to it
-    # thins the very same world.
+    # much routine life each one has; the real run raises the rates (or tops up the apps) of
+    # services that would fall short. It aims at the profile's own target too, so that
+    # every target up to it thins the very same world.
     world, _, runner, _ = run(volume * PROBE_VOLUME, {})
     signal = runner.signal_events()
     if not signal:  # no family fits this persona: keep routine life whole

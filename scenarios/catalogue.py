@@ -4,7 +4,7 @@ The catalogue (``shop_products``) is state: it used to be kept whole, whatever t
 At low targets that alone put shopping several times over its own ratio (a hundred
 listings against a few dozen signal words) and, since the world total must still meet
 the target, pushed every other service well under it. Most listings are only there
-because an order, a saved item, a price alert or a session opened them, so a listing
+because an order, a saved item, a view, a price alert or a session opened them, so a listing
 nothing kept refers to is noise.
 
 A listing becomes *dependent*: it is kept, with the reprices no routine event caused,

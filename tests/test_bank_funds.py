@@ -41,7 +41,8 @@ def _own_opening(lw) -> int:
 # Personas whose own spending, or a typical profile's boosted spending, outruns their
 # income within 100 days (the retiree and the sales rep before 0.24.0: -6,223 and
 # -127,494 in their currency; the retiree no longer does since 0.26.0, which stopped
-# multiplying orders).
+# multiplying orders; the parent of two still does under `typical`, its card purchases
+# multiplied about twice).
 @pytest.fixture(scope="module", params=[("indie_musician", None), ("cafe_owner", None),
                                         ("parent_of_two", "typical")])
 def overspending(request):

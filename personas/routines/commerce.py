@@ -1,6 +1,7 @@
 """Shopping and its ripples: an order is confirmed by mail, charged to the card, shipped,
 tracked and delivered (with texts on the way); parcels from elsewhere are tracked too;
-watched products move in price and the tracker raises alerts."""
+watched products move in price and the tracker raises alerts; where a noise profile asks
+for it, the user browses product pages."""
 
 from __future__ import annotations
 
@@ -212,7 +213,9 @@ def _leg_times(life: Life, rng, ts: np.ndarray) -> dict[str, np.ndarray]:
 
 # Parcels someone else sends (family, friends, work), per order placed.
 PARCELS_PER_ORDER = 0.4
-# A parcel's scans, in words: what a profile's "parcel_words" top-up is divided by.
+# A parcel's scans, in words: what a profile's "parcel_words" top-up is divided by. The
+# last scans of a parcel sent near the end fall after the window and do not count there,
+# a few percent of a 100-day world's, which the expansion's headroom covers.
 PARCEL_WORDS = float(sum(len(detail.split()) for _, _, detail in _LEGS))
 
 

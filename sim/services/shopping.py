@@ -34,7 +34,7 @@ SERVICE = ServiceSpec(
         ),
         TableSpec(
             name="shop_views",
-            description="The app's browsing history: each product page the user opened.",
+            description="Product pages the user opened (where a noise profile adds them).",
             id_prefix="vw_",
             created_column="viewed_at",
             columns=(
