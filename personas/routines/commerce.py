@@ -293,16 +293,22 @@ def _saves(life: Life, rng, days: range) -> None:
     n = len(item_days)
     if n == 0:
         return
-    prod = _pick_products(life, rng, n)
-    ts = life.at_hours(item_days, rng)
+    ts, named = _come_across(life, rng, item_days)
     life.world.emit(
         "shop_saved_items", "item_saved", ts,
-        {"product_id": life.state["product_ids"][prod],
-         "product_title": life.pools.products.title[prod],
-         "list": np.where(rng.random(n) < 0.6, "wishlist", "cart"),
-         "quantity": np.ones(n, np.int32), "added_at": ts},
+        named | {"list": np.where(rng.random(n) < 0.6, "wishlist", "cart"),
+                 "quantity": np.ones(n, np.int32), "added_at": ts},
         actor="user", device=life.device(ts, phone_share=0.5, other="web"),
     )
+
+
+def _come_across(life: Life, rng, item_days: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Products the user comes across on ``item_days`` (liked ones more often): when, and
+    the columns that name them as a list in the app does."""
+    prod = _pick_products(life, rng, len(item_days))
+    ts = life.at_hours(item_days, rng)
+    return ts, {"product_id": life.state["product_ids"][prod],
+                "product_title": life.pools.products.title[prod]}
 
 
 # A viewed product's title, in words: what a profile's "browsing_words" top-up is divided by.
@@ -316,17 +322,11 @@ def _views(life: Life, days: range) -> None:
     day. Each view stands alone, so thinning may drop any of them."""
     rng = life.world.rng.stream("browsing")
     item_days = life.top_up_days("browsing_words", VIEW_WORDS, days, rng)
-    n = len(item_days)
-    if n == 0:
+    if len(item_days) == 0:
         return
-    prod = _pick_products(life, rng, n)
-    ts = life.at_hours(item_days, rng)
-    life.world.emit(
-        "shop_views", "product_viewed", ts,
-        {"product_id": life.state["product_ids"][prod],
-         "product_title": life.pools.products.title[prod], "viewed_at": ts},
-        actor="user", device=life.device(ts, phone_share=0.6, other="web"),
-    )
+    ts, named = _come_across(life, rng, item_days)
+    life.world.emit("shop_views", "product_viewed", ts, named | {"viewed_at": ts},
+                    actor="user", device=life.device(ts, phone_share=0.6, other="web"))
 
 
 def _prices(life: Life, rng, days: range) -> None:
