@@ -116,7 +116,7 @@ def test_a_top_up_adds_words_where_a_multiplier_would_multiply(lived):
 
 def test_a_top_up_yields_the_words_it_asks_for(lived):
     """Each routine turns words a day into alerts, views or parcels by their usual length:
-    the same world lived with the top-ups holds the words they ask for, more."""
+    the same world lived with the top-ups holds about as many more words as they ask for."""
     signal = signal_events(lived)
     boost = {r: b for r, b in expansion(lived.world, signal, target=40).items()
              if r in TOP_UPS}
