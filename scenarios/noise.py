@@ -286,13 +286,12 @@ def expansion(world: World, signal_events: set[str], *, target: float,
         goal = target * signal[i] * headroom
         for rate in SERVICE_RATES.get(service, ()):
             if rate in TOP_UPS:  # under a word short is not short: no item is that small
-                short = goal - usable[i] if goal - usable[i] >= 1.0 else 0.0
-                boost[rate] = max(boost.get(rate, 0.0), min(short / world.days, TOP_UPS[rate]))
+                short = goal - usable[i]
+                more = min(short / world.days, TOP_UPS[rate]) if short >= 1.0 else 0.0
             else:
                 more = min(goal / max(usable[i], 1.0), MAX_BOOST)
-                boost[rate] = max(boost.get(rate, 1.0), more)
-    return {r: round(float(b), 3) for r, b in sorted(boost.items())
-            if b > (0.0 if r in TOP_UPS else 1.0)}
+            boost[rate] = max(boost.get(rate, _unboosted(rate)), more)
+    return {r: round(float(b), 3) for r, b in sorted(boost.items()) if b > _unboosted(r)}
 
 
 def reexpansion(world: World, signal_events: set[str], boost: dict[str, float], *,
@@ -310,12 +309,17 @@ def reexpansion(world: World, signal_events: set[str], boost: dict[str, float], 
     more = expansion(world, signal_events, target=target)
     raised = {}
     for r in short:
+        now = boost.get(r, _unboosted(r))
         if r in TOP_UPS:  # words still missing, on top of those added
-            raised[r] = round(min(boost.get(r, 0.0) + more[r], TOP_UPS[r]), 3)
+            raised[r] = round(min(now + more[r], TOP_UPS[r]), 3)
         else:
-            raised[r] = round(min(boost.get(r, 1.0) * more[r], MAX_BOOST), 3)
-    return {**boost, **{r: b for r, b in raised.items()
-                        if b > boost.get(r, 0.0 if r in TOP_UPS else 1.0)}}
+            raised[r] = round(min(now * more[r], MAX_BOOST), 3)
+    return {**boost, **{r: b for r, b in raised.items() if b > boost.get(r, _unboosted(r))}}
+
+
+def _unboosted(rate: str) -> float:
+    """What asks for nothing more: no words added for a top-up, times one for a rate."""
+    return 0.0 if rate in TOP_UPS else 1.0
 
 
 @dataclass(frozen=True)
