@@ -218,8 +218,9 @@ def stats(
         help="Benchmark datasets: a 95% interval for each separability AUC over N draws "
              "of each split's worlds (0: none).")] = 0,
 ) -> None:
-    """Events and words per service and label class, noise-to-signal, storylines, probes;
-    for a benchmark dataset, per split, with worlds, environments and tasks."""
+    """Events and words per service and label class, noise-to-signal, storylines, probes.
+
+    On a benchmark dataset: per split, with its worlds, environments and tasks."""
     kind = _manifest_kind(path)
     if kind == "dataset":
         _print_split_stats(split_stats(path, intervals), as_json)

@@ -23,8 +23,9 @@ def baseline(
     agent: Annotated[str, typer.Option("--agent", help=f"One of: {', '.join(AGENTS)}.")],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Run a baseline agent on every task and grade it: pass rates by mode, category,
-    difficulty and noise ratio."""
+    """Run a baseline agent on every task and grade it.
+
+    Pass rates by mode, category, difficulty and noise ratio."""
     if agent not in AGENTS:
         raise UsageError("--agent", f"unknown agent {agent!r}; known: {', '.join(AGENTS)}")
     ds = open_dataset(path)

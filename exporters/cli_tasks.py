@@ -66,8 +66,7 @@ def generate_(
 ) -> None:
     """Mint a benchmark dataset from a recipe: worlds, snapshots, verified tasks, oracle.
 
-    A run that stops resumes from <out>.partial; an <out> holding this recipe's dataset
-    is left as it is."""
+    A stopped run resumes from <out>.partial; an <out> already holding it is kept."""
     if noise_ratio is not None and not 0 <= noise_ratio <= 1000:
         raise UsageError("--noise-ratio", f"must be between 0 and 1000, got {noise_ratio}")
     personas = load_persona_library(library)
@@ -117,8 +116,9 @@ def check(
              "seed commitments against it.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Verify schemas, content hashes, leak-free splits and every task's self-check (exit 1
-    on a failure)."""
+    """Verify schemas, content hashes, leak-free splits and every task's self-check.
+
+    Exits 1 on a failure."""
     open_dataset(path)  # a clear usage error before any work
     for flag, value, read in (("--against", against, Dataset), ("--seeds", seeds, read_seeds_file)):
         if value is not None:

@@ -201,3 +201,27 @@ def test_a_target_routine_life_cannot_reach_is_noted(tmp_path):
     reached = json.loads((tmp_path / "w" / "manifest.json").read_text())["noise_to_signal"]
     assert reached["achieved_words"] < 900
     assert "note: the ratio reached" in " ".join(r.stderr.split())
+
+
+def test_help_reads_cleanly_for_every_command():
+    """Rich help keeps a docstring's line breaks where Click would rewrap them, so a
+    wrapped sentence shows up broken mid-line in ``lifeloom --help``: every paragraph of a
+    command's help is one line. And a flag takes no value, so its help shows no type
+    (typer 0.29 printed ``--json <bool>``)."""
+    import inspect
+
+    from typer.main import get_command
+    from typer.testing import CliRunner
+
+    from exporters.cli import app
+
+    group = get_command(app)
+    runner = CliRunner()
+    assert len(group.commands) >= 11
+    for name, command in [("", group), *group.commands.items()]:
+        for paragraph in inspect.cleandoc(command.help or "").split("\n\n"):
+            assert "\n" not in paragraph, (name, paragraph)
+        shown = runner.invoke(app, [name, "--help"] if name else ["--help"])
+        assert shown.exit_code == 0, (name, shown.output)
+        assert "--help" in shown.output, name
+        assert "<bool>" not in shown.output, name
