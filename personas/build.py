@@ -6,7 +6,7 @@ import datetime as dt
 from functools import cache
 
 from personas.instance import PersonaInstance, instantiate
-from personas.life import Life, public_holidays
+from personas.life import BOOSTED_RATES, TOP_UPS, Life, public_holidays
 from personas.pools import build_pools
 from personas.routines import ROUTINES
 from personas.spec import PersonaSpec, default_start
@@ -53,9 +53,9 @@ def prepare(
 
     ``volume`` multiplies every routine rate (a noise profile generates more than it keeps);
     ``burstiness`` makes busy days cluster without changing the mean volume; ``boost``
-    multiplies single rates (by their ``VolumeSpec`` name) on top of ``volume``, or for a
-    top-up (a name ending in ``_words``) adds that many words a day of what an app shows,
-    whatever the volume (``Life.top_up_days``).
+    multiplies single rates (``personas.life.BOOSTED_RATES``) on top of ``volume``, or for
+    a top-up (``TOP_UPS``) adds that many words a day of what an app shows, whatever the
+    volume (``Life.top_up_days``); any other name is a ValueError.
     ``person`` is ``instantiate(spec, variation)`` when the caller already has it (a caller
     simulating the same person twice need not build the address book twice).
 
@@ -63,6 +63,7 @@ def prepare(
     """
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
+    _check_boost(boost or {})
     if person is None:
         person = instantiate(spec, variation)
     elif (person.spec, person.variation) != (spec, variation):
@@ -84,3 +85,14 @@ def simulate(spec: PersonaSpec, **options) -> tuple[World, Life]:
     world, life = prepare(spec, **options)
     world.run()
     return world, life
+
+
+def _check_boost(boost: dict[str, float]) -> None:
+    """A boost names a rate or a top-up, with a finite amount of at least zero: a misspelt
+    name would otherwise boost nothing, silently."""
+    for name, amount in boost.items():
+        if name not in BOOSTED_RATES | TOP_UPS:
+            raise ValueError(f"boost: {name!r} is neither a routine rate nor a top-up; known: "
+                             f"{', '.join(sorted(BOOSTED_RATES | TOP_UPS))}")
+        if not 0 <= amount < float("inf"):
+            raise ValueError(f"boost: {name} must be a finite number >= 0, got {amount}")

@@ -15,7 +15,7 @@ import numpy as np
 
 from personas.instance import PersonaInstance
 from personas.pools import Pools
-from personas.spec import WEEKDAYS, minutes
+from personas.spec import WEEKDAYS, VolumeSpec, minutes
 from personas.text.grammar import Grammar
 from sim.clock import DAY, HOUR, day_number
 from sim.world import World
@@ -35,6 +35,15 @@ NIGHT_PROFILE = np.roll(DAY_PROFILE, 9)
 # sleep, 16:00-07:59 after a night shift.
 WAKING = 1.0
 
+# What a noise profile may name in ``Life.boost``. Multipliers: the spec's routine rates,
+# and two shares routines draw on their own (thrown-away drafts, short deals on watched
+# products). Top-ups: what an app adds beyond what the person does, in words a day
+# (``Life.top_up_days``: product views, parcels others send, fare alerts), which no
+# persona spec rates.
+BOOSTED_RATES = (frozenset(VolumeSpec.model_fields) - {"weekend_factor"}) | {"drafts",
+                                                                            "price_deals"}
+TOP_UPS = frozenset({"browsing_words", "fare_alert_words", "parcel_words"})
+
 _SYMBOL = {"USD": "$", "GBP": "£", "EUR": "€", "AUD": "A$", "NZD": "NZ$", "CAD": "C$",
            "INR": "₹"}
 
@@ -49,7 +58,7 @@ class Life:
     volume: float = 1.0  # multiplies every routine rate
     burstiness: float = 0.0  # 0: steady Poisson days; higher: busy days cluster
     # What a noise profile asks for on top: rate name -> extra multiplier, or for a name
-    # ending in "_words" (``scenarios.noise.TOP_UPS``) words a day an app adds
+    # in ``TOP_UPS`` words a day an app adds
     boost: dict[str, float] = field(default_factory=dict)
     # The calendar of work, derived once by _plan_calendar:
     work: list[tuple[int, int]] = field(default_factory=list)  # sim-second intervals
@@ -136,6 +145,8 @@ class Life:
                     rng: np.random.Generator) -> np.ndarray:
         """The local day of each item an app adds for the ``boost`` top-up ``name`` (words
         a day), items being ``words_each`` words long; none without a top-up."""
+        if name not in TOP_UPS:
+            raise KeyError(f"{name!r} is not a top-up; known: {', '.join(sorted(TOP_UPS))}")
         per_day = self.boost.get(name, 0.0) / words_each
         if per_day <= 0:
             return np.zeros(0, np.int64)

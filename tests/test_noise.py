@@ -137,6 +137,23 @@ def test_a_top_up_yields_the_words_it_asks_for(lived):
         assert 0.75 <= added / (words_a_day * 60) <= 1.25, (rate, added, words_a_day * 60)
 
 
+def test_every_name_noise_boosts_is_one_a_routine_reads():
+    """Noise names rates and top-ups as strings; a name no routine reads would boost
+    nothing, so ``prepare`` refuses it, and every name noise uses is one it accepts."""
+    from personas.life import BOOSTED_RATES
+    from personas.life import TOP_UPS as APP_TOP_UPS
+
+    assert set(TOP_UPS) == APP_TOP_UPS  # a ceiling for each top-up, and nothing else
+    named = {name for names in SERVICE_RATES.values() for name in names}
+    assert named <= BOOSTED_RATES | APP_TOP_UPS, named - (BOOSTED_RATES | APP_TOP_UPS)
+    spec = load_personas()["staff_engineer"]
+    prepare(spec, seed=0, days=2, boost=dict.fromkeys(named, 2.0))
+    for bad in ({"chats": 2.0}, {"weekend_factor": 2.0}, {"parcel_word": 10.0},
+                {"chat": -1.0}, {"browsing_words": float("nan")}):
+        with pytest.raises(ValueError, match="boost: "):
+            prepare(spec, seed=0, days=2, boost=bad)
+
+
 def test_drafts_about_storyline_records_do_not_grow_with_the_drafts_boost():
     # What a storyline causes is never thinned: boosted drafts there would only raise the
     # floor below which device activity cannot meet a target (the cafe owner's sat at
