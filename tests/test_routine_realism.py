@@ -5,7 +5,8 @@ bank's text alerts never quote a balance, and a calendar entry's title, descript
 place, like a personal note's title and lines, describe one thing, drafts to someone
 mostly greet them, storyline trips go where routine ones go (which leave from the
 persona's airport), a profile's need for travel traffic is met by fare alerts, not
-trips, and card lines name chains and local shops alike."""
+trips, card lines name chains and local shops alike, and some card purchases are online
+with no order behind them."""
 
 import re
 import tomllib
@@ -16,6 +17,7 @@ import pytest
 
 from personas.library import load_personas
 from personas.routines import calendar
+from personas.routines.money import ONLINE_SHARE
 from personas.text.grammar import expand
 from scenarios.build import live
 from scenarios.library import load_storylines
@@ -146,6 +148,33 @@ def test_card_lines_name_chains_and_local_shops_alike():
     words = np.array(words)
     assert (words == 3).mean() > 0.2, np.bincount(words)
     assert (words >= 4).mean() > 0.2, np.bincount(words)
+
+
+def test_some_card_purchases_are_online_with_no_order_in_the_shopping_app():
+    """People also pay on a web shop's own site, which a statement shows as "ONLINE <shop>"
+    like an order from the shopping app but with no order behind it: an ONLINE line alone
+    does not say an order (often a storyline's) was placed."""
+    lived = live(load_personas()["staff_engineer"], seed=0, days=100)
+    tables = lived.world.tables()
+    bank, orders = tables["bank_transactions"], tables["shop_orders"]
+    order_ids = set(orders["record_id"].to_pylist())
+    web_shops = set(lived.life.pools.products.merchant.tolist())
+    direct, in_person, for_orders = [], 0, 0
+    for text, merchant, related in zip(bank["description"].to_pylist(),
+                                       bank["merchant"].to_pylist(),
+                                       bank["related_id"].to_pylist(), strict=True):
+        if related in order_ids:
+            for_orders += 1
+            assert text == f"ONLINE {merchant}", text
+        elif text.startswith("CARD PURCHASE "):
+            in_person += 1
+        elif text.startswith("ONLINE ") and not text.startswith("ONLINE TRANSFER"):
+            direct.append(merchant)
+            assert merchant in web_shops, merchant
+    assert for_orders > 0
+    assert direct
+    share = len(direct) / (len(direct) + in_person)
+    assert abs(share - ONLINE_SHARE) < 0.1, (len(direct), in_person)
 
 
 def test_offices_word_their_texts_as_storyline_offices_do():

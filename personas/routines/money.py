@@ -24,6 +24,12 @@ from sim.clock import DAY, HOUR, MINUTE
 # How often each kind of shop sees the card (groceries and food dominate real statements).
 _CATEGORY_WEIGHT = {"groceries": 0.35, "dining": 0.35, "transport": 0.15, "pharmacy": 0.04,
                     "shopping": 0.11}
+# Of card purchases, the share paid online on a web shop's own site (not through the
+# shopping app, so no order there), which a statement shows as "ONLINE <shop>" as it does
+# the app's orders. Without them nearly every ONLINE line was an order, and a boosted
+# world's orders are few beside its card purchases: the ONLINE lines were mostly a
+# storyline's, which their wording and length gave away.
+ONLINE_SHARE = 0.3
 
 
 def install(life: Life) -> None:
@@ -317,13 +323,21 @@ def _period(life: Life, ledger: Ledger, *, days: range) -> None:
         amount = -np.maximum(100, rng.lognormal(np.log(typical), 0.6, n)).astype(np.int64)
         ts = life.at_hours(item_days, rng)
         on_card = rng.random(n) < 0.6
-        ledger.add(ts, amount, description=np.char.add("CARD PURCHASE ", pools.merchants[shop]
-                                                        .astype(str)).astype(object),
-                   merchant=pools.merchants[shop], category=pools.merchant_category[shop],
+        # Drawn from a stream of their own, so the in-person purchases keep their draws.
+        web = life.world.rng.stream("bank/online")
+        online = web.random(n) < ONLINE_SHARE
+        merchant = np.where(online, pick(web, np.unique(pools.products.merchant), n),
+                            pools.merchants[shop])
+        ledger.add(ts, amount, description=np.char.add(
+                       np.where(online, "ONLINE ", "CARD PURCHASE "),
+                       merchant.astype(str)).astype(object),
+                   merchant=merchant,
+                   category=np.where(online, "shopping", pools.merchant_category[shop]),
                    kind="card_charged",
                    account=np.where(on_card, ledger.card, ledger.checking))
         # Some cafes and restaurants mail a receipt.
         mailed = (pools.merchant_category[shop] == "dining") & (rng.random(n) < 0.12)
+        mailed &= ~online
         mailed &= ts < life.world.clock.end_seconds
         if mailed.any():
             ledger.receipts.append({"ts": after(rng, ts[mailed], 1, 30),
