@@ -392,9 +392,12 @@ def _bounded_least_squares(system: _System, m: np.ndarray, b: np.ndarray, mass: 
     (``system``: ``_System.of(m, mass)``).
 
     Projected Newton: guess which fractions sit at a bound, solve the rest exactly, and
-    accept the step only if it lowers the objective (else fall back on projected gradient
-    steps). Gradient methods alone need thousands of steps here: classes that write into
-    the same services make the problem badly conditioned. It is tiny (classes x services).
+    accept the step only if it lowers the objective (else take projected gradient steps,
+    which move the guess, and guess again). Gradient methods alone need thousands of steps
+    here: classes that write into the same services make the problem badly conditioned. It
+    is tiny (classes x services). Until 0.27.0 it gave up at the second failed guess: on
+    the PhD student's top rung that left the objective at -5.887 against -5.988, and notes
+    at 0.70 of their goal, though a class that writes only notes was free to rise.
     """
     n = len(low)
     gram, lipschitz = system.gram, system.lipschitz
@@ -404,7 +407,6 @@ def _bounded_least_squares(system: _System, m: np.ndarray, b: np.ndarray, mass: 
         return float(0.5 * f @ gram @ f - rhs @ f)
 
     f = np.clip(np.full(n, common), low, 1.0)
-    stuck = False
     for _ in range(NEWTON_STEPS):
         grad = gram @ f - rhs
         pinned = ((f <= low + 1e-12) & (grad > 0)) | ((f >= 1.0 - 1e-12) & (grad < 0))
@@ -423,11 +425,7 @@ def _bounded_least_squares(system: _System, m: np.ndarray, b: np.ndarray, mass: 
             step /= 2
         if step > 1e-3:
             f = np.clip(f + step * (x - f), low, 1.0)
-            stuck = False
-        elif stuck:
-            break  # neither Newton nor gradient steps make progress: as good as it gets
         else:  # the guess was wrong: let gradient steps find the bounds
-            stuck = True
             for _ in range(20):
                 f = np.clip(f - (gram @ f - rhs) / lipschitz, low, 1.0)
     return f
