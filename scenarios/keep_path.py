@@ -396,8 +396,8 @@ def _bounded_least_squares(system: _System, m: np.ndarray, b: np.ndarray, mass: 
     which move the guess, and guess again). Gradient methods alone need thousands of steps
     here: classes that write into the same services make the problem badly conditioned. It
     is tiny (classes x services). Until 0.27.0 it gave up at the second failed guess: on
-    the PhD student's top rung that left the objective at -5.887 against -5.988, and notes
-    at 0.70 of their goal, though a class that writes only notes was free to rise.
+    the PhD student's top rung that left the objective at -5.887 against -5.988, and its
+    notes at 69.6 of a target of 100, though a class that writes only notes could rise.
     """
     n = len(low)
     gram, lipschitz = system.gram, system.lipschitz
