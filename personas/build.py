@@ -90,9 +90,10 @@ def simulate(spec: PersonaSpec, **options) -> tuple[World, Life]:
 def _check_boost(boost: dict[str, float]) -> None:
     """A boost names a rate or a top-up, with a finite amount of at least zero: a misspelt
     name would otherwise boost nothing, silently."""
+    known = BOOSTED_RATES | TOP_UPS
     for name, amount in boost.items():
-        if name not in BOOSTED_RATES | TOP_UPS:
+        if name not in known:
             raise ValueError(f"boost: {name!r} is neither a routine rate nor a top-up; known: "
-                             f"{', '.join(sorted(BOOSTED_RATES | TOP_UPS))}")
+                             f"{', '.join(sorted(known))}")
         if not 0 <= amount < float("inf"):
             raise ValueError(f"boost: {name} must be a finite number >= 0, got {amount}")

@@ -32,6 +32,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from personas.errors import load_by_id, load_spec
+from personas.life import TOP_UPS
 from scenarios.catalogue import FOLLOWED_TABLES, dependent_listings
 from scenarios.keep_path import fit_ladder, group_cascades, walk
 from scenarios.units import bank_series, watch_followers
@@ -250,8 +251,8 @@ SERVICE_RATES = {
 # A top-up is not a multiplier but words a day to add (the routine turns them into items
 # by their usual length): what an app adds does not grow with what the person does, so a
 # monthly traveller and a weekly one need the same fare alerts to reach the same words.
-# Each has a ceiling, as rates have ``MAX_BOOST``.
-TOP_UPS = {"fare_alert_words": 100.0, "browsing_words": 150.0, "parcel_words": 250.0}
+# Each (``personas.life.TOP_UPS``) has a ceiling, as rates have ``MAX_BOOST``.
+TOP_UP_CEILINGS = {"fare_alert_words": 100.0, "browsing_words": 150.0, "parcel_words": 250.0}
 FIXED_VOLUME = frozenset({"price_tracker"})  # services whose routine words ignore volume
 MAX_BOOST = 25.0  # beyond this a person's life stops looking like one
 HEADROOM = 1.5  # generate a little more than the target needs: thinning is not exact
@@ -287,7 +288,7 @@ def expansion(world: World, signal_events: set[str], *, target: float,
         for rate in SERVICE_RATES.get(service, ()):
             if rate in TOP_UPS:  # under a word short is not short: no item is that small
                 short = goal - usable[i]
-                more = min(short / world.days, TOP_UPS[rate]) if short >= 1.0 else 0.0
+                more = min(short / world.days, TOP_UP_CEILINGS[rate]) if short >= 1.0 else 0.0
             else:
                 more = min(goal / max(usable[i], 1.0), MAX_BOOST)
             boost[rate] = max(boost.get(rate, _unboosted(rate)), more)
@@ -311,7 +312,7 @@ def reexpansion(world: World, signal_events: set[str], boost: dict[str, float], 
     for r in short:
         now = boost.get(r, _unboosted(r))
         if r in TOP_UPS:  # words still missing, on top of those added
-            raised[r] = round(min(now + more[r], TOP_UPS[r]), 3)
+            raised[r] = round(min(now + more[r], TOP_UP_CEILINGS[r]), 3)
         else:
             raised[r] = round(min(now * more[r], MAX_BOOST), 3)
     return {**boost, **{r: b for r, b in raised.items() if b > boost.get(r, _unboosted(r))}}

@@ -17,7 +17,7 @@ from scenarios.library import load_storylines
 from scenarios.noise import (
     MAX_BOOST,
     SERVICE_RATES,
-    TOP_UPS,
+    TOP_UP_CEILINGS,
     expansion,
     load_profiles,
     reexpansion,
@@ -93,7 +93,7 @@ def test_reexpansion_raises_only_the_rates_of_services_short_of_the_target(lived
     raised = reexpansion(lived.world, signal, {"sms": 2.0}, target=1e6)
     assert raised["sms"] > 2.0
     assert set(raised) <= {r for rates in SERVICE_RATES.values() for r in rates}
-    capped = {r: TOP_UPS.get(r, MAX_BOOST) for r in raised}
+    capped = {r: TOP_UP_CEILINGS.get(r, MAX_BOOST) for r in raised}
     assert reexpansion(lived.world, signal, capped, target=1e6) == capped
 
 
@@ -103,7 +103,7 @@ def test_a_top_up_adds_words_where_a_multiplier_would_multiply(lived):
     signal = signal_events(lived)
     low = expansion(lived.world, signal, target=20)
     high = expansion(lived.world, signal, target=40)
-    ups = [r for r in TOP_UPS if r in low and high[r] < TOP_UPS[r]]
+    ups = [r for r in TOP_UP_CEILINGS if r in low and high[r] < TOP_UP_CEILINGS[r]]
     assert ups
     # Twice the target asks twice the goal less the routine words already there: more than
     # twice the words a day wherever there were some (a multiplier would be exactly twice).
@@ -119,7 +119,7 @@ def test_a_top_up_yields_the_words_it_asks_for(lived):
     the same world lived with the top-ups holds about as many more words as they ask for."""
     signal = signal_events(lived)
     boost = {r: b for r, b in expansion(lived.world, signal, target=40).items()
-             if r in TOP_UPS}
+             if r in TOP_UP_CEILINGS}
     assert {"browsing_words", "parcel_words"} <= set(boost)
 
     def routine_words(boost):
@@ -140,12 +140,11 @@ def test_a_top_up_yields_the_words_it_asks_for(lived):
 def test_every_name_noise_boosts_is_one_a_routine_reads():
     """Noise names rates and top-ups as strings; a name no routine reads would boost
     nothing, so ``prepare`` refuses it, and every name noise uses is one it accepts."""
-    from personas.life import BOOSTED_RATES
-    from personas.life import TOP_UPS as APP_TOP_UPS
+    from personas.life import BOOSTED_RATES, TOP_UPS
 
-    assert set(TOP_UPS) == APP_TOP_UPS  # a ceiling for each top-up, and nothing else
+    assert set(TOP_UP_CEILINGS) == TOP_UPS  # a ceiling for each top-up, and nothing else
     named = {name for names in SERVICE_RATES.values() for name in names}
-    assert named <= BOOSTED_RATES | APP_TOP_UPS, named - (BOOSTED_RATES | APP_TOP_UPS)
+    assert named <= BOOSTED_RATES | TOP_UPS, named - (BOOSTED_RATES | TOP_UPS)
     spec = load_personas()["staff_engineer"]
     prepare(spec, seed=0, days=2, boost=dict.fromkeys(named, 2.0))
     for bad in ({"chats": 2.0}, {"weekend_factor": 2.0}, {"parcel_word": 10.0},
