@@ -16,6 +16,7 @@ from personas.pools import pick
 from personas.routines.messaging import emit_org_sms
 from personas.routines.notify import after, org_mail
 from sim.clock import DAY, HOUR
+from sim.services.bank import ONLINE
 
 # Shipment legs: status, days after the previous leg (low, high), what the tracker says.
 _LEGS = (
@@ -168,7 +169,7 @@ def _orders(life: Life, rng, days: range) -> None:
     ledger = life.state.get("ledger")
     if ledger is not None:
         ledger.add(after(rng, ts, 0, 5), -total, description=np.char.add(
-            "ONLINE ", p.merchant[prod].astype(str)).astype(object), merchant=p.merchant[prod],
+            ONLINE, p.merchant[prod].astype(str)).astype(object), merchant=p.merchant[prod],
             category="shopping", kind="card_charged", account=ledger.card, related=rec,
             cause=ev)
     if life.world.has("deliveries"):

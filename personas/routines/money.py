@@ -20,6 +20,7 @@ from personas.routines.messaging import emit_org_sms
 from personas.routines.notify import after, org_mail
 from personas.routines.parties import inside
 from sim.clock import DAY, HOUR, MINUTE
+from sim.services.bank import IN_PERSON, ONLINE
 
 # How often each kind of shop sees the card (groceries and food dominate real statements).
 _CATEGORY_WEIGHT = {"groceries": 0.35, "dining": 0.35, "transport": 0.15, "pharmacy": 0.04,
@@ -329,7 +330,7 @@ def _period(life: Life, ledger: Ledger, *, days: range) -> None:
         merchant = np.where(online, pick(web, np.unique(pools.products.merchant), n),
                             pools.merchants[shop])
         ledger.add(ts, amount, description=np.char.add(
-                       np.where(online, "ONLINE ", "CARD PURCHASE "),
+                       np.where(online, ONLINE, IN_PERSON),
                        merchant.astype(str)).astype(object),
                    merchant=merchant,
                    category=np.where(online, "shopping", pools.merchant_category[shop]),

@@ -6,6 +6,10 @@ from sim.services.base import TS, ServiceSpec, TableSpec, col, ref, text
 # (a storyline holding the balance down, ``personas.routines.ledger.Hold``) the checking
 # account may run low, even below zero; at any other time it never does (``sim.check``).
 TO_SAVINGS, FROM_SAVINGS = "ONLINE TRANSFER TO SAVINGS", "ONLINE TRANSFER FROM SAVINGS"
+# How a card charge reads: "ONLINE <shop>" when paid on a web shop (an order in the shopping
+# app, or the shop's own site), "CARD PURCHASE <merchant>" when paid in person. Storyline
+# files write the same words in their templates ("ONLINE {product.merchant}").
+ONLINE, IN_PERSON = "ONLINE ", "CARD PURCHASE "
 
 SERVICE = ServiceSpec(
     name="bank",

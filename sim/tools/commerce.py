@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sim.services.bank import ONLINE
 from sim.tools.base import (
     ToolError,
     date_arg,
@@ -69,7 +70,7 @@ def shopping_tools() -> list:
             "product_id": product["record_id"], "items": f"{quantity} x {product['title']}",
             "quantity": quantity, "total_minor": total, "currency": product["currency"],
             "status": "placed", "placed_at": ws.as_of})
-        charge = post(ws, Posting(account, -total, f"ONLINE {product['merchant']}",
+        charge = post(ws, Posting(account, -total, ONLINE + product["merchant"],
                                   product["merchant"], "shopping", oid))
         return written("shop_orders", order) | {"charge": tool_record(charge)}
 
