@@ -1,6 +1,8 @@
-"""Repository-wide pytest setup: notebooks run tiny under the test suite."""
+"""Repository-wide pytest setup: notebooks run small under the test suite."""
 
 import os
 
-# The tour notebook reads its size from the environment; nbmake's kernels inherit it.
+# The notebooks read their size from the environment; nbmake's kernels inherit it. The
+# storyline notebook needs worlds long enough to hold a few storylines and their tasks.
 os.environ.setdefault("LIFELOOM_TOUR_DAYS", "7")
+os.environ.setdefault("LIFELOOM_NOTEBOOK_DAYS", "40")
