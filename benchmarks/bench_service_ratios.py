@@ -4,7 +4,8 @@ Issue 3 asks every service that carries signal to be within 25% of the noise-to-
 target, not only the world as a whole. For each persona this lives the default 100-day
 ``typical`` world (seed 0) thinned to each of ``--targets`` and lists the (service, target)
 pairs whose own words ratio misses by more than 25%, with the service's signal words (a
-service with a few dozen of them gets one or two routine records at a target of 1), and
+service with a few dozen of them gets one or two routine records at a target of 1) and how
+many words its noise lies outside the band it may be in (``words_off``), and
 each persona's service floors (never-thinned words over signal words, above zero).
 Writes JSON (default ``benchmarks/results/service_ratios.json``).
 
@@ -29,6 +30,16 @@ HERE = Path(__file__).resolve().parent
 TOLERANCE = 0.25
 
 
+def words_off(service: dict, target: float) -> float:
+    """How many words a service's noise lies outside the band it may be in (``TOLERANCE``
+    either side of ``target`` times its signal): negative when short, positive when over.
+    A service with a few dozen signal words has a band narrower than one of its records."""
+    low, high = ((1 - TOLERANCE) * target * service["signal_words"],
+                 (1 + TOLERANCE) * target * service["signal_words"])
+    noise = service["noise_words"]
+    return round(noise - high if noise > high else noise - low, 1)
+
+
 def sweep(personas: list[str], targets: list[float], profile: str) -> dict:
     specs, families, noise = load_personas(), load_storylines(), load_profiles()[profile]
     pairs, misses, below, floors = 0, [], [], {}
@@ -48,7 +59,8 @@ def sweep(personas: list[str], targets: list[float], profile: str) -> dict:
                 if abs(v["ratio"] - target) > TOLERANCE * target:
                     misses.append({"persona": persona, "target": target, "service": service,
                                    "ratio": round(v["ratio"], 2),
-                                   "signal_words": v["signal_words"]})
+                                   "signal_words": v["signal_words"],
+                                   "words_off": words_off(v, target)})
     by_target = collections.Counter(m["target"] for m in misses)
     return {"profile": profile, "targets": targets, "pairs": pairs, "misses": len(misses),
             "misses_by_target": {str(t): by_target.get(t, 0) for t in targets},
@@ -67,7 +79,8 @@ def main() -> None:
     report = sweep(personas, [float(t) for t in args.targets.split(",")], args.profile)
     for m in report["missed"]:
         print(f"{m['persona']:22s} target {m['target']:5g} {m['service']:16s} "
-              f"ratio {m['ratio']:7g} ({m['signal_words']} signal words)")
+              f"ratio {m['ratio']:7g} ({m['signal_words']} signal words; "
+              f"{m['words_off']:+.1f} words outside the band)")
     print(f"{report['misses']} of {report['pairs']} (service, target) pairs miss by more than "
           f"{TOLERANCE:.0%}; by target: {report['misses_by_target']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
