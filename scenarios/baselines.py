@@ -49,6 +49,9 @@ AGENTS = ("naive", "null", "oracle")
 QUERY_WORDS = 3  # the most distinctive words tried together first
 _TOKEN = re.compile(r"[\w']+")
 _WORD = re.compile(r"\w+")
+# A word standing on its own, not part of a hyphenated compound: "cross" in "cross it off"
+# asks for something, in "cross-lingual" it does not.
+_FREE_WORD = re.compile(r"(?<![\w-])\w+(?![\w-])")
 # Words that say nothing about which record is meant (dates are written many ways).
 STOP_WORDS = frozenset({
     "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "anything", "are",
@@ -233,7 +236,7 @@ class NaiveAgent:
         """For each command in the prompt, one call on the most recent record whose service
         has a tool for it, with only the required arguments; the tools that succeeded."""
         wanted = [ACTIONS[w] for w in commands(prompt)]
-        if DONE_WORDS & {w.lower() for w in _WORD.findall(prompt)}:
+        if asks_done(prompt):
             wanted.append(("update",))
         done: list[str] = []
         for verbs in dict.fromkeys(wanted):  # each command once
@@ -311,12 +314,18 @@ def keywords(prompt: str) -> list[str]:
     return sorted(seen, key=seen.__getitem__)
 
 
+def asks_done(prompt: str) -> bool:
+    """Whether the prompt asks for something to be ticked off ("mark it done", "cross it
+    off"); a word inside a compound ("cross-lingual") asks for nothing."""
+    return bool(DONE_WORDS & {w.lower() for w in _FREE_WORD.findall(prompt)})
+
+
 def commands(prompt: str) -> list[str]:
     """The action verbs (``ACTIONS``) the prompt uses as commands, in order: a verb opens
-    a clause (after punctuation, "and", "please"... or "to"), so "my text messages" or
-    "from my email" ask for nothing."""
+    a clause (after punctuation, "and", "please"... or "to") and stands on its own, so "my
+    text messages", "from my email" or "a pay-as-you-go plan" ask for nothing."""
     out = []
-    for found in _WORD.finditer(prompt):
+    for found in _FREE_WORD.finditer(prompt):
         word = found.group().lower()
         if word not in ACTIONS:
             continue

@@ -25,6 +25,7 @@ from scenarios.baselines import (
     NaiveAgent,
     NullAgent,
     OracleAgent,
+    asks_done,
     commands,
     keywords,
     make_agent,
@@ -218,6 +219,15 @@ def test_commands_are_verbs_that_open_a_clause():
     assert commands("Compare it with my calendar and send Sabrina an answer") == ["send"]
     assert commands("Check my text messages from Pacific Wings") == []
     assert commands("From my email, tell me the total") == []
+    assert commands("Is my plan - pay-as-you-go - still cheaper?") == []
+    assert commands("Look at the invoice - pay it today") == ["pay"]
+
+
+def test_only_a_word_on_its_own_asks_to_tick_something_off():
+    assert asks_done("Cross it off my list")
+    assert asks_done("Mark the to-do done, please")
+    assert not asks_done("When is our cross-lingual evaluation check-in now?")
+    assert not asks_done("Is the self-complete form in my inbox?")
 
 
 def test_unknown_agent_is_refused(ds):
