@@ -10,8 +10,9 @@
     lifeloom.check_dataset("out/smoke").ok
 
 Specs come from the shipped library plus ``library`` (a directory like ``--library``).
-Errors are exceptions that name the file and key (``SpecError``, ``DatasetError``...);
-nothing is printed.
+Bad input raises an ``InputError`` (``SpecError``, ``DatasetError``, ``OutputError``...)
+whose ``where`` names the file and key, or the argument, and whose ``why`` says what is
+wrong; nothing is printed.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ from personas.library import load_personas
 from scenarios.grading import Grade
 from scenarios.library import load_recipes, load_storylines, load_task_families
 from scenarios.noise import load_profiles
+from sim.errors import InputError
 from sim.workspace import Workspace
 
-__all__ = ["CheckReport", "Dataset", "Workspace", "check_dataset", "generate", "grade", "load",
-           "world"]
+__all__ = ["CheckReport", "Dataset", "InputError", "Workspace", "check_dataset", "generate",
+           "grade", "load", "world"]
 
 
 def world(persona: str, *, seed: int = 0, days: int = 100, out: Path | str = "out/world",

@@ -9,13 +9,11 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from sim.errors import InputError
 
-class OutputError(OSError):
-    """The output location cannot be used; ``flag`` names the option it came from."""
 
-    def __init__(self, flag: str, message: str) -> None:
-        super().__init__(message)
-        self.flag = flag
+class OutputError(InputError):
+    """The output location cannot be used; ``where`` names the option it came from."""
 
 
 def has_manifest(out: Path) -> bool:

@@ -28,6 +28,7 @@ from pathlib import Path
 from exporters.atomic import OutputError
 from exporters.world_shard import Library, make_shard
 from scenarios.recipe_spec import RecipeSpec, WorldPlan
+from sim.errors import InputError
 
 OnDone = Callable[[dict], None]
 BACKENDS = ("local", "ray")
@@ -39,12 +40,8 @@ WORLDS_PER_WORKER = 24
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-class BackendError(RuntimeError):
-    """A backend cannot run here (Ray missing or unreachable); ``flag`` names the option."""
-
-    def __init__(self, flag: str, message: str) -> None:
-        super().__init__(message)
-        self.flag = flag
+class BackendError(InputError):
+    """A backend cannot run here (Ray missing or unreachable); ``where`` names the option."""
 
 
 def run(recipe: RecipeSpec, plans: list[WorldPlan], library: Library, partial: Path, *,

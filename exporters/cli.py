@@ -17,7 +17,6 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from exporters import cli_baseline, cli_tasks  # noqa: F401  (they register their commands)
-from exporters.atomic import OutputError
 from exporters.cli_common import (
     LibraryOpt,
     UsageError,
@@ -26,22 +25,7 @@ from exporters.cli_common import (
     err,
     load_persona_library,
 )
-from exporters.dataset import dataset_hashes
-from exporters.loading import DatasetError
-from exporters.runs import RunError
-from exporters.separability import LIMIT
-from exporters.split_stats import split_stats
-from exporters.stats import dataset_stats, pooled_ratio
-from exporters.world_dataset import write_world
-from personas.errors import SpecError
-from personas.spec import window_error
-from scenarios.build import BelowFloorError
-from scenarios.engine import StorylineRunError
-from scenarios.library import load_storylines
-from scenarios.noise import load_profiles
-from scenarios.picks import unfillable
-from scenarios.tasks import TaskFamilyError
-from sim.graph import ServiceGraphError
+from sim.errors import InputError
 
 
 @app.command()
@@ -73,6 +57,8 @@ def storylines(
     library: LibraryOpt = None,
 ) -> None:
     """List storyline families: id, services crossed, description."""
+    from scenarios.library import load_storylines
+
     if library is not None and not library.is_dir():
         raise UsageError("--library", f"{library} is not a directory")
     families = load_storylines(library)
@@ -118,6 +104,12 @@ def world(
         start_date = dt.date.fromisoformat(start)
     except ValueError:
         raise UsageError("--start", f"expected YYYY-MM-DD, got {start!r}") from None
+    from exporters.world_dataset import write_world
+    from personas.spec import window_error
+    from scenarios.build import BelowFloorError
+    from scenarios.library import load_storylines
+    from scenarios.noise import load_profiles
+
     if (why := window_error(start_date, days)) is not None:
         raise UsageError("--start", why)
     specs = load_persona_library(library)
@@ -187,6 +179,8 @@ def _no_contradiction(noise: str, ratio: float | None, count: int | None,
 
 def _chosen_families(families: dict, chosen: list[str], spec, days: int) -> dict:
     """The named families, each one this persona can live through in ``days``."""
+    from scenarios.picks import unfillable
+
     out = {}
     for fid in chosen:
         if fid not in families:
@@ -222,6 +216,9 @@ def stats(
 
     On a benchmark dataset: per split, with its worlds, environments and tasks."""
     kind = _manifest_kind(path)
+    from exporters.split_stats import split_stats
+    from exporters.stats import dataset_stats
+
     if kind == "dataset":
         _print_split_stats(split_stats(path, intervals), as_json)
         return
@@ -262,6 +259,8 @@ def _manifest_kind(path: Path) -> str:
 
 def _service_table(report: dict, title: str | None = None) -> Table:
     """Events, words and signal words per service and in all, and their words ratio."""
+    from exporters.stats import pooled_ratio
+
     table = Table("service", "events", "words", "signal words", "noise/signal", title=title)
     services = sorted(report["words"])
     for service in services:
@@ -279,6 +278,8 @@ def _service_table(report: dict, title: str | None = None) -> Table:
 
 
 def _print_split_stats(report: dict, as_json: bool) -> None:
+    from exporters.separability import LIMIT
+
     if as_json:
         typer.echo(json.dumps(report, indent=2, sort_keys=True))
         return
@@ -333,6 +334,8 @@ def hash_(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Print the canonical content hash of every table in a dataset."""
+    from exporters.dataset import dataset_hashes
+
     if not path.is_dir():
         raise UsageError(str(path), "not a directory")
     try:
@@ -373,17 +376,7 @@ def main() -> None:
     except typer.TyperException as exc:  # Typer's parse errors: bad or unknown options
         why = exc.format_message() or "missing command; see `lifeloom --help`"
         _fail(_param_name(exc), why, 2)
-    except UsageError as exc:
-        _fail(exc.where, exc.why, 2)
-    except SpecError as exc:
-        _fail(exc.where, exc.why, 2)
-    except ServiceGraphError as exc:
-        _fail(exc.key, str(exc), 2)
-    except StorylineRunError as exc:  # storyline data that fails once it runs
-        _fail(exc.where, exc.why, 2)
-    except OutputError as exc:
-        _fail(exc.flag, str(exc), 2)
-    except (RunError, DatasetError, TaskFamilyError) as exc:  # a bad run file, id or family
+    except InputError as exc:  # a spec, flag, path, run file or id to fix, from any layer
         _fail(exc.where, exc.why, 2)
     except Exception as exc:  # a runtime failure (a bug, a full disk): one clear line, exit 1
         _fail("lifeloom", f"{type(exc).__name__}: {exc}", 1)

@@ -11,13 +11,9 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-import pyarrow as pa
-import pyarrow.compute as pc
 import typer
 from rich.markup import escape
 
-from exporters.backends import BackendError
-from exporters.check import check_dataset
 from exporters.cli_common import (
     LibraryOpt,
     UsageError,
@@ -28,21 +24,6 @@ from exporters.cli_common import (
     open_dataset,
 )
 from exporters.cli_progress import progress_bars
-from exporters.generate import TooManyDroppedError, generate
-from exporters.loading import Dataset, DatasetError
-from exporters.runs import (
-    RunError,
-    grade_actions,
-    grade_final_state,
-    grade_runs,
-    read_actions,
-)
-from exporters.seeds import read_seeds_file
-from scenarios.build import BelowFloorError
-from scenarios.library import load_recipes, load_storylines, load_task_families
-from scenarios.noise import load_profiles
-from sim.clock import zone
-from sim.tools.base import shown
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 TaskOpt = Annotated[str, typer.Option("--task", help="A task id (see tasks/).")]
@@ -69,6 +50,11 @@ def generate_(
     A stopped run resumes from <out>.partial; an <out> already holding it is kept."""
     if noise_ratio is not None and not 0 <= noise_ratio <= 1000:
         raise UsageError("--noise-ratio", f"must be between 0 and 1000, got {noise_ratio}")
+    from exporters.generate import TooManyDroppedError, generate
+    from scenarios.build import BelowFloorError
+    from scenarios.library import load_recipes, load_storylines, load_task_families
+    from scenarios.noise import load_profiles
+
     personas = load_persona_library(library)
     recipes = load_recipes(library)
     if recipe not in recipes:
@@ -91,8 +77,6 @@ def generate_(
             where = ("--noise-ratio" if noise_ratio is not None
                      else f"{recipes[recipe].where}:noise")
             raise UsageError(where, str(exc)) from None
-        except BackendError as exc:
-            raise UsageError(exc.flag, str(exc)) from None
         except TooManyDroppedError as exc:
             err.print(f"error: recipe {recipe}: {exc}", markup=False)
             raise typer.Exit(1) from None
@@ -119,6 +103,10 @@ def check(
     """Verify schemas, content hashes, leak-free splits and every task's self-check.
 
     Exits 1 on a failure."""
+    from exporters.check import check_dataset
+    from exporters.loading import Dataset, DatasetError
+    from exporters.seeds import read_seeds_file
+
     open_dataset(path)  # a clear usage error before any work
     for flag, value, read in (("--against", against, Dataset), ("--seeds", seeds, read_seeds_file)):
         if value is not None:
@@ -143,6 +131,12 @@ def check(
 def show(path: Annotated[Path, typer.Argument(help="A dataset directory.")], task: TaskOpt,
          as_json: JsonOpt = False) -> None:
     """A task, readable: prompt, evidence chain, conflicts, oracle and reference."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from sim.clock import zone
+    from sim.tools.base import shown
+
     ds = open_dataset(path)
     row, gold = ds.task(task), ds.gold(task)  # a DatasetError names what is missing
     # A proactive task's evidence is all visible by its last heartbeat (not at the first,
@@ -224,6 +218,14 @@ def grade(
     as_json: JsonOpt = False,
 ) -> None:
     """Grade a run (or many): exit 0 whenever grading ran, passed or not."""
+    from exporters.runs import (
+        RunError,
+        grade_actions,
+        grade_final_state,
+        grade_runs,
+        read_actions,
+    )
+
     ds = open_dataset(path)
     if runs is not None:
         if task or actions or final_state:

@@ -20,18 +20,15 @@ from exporters.task_tables import need_of, oracle_of, solutions_of
 from scenarios.grading import Oracle
 from scenarios.grading.proactive import Need
 from scenarios.tasks import Solution
+from sim.errors import InputError
 from sim.snapshot import snapshot_schema
 from sim.tools import Toolbox
 from sim.workspace import Workspace
 
 
-class DatasetError(ValueError):
+class DatasetError(InputError):
     """The path is not a usable dataset, or lacks what was asked of it; ``where`` names
     the file, table or id."""
-
-    def __init__(self, where: str, why: str) -> None:
-        super().__init__(f"{where}: {why}")
-        self.where, self.why = where, why
 
 
 class Dataset:

@@ -31,14 +31,11 @@ from personas.errors import SpecError
 from scenarios import predicates
 from scenarios.grading import Grade, grade
 from scenarios.grading.proactive import EpisodeRun, grade_episodes
+from sim.errors import InputError
 
 
-class RunError(ValueError):
+class RunError(InputError):
     """A run file is malformed; ``where`` is ``file:line`` or ``file:key``."""
-
-    def __init__(self, where: str, why: str) -> None:
-        super().__init__(f"{where}: {why}")
-        self.where, self.why = where, why
 
 
 class _Strict(BaseModel):

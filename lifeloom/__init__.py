@@ -1,12 +1,13 @@
 """lifeloom: seeded simulations of a person's digital life, as benchmark environments.
 
 The public Python API (see :mod:`exporters.api`): ``world``, ``generate``, ``load``,
-``Workspace``, ``grade``, ``check_dataset``.
+``Workspace``, ``grade``, ``check_dataset``, and ``InputError``, what bad input raises.
 """
 
 from exporters.api import (
     CheckReport,
     Dataset,
+    InputError,
     Workspace,
     check_dataset,
     generate,
@@ -15,5 +16,5 @@ from exporters.api import (
     world,
 )
 
-__all__ = ["CheckReport", "Dataset", "Workspace", "check_dataset", "generate", "grade", "load",
-           "world"]
+__all__ = ["CheckReport", "Dataset", "InputError", "Workspace", "check_dataset", "generate",
+           "grade", "load", "world"]

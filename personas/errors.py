@@ -10,16 +10,13 @@ from typing import ClassVar, TypeVar
 
 from pydantic import BaseModel, PrivateAttr, ValidationError
 
+from sim.errors import InputError
+
 Model = TypeVar("Model", bound=BaseModel)
 
 
-class SpecError(ValueError):
+class SpecError(InputError):
     """A spec file is malformed. ``where`` is ``file:key`` (or just ``file``)."""
-
-    def __init__(self, where: str, why: str) -> None:
-        super().__init__(f"{where}: {why}")
-        self.where = where
-        self.why = why
 
     @classmethod
     def from_validation(cls, path: Path | str, exc: ValidationError) -> SpecError:

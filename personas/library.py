@@ -22,7 +22,7 @@ def load_persona(path: Path) -> PersonaSpec:
     try:  # the installed services must form a valid graph (requires edges acyclic)
         build_service_graph(spec.services, [(i.service, i.requires) for i in spec.integrations])
     except ServiceGraphError as exc:
-        raise SpecError(f"{path}:{exc.key}", str(exc)) from None
+        raise SpecError(f"{path}:{exc.where}", exc.why) from None
     return spec
 
 

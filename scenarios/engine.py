@@ -38,6 +38,7 @@ from scenarios.storyline_spec import (
     phrasings,
 )
 from sim.clock import DAY, HOUR, MINUTE
+from sim.errors import InputError
 from sim.services import TABLES
 
 _SPACING = 20  # seconds between two writes of one instance at the same instant
@@ -67,20 +68,11 @@ class Instance:
     holds: list[Hold] = field(default_factory=list)
 
 
-class StorylineRunError(ValueError):
+class StorylineRunError(InputError):
     """A storyline's data failed while running (a name it never bound, a bad type).
 
     ``where`` names the family's file and the step, as the CLI reports it.
     """
-
-    def __init__(self, where: str, why: str) -> None:
-        # SimPy re-raises a process's exception as type(exc)(*exc.args): keep both in args.
-        super().__init__(where, why)
-        self.where = where
-        self.why = why
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.why}"
 
 
 class Storylines:

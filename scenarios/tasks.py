@@ -37,6 +37,7 @@ from scenarios.storyline_spec import EmitStep
 from scenarios.task_spec import DIFFICULTIES, SolutionSpec, TaskFamilySpec
 from scenarios.values import render_in
 from sim.clock import DAY, HOUR, MINUTE
+from sim.errors import InputError
 from sim.services import TABLE_SERVICE
 
 # Where in its window each difficulty asks (shares of the window's length).
@@ -104,15 +105,8 @@ class Task:
         return [e.at for e in self.episodes] or [self.as_of]
 
 
-class TaskFamilyError(ValueError):
+class TaskFamilyError(InputError):
     """A task family's data failed on a real instance; ``where`` names its file and key."""
-
-    def __init__(self, where: str, why: str) -> None:
-        super().__init__(where, why)
-        self.where, self.why = where, why
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.why}"
 
 
 def plan(runner: Storylines, families: Mapping[str, TaskFamilySpec],

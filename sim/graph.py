@@ -11,15 +11,13 @@ from collections.abc import Iterable
 
 import networkx as nx
 
+from sim.errors import InputError
 from sim.services import CATALOGUE
 
 
-class ServiceGraphError(ValueError):
-    """The installed services do not form a valid graph. ``key`` names the offending entry."""
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(message)
-        self.key = key
+class ServiceGraphError(InputError):
+    """The installed services do not form a valid graph. ``where`` names the offending
+    entry."""
 
 
 def build_service_graph(

@@ -22,6 +22,7 @@ from exporters.api import generate
 from exporters.baseline import run_baseline, run_task
 from exporters.loading import Dataset, load
 from scenarios.baselines import (
+    AGENTS,
     NaiveAgent,
     NullAgent,
     OracleAgent,
@@ -238,6 +239,12 @@ def test_unknown_agent_is_refused(ds):
 
 
 # -- the command ----------------------------------------------------------------------------
+
+
+def test_cli_help_names_every_agent():
+    from exporters.cli_baseline import AGENT_HELP
+
+    assert f"One of: {', '.join(sorted(AGENTS))}." == AGENT_HELP
 
 
 def test_cli_json_keys(dataset_path):

@@ -203,6 +203,49 @@ def test_a_target_routine_life_cannot_reach_is_noted(tmp_path):
     assert "note: the ratio reached" in " ".join(r.stderr.split())
 
 
+def test_help_and_bad_flags_are_answered_before_the_library_loads():
+    """The command modules import the library inside their commands: the CLI module alone
+    pulls in none of the heavy packages, and a bad flag fails before any is loaded."""
+    heavy = ("numpy", "pyarrow", "polars", "simpy", "networkx", "faker", "pydantic")
+    for argv, code in ((["--help"], 0), (["world", "--seed", "-1"], 2),
+                       (["generate", "--noise-ratio", "-2"], 2), (["world", "--days", "x"], 2)):
+        probe = ("import io, sys\nfrom exporters.cli import main\n"
+                 f"sys.argv, sys.stdout = ['lifeloom', *{argv!r}], io.StringIO()\n"
+                 "code = 0\ntry:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
+                 f"print(code or 0, *(m for m in {heavy!r} if m in sys.modules), "
+                 "file=sys.__stdout__)")
+        r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split() == [str(code)], argv  # the exit code, and nothing heavy
+    r = run("world", "--seed", "-1")
+    assert last_line(r.stderr) == "error: --seed: must be non-negative, got -1"
+
+
+def test_every_input_error_of_the_library_is_one_kind_and_pickles():
+    """One base class for what a user can fix, wherever in the layers it is raised (the
+    CLI's one handler for it names ``where`` and exits 2), and each survives pickling, as
+    it must to cross from a spawned worker process."""
+    import pickle
+
+    from exporters.atomic import OutputError
+    from exporters.backends import BackendError
+    from exporters.loading import DatasetError
+    from exporters.runs import RunError
+    from personas.errors import SpecError
+    from scenarios.engine import StorylineRunError
+    from scenarios.tasks import TaskFamilyError
+    from sim.errors import InputError
+    from sim.graph import ServiceGraphError
+
+    for kind in (OutputError, BackendError, DatasetError, RunError, SpecError,
+                 StorylineRunError, TaskFamilyError, ServiceGraphError):
+        exc = pickle.loads(pickle.dumps(kind("file.toml:key", "what is wrong")))
+        assert isinstance(exc, InputError), kind
+        assert (exc.where, exc.why, str(exc)) == ("file.toml:key", "what is wrong",
+                                                  "file.toml:key: what is wrong"), kind
+
+
 def test_help_reads_cleanly_for_every_command():
     """Rich help keeps a docstring's line breaks where Click would rewrap them, so a
     wrapped sentence shows up broken mid-line in ``lifeloom --help``: every paragraph of a
