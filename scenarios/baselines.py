@@ -91,12 +91,14 @@ SERVICE_WORDS = {
     "bank": ("bank",), "card": ("bank",), "statement": ("bank",), "transactions": ("bank",),
     "checking": ("bank",), "autopay": ("bank",),
     "calendar": ("calendar",), "texts": ("sms",), "sms": ("sms",), "texted": ("sms",),
+    "text messages": ("sms",), "text message": ("sms",),
     "inbox": ("personal_email", "work_email"), "email": ("personal_email", "work_email"),
     "emails": ("personal_email", "work_email"), "mail": ("personal_email", "work_email"),
     "emailed": ("personal_email", "work_email"), "chat": ("chat",), "notes": ("notes",),
     "note": ("notes",), "to-do": ("todos",), "to-dos": ("todos",), "tracker": ("price_tracker",),
     "subscriptions": ("subscriptions",), "deliveries": ("deliveries",),
     "tracking": ("deliveries",), "contacts": ("contacts",), "voicemail": ("calls",),
+    "voicemails": ("calls",),
     "calls": ("calls",), "bookings": ("travel",), "drafts": ("device_activity",),
 }
 # An email word after one of these names that inbox only ("my work email").
@@ -283,13 +285,13 @@ def services(box: Toolbox) -> list[str]:
 
 def named_services(prompt: str) -> list[str]:
     """The services the prompt says to look in, in prompt order ("my personal inbox",
-    "my bank account and my texts")."""
+    "my bank account and my texts", "my text messages": a name may be two words)."""
     words = [w.lower() for w in re.findall(r"[\w'-]+", prompt)]
     out: list[str] = []
     inboxes = {INBOX_WORDS.get(before) for before, word in itertools.pairwise(words)
                if "personal_email" in SERVICE_WORDS.get(word, ())} - {None}
-    for word in words:
-        named = SERVICE_WORDS.get(word, ())
+    for before, word in itertools.pairwise(["", *words]):
+        named = SERVICE_WORDS.get(f"{before} {word}") or SERVICE_WORDS.get(word, ())
         if inboxes and len(named) > 1:  # "my work email" narrows every mention of mail
             named = tuple(s for s in named if s in inboxes)
         out += [s for s in named if s not in out]

@@ -213,6 +213,9 @@ def test_named_services_follow_where_the_user_says_to_look():
     assert named_services("Look at my texts and my calendar") == ["sms", "calendar"]
     assert named_services("Search my mail") == ["personal_email", "work_email"]
     assert named_services("Is anyone late paying me back?") == []
+    assert named_services("My calendar says 9:15 am, but check my text messages and "
+                          "voicemails from the office") == ["calendar", "sms", "calls"]
+    assert named_services("Text Sam that the messages arrived") == []
 
 
 def test_commands_are_verbs_that_open_a_clause():
