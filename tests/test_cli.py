@@ -203,19 +203,28 @@ def test_a_target_routine_life_cannot_reach_is_noted(tmp_path):
     assert "note: the ratio reached" in " ".join(r.stderr.split())
 
 
+# Runs the CLI on its arguments in a fresh interpreter, then prints the exit code and the
+# heavy packages that got imported on the way.
+_IMPORT_PROBE = """
+import io, sys
+from exporters.cli import main
+HEAVY = ("numpy", "pyarrow", "polars", "simpy", "networkx", "faker", "pydantic")
+sys.argv, sys.stdout, code = ["lifeloom", *sys.argv[1:]], io.StringIO(), 0
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code or 0
+print(code, *(m for m in HEAVY if m in sys.modules), file=sys.__stdout__)
+"""
+
+
 def test_help_and_bad_flags_are_answered_before_the_library_loads():
     """The command modules import the library inside their commands: the CLI module alone
     pulls in none of the heavy packages, and a bad flag fails before any is loaded."""
-    heavy = ("numpy", "pyarrow", "polars", "simpy", "networkx", "faker", "pydantic")
     for argv, code in ((["--help"], 0), (["world", "--seed", "-1"], 2),
                        (["generate", "--noise-ratio", "-2"], 2), (["world", "--days", "x"], 2)):
-        probe = ("import io, sys\nfrom exporters.cli import main\n"
-                 f"sys.argv, sys.stdout = ['lifeloom', *{argv!r}], io.StringIO()\n"
-                 "code = 0\ntry:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
-                 f"print(code or 0, *(m for m in {heavy!r} if m in sys.modules), "
-                 "file=sys.__stdout__)")
-        r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                           timeout=60)
+        r = subprocess.run([sys.executable, "-c", _IMPORT_PROBE, *argv], capture_output=True,
+                           text=True, timeout=60)
         assert r.returncode == 0, r.stderr
         assert r.stdout.split() == [str(code)], argv  # the exit code, and nothing heavy
     r = run("world", "--seed", "-1")
